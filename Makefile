@@ -1,0 +1,71 @@
+# roomcast build entry points. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DELETE_ON_ERROR:
+
+PYTHON    ?= /usr/bin/python3
+NODE      ?= node
+NODE_MODULES := /usr/share/nodejs
+ARGS      ?= --listen 0.0.0.0:8080
+
+BUILD_DIR := build
+ASAN_DIR  := build-asan
+
+.DEFAULT_GOAL := build
+.PHONY: deps build build-asan run test test-unit test-e2e e2e-asan bench install clean
+
+deps:
+	bash scripts/install-deps.sh
+
+build: deps
+	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then \
+	  rm -rf $(BUILD_DIR); \
+	  echo "meson setup $(BUILD_DIR) --buildtype=release -Db_lto=true"; \
+	  meson setup $(BUILD_DIR) --buildtype=release -Db_lto=true; \
+	fi
+	ninja -C $(BUILD_DIR)
+
+build-asan: deps
+	@if [ ! -f $(ASAN_DIR)/build.ninja ]; then \
+	  rm -rf $(ASAN_DIR); \
+	  echo "meson setup $(ASAN_DIR) --buildtype=debug -Db_sanitize=address,undefined -Dmimalloc=disabled -Db_lundef=false"; \
+	  meson setup $(ASAN_DIR) --buildtype=debug -Db_sanitize=address,undefined -Dmimalloc=disabled -Db_lundef=false; \
+	fi
+	ninja -C $(ASAN_DIR)
+
+run: build
+	exec ./$(BUILD_DIR)/src/roomcast $(ARGS)
+
+# Unit tests under the sanitizers first, then the release build; then the end-to-end suites
+# against the release binary (ROOMCAST_BIN overrides it).
+test: build build-asan
+	meson test -C $(ASAN_DIR) --suite unit --print-errorlogs
+	meson test -C $(BUILD_DIR) --suite unit --print-errorlogs
+	$(MAKE) --no-print-directory test-e2e
+
+test-unit: build build-asan
+	meson test -C $(ASAN_DIR) --suite unit --print-errorlogs
+	meson test -C $(BUILD_DIR) --suite unit --print-errorlogs
+
+test-e2e:
+	$(PYTHON) -m pytest -q tests/e2e
+	NODE_PATH=$(NODE_MODULES) $(NODE) --test tests/e2e/
+
+# The end-to-end suites against the sanitizer build (not part of `test`: slower).
+e2e-asan: build-asan
+	ROOMCAST_BIN=$(ASAN_DIR)/src/roomcast $(MAKE) --no-print-directory test-e2e
+
+bench:
+	bash scripts/install-deps.sh --bench
+	$(MAKE) --no-print-directory build
+	@if [ -f perf/run.sh ]; then \
+	  bash perf/run.sh; \
+	else \
+	  echo "bench: perf/run.sh is not there yet" >&2; exit 1; \
+	fi
+
+install: build
+	meson install -C $(BUILD_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,0 +1,60 @@
+// The JSON objects a client sends on a WebSocket ({"op":...}) and in an HTTP send body, parsed
+// with simdjson and checked against the protocol's limits. Per shard: a ClientOpParser owns a
+// simdjson parser and must stay on the shard that made it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace roomcast::chat {
+
+enum class OpKind { kSend, kPing, kReact, kDelete, kBan, kMode, kUnknown };
+
+struct ClientOp {
+  OpKind kind = OpKind::kUnknown;
+  std::string text;   // kSend: the message text (validated)
+  std::string cid;    // kSend: client id, may be empty
+  std::string emoji;  // kReact
+  std::string op_name;  // the "op" string as sent (for error messages)
+};
+
+struct TextLimits {
+  uint32_t max_code_points = 500;
+  uint32_t max_cid_bytes = 64;
+};
+
+// Error codes are the protocol's `error.code` values.
+struct OpError {
+  std::string_view code;  // "" on success; else "bad_request" or "too_large"
+  std::string message;    // human-readable reason
+};
+
+class ClientOpParser {
+ public:
+  ClientOpParser();
+  ~ClientOpParser();
+
+  // Parses a WebSocket text payload {"op":"send","text":"...","cid":"..."} etc.
+  // Rules: a JSON object; "op" a string; for "send": "text" a string of 1..max_code_points code
+  // points with no control character other than '\n' (too many -> code "too_large"), optional
+  // "cid" a string of 1..max_cid_bytes bytes of [A-Za-z0-9_.:-]. Unknown op -> kUnknown with no
+  // error (the caller answers bad_request "unknown op").
+  [[nodiscard]] OpError ParseWsOp(std::string_view json, const TextLimits& limits, ClientOp* out);
+
+  // Parses an HTTP send body {"text":"...","cid":"..."}: same rules as "send", no "op" needed.
+  [[nodiscard]] OpError ParseHttpSend(std::string_view json, const TextLimits& limits,
+                                      ClientOp* out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Room id rule: 1..64 bytes of [A-Za-z0-9_.:-].
+[[nodiscard]] bool IsValidRoomId(std::string_view room);
+// User name rule (until auth): 1..64 bytes of [A-Za-z0-9_.:-].
+[[nodiscard]] bool IsValidUserName(std::string_view user);
+
+}  // namespace roomcast::chat

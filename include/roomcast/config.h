@@ -1,0 +1,52 @@
+// Every setting of the server, with its default, in one place. `roomcast --help` prints them from
+// the same table (config.cc), so the help and the defaults cannot drift apart.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace roomcast {
+
+enum class SlowPolicy { kSkip, kClose };
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+
+struct Config {
+  std::string listen_host = "0.0.0.0";
+  uint16_t listen_port = 8080;
+  int shards = 0;                        // 0: one per online CPU
+  uint32_t history = 1000;               // messages kept per room
+  uint32_t max_history_request = 1000;   // ?history=N is capped at this
+  uint32_t max_frame = 65536;            // largest client WebSocket frame payload (bytes)
+  uint32_t max_conns = 100000;           // connections the whole server holds
+  uint32_t tick_ms = 5;                  // shortest interval between two flushes of a room
+  uint32_t send_budget = 200000;         // sends per second per shard (paces big rooms)
+  SlowPolicy slow_policy = SlowPolicy::kSkip;
+  uint32_t max_queue_bytes = 1 << 20;    // per-connection send queue bound
+  uint32_t max_text = 500;               // message text, in code points
+  uint32_t max_body = 16384;             // HTTP request body bytes
+  uint32_t max_head = 8192;              // HTTP request head bytes
+  uint32_t max_headers = 64;
+  uint32_t max_rooms = 100000;           // rooms one shard owns at most
+  uint32_t ping_secs = 30;               // WebSocket ping after this much silence
+  uint32_t pong_timeout_secs = 15;       // close when the ping is not answered in time
+  uint32_t handshake_timeout_secs = 10;  // a connection must send its request head by then
+  uint32_t keepalive_secs = 60;          // idle HTTP keep-alive connections are closed after
+  uint32_t drain_secs = 4;               // at SIGTERM: time allowed to say bye and close
+  uint32_t bye_reconnect_ms = 1000;      // reconnect_ms in the bye message
+  uint32_t recv_buf_size = 4096;
+  uint32_t recv_buf_count = 1024;
+  uint32_t mesh_ring = 65536;            // items per shard-to-shard ring
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+enum class ParseOutcome { kRun, kExitOk, kExitUsage };
+
+// Parses argv into *cfg. Prints --help / --version to stdout and errors to stderr.
+[[nodiscard]] ParseOutcome ParseCommandLine(int argc, char** argv, Config* cfg);
+
+// One line with every setting, for the start-up log.
+[[nodiscard]] std::string DescribeConfig(const Config& cfg);
+
+inline constexpr const char* kVersion = "0.1.0";
+
+}  // namespace roomcast

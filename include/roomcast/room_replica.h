@@ -1,0 +1,95 @@
+// The per-shard side of rooms: each shard that has viewers of a room keeps a replica holding the
+// local viewer list and the messages that arrived since the last flush. Viewers are opaque 32-bit
+// ids (the protocol layer's connection ids): rooms know nothing of sockets.
+//
+// Pacing: a replica with V local viewers flushes at most every max(tick_ms, V / send_budget_per_ms)
+// so that one shard's sends per second stay within budget however hot the room is; batching turns
+// many messages into one buffer (and one send) per viewer per flush.
+// Shard-local: only the owning shard's thread may touch a Replicas.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "roomcast/room_owner.h"
+
+namespace roomcast::room {
+
+using ViewerId = uint32_t;
+inline constexpr uint32_t kNoReplica = 0xFFFFFFFF;
+
+struct Replica {
+  std::string name;
+  std::vector<ViewerId> viewers;  // live viewers; position kept by the caller for O(1) removal
+  uint32_t joining = 0;           // joins sent to the owner and not answered yet
+  std::vector<SequencedMsg> pending;  // arrived since the last flush, in seq order
+  uint64_t last_flush_ms = 0;
+  bool dirty = false;
+  bool in_use = false;
+};
+
+struct PacingPolicy {
+  uint32_t tick_ms = 5;                  // the shortest interval between two flushes of a room
+  uint32_t send_budget_per_sec = 200000; // sends one shard may start per second
+};
+
+// The flush interval of a room with this many local viewers.
+[[nodiscard]] uint32_t FlushIntervalMs(const PacingPolicy& p, size_t viewers);
+
+class Replicas {
+ public:
+  explicit Replicas(PacingPolicy pacing) : pacing_(pacing) {}
+
+  // Index of the room's replica, created if absent.
+  uint32_t GetOrCreate(std::string_view name);
+  uint32_t Find(std::string_view name) const;
+  Replica& At(uint32_t idx) { return slots_[idx]; }
+  size_t Count() const { return by_name_.size(); }
+
+  // Adds a viewer; returns its position (store it for RemoveViewer).
+  uint32_t AddViewer(uint32_t idx, ViewerId v);
+  // Removes the viewer at pos by moving the last one there; returns the moved viewer id (or
+  // the removed one when it was last) so the caller can update its stored position.
+  ViewerId RemoveViewer(uint32_t idx, uint32_t pos);
+  // A message arrived from the owner.
+  void Deliver(uint32_t idx, SequencedMsg msg);
+  // Frees the replica if nobody uses it (no viewers, no joins in flight).
+  void ReleaseIfUnused(uint32_t idx);
+
+  // Rooms whose pending messages are due now: calls fn(idx) for each and returns the ms until
+  // the next room becomes due (or UINT32_MAX).
+  template <typename Fn>
+  uint32_t FlushDue(uint64_t now_ms, Fn&& fn) {
+    uint32_t next = UINT32_MAX;
+    size_t keep = 0;
+    for (size_t i = 0; i < dirty_.size(); ++i) {
+      uint32_t idx = dirty_[i];
+      Replica& r = slots_[idx];
+      if (!r.in_use || !r.dirty) continue;
+      const uint64_t due = r.last_flush_ms + FlushIntervalMs(pacing_, r.viewers.size());
+      if (now_ms >= due) {
+        r.dirty = false;
+        r.last_flush_ms = now_ms;
+        fn(idx);
+      } else {
+        dirty_[keep++] = idx;
+        next = std::min<uint32_t>(next, static_cast<uint32_t>(due - now_ms));
+      }
+    }
+    dirty_.resize(keep);
+    return next;
+  }
+
+ private:
+  PacingPolicy pacing_;
+  std::vector<Replica> slots_;
+  std::vector<uint32_t> free_;
+  std::vector<uint32_t> dirty_;
+  std::unordered_map<std::string, uint32_t> by_name_;
+};
+
+}  // namespace roomcast::room

@@ -1,0 +1,145 @@
+// The per-shard io_uring event loop. It owns one ring, one listening socket (SO_REUSEPORT), a
+// sparse fixed-file table that holds the shard's connections as direct descriptors, a provided
+// buffer ring for multishot receives, and each connection's bounded send queue.
+//
+// It knows nothing of HTTP, WebSocket or rooms: bytes in, (shared) buffers out. The protocol layer
+// implements LoopHandler. Every method, unless it says otherwise, must be called on the loop's own
+// thread (the thread that called Run): the ring is created SINGLE_ISSUER + DEFER_TASKRUN there.
+//
+// Connection ids are fixed-file slots. A slot is reused only after the kernel has completed every
+// operation of the previous connection (receive ended, no send in flight, close done), so a slot id
+// is unambiguous between OnAccept and OnClosed.
+#pragma once
+
+#include <liburing.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "roomcast/shared_buf.h"
+
+namespace roomcast::io {
+
+using ConnId = uint32_t;
+
+struct LoopOptions {
+  int shard_id = 0;
+  int cpu = -1;                     // pin to this CPU when >= 0
+  std::string listen_host = "0.0.0.0";
+  uint16_t listen_port = 8080;
+  int listen_backlog = 4096;
+  uint32_t max_conns = 10000;       // accepted connections this shard holds at most
+  uint32_t ring_entries = 4096;     // submission queue entries
+  uint32_t recv_buf_size = 4096;    // one provided buffer
+  uint32_t recv_buf_count = 1024;   // provided buffers (power of two)
+  uint32_t max_iov = 16;            // iovecs in one vectored send
+  uint32_t linger_ms = 2000;        // a graceful close waits this long for the peer's FIN
+};
+
+// Implemented by the protocol layer; called on the loop thread only.
+class LoopHandler {
+ public:
+  virtual void OnAccept(ConnId c) = 0;
+  virtual void OnRecv(ConnId c, std::span<const uint8_t> data) = 0;
+  // The peer closed or the connection failed; the loop is already closing it.
+  virtual void OnPeerGone(ConnId c) = 0;
+  // The send queue of c became empty.
+  virtual void OnSendDrained(ConnId c) = 0;
+  // The slot is free; no further callback names c until a new OnAccept.
+  virtual void OnClosed(ConnId c) = 0;
+  // Called once per loop turn after completions were handled: drain inbound mesh rings here.
+  virtual void OnTurn(uint64_t now_ms) = 0;
+  // Called just before the loop would sleep: flush batches and outbound rings. Returns the
+  // longest the loop may sleep, in ms (the loop also wakes for I/O and peer wake-ups).
+  virtual uint32_t BeforeSleep(uint64_t now_ms) = 0;
+  // Called after the sleeping flag is published: true when work arrived meanwhile.
+  virtual bool HasInbound() = 0;
+  // A stop was requested (from any thread, through RequestStop).
+  virtual void OnStopRequested() = 0;
+
+ protected:
+  ~LoopHandler() = default;
+};
+
+enum class CloseMode {
+  kGraceful,  // send what is queued, half-close, wait (linger_ms) for the peer, then close
+  kAbort,     // drop what is queued and close now
+};
+
+struct LoopStats {
+  uint64_t accepted = 0;
+  uint64_t accept_refused_full = 0;  // accept paused because the table was full
+  uint64_t accept_errors = 0;        // accept failures (retried after a short pause)
+  uint64_t recv_bytes = 0;
+  uint64_t send_calls = 0;
+  uint64_t send_bytes = 0;
+  uint64_t enobufs = 0;              // receives paused for lack of provided buffers
+  uint64_t wakeups_sent = 0;         // MSG_RING wake-ups sent to peers
+  uint64_t loop_turns = 0;
+};
+
+class Loop {
+ public:
+  Loop(const LoopOptions& opts, LoopHandler* handler);
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  // Creates the ring, the tables and the listener. Call on the loop thread. Returns 0 or -errno
+  // and fills *error.
+  [[nodiscard]] int Init(std::string* error);
+  // Runs until a stop was requested and Finish() was called by the handler.
+  void Run();
+  // The handler calls this when it has wound down (after OnStopRequested): Run returns once every
+  // connection is closed or deadline_ms passed.
+  void Finish(uint64_t deadline_ms);
+
+  // Any thread.
+  void RequestStop();
+  [[nodiscard]] int RingFd() const { return ring_fd_; }
+  // Any thread: marks the loop awake; returns true if it was asleep (the caller must wake it).
+  [[nodiscard]] bool ClaimSleeper();
+
+  // Queues a wake-up of another loop (by its ring fd); sent with this loop's next submit.
+  void WakePeer(int peer_ring_fd);
+
+  // Send queue. Enqueue takes a new reference on buf; bytes from off to the end are sent.
+  void Enqueue(ConnId c, SharedBuf* buf, uint32_t off = 0);
+  void EnqueueCopy(ConnId c, std::string bytes);
+  [[nodiscard]] uint32_t QueuedBytes(ConnId c) const;
+  // Drops every queued buffer not yet handed to the kernel. Reports the smallest tag_first and
+  // the largest tag_last of the dropped buffers that carry tags (0 when none). Returns bytes dropped.
+  size_t DropUnsent(ConnId c, uint64_t* first_tag, uint64_t* last_tag);
+  void Close(ConnId c, CloseMode mode);
+  [[nodiscard]] bool IsOpen(ConnId c) const;
+
+  // Stops and resumes accepting (for drain).
+  void StopAccepting();
+
+  [[nodiscard]] uint64_t NowMs() const { return now_ms_; }
+  [[nodiscard]] uint32_t LiveConns() const { return live_; }
+  [[nodiscard]] int ShardId() const { return opts_.shard_id; }
+  [[nodiscard]] const LoopStats& Stats() const { return stats_; }
+
+ private:
+  struct SendRef;
+  struct SendOp;
+  struct Conn;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  LoopOptions opts_;
+  LoopHandler* handler_;
+  int ring_fd_ = -1;
+  uint64_t now_ms_ = 0;
+  uint32_t live_ = 0;
+  LoopStats stats_;
+  std::atomic<bool> sleeping_{false};
+  std::atomic<bool> stop_requested_{false};
+  friend struct Impl;
+};
+
+}  // namespace roomcast::io

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Install the Debian packages roomcast needs to build and test (and, with --bench, to benchmark).
+# Idempotent: asks dpkg which packages are missing and runs apt-get only when some are.
+#   scripts/install-deps.sh           build + test dependencies
+#   scripts/install-deps.sh --bench   the above plus the benchmark group (nginx, nchan)
+set -euo pipefail
+
+BASE_PKGS=(
+  build-essential pkg-config meson ninja-build
+  liburing-dev libwslay-dev libmimalloc-dev libssl-dev libsimdjson-dev
+  libgtest-dev libbenchmark-dev
+  python3 python3-websockets python3-pytest
+  curl node-ws
+)
+BENCH_PKGS=(nginx libnginx-mod-nchan)
+
+die() { echo "install-deps: error: $*" >&2; exit 1; }
+
+want_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) want_bench=1 ;;
+    -h|--help)
+      sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+      exit 0 ;;
+    *) echo "install-deps: unknown argument: $arg (expected --bench or --help)" >&2; exit 2 ;;
+  esac
+done
+
+command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script supports Debian (12) only"
+
+pkgs=("${BASE_PKGS[@]}")
+if [ "$want_bench" = 1 ]; then
+  pkgs+=("${BENCH_PKGS[@]}")
+fi
+
+is_installed() {
+  local status
+  status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null || true)"
+  [[ "$status" == ii* ]]
+}
+
+missing=()
+for p in "${pkgs[@]}"; do
+  is_installed "$p" || missing+=("$p")
+done
+# A newer Node may come from another source (it conflicts with Debian's npm): take Debian's
+# nodejs only when there is no node at all, and never npm.
+if ! command -v node >/dev/null 2>&1; then
+  missing+=(nodejs)
+fi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present$([ "$want_bench" = 1 ] && echo ' (with bench group)'), nothing to install"
+else
+  SUDO=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "not root and sudo not found; install as root: ${missing[*]}"
+    SUDO=(sudo)
+  fi
+  echo "install-deps: installing: ${missing[*]}"
+  "${SUDO[@]}" apt-get update \
+    || die "apt-get update failed"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    -o DPkg::Lock::Timeout=300 "${missing[@]}" \
+    || die "apt-get install failed for: ${missing[*]}"
+  still=()
+  for p in "${missing[@]}"; do
+    [ "$p" = nodejs ] && continue
+    is_installed "$p" || still+=("$p")
+  done
+  [ "${#still[@]}" -eq 0 ] || die "still not installed after apt-get: ${still[*]}"
+  echo "install-deps: installed: ${missing[*]}"
+fi
+
+# The tests run with Debian's Python and Node; check that they find their modules.
+command -v node >/dev/null 2>&1 || die "node not found on PATH after installing nodejs"
+/usr/bin/python3 -c 'import websockets, pytest' 2>/dev/null \
+  || die "/usr/bin/python3 cannot import websockets and pytest (python3-websockets, python3-pytest)"
+NODE_PATH=/usr/share/nodejs node -e 'require("ws")' 2>/dev/null \
+  || die "node cannot load 'ws' from /usr/share/nodejs (package node-ws)"

@@ -1,0 +1,184 @@
+#include "roomcast/client_op.h"
+
+#include <simdjson.h>
+
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "roomcast/utf8.h"
+
+namespace roomcast::chat {
+namespace {
+
+constexpr std::string_view kBadRequest = "bad_request";
+constexpr std::string_view kTooLarge = "too_large";
+constexpr size_t kMaxEmojiBytes = 32;
+constexpr size_t kMaxIdBytes = 64;
+constexpr size_t kMaxUtf8BytesPerCodePoint = 4;
+
+OpError Fail(std::string_view code, std::string message) { return {code, std::move(message)}; }
+
+bool IsIdChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == ':' || c == '-';
+}
+
+bool IsIdOfAtMost(std::string_view s, size_t max_bytes) {
+  if (s.empty() || s.size() > max_bytes) return false;
+  for (char c : s) {
+    if (!IsIdChar(c)) return false;
+  }
+  return true;
+}
+
+enum class Field { kMissing, kWrongType, kString };
+
+// Looks up key and reads it as a string; the view points into the parser and lives until the
+// next parse.
+Field GetString(const simdjson::dom::object& obj, std::string_view key, std::string_view* value) {
+  simdjson::dom::element element;
+  if (obj.at_key(key).get(element) != simdjson::SUCCESS) return Field::kMissing;
+  if (element.get_string().get(*value) != simdjson::SUCCESS) return Field::kWrongType;
+  return Field::kString;
+}
+
+void Reset(ClientOp* out) {
+  // clear() rather than assigning a fresh ClientOp keeps the strings' capacity for reuse.
+  out->kind = OpKind::kUnknown;
+  out->text.clear();
+  out->cid.clear();
+  out->emoji.clear();
+  out->op_name.clear();
+}
+
+// The "text" and "cid" fields shared by the WebSocket "send" op and the HTTP send body.
+OpError ParseSendFields(const simdjson::dom::object& obj, const TextLimits& limits, ClientOp* out) {
+  std::string_view text;
+  switch (GetString(obj, "text", &text)) {
+    case Field::kMissing:
+      return Fail(kBadRequest, "missing \"text\"");
+    case Field::kWrongType:
+      return Fail(kBadRequest, "\"text\" must be a string");
+    case Field::kString:
+      break;
+  }
+  if (text.empty()) return Fail(kBadRequest, "\"text\" is empty");
+  // simdjson validates the document, but a \u escape can still produce a lone surrogate.
+  if (!utf8::IsValid(text)) return Fail(kBadRequest, "\"text\" is not valid UTF-8");
+  // Cheap byte bound first, so a huge text is refused without counting it.
+  if (text.size() > size_t{limits.max_code_points} * kMaxUtf8BytesPerCodePoint ||
+      utf8::CountCodePoints(text) > limits.max_code_points) {
+    return Fail(kTooLarge, "\"text\" is longer than " + std::to_string(limits.max_code_points) +
+                               " characters");
+  }
+  if (utf8::HasForbiddenControl(text)) {
+    return Fail(kBadRequest, "\"text\" contains a control character (only \\n is allowed)");
+  }
+  std::string_view cid;
+  switch (GetString(obj, "cid", &cid)) {
+    case Field::kMissing:
+      break;
+    case Field::kWrongType:
+      return Fail(kBadRequest, "\"cid\" must be a string");
+    case Field::kString:
+      if (!IsIdOfAtMost(cid, limits.max_cid_bytes)) {
+        return Fail(kBadRequest, "\"cid\" must be 1.." + std::to_string(limits.max_cid_bytes) +
+                                     " bytes of [A-Za-z0-9_.:-]");
+      }
+      break;
+  }
+  out->kind = OpKind::kSend;
+  out->text.assign(text);
+  out->cid.assign(cid);
+  return {};
+}
+
+OpError ParseReactFields(const simdjson::dom::object& obj, ClientOp* out) {
+  std::string_view emoji;
+  if (GetString(obj, "emoji", &emoji) != Field::kString || emoji.empty() ||
+      emoji.size() > kMaxEmojiBytes) {
+    return Fail(kBadRequest, "\"emoji\" must be a string of 1..32 bytes");
+  }
+  // The emoji is echoed to the whole room as a JSON key: same hygiene as message text.
+  if (!utf8::IsValid(emoji) || utf8::HasForbiddenControl(emoji)) {
+    return Fail(kBadRequest, "\"emoji\" must be valid UTF-8 without control characters");
+  }
+  out->kind = OpKind::kReact;
+  out->emoji.assign(emoji);
+  return {};
+}
+
+}  // namespace
+
+struct ClientOpParser::Impl {
+  simdjson::dom::parser parser;
+  // The input copied with SIMDJSON_PADDING readable bytes after it, as simdjson requires. Kept
+  // between calls so that steady-state parsing does not allocate.
+  std::vector<char> padded;
+
+  // Parses json into a top-level object, or returns the error to send.
+  OpError ParseObject(std::string_view json, simdjson::dom::object* obj) {
+    if (padded.size() < json.size() + simdjson::SIMDJSON_PADDING) {
+      padded.resize(json.size() + simdjson::SIMDJSON_PADDING);
+    }
+    if (!json.empty()) std::memcpy(padded.data(), json.data(), json.size());
+    std::memset(padded.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
+    simdjson::dom::element doc;
+    const simdjson::error_code err =
+        parser.parse(padded.data(), json.size(), /*realloc_if_needed=*/false).get(doc);
+    if (err != simdjson::SUCCESS) {
+      return Fail(kBadRequest, std::string("invalid JSON: ") + simdjson::error_message(err));
+    }
+    if (doc.get_object().get(*obj) != simdjson::SUCCESS) {
+      return Fail(kBadRequest, "expected a JSON object");
+    }
+    return {};
+  }
+};
+
+ClientOpParser::ClientOpParser() : impl_(std::make_unique<Impl>()) {}
+ClientOpParser::~ClientOpParser() = default;
+
+OpError ClientOpParser::ParseWsOp(std::string_view json, const TextLimits& limits, ClientOp* out) {
+  Reset(out);
+  simdjson::dom::object obj;
+  if (OpError e = impl_->ParseObject(json, &obj); !e.code.empty()) return e;
+  std::string_view op;
+  switch (GetString(obj, "op", &op)) {
+    case Field::kMissing:
+      return Fail(kBadRequest, "missing \"op\"");
+    case Field::kWrongType:
+      return Fail(kBadRequest, "\"op\" must be a string");
+    case Field::kString:
+      break;
+  }
+  out->op_name.assign(op);
+  if (op == "send") return ParseSendFields(obj, limits, out);
+  if (op == "react") return ParseReactFields(obj, out);
+  if (op == "ping") {
+    out->kind = OpKind::kPing;
+  } else if (op == "delete") {
+    out->kind = OpKind::kDelete;
+  } else if (op == "ban") {
+    out->kind = OpKind::kBan;
+  } else if (op == "mode") {
+    out->kind = OpKind::kMode;
+  }
+  return {};  // an unknown op stays kUnknown: the caller answers it
+}
+
+OpError ClientOpParser::ParseHttpSend(std::string_view json, const TextLimits& limits,
+                                      ClientOp* out) {
+  Reset(out);
+  simdjson::dom::object obj;
+  if (OpError e = impl_->ParseObject(json, &obj); !e.code.empty()) return e;
+  return ParseSendFields(obj, limits, out);
+}
+
+bool IsValidRoomId(std::string_view room) { return IsIdOfAtMost(room, kMaxIdBytes); }
+
+bool IsValidUserName(std::string_view user) { return IsIdOfAtMost(user, kMaxIdBytes); }
+
+}  // namespace roomcast::chat

@@ -1,0 +1,164 @@
+// Private to src/io: the loop's state behind Loop's interface. Loop thread only.
+#pragma once
+
+#include <liburing.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "roomcast/shard_loop.h"
+
+namespace roomcast::io {
+
+// user_data: op (8 bits) | connection generation (24 bits) | fixed-file slot (32 bits).
+enum Op : uint8_t {
+  kOpAccept = 1,
+  kOpRecv,
+  kOpSend,
+  kOpShutdown,
+  kOpClose,
+  kOpWake,
+  kOpMsgSent,
+  kOpEvent,
+  kOpCancel,
+};
+
+inline uint64_t PackUserData(Op op, uint32_t gen, uint32_t slot) {
+  return (static_cast<uint64_t>(op) << 56) | (static_cast<uint64_t>(gen & 0xFFFFFF) << 32) | slot;
+}
+inline Op UserDataOp(uint64_t ud) { return static_cast<Op>(ud >> 56); }
+inline uint32_t UserDataGen(uint64_t ud) { return static_cast<uint32_t>(ud >> 32) & 0xFFFFFF; }
+inline uint32_t UserDataSlot(uint64_t ud) { return static_cast<uint32_t>(ud); }
+
+inline constexpr uint32_t kTableSlack = 64;  // slots beyond max_conns for accepts in flight
+inline constexpr uint32_t kConnChunk = 1024;  // connection records are allocated in chunks
+inline constexpr uint32_t kMaxIov = 16;
+
+struct Loop::SendRef {
+  SharedBuf* buf;
+  uint32_t off;
+  SendRef* next;
+};
+
+struct Loop::SendOp {
+  msghdr mh;
+  iovec iov[kMaxIov];
+  SendOp* next_free;
+};
+
+// Connection flags.
+enum : uint16_t {
+  kOpen = 1 << 0,          // accepted and not yet closed
+  kRecvArmed = 1 << 1,     // a multishot receive is outstanding
+  kSending = 1 << 2,       // one send is in flight
+  kSendPending = 1 << 3,   // listed in dirty, to be sent before sleeping
+  kClosing = 1 << 4,       // a close was decided
+  kGraceful = 1 << 5,      // ...gracefully: flush, half-close, wait for the peer
+  kWrShut = 1 << 6,        // the write side was shut down
+  kCloseSubmitted = 1 << 7,
+  kRecvPaused = 1 << 8,    // receive stopped for lack of buffers; re-armed later
+  kRdShut = 1 << 9,        // the read side was shut down (ends the multishot receive)
+};
+
+// A fixed-size connection record (40 bytes), indexed by fixed-file slot.
+struct Loop::Conn {
+  uint32_t gen = 0;
+  uint16_t flags = 0;
+  uint16_t inflight_refs = 0;  // queue entries handed to the kernel by the send in flight
+  uint32_t queued = 0;         // bytes queued, in flight included
+  uint32_t inflight_bytes = 0;
+  SendRef* head = nullptr;
+  SendRef* tail = nullptr;
+  SendOp* op = nullptr;
+};
+
+struct Loop::Impl {
+  explicit Impl(Loop* l) : loop(l) {}
+  ~Impl();
+
+  Loop* loop;
+  io_uring ring{};
+  bool ring_ready = false;
+  uint32_t table_size = 0;
+  int listen_fd = -1;
+  int event_fd = -1;
+  uint64_t event_value = 0;
+  bool stop_seen = false;
+  bool finishing = false;
+  uint64_t finish_deadline = 0;
+  bool accept_armed = false;
+  bool accept_stopped = false;  // StopAccepting was called
+  uint64_t accept_retry_at = 0;  // after an accept error, not before this time
+  uint64_t wake_errors = 0;
+
+  // Provided buffer ring for multishot receives.
+  io_uring_buf_ring* buf_ring = nullptr;
+  size_t buf_ring_bytes = 0;
+  uint8_t* buf_base = nullptr;
+  size_t buf_base_bytes = 0;
+  uint32_t bufs_to_return = 0;
+
+  std::vector<std::unique_ptr<Conn[]>> conns;
+  std::vector<uint32_t> dirty;          // connections with kSendPending
+  std::vector<uint32_t> paused_recv;    // connections with kRecvPaused
+  struct Linger {
+    uint32_t slot;
+    uint32_t gen;
+    uint64_t deadline;
+  };
+  std::vector<Linger> lingering;
+  SendOp* free_ops = nullptr;
+  SendRef* free_refs = nullptr;
+
+  int Setup(std::string* error);
+  int SetupBufferRing(std::string* error);
+  void FreeBufferRing();
+  int SetupListener(std::string* error);
+  void Teardown();
+  io_uring_sqe* GetSqe();
+  void ArmEventFd();
+  void ArmAccept();
+  void ArmRecv(uint32_t slot);
+  void ReapCompletions();
+  void Dispatch(const io_uring_cqe* cqe);
+  void ReturnBuffer(uint16_t bid);
+  void ReturnBuffers();
+
+  Conn* Get(uint32_t slot) {
+    uint32_t chunk = slot / kConnChunk;
+    if (chunk >= conns.size()) conns.resize(chunk + 1);
+    if (!conns[chunk]) conns[chunk] = std::make_unique<Conn[]>(kConnChunk);
+    return &conns[chunk][slot % kConnChunk];
+  }
+  const Conn* Find(uint32_t slot) const {
+    uint32_t chunk = slot / kConnChunk;
+    if (chunk >= conns.size() || !conns[chunk]) return nullptr;
+    return &conns[chunk][slot % kConnChunk];
+  }
+
+  void OnAcceptDone(const io_uring_cqe* cqe);
+  void OnRecvDone(uint32_t slot, uint32_t gen, const io_uring_cqe* cqe);
+  void OnSendDone(uint32_t slot, uint32_t gen, int res);
+  void OnCloseDone(uint32_t slot, uint32_t gen, int res);
+  void RearmPausedRecvs();
+  void ExpireLingers();
+
+  // Send queue (send_queue.cc).
+  SendRef* NewRef();
+  void FreeRef(SendRef* r);
+  void MarkDirty(uint32_t slot, Conn* c);
+  void FlushSends();
+  void StartSend(uint32_t slot, Conn* c);
+  void ConsumeSent(Conn* c, uint32_t bytes);
+  size_t DropQueue(Conn* c, uint64_t* first_tag, uint64_t* last_tag);
+
+  // Close path (conn_life.cc).
+  void AdvanceClose(uint32_t slot, Conn* c);
+  void PeerGone(uint32_t slot, Conn* c);
+};
+
+}  // namespace roomcast::io

@@ -1,0 +1,261 @@
+// Command-line parsing from one table of options: the table gives each flag its help text and
+// bounds, so --help always shows the real defaults.
+#include "roomcast/config.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace roomcast {
+
+namespace {
+
+enum class Kind { kU32, kU16, kInt, kListen, kSlowPolicy, kLogLevel };
+
+struct Option {
+  const char* name;
+  Kind kind;
+  void* target;
+  uint64_t min;
+  uint64_t max;
+  const char* help;
+};
+
+std::vector<Option> Options(Config* c) {
+  return {
+      {"listen", Kind::kListen, c, 0, 0, "ADDR:PORT to listen on (IPv6 as [::1]:PORT)"},
+      {"shards", Kind::kInt, &c->shards, 0, 1024, "shard threads; 0 = one per CPU"},
+      {"history", Kind::kU32, &c->history, 0, 1000000, "messages kept per room"},
+      {"max-history-request", Kind::kU32, &c->max_history_request, 0, 1000000,
+       "largest ?history=N honoured"},
+      {"max-frame", Kind::kU32, &c->max_frame, 16, 16u << 20,
+       "largest client WebSocket frame payload in bytes (larger: close 1009)"},
+      {"max-conns", Kind::kU32, &c->max_conns, 1, 100000000,
+       "connections held by the whole server (more: 503)"},
+      {"tick-ms", Kind::kU32, &c->tick_ms, 1, 1000, "shortest interval between flushes of a room"},
+      {"send-budget", Kind::kU32, &c->send_budget, 1000, 100000000,
+       "sends per second per shard; big rooms flush less often to stay within it"},
+      {"slow-policy", Kind::kSlowPolicy, &c->slow_policy, 0, 0,
+       "skip|close: a viewer over --max-queue-bytes skips ahead with a gap, or is closed"},
+      {"max-queue-bytes", Kind::kU32, &c->max_queue_bytes, 1024, 1u << 30,
+       "send queue bound per connection in bytes"},
+      {"max-text", Kind::kU32, &c->max_text, 1, 100000, "message text limit in code points"},
+      {"max-body", Kind::kU32, &c->max_body, 256, 16u << 20, "HTTP request body limit in bytes"},
+      {"max-head", Kind::kU32, &c->max_head, 512, 1u << 20, "HTTP request head limit in bytes"},
+      {"max-headers", Kind::kU32, &c->max_headers, 8, 100, "HTTP request header count limit"},
+      {"max-rooms", Kind::kU32, &c->max_rooms, 1, 100000000, "rooms one shard owns at most"},
+      {"ping-secs", Kind::kU32, &c->ping_secs, 1, 86400, "WebSocket ping after this much silence"},
+      {"pong-timeout-secs", Kind::kU32, &c->pong_timeout_secs, 1, 86400,
+       "close a WebSocket whose ping is not answered within this"},
+      {"handshake-timeout-secs", Kind::kU32, &c->handshake_timeout_secs, 1, 3600,
+       "close a connection that sends no request head within this"},
+      {"keepalive-secs", Kind::kU32, &c->keepalive_secs, 1, 86400,
+       "close an idle HTTP keep-alive connection after this"},
+      {"drain-secs", Kind::kU32, &c->drain_secs, 1, 60, "at SIGTERM, time to say bye and close"},
+      {"bye-reconnect-ms", Kind::kU32, &c->bye_reconnect_ms, 0, 3600000,
+       "reconnect_ms sent in the bye message"},
+      {"recv-buf-size", Kind::kU32, &c->recv_buf_size, 512, 1u << 20,
+       "bytes per provided receive buffer"},
+      {"recv-buf-count", Kind::kU32, &c->recv_buf_count, 16, 32768,
+       "provided receive buffers per shard (power of two)"},
+      {"mesh-ring", Kind::kU32, &c->mesh_ring, 64, 1u << 24, "items per shard-to-shard ring"},
+      {"log-level", Kind::kLogLevel, &c->log_level, 0, 0, "debug|info|warn|error"},
+  };
+}
+
+std::string DefaultOf(const Option& o) {
+  switch (o.kind) {
+    case Kind::kU32:
+      return std::to_string(*static_cast<uint32_t*>(o.target));
+    case Kind::kU16:
+      return std::to_string(*static_cast<uint16_t*>(o.target));
+    case Kind::kInt:
+      return std::to_string(*static_cast<int*>(o.target));
+    case Kind::kListen: {
+      auto* c = static_cast<Config*>(o.target);
+      bool v6 = c->listen_host.find(':') != std::string::npos;
+      return (v6 ? "[" + c->listen_host + "]" : c->listen_host) + ":" +
+             std::to_string(c->listen_port);
+    }
+    case Kind::kSlowPolicy:
+      return *static_cast<SlowPolicy*>(o.target) == SlowPolicy::kSkip ? "skip" : "close";
+    case Kind::kLogLevel: {
+      static const char* names[] = {"debug", "info", "warn", "error"};
+      return names[static_cast<int>(*static_cast<LogLevel*>(o.target))];
+    }
+  }
+  return "";
+}
+
+void PrintHelp(const std::vector<Option>& opts) {
+  std::printf(
+      "roomcast %s - live-chat connection server (WebSocket rooms, io_uring, one shard per core)\n"
+      "\nUsage: roomcast [--flag VALUE | --flag=VALUE]...\n\nFlags (default in brackets):\n",
+      kVersion);
+  for (const Option& o : opts) {
+    std::printf("  --%-24s %s [%s]\n", o.name, o.help, DefaultOf(o).c_str());
+  }
+  std::printf(
+      "  --%-24s print this help and exit\n  --%-24s print the version and exit\n"
+      "\nEndpoints: GET /ws?room=R[&history=N][&user=NAME], POST /rooms/R/messages?user=NAME,\n"
+      "GET /healthz, GET /metrics. See docs/protocol.md.\n",
+      "help", "version");
+}
+
+bool ParseU64(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  uint64_t v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  *out = v;
+  return true;
+}
+
+bool ParseListen(std::string_view s, Config* c) {
+  std::string host;
+  std::string_view port;
+  if (!s.empty() && s.front() == '[') {
+    size_t close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return false;
+    }
+    host = std::string(s.substr(1, close - 1));
+    port = s.substr(close + 2);
+  } else {
+    size_t colon = s.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    host = std::string(s.substr(0, colon));
+    port = s.substr(colon + 1);
+  }
+  uint64_t p = 0;
+  if (host.empty() || !ParseU64(port, &p) || p > 65535) return false;
+  if (host == "localhost") host = "127.0.0.1";
+  c->listen_host = host;
+  c->listen_port = static_cast<uint16_t>(p);
+  return true;
+}
+
+bool Apply(const Option& o, std::string_view value, std::string* why) {
+  uint64_t v = 0;
+  switch (o.kind) {
+    case Kind::kU32:
+    case Kind::kU16:
+    case Kind::kInt:
+      if (!ParseU64(value, &v)) {
+        *why = "expects a whole number";
+        return false;
+      }
+      if (v < o.min || v > o.max) {
+        *why = "must be between " + std::to_string(o.min) + " and " + std::to_string(o.max);
+        return false;
+      }
+      if (o.kind == Kind::kU32) *static_cast<uint32_t*>(o.target) = static_cast<uint32_t>(v);
+      if (o.kind == Kind::kU16) *static_cast<uint16_t*>(o.target) = static_cast<uint16_t>(v);
+      if (o.kind == Kind::kInt) *static_cast<int*>(o.target) = static_cast<int>(v);
+      return true;
+    case Kind::kListen:
+      if (!ParseListen(value, static_cast<Config*>(o.target))) {
+        *why = "expects ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080";
+        return false;
+      }
+      return true;
+    case Kind::kSlowPolicy:
+      if (value == "skip") {
+        *static_cast<SlowPolicy*>(o.target) = SlowPolicy::kSkip;
+      } else if (value == "close") {
+        *static_cast<SlowPolicy*>(o.target) = SlowPolicy::kClose;
+      } else {
+        *why = "expects skip or close";
+        return false;
+      }
+      return true;
+    case Kind::kLogLevel: {
+      static const char* names[] = {"debug", "info", "warn", "error"};
+      for (int i = 0; i < 4; ++i) {
+        if (value == names[i]) {
+          *static_cast<LogLevel*>(o.target) = static_cast<LogLevel>(i);
+          return true;
+        }
+      }
+      *why = "expects debug, info, warn or error";
+      return false;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+ParseOutcome ParseCommandLine(int argc, char** argv, Config* cfg) {
+  std::vector<Option> opts = Options(cfg);
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      PrintHelp(opts);
+      return ParseOutcome::kExitOk;
+    }
+    if (arg == "--version") {
+      std::printf("roomcast %s\n", kVersion);
+      return ParseOutcome::kExitOk;
+    }
+    if (arg.substr(0, 2) != "--") {
+      std::fprintf(stderr, "roomcast: unexpected argument '%s' (see --help)\n", argv[i]);
+      return ParseOutcome::kExitUsage;
+    }
+    std::string_view name = arg.substr(2);
+    std::string_view value;
+    bool has_value = false;
+    if (size_t eq = name.find('='); eq != std::string_view::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    const Option* found = nullptr;
+    for (const Option& o : opts) {
+      if (name == o.name) found = &o;
+    }
+    if (!found) {
+      std::fprintf(stderr, "roomcast: unknown flag '--%.*s' (see --help)\n",
+                   static_cast<int>(name.size()), name.data());
+      return ParseOutcome::kExitUsage;
+    }
+    if (!has_value) {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "roomcast: --%s needs a value\n", found->name);
+        return ParseOutcome::kExitUsage;
+      }
+      value = argv[++i];
+    }
+    std::string why;
+    if (!Apply(*found, value, &why)) {
+      std::fprintf(stderr, "roomcast: --%s %.*s: %s\n", found->name,
+                   static_cast<int>(value.size()), value.data(), why.c_str());
+      return ParseOutcome::kExitUsage;
+    }
+  }
+  if ((cfg->recv_buf_count & (cfg->recv_buf_count - 1)) != 0) {
+    std::fprintf(stderr, "roomcast: --recv-buf-count must be a power of two\n");
+    return ParseOutcome::kExitUsage;
+  }
+  return ParseOutcome::kRun;
+}
+
+std::string DescribeConfig(const Config& cfg) {
+  Config copy = cfg;
+  std::string out;
+  for (const Option& o : Options(&copy)) {
+    if (!out.empty()) out += ' ';
+    out += o.name;
+    out += '=';
+    out += DefaultOf(o);
+  }
+  return out;
+}
+
+}  // namespace roomcast

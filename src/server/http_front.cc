@@ -1,0 +1,206 @@
+// The HTTP side of a connection: request heads and bodies, the router, the WebSocket upgrade and
+// the HTTP send. Shard thread only.
+#include <string>
+
+#include "roomcast/json_writer.h"
+#include "roomcast/log.h"
+#include "roomcast/ws_handshake.h"
+#include "shard.h"
+
+namespace roomcast::server {
+
+namespace {
+
+bool ParseUint(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 18) return false;
+  uint64_t v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  *out = v;
+  return true;
+}
+
+constexpr std::string_view kRoomRule = "room must be 1..64 bytes of [A-Za-z0-9_.:-]";
+constexpr std::string_view kUserRule = "user must be 1..64 bytes of [A-Za-z0-9_.:-]";
+
+}  // namespace
+
+void Shard::SetUser(ConnId c, const std::string& user) {
+  Session& s = Sess(c);
+  if (s.user_len > 0) {
+    user_names_[s.user] = user;  // reuse this connection's slot
+  } else if (!free_user_slots_.empty()) {
+    s.user = free_user_slots_.back();
+    free_user_slots_.pop_back();
+    user_names_[s.user] = user;
+  } else {
+    s.user = static_cast<uint32_t>(user_names_.size());
+    user_names_.push_back(user);
+  }
+  s.user_len = static_cast<uint16_t>(user.size());
+}
+
+size_t Shard::ProcessHttp(ConnId c, std::span<const uint8_t> data) {
+  std::string_view buf(reinterpret_cast<const char*>(data.data()), data.size());
+  http::Request req;
+  http::ParseStatus st = http::ParseRequestHead(buf, http_limits_, &req);
+  switch (st) {
+    case http::ParseStatus::kIncomplete:
+      return 0;
+    case http::ParseStatus::kBadRequest:
+      RespondError(c, 400, "bad_request", "malformed HTTP request head", false);
+      return data.size();
+    case http::ParseStatus::kHeadTooLarge:
+      RespondError(c, 431, "too_large", "request head too large or too many headers", false);
+      return data.size();
+    case http::ParseStatus::kNotImplemented:
+      RespondError(c, 501, "not_implemented", "Transfer-Encoding is not supported", false);
+      return data.size();
+    case http::ParseStatus::kComplete:
+      break;
+  }
+  Sess(c).flags |= kSawRequest;
+  if (req.content_length > cfg_.max_body) {
+    RespondError(c, 413, "too_large",
+                 "request body over " + std::to_string(cfg_.max_body) + " bytes", false);
+    return data.size();
+  }
+  const size_t total = req.head_bytes + req.content_length;
+  if (buf.size() < total) return 0;  // wait for the whole body
+  std::string_view body = buf.substr(req.head_bytes, req.content_length);
+  if (!HandleRequest(c, req, body)) return total;
+  return total;
+}
+
+void Shard::RespondHttp(ConnId c, std::string response, bool keep_alive) {
+  loop_.EnqueueCopy(c, std::move(response));
+  if (!keep_alive) {
+    Sess(c).flags |= kClosingSess;
+    loop_.Close(c, io::CloseMode::kGraceful);
+  }
+}
+
+void Shard::RespondError(ConnId c, int status, std::string_view code, std::string_view message,
+                         bool keep_alive) {
+  ShardMetrics::Add(metrics_.errors_sent_total, 1);
+  RespondHttp(c, http::BuildJsonError(status, code, message, keep_alive), keep_alive);
+}
+
+bool Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view body) {
+  const bool ka = req.keep_alive && !draining_;
+  const std::string_view path = req.path;
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  if (path == "/healthz") {
+    if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka), true;
+    RespondHttp(c, http::BuildResponse(200, "application/json", R"({"status":"ok"})", ka), ka);
+    return true;
+  }
+  if (path == "/readyz") {
+    if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka), true;
+    if (draining_) return RespondError(c, 503, "draining", "server is draining", false), false;
+    RespondHttp(c, http::BuildResponse(200, "application/json", R"({"status":"ready"})", ka), ka);
+    return true;
+  }
+  if (path == "/metrics") {
+    if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka), true;
+    RespondHttp(c, http::BuildResponse(200, "text/plain; version=0.0.4", RenderMetrics(), ka), ka);
+    return true;
+  }
+  if (path == "/ws") {
+    if (req.method != "GET") return RespondError(c, 405, "method_not_allowed", "use GET", ka), true;
+    return HandleUpgrade(c, req);
+  }
+  constexpr std::string_view kRooms = "/rooms/";
+  constexpr std::string_view kMessages = "/messages";
+  if (path.substr(0, kRooms.size()) == kRooms && path.size() > kRooms.size() + kMessages.size() &&
+      path.substr(path.size() - kMessages.size()) == kMessages) {
+    std::string_view room =
+        path.substr(kRooms.size(), path.size() - kRooms.size() - kMessages.size());
+    if (req.method == "POST") return HandleHttpSend(c, req, room, body);
+    if (req.method == "GET") {
+      RespondError(c, 501, "not_implemented", "long-poll is not available in this version", ka);
+      return true;
+    }
+    RespondError(c, 405, "method_not_allowed", "use POST to send", ka);
+    return true;
+  }
+  RespondError(c, 404, "not_found", "no such endpoint", ka);
+  return true;
+}
+
+bool Shard::HandleUpgrade(ConnId c, const http::Request& req) {
+  std::string room;
+  if (!http::QueryParam(req.query, "room", &room) || !chat::IsValidRoomId(room)) {
+    RespondError(c, 400, "bad_request", kRoomRule, false);
+    return false;
+  }
+  std::string user;
+  if (http::QueryParam(req.query, "user", &user) && !chat::IsValidUserName(user)) {
+    RespondError(c, 400, "bad_request", kUserRule, false);
+    return false;
+  }
+  uint64_t history = 0;
+  std::string history_s;
+  if (http::QueryParam(req.query, "history", &history_s) && !ParseUint(history_s, &history)) {
+    RespondError(c, 400, "bad_request", "history must be a whole number", false);
+    return false;
+  }
+  if (!req.HeaderHasToken("Upgrade", "websocket") || !req.HeaderHasToken("Connection", "upgrade")) {
+    RespondError(c, 400, "bad_request", "expected a WebSocket upgrade request", false);
+    return false;
+  }
+  if (req.Find("Sec-WebSocket-Version") != "13") {
+    RespondHttp(c,
+                http::BuildResponse(426, "application/json",
+                                    R"({"error":"bad_request","message":"WebSocket version 13 required"})",
+                                    false, "Sec-WebSocket-Version: 13\r\n"),
+                false);
+    return false;
+  }
+  std::string_view key = req.Find("Sec-WebSocket-Key");
+  if (!ws::IsValidClientKey(key)) {
+    RespondError(c, 400, "bad_request", "missing or malformed Sec-WebSocket-Key", false);
+    return false;
+  }
+  if (draining_) {
+    RespondError(c, 503, "draining", "server is draining", false);
+    return false;
+  }
+  loop_.EnqueueCopy(c, ws::UpgradeResponse(key));
+  Session& s = Sess(c);
+  s.kind = SessKind::kWsJoining;
+  if (!user.empty()) SetUser(c, user);
+  const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
+  StartJoin(c, room, h);
+  return true;
+}
+
+bool Shard::HandleHttpSend(ConnId c, const http::Request& req, std::string_view room,
+                           std::string_view body) {
+  const bool ka = req.keep_alive && !draining_;
+  if (!chat::IsValidRoomId(room)) {
+    RespondError(c, 400, "bad_request", kRoomRule, ka);
+    return true;
+  }
+  std::string user;
+  if (http::QueryParam(req.query, "user", &user) && !chat::IsValidUserName(user)) {
+    RespondError(c, 400, "bad_request", kUserRule, ka);
+    return true;
+  }
+  chat::ClientOp op;
+  chat::OpError err = op_parser_.ParseHttpSend(body, text_limits_, &op);
+  if (!err.code.empty()) {
+    RespondError(c, err.code == "too_large" ? 413 : 400, err.code, err.message, ka);
+    return true;
+  }
+  Session& s = Sess(c);
+  s.flags |= kAwaitingAck;
+  if (!ka) s.flags |= kClosingSess;  // answer, then close (see OnAck)
+  if (!user.empty()) SetUser(c, user);
+  Publish(c, true, room, op);
+  return true;
+}
+
+}  // namespace roomcast::server

@@ -1,0 +1,75 @@
+// GET /metrics: Prometheus text format, one series per shard, read from every shard's relaxed
+// counters (see server_shared.h).
+#include <cstdio>
+
+#include "shard.h"
+
+namespace roomcast::server {
+
+namespace {
+
+struct Series {
+  const char* name;
+  const char* type;
+  const char* help;
+  std::atomic<uint64_t> ShardMetrics::*field;
+};
+
+constexpr Series kSeries[] = {
+    {"roomcast_connections", "gauge", "Open connections", &ShardMetrics::connections},
+    {"roomcast_ws_viewers", "gauge", "WebSocket viewers in rooms", &ShardMetrics::ws_viewers},
+    {"roomcast_accepted_total", "counter", "Connections accepted", &ShardMetrics::accepted_total},
+    {"roomcast_refused_full_total", "counter", "Connections refused with 503 (over --max-conns)",
+     &ShardMetrics::refused_full_total},
+    {"roomcast_messages_in_total", "counter", "Chat messages accepted from clients",
+     &ShardMetrics::messages_in_total},
+    {"roomcast_messages_sequenced_total", "counter", "Messages sequenced by their owner shard",
+     &ShardMetrics::messages_sequenced_total},
+    {"roomcast_deliveries_total", "counter", "Messages queued to viewers (message x viewer)",
+     &ShardMetrics::deliveries_total},
+    {"roomcast_batches_total", "counter", "Room batches built (one per room per flush)",
+     &ShardMetrics::batches_total},
+    {"roomcast_bytes_out_total", "counter", "Bytes sent", &ShardMetrics::bytes_out_total},
+    {"roomcast_bytes_in_total", "counter", "Bytes received", &ShardMetrics::bytes_in_total},
+    {"roomcast_send_calls_total", "counter", "Send operations started",
+     &ShardMetrics::send_calls_total},
+    {"roomcast_slow_skips_total", "counter", "Slow viewers skipped ahead with a gap",
+     &ShardMetrics::slow_skips_total},
+    {"roomcast_slow_closes_total", "counter", "Slow viewers closed",
+     &ShardMetrics::slow_closes_total},
+    {"roomcast_errors_sent_total", "counter", "Error replies sent",
+     &ShardMetrics::errors_sent_total},
+    {"roomcast_mesh_ring_full_total", "counter", "Shard-to-shard pushes that found the ring full",
+     &ShardMetrics::mesh_ring_full_total},
+    {"roomcast_mesh_wakeups_total", "counter", "Wake-ups sent to sleeping shards",
+     &ShardMetrics::mesh_wakeups_total},
+    {"roomcast_recv_enobufs_total", "counter", "Receives paused for lack of provided buffers",
+     &ShardMetrics::recv_enobufs_total},
+    {"roomcast_rooms_owned", "gauge", "Rooms this shard sequences", &ShardMetrics::rooms_owned},
+    {"roomcast_room_replicas", "gauge", "Rooms with viewers on this shard",
+     &ShardMetrics::room_replicas},
+    {"roomcast_loop_turns_total", "counter", "Event loop turns", &ShardMetrics::loop_turns_total},
+};
+
+}  // namespace
+
+std::string Shard::RenderMetrics() {
+  PublishMetrics();  // our own figures are current; the others are at most 250 ms old
+  std::string out;
+  out.reserve(8192);
+  char line[256];
+  for (const Series& s : kSeries) {
+    std::snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", s.name, s.help, s.name,
+                  s.type);
+    out += line;
+    for (int i = 0; i < shared_->shards; ++i) {
+      uint64_t v = (shared_->metrics[static_cast<size_t>(i)].*(s.field)).load(std::memory_order_relaxed);
+      std::snprintf(line, sizeof(line), "%s{shard=\"%d\"} %llu\n", s.name, i,
+                    static_cast<unsigned long long>(v));
+      out += line;
+    }
+  }
+  return out;
+}
+
+}  // namespace roomcast::server

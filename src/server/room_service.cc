@@ -1,0 +1,352 @@
+// Rooms across shards: publish goes to the room's owner shard, which sequences it, answers the
+// sender's shard with an ack, and forwards the message once to every shard that has viewers of the
+// room; joins and leaves keep the owner's per-shard viewer counts. Each replica's pending messages
+// are flushed as one shared batch to all its local viewers. Shard thread only.
+#include <ctime>
+
+#include "batch.h"
+#include "roomcast/json_writer.h"
+#include "roomcast/log.h"
+#include "shard.h"
+
+namespace roomcast::server {
+
+struct PublishReq {
+  std::string room, user, text, cid;
+  int64_t ts_ms;
+  ConnId conn;
+  uint32_t gen;
+  bool http;
+};
+
+struct AckReply {
+  ConnId conn;
+  uint32_t gen;
+  bool http;
+  uint64_t seq = 0;
+  std::string id, cid;
+  std::string error;  // non-empty: the message was not sequenced
+};
+
+struct ForwardMsg {
+  std::string room;
+  room::SequencedMsg msg;
+};
+
+struct JoinReq {
+  std::string room;
+  ConnId conn;
+  uint32_t gen;
+  uint32_t history;
+};
+
+struct JoinReply {
+  std::string room;
+  ConnId conn;
+  uint32_t gen;
+  std::string epoch;
+  uint64_t head = 0;
+  uint64_t online = 0;
+  std::vector<std::string> history;
+  std::string error;
+};
+
+namespace {
+
+int64_t UnixMs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+void Shard::SendToOwner(std::string_view room, uint32_t kind, uint64_t a, void* ptr) {
+  mesh_.Send(room::OwnerShardOf(room, shared_->shards), mesh::Item{kind, 0, a, ptr});
+}
+
+void Shard::Publish(ConnId c, bool http, std::string_view room, const chat::ClientOp& op) {
+  ShardMetrics::Add(metrics_.messages_in_total, 1);
+  auto* req = new PublishReq{std::string(room), UserName(c), op.text, op.cid, UnixMs(), c,
+                             Sess(c).gen, http};
+  SendToOwner(room, kItemPublish, 0, req);
+}
+
+void Shard::HandleItem(const mesh::Item& it) {
+  const int from = static_cast<int>(it.from);
+  switch (it.kind) {
+    case kItemPublish:
+      OnPublish(from, static_cast<PublishReq*>(it.ptr));
+      break;
+    case kItemAck:
+      OnAck(static_cast<AckReply*>(it.ptr));
+      break;
+    case kItemForward:
+      OnForward(static_cast<ForwardMsg*>(it.ptr));
+      break;
+    case kItemJoin:
+      OnJoin(from, static_cast<JoinReq*>(it.ptr));
+      break;
+    case kItemJoinReply:
+      OnJoinReply(static_cast<JoinReply*>(it.ptr));
+      break;
+    case kItemLeave:
+      OnLeave(from, static_cast<std::string*>(it.ptr), static_cast<uint32_t>(it.a));
+      break;
+    default:
+      RC_ERROR(id_, "unknown mesh item kind %u", it.kind);
+      break;
+  }
+}
+
+void Shard::FreeItem(const mesh::Item& it) {
+  switch (it.kind) {
+    case kItemPublish:
+      delete static_cast<PublishReq*>(it.ptr);
+      break;
+    case kItemAck:
+      delete static_cast<AckReply*>(it.ptr);
+      break;
+    case kItemForward:
+      delete static_cast<ForwardMsg*>(it.ptr);
+      break;
+    case kItemJoin:
+      delete static_cast<JoinReq*>(it.ptr);
+      break;
+    case kItemJoinReply:
+      delete static_cast<JoinReply*>(it.ptr);
+      break;
+    case kItemLeave:
+      delete static_cast<std::string*>(it.ptr);
+      break;
+    default:
+      break;
+  }
+}
+
+void Shard::DiscardInFlight() { mesh_.DiscardAll([](const mesh::Item& it) { FreeItem(it); }); }
+
+// --- owner side ---
+
+void Shard::OnPublish(int from, PublishReq* req) {
+  std::unique_ptr<PublishReq> own(req);
+  auto* ack = new AckReply{req->conn, req->gen, req->http};
+  ack->cid = req->cid;
+  room::OwnerRoom* r = owned_.GetOrCreate(req->room);
+  if (!r) {
+    ack->error = "room_limit";
+    mesh_.Send(from, mesh::Item{kItemAck, 0, 0, ack});
+    return;
+  }
+  const room::SequencedMsg& m =
+      r->Sequence({req->room, req->user, req->text, req->cid, req->ts_ms});
+  ShardMetrics::Add(metrics_.messages_sequenced_total, 1);
+  ack->seq = m.seq;
+  ack->id = r->MessageId(req->cid, m.seq);
+  mesh_.Send(from, mesh::Item{kItemAck, 0, 0, ack});
+  const auto& per_shard = r->PerShard();
+  for (int s = 0; s < shared_->shards; ++s) {
+    if (per_shard[static_cast<size_t>(s)] == 0) continue;
+    mesh_.Send(s, mesh::Item{kItemForward, 0, 0, new ForwardMsg{req->room, m}});
+  }
+}
+
+void Shard::OnJoin(int from, JoinReq* req) {
+  auto* rep = new JoinReply{req->room, req->conn, req->gen};
+  room::OwnerRoom* r = owned_.GetOrCreate(req->room);
+  if (!r) {
+    rep->error = "too many rooms on this server";
+  } else {
+    r->AddViewers(from, 1);
+    rep->epoch = r->Epoch();
+    rep->head = r->HeadSeq();
+    rep->online = r->Online();
+    if (req->history) rep->history = r->Recent(req->history);
+  }
+  delete req;
+  mesh_.Send(from, mesh::Item{kItemJoinReply, 0, 0, rep});
+}
+
+void Shard::OnLeave(int from, std::string* room, uint32_t count) {
+  std::unique_ptr<std::string> own(room);
+  if (room::OwnerRoom* r = owned_.Find(*room)) r->RemoveViewers(from, count);
+}
+
+// --- viewer side ---
+
+void Shard::OnAck(AckReply* ack) {
+  std::unique_ptr<AckReply> own(ack);
+  Session& s = Sess(ack->conn);
+  if (s.gen != ack->gen || s.kind == SessKind::kFree) return;  // the sender left meanwhile
+  if (!ack->http) {
+    if (!ack->error.empty()) {
+      SendWsError(ack->conn, "unavailable", "the room could not be created (room limit)");
+      return;
+    }
+    std::string j = R"({"type":"ack","cid":)";
+    json::AppendString(&j, ack->cid);
+    j += R"(,"seq":)";
+    json::AppendUint(&j, ack->seq);
+    j += R"(,"id":)";
+    json::AppendString(&j, ack->id);
+    j += '}';
+    SendWsText(ack->conn, j);
+    return;
+  }
+  s.flags &= static_cast<uint8_t>(~kAwaitingAck);
+  const bool keep_alive = !(s.flags & kClosingSess);
+  if (!ack->error.empty()) {
+    RespondError(ack->conn, 503, "unavailable", "the room could not be created (room limit)",
+                 keep_alive);
+  } else {
+    std::string body = R"({"seq":)";
+    json::AppendUint(&body, ack->seq);
+    body += R"(,"id":)";
+    json::AppendString(&body, ack->id);
+    body += '}';
+    s.flags &= static_cast<uint8_t>(~kClosingSess);  // RespondHttp decides from keep_alive
+    RespondHttp(ack->conn, http::BuildResponse(200, "application/json", body, keep_alive),
+                keep_alive);
+  }
+  // Requests pipelined behind this one were held; go on with them.
+  Session& after = Sess(ack->conn);
+  if (keep_alive && after.pending && !after.pending->input.empty()) {
+    std::string held = std::move(after.pending->input);
+    after.pending->input.clear();
+    ProcessInput(ack->conn, {reinterpret_cast<const uint8_t*>(held.data()), held.size()});
+  }
+}
+
+void Shard::OnForward(ForwardMsg* fwd) {
+  std::unique_ptr<ForwardMsg> own(fwd);
+  uint32_t idx = replicas_.Find(fwd->room);
+  if (idx == room::kNoReplica) return;  // our last viewer left while this was on its way
+  replicas_.Deliver(idx, std::move(fwd->msg));
+}
+
+void Shard::StartJoin(ConnId c, std::string_view room, uint32_t history) {
+  Session& s = Sess(c);
+  uint32_t idx = replicas_.GetOrCreate(room);
+  replicas_.At(idx).joining++;
+  s.replica = idx;
+  s.kind = SessKind::kWsJoining;
+  SendToOwner(room, kItemJoin, 0, new JoinReq{std::string(room), c, s.gen, history});
+}
+
+void Shard::OnJoinReply(JoinReply* rep) {
+  std::unique_ptr<JoinReply> own(rep);
+  uint32_t idx = replicas_.Find(rep->room);
+  if (idx == room::kNoReplica) {
+    RC_ERROR(id_, "join reply for room %s without a replica", rep->room.c_str());
+    return;
+  }
+  room::Replica& r = replicas_.At(idx);
+  if (r.joining > 0) r.joining--;
+  Session& s = Sess(rep->conn);
+  if (s.gen != rep->gen || s.kind != SessKind::kWsJoining || (s.flags & kClosingSess)) {
+    // The viewer left before the owner answered: undo the owner's count.
+    if (rep->error.empty()) {
+      SendToOwner(rep->room, kItemLeave, 1, new std::string(rep->room));
+    }
+    if (s.gen == rep->gen) s.replica = room::kNoReplica;
+    replicas_.ReleaseIfUnused(idx);
+    return;
+  }
+  if (!rep->error.empty()) {
+    s.replica = room::kNoReplica;
+    replicas_.ReleaseIfUnused(idx);
+    SendWsError(rep->conn, "unavailable", rep->error);
+    CloseWs(rep->conn, ws::CloseCode::kInternalError, "room unavailable");
+    return;
+  }
+  // Messages already waiting in the replica were sequenced before this join (the owner answered
+  // the join after forwarding them): they go to the viewers that were here before, not to this
+  // one, whose history and live stream start after HEAD.
+  if (!r.pending.empty()) FlushReplica(idx);
+  s.viewer_pos = replicas_.AddViewer(idx, rep->conn);
+  s.kind = SessKind::kWs;
+  ++ws_viewers_;
+
+  std::string j = R"({"type":"welcome","room":)";
+  json::AppendString(&j, rep->room);
+  j += R"(,"epoch":)";
+  json::AppendString(&j, rep->epoch);
+  j += R"(,"seq":)";
+  json::AppendUint(&j, rep->head);
+  j += R"(,"online":)";
+  json::AppendUint(&j, rep->online);
+  j += R"(,"modes":{"slow_secs":0,"subscribers_only":false,"emote_only":false},"user":)";
+  json::AppendString(&j, UserName(rep->conn));
+  j += '}';
+  std::string frames;
+  frame_writer_.Append(&frames, ws::Opcode::kText, j);
+  for (const std::string& h : rep->history) frame_writer_.Append(&frames, ws::Opcode::kText, h);
+  loop_.EnqueueCopy(rep->conn, std::move(frames));
+}
+
+void Shard::LeaveRoom(ConnId c) {
+  Session& s = Sess(c);
+  if (s.replica == room::kNoReplica) return;
+  const uint32_t idx = s.replica;
+  room::Replica& r = replicas_.At(idx);
+  ConnId moved = replicas_.RemoveViewer(idx, s.viewer_pos);
+  if (moved != c) Sess(moved).viewer_pos = s.viewer_pos;
+  --ws_viewers_;
+  SendToOwner(r.name, kItemLeave, 1, new std::string(r.name));
+  s.replica = room::kNoReplica;
+  replicas_.ReleaseIfUnused(idx);
+}
+
+void Shard::FlushReplica(uint32_t idx) {
+  room::Replica& r = replicas_.At(idx);
+  r.dirty = false;
+  if (r.pending.empty()) return;
+  if (r.viewers.empty()) {
+    r.pending.clear();
+    return;
+  }
+  const uint64_t first = r.pending.front().seq;
+  const uint64_t last = r.pending.back().seq;
+  std::string bytes;
+  EncodeBatch(frame_writer_, r.pending, &bytes);
+  SharedBuf* buf = SharedBuf::Make(std::move(bytes), first, last);
+  const size_t size = buf->bytes.size();
+  uint64_t delivered = 0;
+  for (ConnId v : r.viewers) {
+    if (loop_.QueuedBytes(v) + size <= cfg_.max_queue_bytes) {
+      loop_.Enqueue(v, buf);
+      ++delivered;
+      continue;
+    }
+    // A slow viewer never slows the room: it skips ahead (with a gap notice) or is closed.
+    if (cfg_.slow_policy == SlowPolicy::kClose) {
+      ShardMetrics::Add(metrics_.slow_closes_total, 1);
+      Sess(v).flags |= kClosingSess;
+      loop_.Close(v, io::CloseMode::kAbort);
+      continue;
+    }
+    ShardMetrics::Add(metrics_.slow_skips_total, 1);
+    uint64_t dropped_first = 0, dropped_last = 0;
+    loop_.DropUnsent(v, &dropped_first, &dropped_last);
+    const uint64_t from = dropped_first ? std::min(dropped_first, first) : first;
+    std::string gap = R"({"type":"gap","room":)";
+    json::AppendString(&gap, r.name);
+    gap += R"(,"from":)";
+    json::AppendUint(&gap, from);
+    gap += R"(,"to":)";
+    json::AppendUint(&gap, last);
+    gap += '}';
+    std::string frame;
+    frame_writer_.Append(&frame, ws::Opcode::kText, gap);
+    // Tagged with the range it stands for, so a later skip over it widens the range.
+    SharedBuf* g = SharedBuf::Make(std::move(frame), from, last);
+    loop_.Enqueue(v, g);
+    g->Unref();
+  }
+  ShardMetrics::Add(metrics_.deliveries_total, delivered * r.pending.size());
+  ShardMetrics::Add(metrics_.batches_total, 1);
+  r.pending.clear();
+  buf->Unref();
+}
+
+}  // namespace roomcast::server

@@ -1,0 +1,111 @@
+#include "server.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "roomcast/log.h"
+#include "server_shared.h"
+#include "shard.h"
+
+namespace roomcast::server {
+
+namespace {
+// Table slots beyond a shard's share of --max-conns: 503 answers plus accepts in flight.
+constexpr uint64_t kTableOverhead = 256;
+}  // namespace
+
+int RunServer(const Config& cfg_in) {
+  Config cfg = cfg_in;
+  if (cfg.shards <= 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg.shards = n > 0 ? static_cast<int>(n) : 1;
+  }
+  // Block the stop signals in every thread; the main thread waits for them with sigwait.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  // A fixed-file table cannot be larger than RLIMIT_NOFILE: raise the soft limit to the hard one
+  // and, if one shard's share of --max-conns still does not fit, lower --max-conns and say so.
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    if (rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    const uint64_t table_cap = rl.rlim_cur > 256 ? rl.rlim_cur - kTableOverhead : 128;
+    const uint64_t per_shard = (cfg.max_conns + static_cast<uint64_t>(cfg.shards) - 1) /
+                               static_cast<uint64_t>(cfg.shards);
+    if (per_shard > table_cap) {
+      const uint64_t fit = table_cap * static_cast<uint64_t>(cfg.shards);
+      RC_WARN(-1,
+              "--max-conns %u needs %llu connections per shard but the descriptor limit "
+              "(RLIMIT_NOFILE %llu) caps a shard's table: serving %llu connections; raise "
+              "LimitNOFILE or use more --shards",
+              cfg.max_conns, static_cast<unsigned long long>(per_shard),
+              static_cast<unsigned long long>(rl.rlim_cur), static_cast<unsigned long long>(fit));
+      cfg.max_conns = static_cast<uint32_t>(std::min<uint64_t>(fit, UINT32_MAX));
+    }
+  }
+  RC_INFO(-1, "roomcast %s starting: %s", kVersion, DescribeConfig(cfg).c_str());
+  RC_INFO(-1, "history is kept in memory only (no durable log in this version)");
+  ServerShared shared(cfg, cfg.shards);
+  std::vector<std::unique_ptr<Shard>> shards;
+  for (int i = 0; i < cfg.shards; ++i) shards.push_back(std::make_unique<Shard>(&shared, i));
+
+  std::vector<std::thread> threads;
+  for (int i = 0; i < cfg.shards; ++i) {
+    threads.emplace_back([&shared, &shards, i] {
+      std::string err;
+      Shard& sh = *shards[static_cast<size_t>(i)];
+      if (sh.Init(&err) != 0) {
+        RC_ERROR(i, "start failed: %s", err.c_str());
+        shared.shards_failed.fetch_add(1);
+        shared.shards_ready.fetch_add(1);
+        return;
+      }
+      shared.shards_ready.fetch_add(1);
+      // Peers wake each other through their rings: wait until every shard has one.
+      while (shared.shards_ready.load() < shared.shards) std::this_thread::yield();
+      if (shared.shards_failed.load() > 0) return;
+      sh.Run();
+    });
+  }
+  while (shared.shards_ready.load() < cfg.shards) usleep(1000);
+  if (shared.shards_failed.load() > 0) {
+    for (auto& t : threads) t.join();
+    RC_ERROR(-1, "roomcast did not start");
+    return 1;
+  }
+  RC_INFO(-1, "listening on %s:%u with %d shards", cfg.listen_host.c_str(), cfg.listen_port,
+          cfg.shards);
+
+  int sig = 0;
+  sigwait(&set, &sig);
+  RC_INFO(-1, "received %s: draining (up to %u s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+          cfg.drain_secs);
+  for (auto& sh : shards) sh->Loop().RequestStop();
+  for (auto& t : threads) t.join();
+  for (auto& sh : shards) sh->DiscardInFlight();
+  uint64_t in = 0, out = 0;
+  for (int i = 0; i < cfg.shards; ++i) {
+    in += shared.metrics[static_cast<size_t>(i)].messages_in_total.load();
+    out += shared.metrics[static_cast<size_t>(i)].deliveries_total.load();
+  }
+  RC_INFO(-1, "roomcast stopped: %llu messages in, %llu deliveries",
+          static_cast<unsigned long long>(in), static_cast<unsigned long long>(out));
+  return 0;
+}
+
+}  // namespace roomcast::server

@@ -1,0 +1,55 @@
+// What the shards of one server share: the settings (read-only once the shards start), the mesh of
+// rings, and one block of metric counters per shard. A counter is written only by its own shard
+// (a relaxed load and store, no read-modify-write across threads) and read by whichever shard
+// answers GET /metrics; each block sits on its own cache lines.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "roomcast/config.h"
+#include "roomcast/mesh.h"
+
+namespace roomcast::server {
+
+struct alignas(64) ShardMetrics {
+  std::atomic<uint64_t> connections{0};
+  std::atomic<uint64_t> ws_viewers{0};
+  std::atomic<uint64_t> accepted_total{0};
+  std::atomic<uint64_t> refused_full_total{0};
+  std::atomic<uint64_t> messages_in_total{0};         // accepted at ingest (WS or HTTP)
+  std::atomic<uint64_t> messages_sequenced_total{0};  // sequenced here as the room's owner
+  std::atomic<uint64_t> deliveries_total{0};          // message x viewer queued
+  std::atomic<uint64_t> batches_total{0};             // room batches built
+  std::atomic<uint64_t> bytes_out_total{0};
+  std::atomic<uint64_t> bytes_in_total{0};
+  std::atomic<uint64_t> send_calls_total{0};
+  std::atomic<uint64_t> slow_skips_total{0};
+  std::atomic<uint64_t> slow_closes_total{0};
+  std::atomic<uint64_t> errors_sent_total{0};
+  std::atomic<uint64_t> mesh_ring_full_total{0};
+  std::atomic<uint64_t> mesh_wakeups_total{0};
+  std::atomic<uint64_t> recv_enobufs_total{0};
+  std::atomic<uint64_t> rooms_owned{0};
+  std::atomic<uint64_t> room_replicas{0};
+  std::atomic<uint64_t> loop_turns_total{0};
+
+  static void Add(std::atomic<uint64_t>& c, uint64_t n) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  static void Set(std::atomic<uint64_t>& c, uint64_t v) { c.store(v, std::memory_order_relaxed); }
+};
+
+struct ServerShared {
+  ServerShared(const Config& c, int n)
+      : cfg(c), shards(n), mesh(n, c.mesh_ring), metrics(std::make_unique<ShardMetrics[]>(static_cast<size_t>(n))) {}
+  const Config cfg;
+  const int shards;
+  mesh::Mesh mesh;
+  std::unique_ptr<ShardMetrics[]> metrics;
+  std::atomic<int> shards_ready{0};
+  std::atomic<int> shards_failed{0};
+};
+
+}  // namespace roomcast::server

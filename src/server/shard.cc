@@ -1,0 +1,278 @@
+// Shard life: set-up, the loop callbacks, input dispatch by connection kind, the once-a-second
+// sweep (handshake and keep-alive timeouts, WebSocket pings), and the drain at SIGTERM.
+#include "shard.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "roomcast/json_writer.h"
+#include "roomcast/log.h"
+
+namespace roomcast::server {
+
+namespace {
+
+constexpr uint32_t kSessChunk = 1024;
+
+io::LoopOptions MakeLoopOptions(const Config& cfg, int id, int shards) {
+  io::LoopOptions o;
+  o.shard_id = id;
+  o.cpu = id;  // pinned; the kernel refuses CPUs that do not exist, which is harmless
+  o.listen_host = cfg.listen_host;
+  o.listen_port = cfg.listen_port;
+  uint32_t per_shard = (cfg.max_conns + static_cast<uint32_t>(shards) - 1) / static_cast<uint32_t>(shards);
+  o.max_conns = per_shard + 64;  // room to answer a few over-limit connections with 503
+  o.recv_buf_size = cfg.recv_buf_size;
+  o.recv_buf_count = cfg.recv_buf_count;
+  return o;
+}
+
+}  // namespace
+
+Shard::Shard(ServerShared* shared, int id)
+    : shared_(shared),
+      cfg_(shared->cfg),
+      id_(id),
+      loop_(MakeLoopOptions(shared->cfg, id, shared->shards), this),
+      mesh_(&shared->mesh, id, &loop_),
+      metrics_(shared->metrics[static_cast<size_t>(id)]),
+      frame_reader_(shared->cfg.max_frame),
+      owned_(shared->shards, shared->cfg.history, shared->cfg.max_rooms),
+      replicas_(room::PacingPolicy{shared->cfg.tick_ms, shared->cfg.send_budget}) {
+  text_limits_.max_code_points = cfg_.max_text;
+  http_limits_.max_head_bytes = cfg_.max_head;
+  http_limits_.max_headers = cfg_.max_headers;
+  max_conns_here_ =
+      (cfg_.max_conns + static_cast<uint32_t>(shared->shards) - 1) / static_cast<uint32_t>(shared->shards);
+}
+
+Shard::~Shard() {
+  for (auto& chunk : sessions_) {
+    if (!chunk) continue;
+    for (uint32_t i = 0; i < kSessChunk; ++i) delete chunk[i].pending;
+  }
+}
+
+int Shard::Init(std::string* error) {
+  int rc = loop_.Init(error);
+  if (rc == 0) shared_->mesh.Register(id_, &loop_);
+  return rc;
+}
+
+void Shard::Run() {
+  start_ms_ = loop_.NowMs();
+  next_sweep_ms_ = start_ms_ + 1000;
+  loop_.Run();
+  PublishMetrics();
+}
+
+Session& Shard::Sess(ConnId c) {
+  uint32_t chunk = c / kSessChunk;
+  if (chunk >= sessions_.size()) sessions_.resize(chunk + 1);
+  if (!sessions_[chunk]) sessions_[chunk] = std::make_unique<Session[]>(kSessChunk);
+  return sessions_[chunk][c % kSessChunk];
+}
+
+std::string Shard::UserName(ConnId c) const {
+  const Session& s = const_cast<Shard*>(this)->Sess(c);
+  if (s.user_len > 0) return user_names_[s.user];
+  return "anon-" + std::to_string(id_) + "-" + std::to_string(c) + "-" + std::to_string(s.gen);
+}
+
+void Shard::OnAccept(ConnId c) {
+  Session& s = Sess(c);
+  const uint32_t gen = s.gen + 1;
+  s = Session{};
+  s.gen = gen;
+  s.kind = SessKind::kHttp;
+  s.last_active = clock_s_;
+  max_slot_ = std::max(max_slot_, c + 1);
+  ShardMetrics::Add(metrics_.accepted_total, 1);
+  if (loop_.LiveConns() > max_conns_here_ || draining_) {
+    // Over the configured limit: a clean refusal the client can read, then close.
+    s.kind = SessKind::kRefused;
+    ShardMetrics::Add(metrics_.refused_full_total, 1);
+    loop_.EnqueueCopy(c, http::BuildJsonError(503, draining_ ? "draining" : "server_full",
+                                              "no capacity here; retry later", false));
+    loop_.Close(c, io::CloseMode::kGraceful);
+  }
+}
+
+void Shard::OnRecv(ConnId c, std::span<const uint8_t> data) {
+  Session& s = Sess(c);
+  if (s.kind == SessKind::kFree || s.kind == SessKind::kRefused || (s.flags & kClosingSess)) return;
+  s.last_active = clock_s_;
+  s.flags &= static_cast<uint8_t>(~kPinged);
+  ShardMetrics::Add(metrics_.bytes_in_total, data.size());
+  if (s.pending && !s.pending->input.empty()) {
+    // Join the held tail with the new bytes; the limits below bound how much is ever held.
+    std::string buf = std::move(s.pending->input);
+    s.pending->input.clear();
+    buf.append(reinterpret_cast<const char*>(data.data()), data.size());
+    ProcessInput(c, {reinterpret_cast<const uint8_t*>(buf.data()), buf.size()});
+    return;
+  }
+  ProcessInput(c, data);
+}
+
+void Shard::ProcessInput(ConnId c, std::span<const uint8_t> data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    Session& s = Sess(c);
+    if (s.flags & kClosingSess) return;
+    size_t used = 0;
+    if (s.kind == SessKind::kHttp) {
+      if (s.flags & kAwaitingAck) break;  // pipelined input waits for the pending answer
+      used = ProcessHttp(c, data.subspan(off));
+    } else if (s.kind == SessKind::kWs || s.kind == SessKind::kWsJoining) {
+      used = ProcessWs(c, data.subspan(off));
+    } else {
+      return;
+    }
+    if (used == 0) break;
+    off += used;
+  }
+  if (Sess(c).flags & kClosingSess) return;
+  SetPendingInput(c, data.subspan(off));
+}
+
+void Shard::SetPendingInput(ConnId c, std::span<const uint8_t> rest) {
+  Session& s = Sess(c);
+  if (rest.empty()) {
+    if (s.pending && !s.pending->assembling) {
+      delete s.pending;
+      s.pending = nullptr;
+    } else if (s.pending) {
+      s.pending->input.clear();
+    }
+    return;
+  }
+  if (rest.size() > static_cast<size_t>(cfg_.max_head) + cfg_.max_body + cfg_.max_frame + 16) {
+    // More held input than any single request or frame can need: a misbehaving client.
+    RC_DEBUG(id_, "conn %u: %zu bytes of held input, closing", c, rest.size());
+    s.flags |= kClosingSess;
+    loop_.Close(c, io::CloseMode::kAbort);
+    return;
+  }
+  if (!s.pending) s.pending = new PendingInput;
+  s.pending->input.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
+}
+
+void Shard::OnPeerGone(ConnId c) {
+  Session& s = Sess(c);
+  s.flags |= kClosingSess;
+}
+
+void Shard::OnSendDrained(ConnId c) { (void)c; }
+
+void Shard::OnClosed(ConnId c) {
+  Session& s = Sess(c);
+  if (s.kind == SessKind::kWs) LeaveRoom(c);
+  if (s.user_len > 0) {
+    user_names_[s.user].clear();
+    user_names_[s.user].shrink_to_fit();
+    free_user_slots_.push_back(s.user);
+  }
+  delete s.pending;
+  const uint32_t gen = s.gen;
+  s = Session{};
+  s.gen = gen;  // a JoinReply or ack still in flight for this connection will not match
+}
+
+void Shard::OnTurn(uint64_t now_ms) {
+  clock_s_ = static_cast<uint32_t>((now_ms - start_ms_) / 1000);
+  mesh_.Drain(4096, [this](const mesh::Item& it) { HandleItem(it); });
+  if (now_ms >= next_sweep_ms_) {
+    next_sweep_ms_ = now_ms + 1000;
+    Sweep();
+  }
+  if (now_ms >= next_metrics_ms_) {
+    next_metrics_ms_ = now_ms + 250;
+    PublishMetrics();
+  }
+}
+
+uint32_t Shard::BeforeSleep(uint64_t now_ms) {
+  uint32_t wait = replicas_.FlushDue(now_ms, [this](uint32_t idx) { FlushReplica(idx); });
+  mesh_.Flush();
+  if (mesh_.HasOverflow()) wait = std::min<uint32_t>(wait, 1);
+  const uint64_t to_sweep = next_sweep_ms_ > now_ms ? next_sweep_ms_ - now_ms : 0;
+  return std::min<uint64_t>(wait, to_sweep);
+}
+
+bool Shard::HasInbound() { return mesh_.HasInbound(); }
+
+void Shard::Sweep() {
+  for (ConnId c = 0; c < max_slot_; ++c) {
+    Session& s = Sess(c);
+    if (s.kind == SessKind::kFree || s.kind == SessKind::kRefused || (s.flags & kClosingSess)) {
+      continue;
+    }
+    const uint32_t idle = clock_s_ - s.last_active;
+    if (s.kind == SessKind::kHttp) {
+      if (s.flags & kAwaitingAck) continue;
+      const uint32_t limit =
+          (s.flags & kSawRequest) ? cfg_.keepalive_secs : cfg_.handshake_timeout_secs;
+      if (idle >= limit) {
+        s.flags |= kClosingSess;
+        loop_.Close(c, io::CloseMode::kGraceful);
+      }
+      continue;
+    }
+    if (!(s.flags & kPinged) && idle >= cfg_.ping_secs) {
+      std::string frame;
+      frame_writer_.Append(&frame, ws::Opcode::kPing, "rc");
+      loop_.EnqueueCopy(c, std::move(frame));
+      s.flags |= kPinged;
+    } else if ((s.flags & kPinged) && idle >= cfg_.ping_secs + cfg_.pong_timeout_secs) {
+      CloseWs(c, ws::CloseCode::kGoingAway, "ping timeout");
+    }
+  }
+}
+
+void Shard::OnStopRequested() {
+  draining_ = true;
+  std::string bye = R"({"type":"bye","reconnect_ms":)";
+  json::AppendUint(&bye, cfg_.bye_reconnect_ms);
+  bye += '}';
+  std::string frames;
+  frame_writer_.Append(&frames, ws::Opcode::kText, bye);
+  frame_writer_.AppendClose(&frames, ws::CloseCode::kGoingAway, "server draining");
+  SharedBuf* buf = SharedBuf::Make(std::move(frames));
+  uint32_t said_bye = 0;
+  for (ConnId c = 0; c < max_slot_; ++c) {
+    Session& s = Sess(c);
+    if (s.kind == SessKind::kFree || s.kind == SessKind::kRefused) continue;
+    if (s.kind == SessKind::kWs || s.kind == SessKind::kWsJoining) {
+      if (!(s.flags & kClosingSess)) {
+        loop_.Enqueue(c, buf);
+        ++said_bye;
+      }
+      s.flags |= kClosingSess;
+      loop_.Close(c, io::CloseMode::kGraceful);
+    } else if (!(s.flags & kAwaitingAck)) {
+      s.flags |= kClosingSess;
+      loop_.Close(c, io::CloseMode::kGraceful);
+    }
+  }
+  buf->Unref();
+  RC_INFO(id_, "draining: bye sent to %u viewers, %u connections open", said_bye,
+          loop_.LiveConns());
+  loop_.Finish(loop_.NowMs() + cfg_.drain_secs * 1000ull);
+}
+
+void Shard::PublishMetrics() {
+  const io::LoopStats& ls = loop_.Stats();
+  ShardMetrics::Set(metrics_.connections, loop_.LiveConns());
+  ShardMetrics::Set(metrics_.ws_viewers, ws_viewers_);
+  ShardMetrics::Set(metrics_.bytes_out_total, ls.send_bytes);
+  ShardMetrics::Set(metrics_.send_calls_total, ls.send_calls);
+  ShardMetrics::Set(metrics_.recv_enobufs_total, ls.enobufs);
+  ShardMetrics::Set(metrics_.loop_turns_total, ls.loop_turns);
+  ShardMetrics::Set(metrics_.mesh_ring_full_total, mesh_.Stats().ring_full);
+  ShardMetrics::Set(metrics_.mesh_wakeups_total, mesh_.Stats().wakeups);
+  ShardMetrics::Set(metrics_.rooms_owned, owned_.Count());
+  ShardMetrics::Set(metrics_.room_replicas, replicas_.Count());
+}
+
+}  // namespace roomcast::server

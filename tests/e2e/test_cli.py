@@ -1,0 +1,71 @@
+"""Command line: --help, --version, bad flags and values (exit 2, message on stderr)."""
+import socket
+import subprocess
+import time
+
+import pytest
+
+from rcutil import HOST, binary_path, free_port, version_from_meson
+
+
+def run_bin(*args, timeout=10):
+    binary = binary_path()
+    assert binary.exists(), f"server binary {binary} does not exist (make build, or ROOMCAST_BIN)"
+    try:
+        return subprocess.run([str(binary), *args], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"roomcast {' '.join(args)} did not exit within {timeout} s "
+                    f"(it should reject the arguments, not start serving)")
+
+
+def test_help_exits_0_and_lists_options():
+    r = run_bin("--help")
+    assert r.returncode == 0, r
+    for flag in ("--listen", "--shards", "--history", "--max-frame", "--max-conns", "--log-level",
+                 "--slow-policy", "--max-queue-bytes"):
+        assert flag in r.stdout, f"--help output (stdout) does not mention {flag}:\n{r.stdout}"
+
+
+def test_version():
+    r = run_bin("--version")
+    assert r.returncode == 0, r
+    assert r.stdout.strip().splitlines()[0] == f"roomcast {version_from_meson()}", r.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["--bogus"],
+    ["--listen"],                         # missing value
+    ["--listen", "nonsense"],
+    ["--listen", "127.0.0.1:99999"],
+    ["--shards", "abc"],
+    ["--shards", "-3"],
+    ["--max-frame", "-1"],
+    ["--max-conns", "many"],
+    ["--history", "1x"],
+    ["--tick-ms", ""],
+    ["--log-level", "loud"],
+    ["--slow-policy", "maybe"],
+    ["--max-queue-bytes", "lots"],
+], ids=lambda a: " ".join(a) or "empty")
+def test_bad_arguments_exit_2(args):
+    # Valid --listen first (a free port), so a binary that wrongly accepts the bad
+    # argument would start serving and hit the timeout instead of passing.
+    r = run_bin("--listen", f"{HOST}:{free_port()}", "--shards", "1", *args, timeout=5)
+    assert r.returncode == 2, f"{args}: exit {r.returncode}, stderr {r.stderr!r}"
+    assert r.stderr.strip(), f"{args}: no error message on stderr"
+    # The message names the offending flag or value.
+    assert any(a and a in r.stderr for a in args), f"{args}: stderr names neither: {r.stderr!r}"
+    assert r.stdout == "", f"{args}: errors go to stderr, stdout had {r.stdout!r}"
+
+
+def test_port_in_use_fails_fast():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as blocker:
+        blocker.bind((HOST, 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        t0 = time.monotonic()
+        r = run_bin("--listen", f"{HOST}:{port}", "--shards", "2", timeout=5)
+        assert r.returncode != 0, f"listening on a busy port must fail: {r}"
+        assert r.stderr.strip(), "no error message on stderr"
+        assert time.monotonic() - t0 < 5

@@ -1,0 +1,218 @@
+#include "roomcast/client_op.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace roomcast::chat {
+namespace {
+
+class ClientOpTest : public ::testing::Test {
+ protected:
+  OpError Ws(std::string_view json) { return parser_.ParseWsOp(json, limits_, &op_); }
+  OpError Http(std::string_view json) { return parser_.ParseHttpSend(json, limits_, &op_); }
+
+  ClientOpParser parser_;
+  TextLimits limits_;
+  ClientOp op_;
+};
+
+// An AssertionResult rather than EXPECTs inside a helper, so a failure names the caller's line.
+::testing::AssertionResult HasCode(const OpError& e, std::string_view code) {
+  if (e.code != code) {
+    return ::testing::AssertionFailure()
+           << "code \"" << e.code << "\" (" << e.message << "), want \"" << code << "\"";
+  }
+  if (!code.empty() && e.message.empty()) {
+    return ::testing::AssertionFailure() << "error without a message";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+#define EXPECT_CODE(call, code) EXPECT_TRUE(HasCode((call), (code)))
+
+TEST_F(ClientOpTest, SendWithTextAndCid) {
+  EXPECT_CODE(Ws(R"({"op":"send","text":"hi there","cid":"c-7f3a"})"), "");
+  EXPECT_EQ(op_.kind, OpKind::kSend);
+  EXPECT_EQ(op_.op_name, "send");
+  EXPECT_EQ(op_.text, "hi there");
+  EXPECT_EQ(op_.cid, "c-7f3a");
+}
+
+TEST_F(ClientOpTest, SendUnescapesTextAndAllowsNewline) {
+  EXPECT_CODE(
+      Ws(R"({"cid":"a.b:c_d-1","text":"line\nnext \"q\" \u00e9 \ud83d\ude00","op":"send"})"), "");
+  EXPECT_EQ(op_.text, "line\nnext \"q\" \xc3\xa9 \xf0\x9f\x98\x80");
+}
+
+TEST_F(ClientOpTest, CidIsOptional) {
+  EXPECT_CODE(Ws(R"({"op":"send","text":"x"})"), "");
+  EXPECT_EQ(op_.kind, OpKind::kSend);
+  EXPECT_TRUE(op_.cid.empty());
+}
+
+TEST_F(ClientOpTest, BadText) {
+  EXPECT_CODE(Ws(R"({"op":"send"})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":""})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":42})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":null})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":["a"]})"), "bad_request");
+  EXPECT_NE(op_.kind, OpKind::kSend);
+}
+
+TEST_F(ClientOpTest, ControlCharactersInTextAreRejected) {
+  EXPECT_CODE(Ws(R"({"op":"send","text":"tab\there"})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":"cr\r"})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":"nul\u0000"})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":"esc\u001b[2J"})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":"del\u007f"})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":"c1\u0085"})"), "bad_request");
+  EXPECT_CODE(Ws("{\"op\":\"send\",\"text\":\"raw c1 \xc2\x9f\"}"), "bad_request");
+}
+
+TEST_F(ClientOpTest, TextLengthIsCountedInCodePoints) {
+  limits_.max_code_points = 5;
+  EXPECT_CODE(Ws(R"({"op":"send","text":"12345"})"), "");
+  EXPECT_CODE(Ws(R"({"op":"send","text":"123456"})"), "too_large");
+  // Five 4-byte emoji are 20 bytes but only 5 code points.
+  EXPECT_CODE(Ws("{\"op\":\"send\",\"text\":\"\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+                 "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\"}"),
+              "");
+  EXPECT_EQ(op_.text.size(), 20u);
+}
+
+TEST_F(ClientOpTest, DefaultLimitIs500CodePoints) {
+  const std::string ok = R"({"op":"send","text":")" + std::string(500, 'a') + R"("})";
+  EXPECT_CODE(Ws(ok), "");
+  const std::string big = R"({"op":"send","text":")" + std::string(501, 'a') + R"("})";
+  EXPECT_CODE(Ws(big), "too_large");
+  const std::string huge = R"({"op":"send","text":")" + std::string(100000, 'a') + R"("})";
+  EXPECT_CODE(Ws(huge), "too_large");
+}
+
+TEST_F(ClientOpTest, InvalidCid) {
+  EXPECT_CODE(Ws(R"({"op":"send","text":"x","cid":""})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":"x","cid":"has space"})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":"x","cid":"slash/"})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":"x","cid":"\u00e9"})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":"x","cid":7})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":"x","cid":")" + std::string(65, 'c') + R"("})"),
+              "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"send","text":"x","cid":")" + std::string(64, 'c') + R"("})"), "");
+  limits_.max_cid_bytes = 8;
+  EXPECT_CODE(Ws(R"({"op":"send","text":"x","cid":"123456789"})"), "bad_request");
+}
+
+TEST_F(ClientOpTest, PingAndModeratorOps) {
+  EXPECT_CODE(Ws(R"({"op":"ping"})"), "");
+  EXPECT_EQ(op_.kind, OpKind::kPing);
+  EXPECT_CODE(Ws(R"({"op":"delete","seq":12})"), "");
+  EXPECT_EQ(op_.kind, OpKind::kDelete);
+  EXPECT_CODE(Ws(R"({"op":"ban","user":"u","secs":60})"), "");
+  EXPECT_EQ(op_.kind, OpKind::kBan);
+  EXPECT_CODE(Ws(R"({"op":"mode","slow_secs":5})"), "");
+  EXPECT_EQ(op_.kind, OpKind::kMode);
+}
+
+TEST_F(ClientOpTest, React) {
+  EXPECT_CODE(Ws(R"({"op":"react","emoji":"\ud83d\udc4d"})"), "");
+  EXPECT_EQ(op_.kind, OpKind::kReact);
+  EXPECT_EQ(op_.emoji, "\xf0\x9f\x91\x8d");
+  EXPECT_CODE(Ws(R"({"op":"react","emoji":")" + std::string(32, 'e') + R"("})"), "");
+  EXPECT_CODE(Ws(R"({"op":"react","emoji":")" + std::string(33, 'e') + R"("})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"react","emoji":""})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"react"})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"react","emoji":1})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":"react","emoji":"\t"})"), "bad_request");
+}
+
+TEST_F(ClientOpTest, UnknownOpIsNotAnError) {
+  EXPECT_CODE(Ws(R"({"op":"dance","steps":3})"), "");
+  EXPECT_EQ(op_.kind, OpKind::kUnknown);
+  EXPECT_EQ(op_.op_name, "dance");
+}
+
+TEST_F(ClientOpTest, MissingOrNonStringOp) {
+  EXPECT_CODE(Ws(R"({"text":"hi"})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":1})"), "bad_request");
+  EXPECT_CODE(Ws(R"({"op":null})"), "bad_request");
+  EXPECT_CODE(Ws(R"({})"), "bad_request");
+}
+
+TEST_F(ClientOpTest, NotAnObjectOrNotJson) {
+  for (std::string_view bad :
+       {"", " ", "[]", "\"send\"", "42", "null", "{", "{\"op\":\"ping\"", "{\"op\":\"ping\"}}",
+        "{op:\"ping\"}", "{\"op\":'ping'}", "{\"op\":\"ping\",}"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_CODE(Ws(bad), "bad_request");
+    EXPECT_EQ(op_.kind, OpKind::kUnknown);
+  }
+  EXPECT_CODE(Ws("\xff{}"), "bad_request");
+}
+
+TEST_F(ClientOpTest, ResultIsResetBetweenCalls) {
+  EXPECT_CODE(Ws(R"({"op":"send","text":"first","cid":"c1"})"), "");
+  EXPECT_CODE(Ws(R"({"op":"ping"})"), "");
+  EXPECT_EQ(op_.kind, OpKind::kPing);
+  EXPECT_TRUE(op_.text.empty());
+  EXPECT_TRUE(op_.cid.empty());
+  // A shorter document after a longer one: stale bytes in the reused buffer must not matter.
+  EXPECT_CODE(Ws(R"({"op":"send","text":")" + std::string(400, 'z') + R"("})"), "");
+  EXPECT_CODE(Ws(R"({"op":"ping"})"), "");
+  EXPECT_EQ(op_.kind, OpKind::kPing);
+}
+
+TEST_F(ClientOpTest, HttpSend) {
+  EXPECT_CODE(Http(R"({"text":"hello","cid":"web-1"})"), "");
+  EXPECT_EQ(op_.kind, OpKind::kSend);
+  EXPECT_EQ(op_.text, "hello");
+  EXPECT_EQ(op_.cid, "web-1");
+  EXPECT_CODE(Http(R"({"text":"no cid"})"), "");
+  EXPECT_TRUE(op_.cid.empty());
+  // "op" is neither needed nor interpreted.
+  EXPECT_CODE(Http(R"({"op":"ban","text":"x"})"), "");
+  EXPECT_EQ(op_.kind, OpKind::kSend);
+}
+
+TEST_F(ClientOpTest, HttpSendRules) {
+  EXPECT_CODE(Http(R"({"cid":"x"})"), "bad_request");
+  EXPECT_CODE(Http(R"({"text":""})"), "bad_request");
+  EXPECT_CODE(Http(R"({"text":5})"), "bad_request");
+  EXPECT_CODE(Http(R"({"text":"a\tb"})"), "bad_request");
+  EXPECT_CODE(Http(R"({"text":"x","cid":"bad cid"})"), "bad_request");
+  EXPECT_CODE(Http(R"(["text"])"), "bad_request");
+  EXPECT_CODE(Http("not json"), "bad_request");
+  EXPECT_CODE(Http(R"({"text":")" + std::string(501, 'a') + R"("})"), "too_large");
+}
+
+TEST_F(ClientOpTest, HttpSendRejectsInvalidUtf8) {
+  // Raw invalid bytes and a lone surrogate escape: neither may reach the room as text.
+  EXPECT_CODE(Http("{\"text\":\"bad \xc0\xaf\"}"), "bad_request");
+  EXPECT_CODE(Http("{\"text\":\"cut \xe2\x82\"}"), "bad_request");
+  EXPECT_CODE(Http(R"({"text":"lone \udc00"})"), "bad_request");
+  EXPECT_CODE(Http(R"({"text":"lone \ud800 x"})"), "bad_request");
+  EXPECT_NE(op_.kind, OpKind::kSend);
+}
+
+TEST(IdRulesTest, RoomIds) {
+  EXPECT_TRUE(IsValidRoomId("r1"));
+  EXPECT_TRUE(IsValidRoomId("Lobby_2.eu:west-1"));
+  EXPECT_TRUE(IsValidRoomId(std::string(64, 'r')));
+  EXPECT_FALSE(IsValidRoomId(""));
+  EXPECT_FALSE(IsValidRoomId(std::string(65, 'r')));
+  EXPECT_FALSE(IsValidRoomId("a b"));
+  EXPECT_FALSE(IsValidRoomId("a/b"));
+  EXPECT_FALSE(IsValidRoomId("caf\xc3\xa9"));
+  EXPECT_FALSE(IsValidRoomId("r?x=1"));
+}
+
+TEST(IdRulesTest, UserNames) {
+  EXPECT_TRUE(IsValidUserName("alice"));
+  EXPECT_TRUE(IsValidUserName("bob.smith-2"));
+  EXPECT_FALSE(IsValidUserName(""));
+  EXPECT_FALSE(IsValidUserName(std::string(65, 'u')));
+  EXPECT_FALSE(IsValidUserName("eve@example"));
+}
+
+}  // namespace
+}  // namespace roomcast::chat
