@@ -37,6 +37,7 @@ struct Config {
   uint32_t recv_buf_count = 1024;
   uint32_t mesh_ring = 65536;            // items per shard-to-shard ring
   LogLevel log_level = LogLevel::kInfo;
+  bool dev_auth = false;                 // ?user=NAME names a client (see --help)
 };
 
 enum class ParseOutcome { kRun, kExitOk, kExitUsage };

@@ -1,17 +1,51 @@
 // The per-room batch: every message that reached a room replica since its last flush, encoded
-// ONCE as ready WebSocket text frames in one buffer that every local viewer then shares. Server
-// frames are unmasked, so the bytes are the same for every viewer. Shard thread only (the writer).
+// ONCE as ready WebSocket text frames in one buffer, which every local viewer then shares (server
+// frames are unmasked, so the bytes are the same for every viewer). A viewer whose send queue is
+// over its bound skips ahead with a gap notice, or is closed: a room never waits for its slowest
+// viewer. Shard thread only (the writer and the queues are the shard's).
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
+#include "roomcast/config.h"
 #include "roomcast/room_owner.h"
+#include "roomcast/room_replica.h"
+#include "roomcast/shared_buf.h"
 #include "roomcast/ws_frame.h"
 
 namespace roomcast::server {
 
+// What the batcher needs from the transport: the viewers' send queues.
+class ViewerQueues {
+ public:
+  virtual uint32_t QueuedBytes(room::ViewerId v) = 0;
+  virtual void Enqueue(room::ViewerId v, SharedBuf* buf) = 0;  // takes its own reference
+  // Drops what the kernel does not hold yet; reports the seq range the dropped buffers carried.
+  virtual void DropUnsent(room::ViewerId v, uint64_t* first_seq, uint64_t* last_seq) = 0;
+  virtual void CloseSlow(room::ViewerId v) = 0;
+
+ protected:
+  ~ViewerQueues() = default;
+};
+
+struct FanoutResult {
+  uint64_t delivered = 0;  // viewers that got the batch
+  uint64_t skipped = 0;    // viewers that skipped ahead with a gap
+  uint64_t closed = 0;     // viewers closed for being slow
+  uint64_t bytes = 0;      // size of the shared batch buffer
+};
+
 // Appends the frames of msgs, in order, to *out.
-void EncodeBatch(ws::FrameWriter& writer, std::span<const room::SequencedMsg> msgs, std::string* out);
+void EncodeBatch(ws::FrameWriter& writer, std::span<const room::SequencedMsg> msgs,
+                 std::string* out);
+
+// Builds the batch of msgs once and queues it on every viewer, applying the slow-viewer policy.
+FanoutResult FanOutBatch(ws::FrameWriter& writer, std::string_view room,
+                         std::span<const room::SequencedMsg> msgs,
+                         std::span<const room::ViewerId> viewers, SlowPolicy policy,
+                         uint32_t max_queue_bytes, ViewerQueues& queues);
 
 }  // namespace roomcast::server

@@ -14,7 +14,7 @@ namespace roomcast {
 
 namespace {
 
-enum class Kind { kU32, kU16, kInt, kListen, kSlowPolicy, kLogLevel };
+enum class Kind { kU32, kU16, kInt, kBool, kListen, kSlowPolicy, kLogLevel };
 
 struct Option {
   const char* name;
@@ -64,6 +64,9 @@ std::vector<Option> Options(Config* c) {
        "provided receive buffers per shard (power of two)"},
       {"mesh-ring", Kind::kU32, &c->mesh_ring, 64, 1u << 24, "items per shard-to-shard ring"},
       {"log-level", Kind::kLogLevel, &c->log_level, 0, 0, "debug|info|warn|error"},
+      {"dev-auth", Kind::kBool, &c->dev_auth, 0, 1,
+       "let ?user=NAME name a client (development only; until JWT auth lands, ?user= is always "
+       "honoured and this flag changes nothing)"},
   };
 }
 
@@ -75,6 +78,8 @@ std::string DefaultOf(const Option& o) {
       return std::to_string(*static_cast<uint16_t*>(o.target));
     case Kind::kInt:
       return std::to_string(*static_cast<int*>(o.target));
+    case Kind::kBool:
+      return *static_cast<bool*>(o.target) ? "on" : "off";
     case Kind::kListen: {
       auto* c = static_cast<Config*>(o.target);
       bool v6 = c->listen_host.find(':') != std::string::npos;
@@ -94,7 +99,7 @@ std::string DefaultOf(const Option& o) {
 void PrintHelp(const std::vector<Option>& opts) {
   std::printf(
       "roomcast %s - live-chat connection server (WebSocket rooms, io_uring, one shard per core)\n"
-      "\nUsage: roomcast [--flag VALUE | --flag=VALUE]...\n\nFlags (default in brackets):\n",
+      "\nUsage: roomcast [--flag VALUE | --flag=VALUE | --bool-flag]...\n\nFlags (default in brackets):\n",
       kVersion);
   for (const Option& o : opts) {
     std::printf("  --%-24s %s [%s]\n", o.name, o.help, DefaultOf(o).c_str());
@@ -158,6 +163,16 @@ bool Apply(const Option& o, std::string_view value, std::string* why) {
       if (o.kind == Kind::kU32) *static_cast<uint32_t*>(o.target) = static_cast<uint32_t>(v);
       if (o.kind == Kind::kU16) *static_cast<uint16_t*>(o.target) = static_cast<uint16_t>(v);
       if (o.kind == Kind::kInt) *static_cast<int*>(o.target) = static_cast<int>(v);
+      return true;
+    case Kind::kBool:
+      if (value == "1" || value == "true" || value == "on" || value == "yes") {
+        *static_cast<bool*>(o.target) = true;
+      } else if (value == "0" || value == "false" || value == "off" || value == "no") {
+        *static_cast<bool*>(o.target) = false;
+      } else {
+        *why = "expects on or off";
+        return false;
+      }
       return true;
     case Kind::kListen:
       if (!ParseListen(value, static_cast<Config*>(o.target))) {
@@ -224,6 +239,10 @@ ParseOutcome ParseCommandLine(int argc, char** argv, Config* cfg) {
       std::fprintf(stderr, "roomcast: unknown flag '--%.*s' (see --help)\n",
                    static_cast<int>(name.size()), name.data());
       return ParseOutcome::kExitUsage;
+    }
+    if (!has_value && found->kind == Kind::kBool) {
+      value = "on";  // a bare boolean flag switches it on
+      has_value = true;
     }
     if (!has_value) {
       if (i + 1 >= argc) {

@@ -297,6 +297,21 @@ void Shard::LeaveRoom(ConnId c) {
   replicas_.ReleaseIfUnused(idx);
 }
 
+// The shard's connections as the batcher sees them.
+class ShardViewerQueues final : public ViewerQueues {
+ public:
+  explicit ShardViewerQueues(io::Loop& loop) : loop_(loop) {}
+  uint32_t QueuedBytes(room::ViewerId v) override { return loop_.QueuedBytes(v); }
+  void Enqueue(room::ViewerId v, SharedBuf* buf) override { loop_.Enqueue(v, buf); }
+  void DropUnsent(room::ViewerId v, uint64_t* first, uint64_t* last) override {
+    loop_.DropUnsent(v, first, last);
+  }
+  void CloseSlow(room::ViewerId v) override { loop_.Close(v, io::CloseMode::kAbort); }
+
+ private:
+  io::Loop& loop_;
+};
+
 void Shard::FlushReplica(uint32_t idx) {
   room::Replica& r = replicas_.At(idx);
   r.dirty = false;
@@ -305,48 +320,14 @@ void Shard::FlushReplica(uint32_t idx) {
     r.pending.clear();
     return;
   }
-  const uint64_t first = r.pending.front().seq;
-  const uint64_t last = r.pending.back().seq;
-  std::string bytes;
-  EncodeBatch(frame_writer_, r.pending, &bytes);
-  SharedBuf* buf = SharedBuf::Make(std::move(bytes), first, last);
-  const size_t size = buf->bytes.size();
-  uint64_t delivered = 0;
-  for (ConnId v : r.viewers) {
-    if (loop_.QueuedBytes(v) + size <= cfg_.max_queue_bytes) {
-      loop_.Enqueue(v, buf);
-      ++delivered;
-      continue;
-    }
-    // A slow viewer never slows the room: it skips ahead (with a gap notice) or is closed.
-    if (cfg_.slow_policy == SlowPolicy::kClose) {
-      ShardMetrics::Add(metrics_.slow_closes_total, 1);
-      Sess(v).flags |= kClosingSess;
-      loop_.Close(v, io::CloseMode::kAbort);
-      continue;
-    }
-    ShardMetrics::Add(metrics_.slow_skips_total, 1);
-    uint64_t dropped_first = 0, dropped_last = 0;
-    loop_.DropUnsent(v, &dropped_first, &dropped_last);
-    const uint64_t from = dropped_first ? std::min(dropped_first, first) : first;
-    std::string gap = R"({"type":"gap","room":)";
-    json::AppendString(&gap, r.name);
-    gap += R"(,"from":)";
-    json::AppendUint(&gap, from);
-    gap += R"(,"to":)";
-    json::AppendUint(&gap, last);
-    gap += '}';
-    std::string frame;
-    frame_writer_.Append(&frame, ws::Opcode::kText, gap);
-    // Tagged with the range it stands for, so a later skip over it widens the range.
-    SharedBuf* g = SharedBuf::Make(std::move(frame), from, last);
-    loop_.Enqueue(v, g);
-    g->Unref();
-  }
-  ShardMetrics::Add(metrics_.deliveries_total, delivered * r.pending.size());
+  ShardViewerQueues queues(loop_);
+  FanoutResult res = FanOutBatch(frame_writer_, r.name, r.pending, r.viewers, cfg_.slow_policy,
+                                 cfg_.max_queue_bytes, queues);
+  ShardMetrics::Add(metrics_.deliveries_total, res.delivered * r.pending.size());
   ShardMetrics::Add(metrics_.batches_total, 1);
+  ShardMetrics::Add(metrics_.slow_skips_total, res.skipped);
+  ShardMetrics::Add(metrics_.slow_closes_total, res.closed);
   r.pending.clear();
-  buf->Unref();
 }
 
 }  // namespace roomcast::server

@@ -1,0 +1,66 @@
+#include "roomcast/room_replica.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace roomcast::room {
+namespace {
+
+TEST(Pacing, SmallRoomsFlushEveryTickBigRoomsWithinBudget) {
+  PacingPolicy p{5, 200000};
+  EXPECT_EQ(FlushIntervalMs(p, 0), 5u);
+  EXPECT_EQ(FlushIntervalMs(p, 1000), 5u);
+  EXPECT_EQ(FlushIntervalMs(p, 100000), 500u);  // 100k sends per flush at 200k/s: 2 per second
+  EXPECT_EQ(FlushIntervalMs(p, 100000000), 1000u) << "never slower than once a second";
+}
+
+TEST(Replicas, ViewerPositionsStayConsistent) {
+  Replicas reps(PacingPolicy{});
+  uint32_t idx = reps.GetOrCreate("r");
+  EXPECT_EQ(reps.Find("r"), idx);
+  std::vector<uint32_t> pos(10);
+  for (uint32_t v = 0; v < 10; ++v) pos[v] = reps.AddViewer(idx, v);
+  // Remove viewer 3: the last one (9) moves into its place.
+  ViewerId moved = reps.RemoveViewer(idx, pos[3]);
+  EXPECT_EQ(moved, 9u);
+  pos[9] = pos[3];
+  EXPECT_EQ(reps.At(idx).viewers[pos[9]], 9u);
+  // Remove the last one: nothing moves.
+  ViewerId last = reps.At(idx).viewers.back();
+  EXPECT_EQ(reps.RemoveViewer(idx, static_cast<uint32_t>(reps.At(idx).viewers.size() - 1)), last);
+  EXPECT_EQ(reps.At(idx).viewers.size(), 8u);
+}
+
+TEST(Replicas, ReleasedOnlyWhenUnused) {
+  Replicas reps(PacingPolicy{});
+  uint32_t idx = reps.GetOrCreate("r");
+  reps.At(idx).joining = 1;
+  reps.ReleaseIfUnused(idx);
+  EXPECT_EQ(reps.Find("r"), idx) << "a join is in flight";
+  reps.At(idx).joining = 0;
+  reps.ReleaseIfUnused(idx);
+  EXPECT_EQ(reps.Find("r"), kNoReplica);
+  EXPECT_EQ(reps.Count(), 0u);
+  EXPECT_EQ(reps.GetOrCreate("other"), idx) << "the slot is reused";
+}
+
+TEST(Replicas, FlushDueHonoursTheInterval) {
+  Replicas reps(PacingPolicy{10, 200000});
+  uint32_t idx = reps.GetOrCreate("r");
+  reps.AddViewer(idx, 1);
+  reps.At(idx).last_flush_ms = 1000;
+  reps.Deliver(idx, SequencedMsg{1, "{}"});
+  reps.Deliver(idx, SequencedMsg{2, "{}"});
+  std::vector<uint32_t> flushed;
+  uint32_t wait = reps.FlushDue(1004, [&](uint32_t i) { flushed.push_back(i); });
+  EXPECT_TRUE(flushed.empty());
+  EXPECT_EQ(wait, 6u);
+  wait = reps.FlushDue(1010, [&](uint32_t i) { flushed.push_back(i); });
+  ASSERT_EQ(flushed.size(), 1u);
+  EXPECT_EQ(reps.At(idx).pending.size(), 2u) << "the caller empties pending";
+  EXPECT_EQ(wait, UINT32_MAX);
+}
+
+}  // namespace
+}  // namespace roomcast::room

@@ -1,0 +1,137 @@
+#include "server/batch.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace roomcast::server {
+namespace {
+
+struct FakeQueues final : ViewerQueues {
+  std::map<room::ViewerId, uint32_t> queued;
+  std::map<room::ViewerId, std::vector<SharedBuf*>> got;
+  std::vector<room::ViewerId> closed;
+  uint64_t drop_first = 0, drop_last = 0;
+
+  uint32_t QueuedBytes(room::ViewerId v) override { return queued[v]; }
+  void Enqueue(room::ViewerId v, SharedBuf* buf) override {
+    buf->Ref();
+    got[v].push_back(buf);
+    queued[v] += static_cast<uint32_t>(buf->bytes.size());
+  }
+  void DropUnsent(room::ViewerId v, uint64_t* first, uint64_t* last) override {
+    *first = drop_first;
+    *last = drop_last;
+    queued[v] = 0;
+  }
+  void CloseSlow(room::ViewerId v) override { closed.push_back(v); }
+  ~FakeQueues() {
+    for (auto& [v, bufs] : got) {
+      for (SharedBuf* b : bufs) b->Unref();
+    }
+  }
+};
+
+std::string TextFrame(const std::string& payload) {
+  std::string f;
+  f += static_cast<char>(0x81);
+  if (payload.size() < 126) {
+    f += static_cast<char>(payload.size());
+  } else {
+    f += static_cast<char>(126);
+    f += static_cast<char>(payload.size() >> 8);
+    f += static_cast<char>(payload.size() & 0xFF);
+  }
+  return f + payload;
+}
+
+std::vector<room::SequencedMsg> Msgs() {
+  return {{7, R"({"type":"msg","seq":7})"},
+          {8, R"({"type":"msg","seq":8})"},
+          {9, std::string(200, 'x')}};
+}
+
+TEST(Batch, EncodesByteExactUnmaskedFrames) {
+  ws::FrameWriter w;
+  std::string out;
+  auto msgs = Msgs();
+  EncodeBatch(w, msgs, &out);
+  EXPECT_EQ(out, TextFrame(msgs[0].json) + TextFrame(msgs[1].json) + TextFrame(msgs[2].json));
+}
+
+TEST(Batch, OneSharedBufferForEveryViewer) {
+  ws::FrameWriter w;
+  FakeQueues q;
+  std::vector<room::ViewerId> viewers;
+  for (room::ViewerId v = 0; v < 1000; ++v) viewers.push_back(v);
+  auto msgs = Msgs();
+  FanoutResult r = FanOutBatch(w, "r1", msgs, viewers, SlowPolicy::kSkip, 1 << 20, q);
+  EXPECT_EQ(r.delivered, 1000u);
+  EXPECT_EQ(r.skipped, 0u);
+  SharedBuf* first = q.got[0].at(0);
+  EXPECT_EQ(first->tag_first, 7u);
+  EXPECT_EQ(first->tag_last, 9u);
+  for (room::ViewerId v : viewers) {
+    ASSERT_EQ(q.got[v].size(), 1u);
+    EXPECT_EQ(q.got[v][0], first) << "no copy per viewer";
+  }
+  EXPECT_EQ(first->refs, 1000u) << "one reference per viewer, the creator's released";
+  EXPECT_EQ(r.bytes, first->bytes.size());
+}
+
+TEST(Batch, SlowViewerSkipsAheadWithGap) {
+  ws::FrameWriter w;
+  FakeQueues q;
+  q.queued[1] = 5000;  // over the bound
+  q.drop_first = 3;
+  q.drop_last = 6;
+  std::vector<room::ViewerId> viewers = {0, 1, 2};
+  auto msgs = Msgs();
+  FanoutResult r = FanOutBatch(w, "r1", msgs, viewers, SlowPolicy::kSkip, 4096, q);
+  EXPECT_EQ(r.delivered, 2u);
+  EXPECT_EQ(r.skipped, 1u);
+  ASSERT_EQ(q.got[1].size(), 1u);
+  EXPECT_EQ(q.got[1][0]->bytes, TextFrame(R"({"type":"gap","room":"r1","from":3,"to":9})"));
+  EXPECT_EQ(q.got[1][0]->tag_first, 3u);
+  EXPECT_EQ(q.got[1][0]->tag_last, 9u);
+  EXPECT_EQ(q.got[0][0], q.got[2][0]);
+}
+
+TEST(Batch, GapStartsAtTheBatchWhenNothingTaggedWasDropped) {
+  ws::FrameWriter w;
+  FakeQueues q;
+  q.queued[0] = 5000;
+  std::vector<room::ViewerId> viewers = {0};
+  auto msgs = Msgs();
+  FanOutBatch(w, "r1", msgs, viewers, SlowPolicy::kSkip, 4096, q);
+  EXPECT_EQ(q.got[0][0]->bytes, TextFrame(R"({"type":"gap","room":"r1","from":7,"to":9})"));
+}
+
+TEST(Batch, SlowViewerClosedUnderClosePolicy) {
+  ws::FrameWriter w;
+  FakeQueues q;
+  q.queued[1] = 5000;
+  std::vector<room::ViewerId> viewers = {0, 1};
+  auto msgs = Msgs();
+  FanoutResult r = FanOutBatch(w, "r1", msgs, viewers, SlowPolicy::kClose, 4096, q);
+  EXPECT_EQ(r.closed, 1u);
+  EXPECT_EQ(q.closed, std::vector<room::ViewerId>{1});
+  EXPECT_TRUE(q.got[1].empty());
+}
+
+TEST(Batch, NothingToDoWithoutMessagesOrViewers) {
+  ws::FrameWriter w;
+  FakeQueues q;
+  std::vector<room::ViewerId> none;
+  auto msgs = Msgs();
+  EXPECT_EQ(FanOutBatch(w, "r", msgs, none, SlowPolicy::kSkip, 1, q).delivered, 0u);
+  std::vector<room::SequencedMsg> empty;
+  std::vector<room::ViewerId> one = {1};
+  EXPECT_EQ(FanOutBatch(w, "r", empty, one, SlowPolicy::kSkip, 1, q).delivered, 0u);
+  EXPECT_TRUE(q.got.empty());
+}
+
+}  // namespace
+}  // namespace roomcast::server
