@@ -20,8 +20,8 @@ deps:
 build: deps
 	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then \
 	  rm -rf $(BUILD_DIR); \
-	  echo "meson setup $(BUILD_DIR) --buildtype=release -Db_lto=true"; \
-	  meson setup $(BUILD_DIR) --buildtype=release -Db_lto=true; \
+	  echo "meson setup $(BUILD_DIR) --buildtype=release -Doptimization=2 -Db_lto=true"; \
+	  meson setup $(BUILD_DIR) --buildtype=release -Doptimization=2 -Db_lto=true; \
 	fi
 	ninja -C $(BUILD_DIR)
 
