@@ -72,7 +72,8 @@ enum class CloseMode {
 
 struct LoopStats {
   uint64_t accepted = 0;
-  uint64_t accept_refused_full = 0;  // accept paused because the table was full
+  uint64_t accept_refused_full = 0;  // accepts that failed with ENFILE (table full)
+  uint64_t accept_resumed = 0;       // slots freed while accepting was paused for a full table
   uint64_t accept_errors = 0;        // accept failures (retried after a short pause)
   uint64_t recv_bytes = 0;
   uint64_t send_calls = 0;

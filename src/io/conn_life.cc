@@ -126,12 +126,27 @@ void Loop::Impl::ReturnBuffers() {
   bufs_to_return = 0;
 }
 
+// Free table slots at which multishot accept is still safe. A multishot accept keeps taking
+// connections from the backlog until it is empty, before our cancel can land, so it is used only
+// while the whole backlog would fit; closer to full, one accept at a time.
+uint32_t Loop::Impl::MultishotFloor() const {
+  return static_cast<uint32_t>(loop->opts_.listen_backlog) + 64;
+}
+
 void Loop::Impl::ArmAccept() {
   if (accept_armed || accept_stopped || listen_fd < 0) return;
   if (loop->now_ms_ < accept_retry_at) return;  // backing off after an error; see OnTurn
-  if (loop->live_ + 8 >= table_size) return;  // full: resumed by OnCloseDone
+  if (loop->live_ + kAcceptReserve >= table_size) return;  // full: resumed by OnCloseDone
+  const uint32_t free_slots = table_size - loop->live_;
   io_uring_sqe* sqe = GetSqe();
-  io_uring_prep_multishot_accept_direct(sqe, listen_fd, nullptr, nullptr, 0);  // no CLOEXEC: direct
+  accept_multishot = free_slots > MultishotFloor();
+  if (accept_multishot) {
+    io_uring_prep_multishot_accept_direct(sqe, listen_fd, nullptr, nullptr, 0);
+  } else {
+    // The slot is allocated by the kernel (the helper adds one to the index it is given).
+    io_uring_prep_accept_direct(sqe, listen_fd, nullptr, nullptr, 0, IORING_FILE_INDEX_ALLOC - 1);
+  }
+  // No SOCK_CLOEXEC: it is invalid for direct descriptors.
   io_uring_sqe_set_data64(sqe, PackUserData(kOpAccept, 0, 0));
   accept_armed = true;
 }
@@ -152,7 +167,10 @@ void Loop::StopAccepting() {
 }
 
 void Loop::Impl::OnAcceptDone(const io_uring_cqe* cqe) {
-  if (!(cqe->flags & IORING_CQE_F_MORE)) accept_armed = false;
+  if (!(cqe->flags & IORING_CQE_F_MORE)) {
+    accept_armed = false;
+    accept_cancelling = false;
+  }
   if (cqe->res < 0) {
     if (cqe->res == -ENFILE) ++loop->stats_.accept_refused_full;
     // -ECANCELED after StopAccepting or when the table is nearly full. Any other error ends the
@@ -175,13 +193,14 @@ void Loop::Impl::OnAcceptDone(const io_uring_cqe* cqe) {
   }
   if (!accept_armed) {
     ArmAccept();
-  } else if (loop->live_ + 8 >= table_size) {
-    // Nearly full: an accept into a full table fails with ENFILE and the kernel drops that
-    // connection, so stop before that happens.
+  } else if (accept_multishot && !accept_cancelling &&
+             table_size - loop->live_ <= MultishotFloor()) {
+    // Getting close to full: an accept into a full table fails with ENFILE and the kernel drops
+    // that connection. Switch to one accept at a time (re-armed when the cancel lands).
     io_uring_sqe* sqe = GetSqe();
     io_uring_prep_cancel64(sqe, PackUserData(kOpAccept, 0, 0), 0);
     io_uring_sqe_set_data64(sqe, PackUserData(kOpCancel, 0, 0));
-    ++loop->stats_.accept_refused_full;
+    accept_cancelling = true;
   }
 }
 
@@ -335,6 +354,7 @@ void Loop::Impl::OnCloseDone(uint32_t slot, uint32_t gen, int res) {
   (void)res;  // a failed close still frees the slot in the kernel's table
   Conn* c = Get(slot);
   if ((c->gen & 0xFFFFFF) != gen) return;
+  if (loop->live_ + kAcceptReserve >= table_size) ++loop->stats_.accept_resumed;
   DropQueue(c, nullptr, nullptr);
   c->flags = 0;
   ++c->gen;

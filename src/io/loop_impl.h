@@ -35,6 +35,7 @@ inline uint32_t UserDataGen(uint64_t ud) { return static_cast<uint32_t>(ud >> 32
 inline uint32_t UserDataSlot(uint64_t ud) { return static_cast<uint32_t>(ud); }
 
 inline constexpr uint32_t kTableSlack = 64;  // slots beyond max_conns for accepts in flight
+inline constexpr uint32_t kAcceptReserve = 8;  // accepting pauses this many slots short of full
 inline constexpr uint32_t kConnChunk = 1024;  // connection records are allocated in chunks
 inline constexpr uint32_t kMaxIov = 16;
 
@@ -93,6 +94,8 @@ struct Loop::Impl {
   bool accept_armed = false;
   bool accept_stopped = false;  // StopAccepting was called
   uint64_t accept_retry_at = 0;  // after an accept error, not before this time
+  bool accept_multishot = false;  // the armed accept is multishot
+  bool accept_cancelling = false;  // a cancel of the multishot accept is on its way
   uint64_t wake_errors = 0;
 
   // Provided buffer ring for multishot receives.
@@ -122,6 +125,7 @@ struct Loop::Impl {
   io_uring_sqe* GetSqe();
   void ArmEventFd();
   void ArmAccept();
+  uint32_t MultishotFloor() const;
   void ArmRecv(uint32_t slot);
   void ReapCompletions();
   void Dispatch(const io_uring_cqe* cqe);
