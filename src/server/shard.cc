@@ -208,23 +208,25 @@ void Shard::Sweep() {
     if (s.kind == SessKind::kFree || s.kind == SessKind::kRefused || (s.flags & kClosingSess)) {
       continue;
     }
+    // Whole seconds, sampled once a second: '>' so that nothing is closed before its time
+    // (a limit of L seconds acts between L and L + 2 seconds).
     const uint32_t idle = clock_s_ - s.last_active;
     if (s.kind == SessKind::kHttp) {
       if (s.flags & kAwaitingAck) continue;
       const uint32_t limit =
           (s.flags & kSawRequest) ? cfg_.keepalive_secs : cfg_.handshake_timeout_secs;
-      if (idle >= limit) {
+      if (idle > limit) {
         s.flags |= kClosingSess;
         loop_.Close(c, io::CloseMode::kGraceful);
       }
       continue;
     }
-    if (!(s.flags & kPinged) && idle >= cfg_.ping_secs) {
+    if (!(s.flags & kPinged) && idle > cfg_.ping_secs) {
       std::string frame;
       frame_writer_.Append(&frame, ws::Opcode::kPing, "rc");
       loop_.EnqueueCopy(c, std::move(frame));
       s.flags |= kPinged;
-    } else if ((s.flags & kPinged) && idle >= cfg_.ping_secs + cfg_.pong_timeout_secs) {
+    } else if ((s.flags & kPinged) && idle > cfg_.ping_secs + cfg_.pong_timeout_secs) {
       CloseWs(c, ws::CloseCode::kGoingAway, "ping timeout");
     }
   }

@@ -1,0 +1,199 @@
+"""HTTP/1.1 on raw sockets: pipelining (answers in request order), keep-alive and close rules,
+malformed and unsupported requests, status codes of the small HTTP surface."""
+import json
+import socket
+import time
+
+import pytest
+
+from rcutil import HOST, parse_head
+
+ROOM = "pipe-room"
+
+
+class Conn:
+    """One client connection that reads successive HTTP responses (Content-Length bodies)."""
+
+    def __init__(self, port: int, timeout: float = 5.0):
+        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        self.timeout = timeout
+        self.buf = b""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _more(self, deadline: float, what: str) -> None:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"timed out waiting for {what}; buffered: {self.buf!r}"
+        self.sock.settimeout(remaining)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            raise AssertionError(f"timed out waiting for {what}; buffered: {self.buf!r}") from None
+        assert chunk, f"EOF while waiting for {what}; buffered: {self.buf!r}"
+        self.buf += chunk
+
+    def response(self) -> tuple[int, dict, bytes]:
+        deadline = time.monotonic() + self.timeout
+        while b"\r\n\r\n" not in self.buf:
+            self._more(deadline, "a response head")
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        status, headers = parse_head(head)
+        assert "content-length" in headers, f"response without Content-Length: {head!r}"
+        n = int(headers["content-length"])
+        while len(self.buf) < n:
+            self._more(deadline, "a response body")
+        body, self.buf = self.buf[:n], self.buf[n:]
+        return status, headers, body
+
+    def expect_eof(self, timeout: float = 3.0) -> None:
+        """The server closes the connection, sending nothing more."""
+        assert self.buf == b"", f"extra bytes after the last response: {self.buf!r}"
+        self.sock.settimeout(timeout)
+        try:
+            chunk = self.sock.recv(65536)
+        except ConnectionResetError:
+            return
+        except socket.timeout:
+            raise AssertionError(f"connection still open {timeout} s after the response") from None
+        assert chunk == b"", f"data instead of EOF: {chunk!r}"
+
+    def expect_open(self) -> None:
+        """Still usable: another request is answered on the same connection."""
+        self.send(get("/healthz"))
+        status, _h, body = self.response()
+        assert status == 200, body
+
+
+def get(path: str, extra: str = "", version: str = "1.1") -> bytes:
+    return f"GET {path} HTTP/{version}\r\nHost: {HOST}\r\n{extra}\r\n".encode()
+
+
+def post(path: str, body: bytes, extra: str = "") -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n{extra}\r\n").encode() + body
+
+
+def send_body(text: str, cid: str) -> bytes:
+    return json.dumps({"text": text, "cid": cid}).encode()
+
+
+def json_error(headers: dict, body: bytes) -> dict:
+    assert "json" in headers.get("content-type", ""), headers
+    obj = json.loads(body)
+    assert isinstance(obj, dict) and isinstance(obj.get("error"), str), body
+    return obj
+
+
+def test_two_gets_in_one_write(server):
+    with Conn(server.port) as c:
+        c.send(get("/healthz") + get("/healthz"))
+        for _ in range(2):
+            status, headers, body = c.response()
+            assert status == 200, body
+            assert headers.get("connection", "").lower() != "close", headers
+        # In order: three different answers pipelined come back in request order.
+        c.send(get("/healthz") + get("/no-such-path") + get("/healthz"))
+        assert [c.response()[0] for _ in range(3)] == [200, 404, 200]
+        c.expect_open()
+
+
+def test_post_then_get_in_one_write(server):
+    path = f"/rooms/{ROOM}/messages?user=piper"
+    with Conn(server.port) as c:
+        c.send(post(path, send_body("pipelined", "pp-1")) + get("/healthz"))
+        status, _h, body = c.response()
+        assert status == 200, f"first response must be the POST's: {status} {body!r}"
+        first = json.loads(body)
+        assert type(first.get("seq")) is int and first.get("id") == "pp-1", first
+        status, _h, body = c.response()
+        assert status == 200 and json.loads(body).get("status") == "ok", body
+        # Two POSTs and a GET: answered in order, seqs consecutive.
+        c.send(post(path, send_body("a", "pp-2")) + post(path, send_body("b", "pp-3"))
+               + get("/healthz"))
+        r2, r3, r4 = c.response(), c.response(), c.response()
+        assert (r2[0], r3[0], r4[0]) == (200, 200, 200), (r2, r3, r4)
+        s2, s3 = json.loads(r2[2]), json.loads(r3[2])
+        assert (s2["id"], s3["id"]) == ("pp-2", "pp-3"), (s2, s3)
+        assert s2["seq"] == first["seq"] + 1 and s3["seq"] == first["seq"] + 2, (first, s2, s3)
+        assert json.loads(r4[2]).get("status") == "ok", r4
+        c.expect_open()
+
+
+@pytest.mark.parametrize("name,request_bytes", [
+    ("http/1.0 without keep-alive", get("/healthz", version="1.0")),
+    ("http/1.1 connection close", get("/healthz", "Connection: close\r\n")),
+])
+def test_answered_then_closed(server, name, request_bytes):
+    with Conn(server.port) as c:
+        c.send(request_bytes)
+        status, headers, body = c.response()
+        assert status == 200, body
+        assert headers.get("connection", "close").lower() == "close", headers
+        c.expect_eof()
+
+
+def test_connection_close_on_the_first_of_two_pipelined(server):
+    """Nothing after a Connection: close request is answered."""
+    with Conn(server.port) as c:
+        c.send(get("/healthz", "Connection: close\r\n") + get("/no-such-path"))
+        status, _h, body = c.response()
+        assert status == 200, body
+        c.expect_eof()
+
+
+@pytest.mark.parametrize("name,request_bytes", [
+    ("garbage", b"GARBAGE\r\n\r\n"),
+    ("no target or version", b"GET\r\n\r\n"),
+    ("no version", b"GET /healthz\r\nHost: x\r\n\r\n"),
+    ("control bytes", b"\x01\x02\x03 / HTTP/1.1\r\n\r\n"),
+])
+def test_malformed_request_line_400_and_close(server, name, request_bytes):
+    with Conn(server.port) as c:
+        c.send(request_bytes)
+        status, headers, body = c.response()
+        assert status == 400, f"{name}: {status} {body!r}"
+        json_error(headers, body)
+        c.expect_eof()
+
+
+def test_transfer_encoding_chunked_501(server):
+    with Conn(server.port) as c:
+        body = send_body("chunky", "te-1")
+        c.send((f"POST /rooms/{ROOM}/messages?user=te HTTP/1.1\r\nHost: {HOST}\r\n"
+                "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                f"{len(body):x}\r\n").encode() + body + b"\r\n0\r\n\r\n")
+        status, headers, resp = c.response()
+        assert status == 501, resp
+        json_error(headers, resp)
+        c.expect_eof()
+
+
+@pytest.mark.parametrize("name,request_bytes,want", [
+    ("unknown path", get("/nope"), 404),
+    ("post healthz", post("/healthz", b'{"x":1}'), 405),
+    ("delete healthz", f"DELETE /healthz HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode(), 405),
+    ("long-poll not yet", get(f"/rooms/{ROOM}/messages"), 501),
+])
+def test_status_codes(server, name, request_bytes, want):
+    with Conn(server.port) as c:
+        c.send(request_bytes)
+        status, headers, body = c.response()
+        assert status == want, f"{name}: {status} {body!r}"
+        json_error(headers, body)
+
+
+def test_error_answers_keep_the_connection(server):
+    """404/405/501 are ordinary answers: pipelined, in order, connection kept (body skipped)."""
+    with Conn(server.port) as c:
+        c.send(get("/nope") + post("/healthz", b'{"x":1}') + get(f"/rooms/{ROOM}/messages")
+               + get("/healthz"))
+        got = [c.response() for _ in range(4)]
+        assert [g[0] for g in got] == [404, 405, 501, 200], got
+        c.expect_open()
