@@ -19,7 +19,7 @@ struct Config {
   uint32_t max_frame = 65536;            // largest client WebSocket frame payload (bytes)
   uint32_t max_conns = 100000;           // connections the whole server holds
   uint32_t tick_ms = 5;                  // shortest interval between two flushes of a room
-  uint32_t send_budget = 200000;         // sends per second per shard (paces big rooms)
+  uint32_t send_budget = 50000;          // sends per second per shard (paces big rooms)
   SlowPolicy slow_policy = SlowPolicy::kSkip;
   uint32_t max_queue_bytes = 1 << 20;    // per-connection send queue bound
   uint32_t max_text = 500;               // message text, in code points
@@ -34,8 +34,8 @@ struct Config {
   uint32_t drain_secs = 4;               // at SIGTERM: time allowed to say bye and close
   uint32_t bye_reconnect_ms = 1000;      // reconnect_ms in the bye message
   uint32_t recv_buf_size = 4096;
-  uint32_t recv_buf_count = 1024;
-  uint32_t mesh_ring = 65536;            // items per shard-to-shard ring
+  uint32_t recv_buf_count = 256;         // shared by all connections of a shard (1 MiB)
+  uint32_t mesh_ring = 16384;            // items per shard-to-shard ring
   LogLevel log_level = LogLevel::kInfo;
   bool dev_auth = false;                 // ?user=NAME names a client (see --help)
 };

@@ -34,7 +34,7 @@ struct Replica {
 
 struct PacingPolicy {
   uint32_t tick_ms = 5;                  // the shortest interval between two flushes of a room
-  uint32_t send_budget_per_sec = 200000; // sends one shard may start per second
+  uint32_t send_budget_per_sec = 50000;  // sends one shard may start per second
 };
 
 // The flush interval of a room with this many local viewers.

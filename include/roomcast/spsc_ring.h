@@ -28,7 +28,9 @@ class SpscRing {
     size_t cap = 2;
     while (cap < capacity) cap <<= 1;
     mask_ = cap - 1;
-    slots_ = std::make_unique<T[]>(cap);
+    // Default-initialised, not zeroed: a large ring's pages are not touched (and cost no memory)
+    // until items actually pass through them.
+    slots_ = std::unique_ptr<T[]>(new T[cap]);
   }
   SpscRing(const SpscRing&) = delete;
   SpscRing& operator=(const SpscRing&) = delete;

@@ -1,0 +1,23 @@
+// roomcast-load: the load generator (see perf/README.md and --help).
+#include <signal.h>
+
+#include "options.h"
+#include "scenarios.h"
+
+int main(int argc, char** argv) {
+  using roomcast::load::Options;
+  using roomcast::load::ParseOutcome;
+  using roomcast::load::Scenario;
+  Options opt;
+  switch (roomcast::load::ParseOptions(argc, argv, &opt)) {
+    case ParseOutcome::kExitOk:
+      return 0;
+    case ParseOutcome::kExitUsage:
+      return 2;
+    case ParseOutcome::kRun:
+      break;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  return opt.scenario == Scenario::kFanout ? roomcast::load::RunFanout(opt)
+                                           : roomcast::load::RunConnect(opt);
+}

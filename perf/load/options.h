@@ -1,0 +1,61 @@
+// Command line of roomcast-load: the scenario, its flags with their defaults (one table, so the
+// help and the defaults cannot drift apart), and the loopback-only target address.
+// Parsed once in the parent process before any worker is forked; read-only afterwards.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <string>
+
+namespace roomcast::load {
+
+enum class Scenario { kNone, kFanout, kConnect };
+
+// Where the server listens. Only loopback hosts are accepted (127.0.0.0/8, localhost, ::1).
+struct Target {
+  bool ipv6 = false;
+  in_addr v4{};
+  in6_addr v6{};
+  uint16_t port = 0;
+  std::string host_header;  // "127.0.0.1:8080", sent as Host:
+  std::string path = "/ws";
+};
+
+struct Options {
+  Scenario scenario = Scenario::kNone;
+  std::string url;
+  Target target;
+  // fanout
+  uint32_t viewers = 1000;
+  uint32_t rooms = 1;
+  uint32_t publishers = 1;
+  double rate = 100;     // messages per second, all publishers together
+  uint32_t size = 100;   // text bytes per message
+  double duration = 10;  // seconds of measured publishing
+  double warmup = 0;     // seconds of publishing before the measurement starts
+  // connect
+  uint32_t conns = 1000;
+  double connect_rate = 1000;  // connections started per second
+  double hold = 5;             // seconds all connections are held open
+  // both
+  int server_pid = 0;
+  uint32_t workers = 0;         // 0: one per ~16000 connections
+  uint32_t source_ips = 32;     // 127.0.0.1 .. 127.0.0.K as source addresses
+  double straggler_secs = 2;    // fanout: wait this long after publishing for late deliveries
+  double connect_timeout = 10;  // seconds a connection may take to get its welcome
+  bool json = false;
+};
+
+enum class ParseOutcome { kRun, kExitOk, kExitUsage };
+
+// Parses argv into *opt. Prints --help to stdout and errors to stderr.
+[[nodiscard]] ParseOutcome ParseOptions(int argc, char** argv, Options* opt);
+
+// Parses a ws:// URL into *t; false (with *why set) for anything but a loopback host.
+[[nodiscard]] bool ParseLoopbackUrl(const std::string& url, Target* t, std::string* why);
+
+// Connections every worker process shares out (fanout: viewers + publishers).
+[[nodiscard]] uint64_t TotalConnections(const Options& opt);
+
+}  // namespace roomcast::load

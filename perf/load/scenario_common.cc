@@ -1,0 +1,77 @@
+// Helpers both scenario parents use: worker count, watched sleeps, phase barriers.
+#include <cstdio>
+#include <ctime>
+
+#include "proc_stats.h"
+#include "scenarios.h"
+#include "uring_client.h"
+
+namespace roomcast::load {
+
+namespace {
+constexpr uint64_t kConnsPerWorker = 16000;
+constexpr uint64_t kSpareFds = 64;  // ring, buffers, stdio, /proc reads
+}  // namespace
+
+uint32_t ChooseWorkers(const Options& opt) {
+  const uint64_t total = TotalConnections(opt);
+  uint64_t workers = opt.workers;
+  if (workers == 0) workers = total == 0 ? 1 : (total + kConnsPerWorker - 1) / kConnsPerWorker;
+  const long limit = RaiseFileLimit();
+  const uint64_t share = (total + workers - 1) / workers;
+  if (limit > 0 && share + kSpareFds > static_cast<uint64_t>(limit)) {
+    std::fprintf(
+        stderr,
+        "roomcast-load: %llu connections per worker do not fit the descriptor limit %ld; "
+        "use --workers %llu or more\n",
+        static_cast<unsigned long long>(share), limit,
+        static_cast<unsigned long long>((total + limit - kSpareFds - 1) / (limit - kSpareFds)));
+    return 0;
+  }
+  return static_cast<uint32_t>(workers);
+}
+
+bool SleepWatching(WorkerPool& pool, uint64_t until_ns) {
+  for (uint64_t now = NowNs(); now < until_ns; now = NowNs()) {
+    if (pool.AnyFailed()) return false;
+    const uint64_t step = std::min<uint64_t>(until_ns - now, 5000000);
+    const timespec ts{0, static_cast<long>(step)};
+    nanosleep(&ts, nullptr);
+  }
+  return true;
+}
+
+bool WaitForStage(SharedState& shared, WorkerPool& pool, Stage stage, uint64_t deadline_ns,
+                  bool progress) {
+  uint64_t next_note = NowNs() + 1000000000ull;
+  for (;;) {
+    uint32_t ready = 0;
+    uint64_t opened = 0, welcomed = 0, failed = 0;
+    for (uint32_t w = 0; w < shared.Workers(); ++w) {
+      WorkerSlot& s = shared.Slot(w);
+      if (s.stage.load(std::memory_order_acquire) >= static_cast<uint32_t>(stage)) ++ready;
+      opened += s.opened.load(std::memory_order_relaxed);
+      welcomed += s.welcomed.load(std::memory_order_relaxed);
+      failed += s.failed.load(std::memory_order_relaxed);
+    }
+    if (ready == shared.Workers()) return true;
+    const uint64_t now = NowNs();
+    if (now >= deadline_ns) {
+      std::fprintf(stderr, "roomcast-load: deadline passed waiting for the workers\n");
+      return false;
+    }
+    if (progress && now >= next_note) {
+      std::fprintf(stderr, "roomcast-load: opened %llu, welcomed %llu, failed %llu\n",
+                   static_cast<unsigned long long>(opened),
+                   static_cast<unsigned long long>(welcomed),
+                   static_cast<unsigned long long>(failed));
+      next_note = now + 1000000000ull;
+    }
+    if (!SleepWatching(pool, std::min(now + 2000000, deadline_ns))) {
+      std::fprintf(stderr, "roomcast-load: a worker exited early\n");
+      return false;
+    }
+  }
+}
+
+}  // namespace roomcast::load

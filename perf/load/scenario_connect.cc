@@ -1,0 +1,146 @@
+// The connect scenario's parent: memory before, paced opens, memory after, hold, close.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "connect_worker.h"
+#include "proc_stats.h"
+#include "report.h"
+#include "scenarios.h"
+
+namespace roomcast::load {
+
+namespace {
+constexpr uint64_t kSec = 1000000000ull;
+constexpr uint64_t kSettleNs = 500000000;  // after the close, before the last memory reading
+}  // namespace
+
+int RunConnect(const Options& opt) {
+  const uint32_t workers = ChooseWorkers(opt);
+  if (workers == 0) return 1;
+  const pid_t server = opt.server_pid;
+  const long long rss_before = ProcessRssBytes(server);
+  const long long slab_before = KernelSlabBytes();
+  const double server_cpu_before = ProcessCpuSeconds(server);
+  const uint64_t t0 = NowNs();
+  const double open_secs = opt.conns / opt.connect_rate;
+  const uint64_t hard =
+      t0 + static_cast<uint64_t>((open_secs + opt.connect_timeout + opt.hold + 30) * kSec);
+
+  SharedState shared(workers, 1);
+  Control& ctl = shared.Ctl();
+  ctl.publish_start_ns = t0 + 20000000;
+  ctl.command.store(static_cast<uint32_t>(Command::kGo), std::memory_order_release);
+  WorkerPool pool;
+  if (!pool.Start(workers,
+                  [&](uint32_t w) { return RunConnectWorker(opt, &shared, w, hard - kSec); })) {
+    return 1;
+  }
+  bool ok = WaitForStage(shared, pool, Stage::kReady, hard - kSec, true);
+  const uint64_t all_done = NowNs();
+  const long long rss_after = ProcessRssBytes(server);
+  const long long slab_after = KernelSlabBytes();
+  const double server_cpu_after = ProcessCpuSeconds(server);
+  if (ok)
+    ok = SleepWatching(pool,
+                       std::min(all_done + static_cast<uint64_t>(opt.hold * kSec), hard - kSec));
+  const long long rss_held = ProcessRssBytes(server);
+  ctl.command.store(static_cast<uint32_t>(Command::kFinish), std::memory_order_release);
+  const bool done = WaitForStage(shared, pool, Stage::kDone, hard, false);
+  const uint32_t clean = pool.WaitAll(hard);
+  const uint64_t closed_at = NowNs();
+  (void)SleepWatching(pool, closed_at + kSettleNs);
+  const long long rss_closed = ProcessRssBytes(server);
+  const long long slab_closed = KernelSlabBytes();
+
+  uint64_t welcomed = 0, failed_before = 0, closed_after = 0, last_welcome = 0, errors = 0;
+  uint64_t by_stage[kFailStages] = {};
+  double worker_cpu = 0;
+  uint64_t pings = 0;
+  Histogram connect_time;
+  for (uint32_t w = 0; w < workers; ++w) {
+    WorkerSlot& s = shared.Slot(w);
+    welcomed += s.welcomed.load(std::memory_order_relaxed);
+    const WorkerTotals& t = s.totals;
+    closed_after += t.closed_after_welcome;
+    for (int i = 0; i < kFailStages; ++i) {
+      by_stage[i] += t.failed_by_stage[i];
+      failed_before += t.failed_by_stage[i];
+    }
+    last_welcome = std::max(last_welcome, t.last_welcome_ns);
+    errors += t.error_frames;
+    worker_cpu += t.cpu_total_s;
+    pings += t.client.pings_answered;
+    connect_time.Merge(s.connect_time);
+  }
+  const double open_window = last_welcome > ctl.publish_start_ns
+                                 ? static_cast<double>(last_welcome - ctl.publish_start_ns) / 1e9
+                                 : 0;
+
+  Report r("connect");
+  r.Section("setup");
+  r.Text("url", "url", opt.url);
+  r.Int("conns", "connections asked", opt.conns);
+  r.Num("rate_target", "target connect rate", opt.connect_rate, "/s", 0);
+  r.Int("rooms", "rooms", opt.rooms);
+  r.Num("hold_s", "hold", opt.hold, "s", 1);
+  r.Int("workers", "client worker processes", workers);
+  r.Section("connections");
+  r.Int("succeeded", "welcomed", static_cast<long long>(welcomed));
+  r.Int("failed", "failed before welcome", static_cast<long long>(failed_before));
+  for (int i = 0; i < kFailStages; ++i) {
+    if (!by_stage[i]) continue;
+    const std::string name = FailStageName(static_cast<FailStage>(i));
+    r.Int("failed_" + name, "  of which at " + name, static_cast<long long>(by_stage[i]));
+  }
+  r.Int("closed_during_hold", "closed by the server while held",
+        static_cast<long long>(closed_after));
+  r.Int("error_frames", "server error replies", static_cast<long long>(errors));
+  r.Num("connect_rate", "achieved connect rate", open_window > 0 ? welcomed / open_window : 0, "/s",
+        0);
+  r.Num("open_s", "first connect to last welcome", open_window, "s", 2);
+  r.Num("connect_p50_ms", "connect to welcome p50", connect_time.ValueAt(0.5) * 1e-6, "ms", 2);
+  r.Num("connect_p99_ms", "connect to welcome p99", connect_time.ValueAt(0.99) * 1e-6, "ms", 2);
+  r.Num("connect_max_ms", "connect to welcome max", connect_time.Max() * 1e-6, "ms", 2);
+  r.Int("pings_answered", "server pings answered", static_cast<long long>(pings));
+  r.Section("memory");
+  if (rss_before >= 0 && rss_after >= 0) {
+    r.Num("server_rss_before_mb", "server RSS before", rss_before / 1048576.0, "MiB", 1);
+    r.Num("server_rss_after_mb", "server RSS all connected", rss_after / 1048576.0, "MiB", 1);
+    if (rss_held >= 0)
+      r.Num("server_rss_held_mb", "server RSS end of hold", rss_held / 1048576.0, "MiB", 1);
+    if (rss_closed >= 0)
+      r.Num("server_rss_closed_mb", "server RSS 0.5 s after close", rss_closed / 1048576.0, "MiB",
+            1);
+    if (welcomed) {
+      r.Num("server_bytes_per_conn", "server RSS per connection",
+            double(rss_after - rss_before) / welcomed, "bytes", 0);
+    }
+    if (server_cpu_before >= 0 && server_cpu_after >= 0) {
+      r.Num("server_cpu_s", "server CPU while connecting", server_cpu_after - server_cpu_before,
+            "s", 3);
+    }
+  } else {
+    r.Missing("server_rss_after_mb", "server RSS (--server-pid)");
+  }
+  if (slab_before >= 0 && slab_after >= 0) {
+    r.Num("slab_before_mb", "kernel Slab before", slab_before / 1048576.0, "MiB", 1);
+    r.Num("slab_after_mb", "kernel Slab all connected", slab_after / 1048576.0, "MiB", 1);
+    r.Num("slab_closed_mb", "kernel Slab 0.5 s after close", slab_closed / 1048576.0, "MiB", 1);
+    if (welcomed) {
+      r.Num("slab_bytes_per_conn", "Slab per connection (both ends)",
+            double(slab_after - slab_before) / welcomed, "bytes", 0);
+    }
+  }
+  r.Section("cost");
+  r.Num("client_cpu_s", "client CPU (self+workers)", RusageCpuSeconds(RUSAGE_SELF) + worker_cpu,
+        "s", 3);
+  r.Text("complete", "run complete", ok && done && clean == workers ? "yes" : "no");
+  r.PrintTable();
+  if (opt.json) r.PrintJsonLine();
+  return ok && done && clean == workers ? 0 : 1;
+}
+
+}  // namespace roomcast::load

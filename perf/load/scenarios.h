@@ -1,0 +1,30 @@
+// The parent side of each scenario: fork the workers, drive the phases through SharedState,
+// read the server's /proc figures at the right moments, merge the workers' results and print
+// the report. Called once from main(); returns the process exit status (0: the run completed,
+// whatever the figures say; 1: it could not run).
+#pragma once
+
+#include <cstdint>
+
+#include "options.h"
+#include "shared_state.h"
+#include "worker_pool.h"
+
+namespace roomcast::load {
+
+[[nodiscard]] int RunFanout(const Options& opt);
+[[nodiscard]] int RunConnect(const Options& opt);
+
+// Worker processes for this run: --workers, or one per 16000 connections; 0 if the descriptor
+// limit cannot hold a worker's share (with a message on stderr).
+[[nodiscard]] uint32_t ChooseWorkers(const Options& opt);
+
+// Sleeps in short steps until until_ns, or until a worker fails (returns false then).
+[[nodiscard]] bool SleepWatching(WorkerPool& pool, uint64_t until_ns);
+
+// Waits until every worker slot reached `stage`; false if a worker exited or the deadline
+// passed. Prints a progress line to stderr about once a second when `progress` is set.
+[[nodiscard]] bool WaitForStage(SharedState& shared, WorkerPool& pool, Stage stage,
+                                uint64_t deadline_ns, bool progress);
+
+}  // namespace roomcast::load

@@ -1,0 +1,97 @@
+// What the parent and its forked workers share: one anonymous MAP_SHARED mapping made before the
+// fork, holding the parent's command word and schedule, one slot per worker (progress counters
+// the parent watches, final results the worker writes once), and per worker a row of per-room
+// cells (members, acked messages) from which the parent computes expected deliveries.
+// Writers: the parent writes Control; worker w writes only slot w and its own room row. Progress
+// fields are relaxed atomics (the parent only watches them); final results are published by the
+// release store of stage = kDone and read after the acquire load that sees it.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "histogram.h"
+#include "uring_client.h"
+
+namespace roomcast::load {
+
+enum class Command : uint32_t { kWait = 0, kGo = 1, kFinish = 2 };
+enum class Stage : uint32_t { kConnecting = 0, kReady = 1, kPublished = 2, kDone = 3 };
+
+struct Control {
+  std::atomic<uint32_t> command{0};
+  // Valid once command >= kGo (CLOCK_MONOTONIC ns).
+  uint64_t publish_start_ns = 0;
+  uint64_t measure_start_ns = 0;
+  uint64_t publish_end_ns = 0;
+};
+
+// Figures a worker reports once, at the end.
+struct WorkerTotals {
+  uint64_t received = 0;         // measured msg frames received (all, duplicates included)
+  uint64_t duplicates = 0;       // measured frames whose counter was not above the last one seen
+  uint64_t gap_lost = 0;         // messages skipped over in a publisher's counter sequence
+  uint64_t warmup_received = 0;  // frames of messages sent before the measurement started
+  uint64_t foreign = 0;          // msg frames without our stamp or from a publisher of another room
+  uint64_t gap_frames = 0;       // {"type":"gap"} notices
+  uint64_t error_frames = 0;     // {"type":"error"} replies
+  uint64_t other_frames = 0;     // any other object (welcome excluded)
+  uint64_t sent = 0;             // measured messages sent
+  uint64_t acked = 0;            // measured messages acked
+  uint64_t unacked = 0;          // measured messages never acked
+  uint64_t warmup_sent = 0;
+  uint64_t late_sends = 0;     // sends more than 5 ms behind their schedule
+  uint64_t skipped_sends = 0;  // scheduled while the publisher connection was not open
+  uint64_t failed_by_stage[kFailStages] = {};
+  uint64_t closed_after_welcome = 0;
+  uint64_t last_welcome_ns = 0;
+  double cpu_window_s = 0;  // user+sys CPU within the measurement window
+  double cpu_total_s = 0;   // user+sys CPU of the worker's whole life
+  ClientCounters client;
+};
+
+struct alignas(64) WorkerSlot {
+  std::atomic<uint32_t> stage{0};
+  std::atomic<uint64_t> opened{0};
+  std::atomic<uint64_t> welcomed{0};
+  std::atomic<uint64_t> failed{0};
+  std::atomic<uint64_t> received{0};  // measured unique deliveries so far (received - duplicates)
+  std::atomic<uint64_t> outstanding{0};
+  WorkerTotals totals;
+  Histogram latency;       // fanout: now - send stamp of every measured delivery (ns)
+  Histogram connect_time;  // connect() to welcome (ns)
+};
+
+struct RoomCell {
+  std::atomic<uint64_t> acked{0};  // measured messages acked in this room by this worker
+  uint32_t members = 0;            // this worker's welcomed connections in the room at go time
+};
+
+class SharedState {
+ public:
+  // Maps the region; aborts loudly if the mapping fails (nothing can run without it).
+  SharedState(uint32_t workers, uint32_t rooms);
+  ~SharedState();
+  SharedState(const SharedState&) = delete;
+  SharedState& operator=(const SharedState&) = delete;
+
+  [[nodiscard]] Control& Ctl() { return *control_; }
+  [[nodiscard]] WorkerSlot& Slot(uint32_t w) { return slots_[w]; }
+  [[nodiscard]] RoomCell& Room(uint32_t w, uint32_t room) {
+    return cells_[static_cast<size_t>(w) * rooms_ + room];
+  }
+  [[nodiscard]] uint32_t Workers() const { return workers_; }
+  [[nodiscard]] uint32_t Rooms() const { return rooms_; }
+
+ private:
+  uint32_t workers_;
+  uint32_t rooms_;
+  size_t bytes_ = 0;
+  void* base_ = nullptr;
+  Control* control_ = nullptr;
+  WorkerSlot* slots_ = nullptr;
+  RoomCell* cells_ = nullptr;
+};
+
+}  // namespace roomcast::load
