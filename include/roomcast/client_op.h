@@ -14,9 +14,9 @@ enum class OpKind { kSend, kPing, kReact, kDelete, kBan, kMode, kUnknown };
 
 struct ClientOp {
   OpKind kind = OpKind::kUnknown;
-  std::string text;   // kSend: the message text (validated)
-  std::string cid;    // kSend: client id, may be empty
-  std::string emoji;  // kReact
+  std::string text;     // kSend: the message text (validated)
+  std::string cid;      // kSend: client id, may be empty
+  std::string emoji;    // kReact
   std::string op_name;  // the "op" string as sent (for error messages)
 };
 

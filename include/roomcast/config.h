@@ -13,18 +13,18 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 struct Config {
   std::string listen_host = "0.0.0.0";
   uint16_t listen_port = 8080;
-  int shards = 0;                        // 0: one per online CPU
-  uint32_t history = 1000;               // messages kept per room
-  uint32_t max_history_request = 1000;   // ?history=N is capped at this
-  uint32_t max_frame = 65536;            // largest client WebSocket frame payload (bytes)
-  uint32_t max_conns = 100000;           // connections the whole server holds
-  uint32_t tick_ms = 5;                  // shortest interval between two flushes of a room
-  uint32_t send_budget = 50000;          // sends per second per shard (paces big rooms)
+  int shards = 0;                       // 0: one per online CPU
+  uint32_t history = 1000;              // messages kept per room
+  uint32_t max_history_request = 1000;  // ?history=N is capped at this
+  uint32_t max_frame = 65536;           // largest client WebSocket frame payload (bytes)
+  uint32_t max_conns = 100000;          // connections the whole server holds
+  uint32_t tick_ms = 5;                 // shortest interval between two flushes of a room
+  uint32_t send_budget = 50000;         // sends per second per shard (paces big rooms)
   SlowPolicy slow_policy = SlowPolicy::kSkip;
-  uint32_t max_queue_bytes = 1 << 20;    // per-connection send queue bound
-  uint32_t max_text = 500;               // message text, in code points
-  uint32_t max_body = 16384;             // HTTP request body bytes
-  uint32_t max_head = 8192;              // HTTP request head bytes
+  uint32_t max_queue_bytes = 1 << 20;  // per-connection send queue bound
+  uint32_t max_text = 500;             // message text, in code points
+  uint32_t max_body = 16384;           // HTTP request body bytes
+  uint32_t max_head = 8192;            // HTTP request head bytes
   uint32_t max_headers = 64;
   uint32_t max_rooms = 100000;           // rooms one shard owns at most
   uint32_t ping_secs = 30;               // WebSocket ping after this much silence
@@ -34,10 +34,10 @@ struct Config {
   uint32_t drain_secs = 4;               // at SIGTERM: time allowed to say bye and close
   uint32_t bye_reconnect_ms = 1000;      // reconnect_ms in the bye message
   uint32_t recv_buf_size = 4096;
-  uint32_t recv_buf_count = 256;         // shared by all connections of a shard (1 MiB)
-  uint32_t mesh_ring = 16384;            // items per shard-to-shard ring
+  uint32_t recv_buf_count = 256;  // shared by all connections of a shard (1 MiB)
+  uint32_t mesh_ring = 16384;     // items per shard-to-shard ring
   LogLevel log_level = LogLevel::kInfo;
-  bool dev_auth = false;                 // ?user=NAME names a client (see --help)
+  bool dev_auth = false;  // ?user=NAME names a client (see --help)
 };
 
 enum class ParseOutcome { kRun, kExitOk, kExitUsage };

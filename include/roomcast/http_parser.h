@@ -2,8 +2,8 @@
 //
 // Parses one request head (request line + headers + blank line) out of a byte buffer without
 // copying: every string_view in Request points into the caller's buffer, so the Request is valid
-// only while that buffer is. It knows nothing of sockets, rooms or WebSocket; any shard may call it.
-// Never throws; never reads past the buffer it is given.
+// only while that buffer is. It knows nothing of sockets, rooms or WebSocket; any shard may call
+// it. Never throws; never reads past the buffer it is given.
 #pragma once
 
 #include <cstddef>

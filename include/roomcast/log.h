@@ -12,8 +12,8 @@ void SetLogLevel(LogLevel level);
 [[nodiscard]] bool LogEnabled(LogLevel level);
 void Logf(LogLevel level, int shard, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 
-#define RC_LOG(level, shard, ...)                                              \
-  do {                                                                         \
+#define RC_LOG(level, shard, ...)                                                   \
+  do {                                                                              \
     if (::roomcast::LogEnabled(level)) ::roomcast::Logf(level, shard, __VA_ARGS__); \
   } while (0)
 #define RC_INFO(shard, ...) RC_LOG(::roomcast::LogLevel::kInfo, shard, __VA_ARGS__)

@@ -19,10 +19,10 @@
 namespace roomcast::mesh {
 
 struct Item {
-  uint32_t kind;   // meaning is the caller's
-  uint32_t from;   // sending shard
-  uint64_t a;      // small payloads, meaning is the caller's
-  void* ptr;       // a heap object whose ownership moves with the item, or null
+  uint32_t kind;  // meaning is the caller's
+  uint32_t from;  // sending shard
+  uint64_t a;     // small payloads, meaning is the caller's
+  void* ptr;      // a heap object whose ownership moves with the item, or null
 };
 
 // Shared by all shards; built before the shard threads start.
@@ -30,7 +30,9 @@ class Mesh {
  public:
   Mesh(int shards, size_t ring_capacity);
   int Shards() const { return shards_; }
-  SpscRing<Item>& Ring(int from, int to) { return *rings_[static_cast<size_t>(from * shards_ + to)]; }
+  SpscRing<Item>& Ring(int from, int to) {
+    return *rings_[static_cast<size_t>(from * shards_ + to)];
+  }
   // Each shard registers its loop once its ring exists; peers read it to wake that shard.
   void Register(int shard, io::Loop* loop) { loops_[static_cast<size_t>(shard)].store(loop); }
   io::Loop* LoopOf(int shard) { return loops_[static_cast<size_t>(shard)].load(); }

@@ -23,6 +23,7 @@ namespace roomcast::room {
 struct SequencedMsg {
   uint64_t seq = 0;
   std::string json;
+  uint64_t sequenced_ms = 0;  // CLOCK_MONOTONIC ms when the owner sequenced it (for lag metrics)
 };
 
 struct PublishInput {
@@ -31,6 +32,7 @@ struct PublishInput {
   std::string_view text;
   std::string_view cid;  // may be empty: the owner makes an id
   int64_t ts_ms = 0;     // server receive time (Unix ms)
+  uint64_t mono_ms = 0;  // the owner's CLOCK_MONOTONIC ms now
 };
 
 class OwnerRoom {

@@ -24,8 +24,8 @@ inline constexpr uint32_t kNoReplica = 0xFFFFFFFF;
 
 struct Replica {
   std::string name;
-  std::vector<ViewerId> viewers;  // live viewers; position kept by the caller for O(1) removal
-  uint32_t joining = 0;           // joins sent to the owner and not answered yet
+  std::vector<ViewerId> viewers;      // live viewers; position kept by the caller for O(1) removal
+  uint32_t joining = 0;               // joins sent to the owner and not answered yet
   std::vector<SequencedMsg> pending;  // arrived since the last flush, in seq order
   uint64_t last_flush_ms = 0;
   bool dirty = false;

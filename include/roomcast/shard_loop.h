@@ -28,16 +28,16 @@ using ConnId = uint32_t;
 
 struct LoopOptions {
   int shard_id = 0;
-  int cpu = -1;                     // pin to this CPU when >= 0
+  int cpu = -1;  // pin to this CPU when >= 0
   std::string listen_host = "0.0.0.0";
   uint16_t listen_port = 8080;
   int listen_backlog = 4096;
-  uint32_t max_conns = 10000;       // accepted connections this shard holds at most
-  uint32_t ring_entries = 4096;     // submission queue entries
-  uint32_t recv_buf_size = 4096;    // one provided buffer
-  uint32_t recv_buf_count = 1024;   // provided buffers (power of two)
-  uint32_t max_iov = 16;            // iovecs in one vectored send
-  uint32_t linger_ms = 2000;        // a graceful close waits this long for the peer's FIN
+  uint32_t max_conns = 10000;      // accepted connections this shard holds at most
+  uint32_t ring_entries = 4096;    // submission queue entries
+  uint32_t recv_buf_size = 4096;   // one provided buffer
+  uint32_t recv_buf_count = 1024;  // provided buffers (power of two)
+  uint32_t max_iov = 16;           // iovecs in one vectored send
+  uint32_t linger_ms = 2000;       // a graceful close waits this long for the peer's FIN
 };
 
 // Implemented by the protocol layer; called on the loop thread only.
@@ -78,8 +78,8 @@ struct LoopStats {
   uint64_t recv_bytes = 0;
   uint64_t send_calls = 0;
   uint64_t send_bytes = 0;
-  uint64_t enobufs = 0;              // receives paused for lack of provided buffers
-  uint64_t wakeups_sent = 0;         // MSG_RING wake-ups sent to peers
+  uint64_t enobufs = 0;       // receives paused for lack of provided buffers
+  uint64_t wakeups_sent = 0;  // MSG_RING wake-ups sent to peers
   uint64_t loop_turns = 0;
 };
 
@@ -113,7 +113,8 @@ class Loop {
   void EnqueueCopy(ConnId c, std::string bytes);
   [[nodiscard]] uint32_t QueuedBytes(ConnId c) const;
   // Drops every queued buffer not yet handed to the kernel. Reports the smallest tag_first and
-  // the largest tag_last of the dropped buffers that carry tags (0 when none). Returns bytes dropped.
+  // the largest tag_last of the dropped buffers that carry tags (0 when none). Returns bytes
+  // dropped.
   size_t DropUnsent(ConnId c, uint64_t* first_tag, uint64_t* last_tag);
   void Close(ConnId c, CloseMode mode);
   [[nodiscard]] bool IsOpen(ConnId c) const;

@@ -11,8 +11,8 @@ namespace roomcast {
 
 struct SharedBuf {
   std::string bytes;
-  uint32_t refs = 1;         // the creator's reference
-  uint64_t tag_first = 0;    // free for the creator, e.g. the first and last message seq inside
+  uint32_t refs = 1;       // the creator's reference
+  uint64_t tag_first = 0;  // free for the creator, e.g. the first and last message seq inside
   uint64_t tag_last = 0;
 
   static SharedBuf* Make(std::string b, uint64_t first = 0, uint64_t last = 0) {

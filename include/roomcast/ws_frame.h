@@ -54,7 +54,7 @@ class FrameSink {
 };
 
 struct ParseResult {
-  size_t consumed = 0;              // bytes of whole frames handled; keep buf[consumed..] for later
+  size_t consumed = 0;  // bytes of whole frames handled; keep buf[consumed..] for later
   CloseCode error = CloseCode::kNone;  // != kNone: close the connection with this code
 };
 

@@ -73,8 +73,8 @@ int Loop::Impl::SetupBufferRing(std::string* error) {
     return -EINVAL;
   }
   buf_ring_bytes = count * sizeof(io_uring_buf);
-  void* mem = mmap(nullptr, buf_ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
-                   -1, 0);
+  void* mem =
+      mmap(nullptr, buf_ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (mem == MAP_FAILED) {
     *error = std::string("mmap buffer ring: ") + strerror(errno);
     return -errno;
@@ -135,7 +135,7 @@ uint32_t Loop::Impl::MultishotFloor() const {
 
 void Loop::Impl::ArmAccept() {
   if (accept_armed || accept_stopped || listen_fd < 0) return;
-  if (loop->now_ms_ < accept_retry_at) return;  // backing off after an error; see OnTurn
+  if (loop->now_ms_ < accept_retry_at) return;             // backing off after an error; see OnTurn
   if (loop->live_ + kAcceptReserve >= table_size) return;  // full: resumed by OnCloseDone
   const uint32_t free_slots = table_size - loop->live_;
   io_uring_sqe* sqe = GetSqe();

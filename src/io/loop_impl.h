@@ -34,9 +34,9 @@ inline Op UserDataOp(uint64_t ud) { return static_cast<Op>(ud >> 56); }
 inline uint32_t UserDataGen(uint64_t ud) { return static_cast<uint32_t>(ud >> 32) & 0xFFFFFF; }
 inline uint32_t UserDataSlot(uint64_t ud) { return static_cast<uint32_t>(ud); }
 
-inline constexpr uint32_t kTableSlack = 64;  // slots beyond max_conns for accepts in flight
+inline constexpr uint32_t kTableSlack = 64;    // slots beyond max_conns for accepts in flight
 inline constexpr uint32_t kAcceptReserve = 8;  // accepting pauses this many slots short of full
-inline constexpr uint32_t kConnChunk = 1024;  // connection records are allocated in chunks
+inline constexpr uint32_t kConnChunk = 1024;   // connection records are allocated in chunks
 inline constexpr uint32_t kMaxIov = 16;
 
 struct Loop::SendRef {
@@ -53,16 +53,16 @@ struct Loop::SendOp {
 
 // Connection flags.
 enum : uint16_t {
-  kOpen = 1 << 0,          // accepted and not yet closed
-  kRecvArmed = 1 << 1,     // a multishot receive is outstanding
-  kSending = 1 << 2,       // one send is in flight
-  kSendPending = 1 << 3,   // listed in dirty, to be sent before sleeping
-  kClosing = 1 << 4,       // a close was decided
-  kGraceful = 1 << 5,      // ...gracefully: flush, half-close, wait for the peer
-  kWrShut = 1 << 6,        // the write side was shut down
+  kOpen = 1 << 0,         // accepted and not yet closed
+  kRecvArmed = 1 << 1,    // a multishot receive is outstanding
+  kSending = 1 << 2,      // one send is in flight
+  kSendPending = 1 << 3,  // listed in dirty, to be sent before sleeping
+  kClosing = 1 << 4,      // a close was decided
+  kGraceful = 1 << 5,     // ...gracefully: flush, half-close, wait for the peer
+  kWrShut = 1 << 6,       // the write side was shut down
   kCloseSubmitted = 1 << 7,
-  kRecvPaused = 1 << 8,    // receive stopped for lack of buffers; re-armed later
-  kRdShut = 1 << 9,        // the read side was shut down (ends the multishot receive)
+  kRecvPaused = 1 << 8,  // receive stopped for lack of buffers; re-armed later
+  kRdShut = 1 << 9,      // the read side was shut down (ends the multishot receive)
 };
 
 // A fixed-size connection record (40 bytes), indexed by fixed-file slot.
@@ -92,9 +92,9 @@ struct Loop::Impl {
   bool finishing = false;
   uint64_t finish_deadline = 0;
   bool accept_armed = false;
-  bool accept_stopped = false;  // StopAccepting was called
-  uint64_t accept_retry_at = 0;  // after an accept error, not before this time
-  bool accept_multishot = false;  // the armed accept is multishot
+  bool accept_stopped = false;     // StopAccepting was called
+  uint64_t accept_retry_at = 0;    // after an accept error, not before this time
+  bool accept_multishot = false;   // the armed accept is multishot
   bool accept_cancelling = false;  // a cancel of the multishot accept is on its way
   uint64_t wake_errors = 0;
 
@@ -106,8 +106,8 @@ struct Loop::Impl {
   uint32_t bufs_to_return = 0;
 
   std::vector<std::unique_ptr<Conn[]>> conns;
-  std::vector<uint32_t> dirty;          // connections with kSendPending
-  std::vector<uint32_t> paused_recv;    // connections with kRecvPaused
+  std::vector<uint32_t> dirty;        // connections with kSendPending
+  std::vector<uint32_t> paused_recv;  // connections with kRecvPaused
   struct Linger {
     uint32_t slot;
     uint32_t gen;

@@ -82,7 +82,8 @@ void Loop::Impl::StartSend(uint32_t slot, Conn* c) {
   io_uring_sqe* sqe = GetSqe();
   uint32_t n = 0;
   uint32_t bytes = 0;
-  const uint32_t max_iov = std::min<uint32_t>(loop->opts_.max_iov ? loop->opts_.max_iov : 1, kMaxIov);
+  const uint32_t max_iov =
+      std::min<uint32_t>(loop->opts_.max_iov ? loop->opts_.max_iov : 1, kMaxIov);
   if (!c->head->next || max_iov == 1) {
     SendRef* r = c->head;
     n = 1;

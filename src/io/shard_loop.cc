@@ -96,7 +96,8 @@ void Loop::Run() {
     // Sleep protocol: publish "sleeping", then look once more for inbound work.
     sleeping_.store(true, std::memory_order_seq_cst);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (handler_->HasInbound() || stop_requested_.load(std::memory_order_relaxed) != impl_->stop_seen) {
+    if (handler_->HasInbound() ||
+        stop_requested_.load(std::memory_order_relaxed) != impl_->stop_seen) {
       sleeping_.store(false, std::memory_order_relaxed);
       io_uring_submit_and_get_events(&impl_->ring);
       continue;
@@ -129,8 +130,7 @@ int Loop::Impl::Setup(std::string* error) {
   table_size = o.max_conns + kTableSlack;
   rc = io_uring_register_files_sparse(&ring, table_size);
   if (rc < 0) {
-    *error = "register " + std::to_string(table_size) +
-             " fixed files: " + strerror(-rc) +
+    *error = "register " + std::to_string(table_size) + " fixed files: " + strerror(-rc) +
              " (a table cannot exceed the descriptor limit, RLIMIT_NOFILE)";
     return rc;
   }

@@ -3,7 +3,8 @@
 namespace roomcast::mesh {
 
 Mesh::Mesh(int shards, size_t ring_capacity)
-    : shards_(shards), loops_(std::make_unique<std::atomic<io::Loop*>[]>(static_cast<size_t>(shards))) {
+    : shards_(shards),
+      loops_(std::make_unique<std::atomic<io::Loop*>[]>(static_cast<size_t>(shards))) {
   rings_.reserve(static_cast<size_t>(shards * shards));
   for (int i = 0; i < shards * shards; ++i) {
     const bool self = (i / shards) == (i % shards);

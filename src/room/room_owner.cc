@@ -31,6 +31,7 @@ std::string OwnerRoom::MessageId(std::string_view cid, uint64_t seq) const {
 const SequencedMsg& OwnerRoom::Sequence(const PublishInput& in) {
   SequencedMsg m;
   m.seq = ++seq_;
+  m.sequenced_ms = in.mono_ms;
   std::string& j = m.json;
   j.reserve(96 + in.room.size() + in.user.size() + in.text.size() + in.cid.size());
   j += R"({"type":"msg","room":)";
@@ -104,8 +105,8 @@ OwnerRoom* OwnerRooms::GetOrCreate(std::string_view name) {
   x ^= x >> 33;
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(x));
-  auto room = std::make_unique<OwnerRoom>(std::string(name), std::string(buf, 8), history_cap_,
-                                          shards_);
+  auto room =
+      std::make_unique<OwnerRoom>(std::string(name), std::string(buf, 8), history_cap_, shards_);
   OwnerRoom* p = room.get();
   rooms_.emplace(std::string(name), std::move(room));
   return p;

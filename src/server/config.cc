@@ -99,7 +99,8 @@ std::string DefaultOf(const Option& o) {
 void PrintHelp(const std::vector<Option>& opts) {
   std::printf(
       "roomcast %s - live-chat connection server (WebSocket rooms, io_uring, one shard per core)\n"
-      "\nUsage: roomcast [--flag VALUE | --flag=VALUE | --bool-flag]...\n\nFlags (default in brackets):\n",
+      "\nUsage: roomcast [--flag VALUE | --flag=VALUE | --bool-flag]...\n\nFlags (default in "
+      "brackets):\n",
       kVersion);
   for (const Option& o : opts) {
     std::printf("  --%-24s %s [%s]\n", o.name, o.help, DefaultOf(o).c_str());
@@ -253,8 +254,8 @@ ParseOutcome ParseCommandLine(int argc, char** argv, Config* cfg) {
     }
     std::string why;
     if (!Apply(*found, value, &why)) {
-      std::fprintf(stderr, "roomcast: --%s %.*s: %s\n", found->name,
-                   static_cast<int>(value.size()), value.data(), why.c_str());
+      std::fprintf(stderr, "roomcast: --%s %.*s: %s\n", found->name, static_cast<int>(value.size()),
+                   value.data(), why.c_str());
       return ParseOutcome::kExitUsage;
     }
   }

@@ -152,11 +152,12 @@ bool Shard::HandleUpgrade(ConnId c, const http::Request& req) {
     return false;
   }
   if (req.Find("Sec-WebSocket-Version") != "13") {
-    RespondHttp(c,
-                http::BuildResponse(426, "application/json",
-                                    R"({"error":"bad_request","message":"WebSocket version 13 required"})",
-                                    false, "Sec-WebSocket-Version: 13\r\n"),
-                false);
+    RespondHttp(
+        c,
+        http::BuildResponse(426, "application/json",
+                            R"({"error":"bad_request","message":"WebSocket version 13 required"})",
+                            false, "Sec-WebSocket-Version: 13\r\n"),
+        false);
     return false;
   }
   std::string_view key = req.Find("Sec-WebSocket-Key");

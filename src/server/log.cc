@@ -28,7 +28,8 @@ void Logf(LogLevel level, int shard, const char* fmt, ...) {
   int n = std::snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
                         t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
                         ts.tv_nsec / 1000000, kNames[static_cast<int>(level)]);
-  if (shard >= 0) n += std::snprintf(line + n, sizeof(line) - static_cast<size_t>(n), "shard=%d ", shard);
+  if (shard >= 0)
+    n += std::snprintf(line + n, sizeof(line) - static_cast<size_t>(n), "shard=%d ", shard);
   va_list ap;
   va_start(ap, fmt);
   int m = std::vsnprintf(line + n, sizeof(line) - static_cast<size_t>(n) - 1, fmt, ap);

@@ -63,11 +63,41 @@ std::string Shard::RenderMetrics() {
                   s.type);
     out += line;
     for (int i = 0; i < shared_->shards; ++i) {
-      uint64_t v = (shared_->metrics[static_cast<size_t>(i)].*(s.field)).load(std::memory_order_relaxed);
+      uint64_t v =
+          (shared_->metrics[static_cast<size_t>(i)].*(s.field)).load(std::memory_order_relaxed);
       std::snprintf(line, sizeof(line), "%s{shard=\"%d\"} %llu\n", s.name, i,
                     static_cast<unsigned long long>(v));
       out += line;
     }
+  }
+  // The fan-out delay histogram (cumulative buckets, as Prometheus expects).
+  out +=
+      "# HELP roomcast_fanout_delay_ms From sequencing on the owner shard to the batch queued "
+      "on this shard's viewers, per message\n# TYPE roomcast_fanout_delay_ms histogram\n";
+  for (int i = 0; i < shared_->shards; ++i) {
+    const ShardMetrics& m = shared_->metrics[static_cast<size_t>(i)];
+    uint64_t cum = 0;
+    for (size_t b = 0; b <= ShardMetrics::kDelayBuckets; ++b) {
+      cum += m.fanout_delay_bucket[b].load(std::memory_order_relaxed);
+      if (b < ShardMetrics::kDelayBuckets) {
+        std::snprintf(line, sizeof(line),
+                      "roomcast_fanout_delay_ms_bucket{shard=\"%d\",le=\"%llu\"} %llu\n", i,
+                      static_cast<unsigned long long>(ShardMetrics::kDelayBucketsMs[b]),
+                      static_cast<unsigned long long>(cum));
+      } else {
+        std::snprintf(line, sizeof(line),
+                      "roomcast_fanout_delay_ms_bucket{shard=\"%d\",le=\"+Inf\"} %llu\n", i,
+                      static_cast<unsigned long long>(cum));
+      }
+      out += line;
+    }
+    std::snprintf(
+        line, sizeof(line),
+        "roomcast_fanout_delay_ms_sum{shard=\"%d\"} "
+        "%llu\nroomcast_fanout_delay_ms_count{shard=\"%d\"} %llu\n",
+        i, static_cast<unsigned long long>(m.fanout_delay_sum_ms.load(std::memory_order_relaxed)),
+        i, static_cast<unsigned long long>(cum));
+    out += line;
   }
   return out;
 }

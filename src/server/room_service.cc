@@ -67,8 +67,8 @@ void Shard::SendToOwner(std::string_view room, uint32_t kind, uint64_t a, void* 
 
 void Shard::Publish(ConnId c, bool http, std::string_view room, const chat::ClientOp& op) {
   ShardMetrics::Add(metrics_.messages_in_total, 1);
-  auto* req = new PublishReq{std::string(room), UserName(c), op.text, op.cid, UnixMs(), c,
-                             Sess(c).gen, http};
+  auto* req = new PublishReq{std::string(room), UserName(c), op.text,     op.cid,
+                             UnixMs(),          c,           Sess(c).gen, http};
   SendToOwner(room, kItemPublish, 0, req);
 }
 
@@ -124,7 +124,9 @@ void Shard::FreeItem(const mesh::Item& it) {
   }
 }
 
-void Shard::DiscardInFlight() { mesh_.DiscardAll([](const mesh::Item& it) { FreeItem(it); }); }
+void Shard::DiscardInFlight() {
+  mesh_.DiscardAll([](const mesh::Item& it) { FreeItem(it); });
+}
 
 // --- owner side ---
 
@@ -139,7 +141,7 @@ void Shard::OnPublish(int from, PublishReq* req) {
     return;
   }
   const room::SequencedMsg& m =
-      r->Sequence({req->room, req->user, req->text, req->cid, req->ts_ms});
+      r->Sequence({req->room, req->user, req->text, req->cid, req->ts_ms, loop_.NowMs()});
   ShardMetrics::Add(metrics_.messages_sequenced_total, 1);
   ack->seq = m.seq;
   ack->id = r->MessageId(req->cid, m.seq);
@@ -319,6 +321,10 @@ void Shard::FlushReplica(uint32_t idx) {
   if (r.viewers.empty()) {
     r.pending.clear();
     return;
+  }
+  const uint64_t now = loop_.NowMs();
+  for (const room::SequencedMsg& m : r.pending) {
+    metrics_.ObserveFanoutDelay(now > m.sequenced_ms ? now - m.sequenced_ms : 0);
   }
   ShardViewerQueues queues(loop_);
   FanoutResult res = FanOutBatch(frame_writer_, r.name, r.pending, r.viewers, cfg_.slow_policy,

@@ -45,8 +45,8 @@ int RunServer(const Config& cfg_in) {
       setrlimit(RLIMIT_NOFILE, &rl);
     }
     const uint64_t table_cap = rl.rlim_cur > 256 ? rl.rlim_cur - kTableOverhead : 128;
-    const uint64_t per_shard = (cfg.max_conns + static_cast<uint64_t>(cfg.shards) - 1) /
-                               static_cast<uint64_t>(cfg.shards);
+    const uint64_t per_shard =
+        (cfg.max_conns + static_cast<uint64_t>(cfg.shards) - 1) / static_cast<uint64_t>(cfg.shards);
     if (per_shard > table_cap) {
       const uint64_t fit = table_cap * static_cast<uint64_t>(cfg.shards);
       RC_WARN(-1,

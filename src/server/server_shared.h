@@ -35,6 +35,19 @@ struct alignas(64) ShardMetrics {
   std::atomic<uint64_t> room_replicas{0};
   std::atomic<uint64_t> loop_turns_total{0};
 
+  // Time from sequencing on the owner to the batch being queued on this shard's viewers, per
+  // message (ms): a Prometheus histogram with these upper bounds and +Inf.
+  static constexpr uint64_t kDelayBucketsMs[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000};
+  static constexpr size_t kDelayBuckets = sizeof(kDelayBucketsMs) / sizeof(kDelayBucketsMs[0]);
+  std::atomic<uint64_t> fanout_delay_bucket[kDelayBuckets + 1] = {};  // non-cumulative; last: +Inf
+  std::atomic<uint64_t> fanout_delay_sum_ms{0};
+  void ObserveFanoutDelay(uint64_t ms) {
+    size_t i = 0;
+    while (i < kDelayBuckets && ms > kDelayBucketsMs[i]) ++i;
+    Add(fanout_delay_bucket[i], 1);
+    Add(fanout_delay_sum_ms, ms);
+  }
+
   static void Add(std::atomic<uint64_t>& c, uint64_t n) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
@@ -43,7 +56,10 @@ struct alignas(64) ShardMetrics {
 
 struct ServerShared {
   ServerShared(const Config& c, int n)
-      : cfg(c), shards(n), mesh(n, c.mesh_ring), metrics(std::make_unique<ShardMetrics[]>(static_cast<size_t>(n))) {}
+      : cfg(c),
+        shards(n),
+        mesh(n, c.mesh_ring),
+        metrics(std::make_unique<ShardMetrics[]>(static_cast<size_t>(n))) {}
   const Config cfg;
   const int shards;
   mesh::Mesh mesh;

@@ -20,7 +20,8 @@ io::LoopOptions MakeLoopOptions(const Config& cfg, int id, int shards) {
   o.cpu = id;  // pinned; the kernel refuses CPUs that do not exist, which is harmless
   o.listen_host = cfg.listen_host;
   o.listen_port = cfg.listen_port;
-  uint32_t per_shard = (cfg.max_conns + static_cast<uint32_t>(shards) - 1) / static_cast<uint32_t>(shards);
+  uint32_t per_shard =
+      (cfg.max_conns + static_cast<uint32_t>(shards) - 1) / static_cast<uint32_t>(shards);
   o.max_conns = per_shard + 64;  // room to answer a few over-limit connections with 503
   o.recv_buf_size = cfg.recv_buf_size;
   o.recv_buf_count = cfg.recv_buf_count;
@@ -42,8 +43,8 @@ Shard::Shard(ServerShared* shared, int id)
   text_limits_.max_code_points = cfg_.max_text;
   http_limits_.max_head_bytes = cfg_.max_head;
   http_limits_.max_headers = cfg_.max_headers;
-  max_conns_here_ =
-      (cfg_.max_conns + static_cast<uint32_t>(shared->shards) - 1) / static_cast<uint32_t>(shared->shards);
+  max_conns_here_ = (cfg_.max_conns + static_cast<uint32_t>(shared->shards) - 1) /
+                    static_cast<uint32_t>(shared->shards);
 }
 
 Shard::~Shard() {

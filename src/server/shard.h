@@ -1,8 +1,8 @@
 // One shard: the protocol side of a shard loop. It implements io::LoopHandler and joins the layers
 // below: HTTP requests and WebSocket frames from connections, chat ops to the room owner through
-// the mesh, sequenced messages from the mesh into room replicas, and each replica's batch out to its
-// viewers. Everything here runs on the shard's own thread; the only things other threads see are
-// the mesh rings and the relaxed metric counters in ShardMetrics.
+// the mesh, sequenced messages from the mesh into room replicas, and each replica's batch out to
+// its viewers. Everything here runs on the shard's own thread; the only things other threads see
+// are the mesh rings and the relaxed metric counters in ShardMetrics.
 #pragma once
 
 #include <atomic>
@@ -49,11 +49,11 @@ struct Session {
   uint32_t gen = 0;
   SessKind kind = SessKind::kFree;
   uint8_t flags = 0;
-  uint16_t user_len = 0;         // 0: anonymous ("anon-<shard>-<conn>-<gen>")
+  uint16_t user_len = 0;  // 0: anonymous ("anon-<shard>-<conn>-<gen>")
   uint32_t replica = room::kNoReplica;
   uint32_t viewer_pos = 0;
-  uint32_t last_active = 0;      // shard clock, seconds
-  uint32_t user = 0;             // index into the shard's user names when user_len > 0
+  uint32_t last_active = 0;  // shard clock, seconds
+  uint32_t user = 0;         // index into the shard's user names when user_len > 0
   PendingInput* pending = nullptr;
 };
 

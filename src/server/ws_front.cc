@@ -22,7 +22,8 @@ size_t Shard::ProcessWs(ConnId c, std::span<const uint8_t> data) {
   WsFrameSink sink(this, c);
   ws::ParseResult r = frame_reader_.Parse(data, sink);
   if (r.error != ws::CloseCode::kNone) {
-    const char* why = r.error == ws::CloseCode::kMessageTooBig ? "frame too large" : "protocol error";
+    const char* why =
+        r.error == ws::CloseCode::kMessageTooBig ? "frame too large" : "protocol error";
     CloseWs(c, r.error, why);
     return data.size();
   }

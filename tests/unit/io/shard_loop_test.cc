@@ -3,12 +3,12 @@
 #include "roomcast/shard_loop.h"
 
 #include <arpa/inet.h>
-#include <atomic>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <set>
 #include <string>

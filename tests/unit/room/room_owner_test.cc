@@ -32,11 +32,13 @@ TEST(OwnerRoom, SequenceIsStrictlyIncreasingByOne) {
 TEST(OwnerRoom, MessageJsonIsExactAndEscaped) {
   OwnerRoom r("r1", "abcd1234", 10, 1);
   const SequencedMsg& m = r.Sequence({"r1", "alice", "say \"hi\"\n", "c-1", 1763800000123});
-  EXPECT_EQ(m.json,
-            R"({"type":"msg","room":"r1","seq":1,"id":"c-1","user":"alice","text":"say \"hi\"\n","ts":1763800000123})");
+  EXPECT_EQ(
+      m.json,
+      R"({"type":"msg","room":"r1","seq":1,"id":"c-1","user":"alice","text":"say \"hi\"\n","ts":1763800000123})");
   const SequencedMsg& n = r.Sequence({"r1", "bob", "x", "", 5});
-  EXPECT_EQ(n.json,
-            R"({"type":"msg","room":"r1","seq":2,"id":"s-abcd1234-2","user":"bob","text":"x","ts":5})");
+  EXPECT_EQ(
+      n.json,
+      R"({"type":"msg","room":"r1","seq":2,"id":"s-abcd1234-2","user":"bob","text":"x","ts":5})");
   EXPECT_EQ(r.MessageId("", 2), "s-abcd1234-2");
   EXPECT_EQ(r.MessageId("mine", 2), "mine");
 }

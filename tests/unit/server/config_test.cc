@@ -18,8 +18,8 @@ ParseOutcome Parse(std::vector<std::string> args, Config* cfg) {
 
 TEST(Config, DefaultsAndFlags) {
   Config c;
-  EXPECT_EQ(Parse({"--listen", "127.0.0.1:9000", "--shards=3", "--history", "10",
-                   "--slow-policy", "close", "--dev-auth"},
+  EXPECT_EQ(Parse({"--listen", "127.0.0.1:9000", "--shards=3", "--history", "10", "--slow-policy",
+                   "close", "--dev-auth"},
                   &c),
             ParseOutcome::kRun);
   EXPECT_EQ(c.listen_host, "127.0.0.1");
@@ -39,17 +39,17 @@ TEST(Config, Ipv6Listen) {
 }
 
 TEST(Config, BadInputIsAUsageError) {
-  for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{
-           {"--nope"},
-           {"--history"},
-           {"--history", "-1"},
-           {"--history", "12x"},
-           {"--max-frame", "1"},
-           {"--listen", "127.0.0.1"},
-           {"--listen", "127.0.0.1:70000"},
-           {"--slow-policy", "maybe"},
-           {"--recv-buf-count", "100"},
-           {"stray"}}) {
+  for (std::vector<std::string> bad :
+       std::vector<std::vector<std::string>>{{"--nope"},
+                                             {"--history"},
+                                             {"--history", "-1"},
+                                             {"--history", "12x"},
+                                             {"--max-frame", "1"},
+                                             {"--listen", "127.0.0.1"},
+                                             {"--listen", "127.0.0.1:70000"},
+                                             {"--slow-policy", "maybe"},
+                                             {"--recv-buf-count", "100"},
+                                             {"stray"}}) {
     Config c;
     EXPECT_EQ(Parse(bad, &c), ParseOutcome::kExitUsage) << bad[0];
   }
