@@ -34,7 +34,7 @@ struct Config {
   uint32_t drain_secs = 4;               // at SIGTERM: time allowed to say bye and close
   uint32_t bye_reconnect_ms = 1000;      // reconnect_ms in the bye message
   uint32_t recv_buf_size = 4096;
-  uint32_t recv_buf_count = 256;  // shared by all connections of a shard (1 MiB)
+  uint32_t recv_buf_count = 0;  // per shard, shared by its connections; 0: 512 / shards, 64..256
   uint32_t mesh_ring = 16384;     // items per shard-to-shard ring
   LogLevel log_level = LogLevel::kInfo;
   bool dev_auth = false;  // ?user=NAME names a client (see --help)

@@ -60,8 +60,8 @@ std::vector<Option> Options(Config* c) {
        "reconnect_ms sent in the bye message"},
       {"recv-buf-size", Kind::kU32, &c->recv_buf_size, 512, 1u << 20,
        "bytes per provided receive buffer"},
-      {"recv-buf-count", Kind::kU32, &c->recv_buf_count, 16, 32768,
-       "provided receive buffers per shard (power of two)"},
+      {"recv-buf-count", Kind::kU32, &c->recv_buf_count, 0, 32768,
+       "provided receive buffers per shard (power of two; 0 = 512 / shards, within 64..256)"},
       {"mesh-ring", Kind::kU32, &c->mesh_ring, 64, 1u << 24, "items per shard-to-shard ring"},
       {"log-level", Kind::kLogLevel, &c->log_level, 0, 0, "debug|info|warn|error"},
       {"dev-auth", Kind::kBool, &c->dev_auth, 0, 1,
@@ -259,8 +259,9 @@ ParseOutcome ParseCommandLine(int argc, char** argv, Config* cfg) {
       return ParseOutcome::kExitUsage;
     }
   }
-  if ((cfg->recv_buf_count & (cfg->recv_buf_count - 1)) != 0) {
-    std::fprintf(stderr, "roomcast: --recv-buf-count must be a power of two\n");
+  if (cfg->recv_buf_count != 0 &&
+      (cfg->recv_buf_count < 16 || (cfg->recv_buf_count & (cfg->recv_buf_count - 1)) != 0)) {
+    std::fprintf(stderr, "roomcast: --recv-buf-count must be 0 or a power of two from 16\n");
     return ParseOutcome::kExitUsage;
   }
   return ParseOutcome::kRun;

@@ -25,6 +25,13 @@ io::LoopOptions MakeLoopOptions(const Config& cfg, int id, int shards) {
   o.max_conns = per_shard + 64;  // room to answer a few over-limit connections with 503
   o.recv_buf_size = cfg.recv_buf_size;
   o.recv_buf_count = cfg.recv_buf_count;
+  if (o.recv_buf_count == 0) {
+    // Receive buffers are touched as the ring cycles, so they cost memory whether or not many
+    // connections are busy: keep the whole server near 2 MiB however many shards it runs.
+    uint32_t n = 64;
+    while (n * 2 <= 512u / static_cast<uint32_t>(shards) && n < 256) n *= 2;
+    o.recv_buf_count = n;
+  }
   return o;
 }
 
