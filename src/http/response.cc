@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "roomcast/http_parser.h"
+#include "roomcast/json_writer.h"
 
 namespace roomcast::http {
 namespace {
@@ -17,45 +18,6 @@ void AppendInt(std::string* out, uint64_t v) {
   char buf[24];
   const auto res = std::to_chars(buf, buf + sizeof(buf), v);
   out->append(buf, res.ptr);
-}
-
-void AppendJsonEscaped(std::string* out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (u < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[u >> 4]);
-          out->push_back(kHex[u & 0xf]);
-        } else {
-          // Bytes >= 0x80 pass through: messages are expected to be UTF-8 already.
-          out->push_back(c);
-        }
-    }
-  }
 }
 
 }  // namespace
@@ -166,11 +128,11 @@ std::string BuildJsonError(int status, std::string_view code, std::string_view m
                            bool keep_alive) {
   std::string body;
   body.reserve(32 + code.size() + message.size());
-  body.append("{\"error\":\"");
-  AppendJsonEscaped(&body, code);
-  body.append("\",\"message\":\"");
-  AppendJsonEscaped(&body, message);
-  body.append("\"}");
+  body.append("{\"error\":");
+  json::AppendString(&body, code);
+  body.append(",\"message\":");
+  json::AppendString(&body, message);
+  body.push_back('}');
   return BuildResponse(status, "application/json", body, keep_alive);
 }
 
