@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "nchan_wire.h"
 #include "proc_stats.h"
 #include "uring_client.h"
 #include "ws_client.h"
@@ -31,8 +32,15 @@ class ConnectWorker final : public ClientHandler {
 
   int Run();
 
-  void OnOpen(uint32_t) override {}
+  // nchan sends no welcome: a subscription is established once its 101 arrived.
+  void OnOpen(uint32_t conn) override {
+    if (opt_.target.kind == TargetKind::kNchan) Welcomed(conn);
+  }
   void OnText(uint32_t conn, std::string_view payload) override {
+    if (opt_.target.kind == TargetKind::kNchan) {
+      ++totals_.other_frames;
+      return;
+    }
     if (Classify(payload) != ServerKind::kWelcome) {
       if (Classify(payload) == ServerKind::kError)
         ++totals_.error_frames;
@@ -40,6 +48,9 @@ class ConnectWorker final : public ClientHandler {
         ++totals_.other_frames;
       return;
     }
+    Welcomed(conn);
+  }
+  void Welcomed(uint32_t conn) {
     if (welcomed_[conn]) return;
     welcomed_[conn] = 1;
     ++resolved_;
@@ -97,7 +108,10 @@ void ConnectWorker::Step(uint64_t now) {
       std::string room("load-"), user("c");
       room += std::to_string(global_ % opt_.rooms);
       user += std::to_string(global_);
-      client_.Open(opened_, global_, UpgradeRequest(opt_.target, room, user));
+      client_.Open(opened_, global_,
+                   opt_.target.kind == TargetKind::kNchan
+                       ? NchanSubscribeRequest(opt_.target, room)
+                       : UpgradeRequest(opt_.target, room, user));
       slot_.opened.fetch_add(1, std::memory_order_relaxed);
       ++opened_;
     }

@@ -1,4 +1,5 @@
-// Fanout worker: join, publish on schedule, check every delivery.
+// Fanout and storm worker: join, publish on schedule, check every delivery; storm: drop the storm
+// group at its time and rejoin it at once.
 #include "fanout_worker.h"
 
 #include <sys/resource.h>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "nchan_wire.h"
 #include "proc_stats.h"
 #include "uring_client.h"
 #include "ws_client.h"
@@ -21,13 +23,27 @@ constexpr uint64_t kMinWaitNs = 250000;    // pacing granularity: never wake mor
 constexpr uint64_t kIdleWaitNs = 5000000;  // wait per loop turn when nothing is scheduled
 constexpr uint32_t kNoPublisher = 0xffffffffu;
 
+// What a connection counts for.
+enum class Role : uint8_t {
+  kCalm,       // loss, order and latency are checked (fanout: every receiving connection)
+  kStorm,      // a storm-group viewer's first connection (dropped at the storm)
+  kRejoined,   // a storm-group viewer's connection opened after the storm
+  kBystander,  // storm, default grouping: a roomcast publisher of a storm room (receives)
+  kSender,     // nchan publisher: HTTP only, receives no message
+};
+
 struct Publisher {
   uint32_t conn = 0;
   uint32_t global = 0;  // j
   uint32_t next_counter = 1;
   uint32_t first_measured = 0;  // counter of the first measured message; 0 until then
+  uint32_t responses = 0;       // nchan: HTTP responses so far (they come in request order)
   uint64_t outstanding = 0;     // sent, neither acked nor refused
 };
+
+uint32_t PublishersInRoom(const Options& o, uint32_t room) {
+  return room < o.publishers ? (o.publishers - room + o.rooms - 1) / o.rooms : 0;
+}
 
 class FanoutWorker final : public ClientHandler {
  public:
@@ -38,20 +54,34 @@ class FanoutWorker final : public ClientHandler {
         index_(index),
         workers_(shared->Workers()),
         deadline_(deadline),
+        nchan_(opt.target.kind == TargetKind::kNchan),
+        storm_(opt.scenario == Scenario::kStorm),
         client_(opt.target, opt.source_ips, this) {}
 
   int Run();
 
-  void OnOpen(uint32_t) override {}
+  void OnOpen(uint32_t conn) override {
+    if (nchan_) MarkWelcomed(conn);  // nchan sends no welcome: the 101 (or the connect) is it
+  }
   void OnText(uint32_t conn, std::string_view payload) override;
   void OnFailed(uint32_t conn, FailStage stage, int err) override;
+  size_t OnRaw(uint32_t conn, std::string_view data) override;
 
  private:
   void Plan();
+  void AddConn(uint32_t room, uint32_t pub, Role role, uint64_t global);
+  void OpenConn(uint32_t id);
   bool Join();  // false: past the deadline
-  void Publish(uint64_t now);
   void SendOne(Publisher& p, uint64_t now);
-  void OnMsg(uint32_t conn, std::string_view payload);
+  void MarkWelcomed(uint32_t conn);
+  void OnStamp(uint32_t conn, const Stamp& st);
+  void Acked(uint32_t conn, uint32_t counter);
+  void Refused(uint32_t conn, std::string_view what);
+  // Storm: drop the group now; then keep --storm-inflight rejoins connecting.
+  void DropStormGroup();
+  void StepRejoins();
+  // One loop turn: the storm if due, rejoins, then completions until deadline_ns.
+  void Turn(uint64_t deadline_ns);
   void Progress() {
     slot_.received.store(totals_.received - totals_.duplicates, std::memory_order_relaxed);
     slot_.outstanding.store(outstanding_, std::memory_order_relaxed);
@@ -63,53 +93,99 @@ class FanoutWorker final : public ClientHandler {
   uint32_t index_;
   uint32_t workers_;
   uint64_t deadline_;
+  bool nchan_;
+  bool storm_;
   UringClient client_;
-  // Per local connection (ids: local viewers first, then local publishers).
+  // Per local connection id: local viewers first, then local publishers, then (storm) one
+  // rejoin id per local storm viewer.
   std::vector<uint32_t> room_;
-  std::vector<uint32_t> pub_of_conn_;   // index into pubs_, or kNoPublisher
+  std::vector<uint32_t> pub_of_conn_;  // index into pubs_, or kNoPublisher
+  std::vector<Role> role_;
   std::vector<uint32_t> last_offset_;   // where the connection's last-counter row starts
   std::vector<uint32_t> last_counter_;  // per connection, per publisher of its room
   std::vector<uint8_t> welcomed_;
-  std::vector<uint64_t> global_index_;  // for the source address spread
+  std::vector<uint64_t> global_index_;  // viewer v or V + j: names and source addresses
   std::vector<Publisher> pubs_;
-  uint32_t conns_ = 0;
-  uint64_t resolved_ = 0;  // welcomed or failed
+  uint32_t conns_ = 0;     // ids joined at the start (the rest are rejoin ids)
+  uint64_t resolved_ = 0;  // of the first conns_: welcomed or failed
   uint64_t outstanding_ = 0;
   uint32_t failures_logged_ = 0;
   uint64_t measure_start_ns_ = ~uint64_t{0};
-  std::string op_, frame_;
+  // storm
+  std::vector<uint32_t> storm_conns_;  // local storm viewers' first ids
+  std::vector<uint32_t> rejoin_id_;    // parallel to storm_conns_
+  std::vector<uint32_t> rejoins_;      // rejoin ids to open, in order
+  uint64_t storm_at_ns_ = 0;
+  bool storm_done_ = false;
+  size_t rejoin_next_ = 0, rejoin_check_ = 0;
+  uint64_t rejoin_resolved_ = 0;
+  std::string op_, frame_, room_name_;
   uint32_t mask_ = 0x2545f491u;
   WorkerTotals totals_;
 };
 
-uint32_t PublishersInRoom(const Options& o, uint32_t room) {
-  return room < o.publishers ? (o.publishers - room + o.rooms - 1) / o.rooms : 0;
+void FanoutWorker::AddConn(uint32_t room, uint32_t pub, Role role, uint64_t global) {
+  room_.push_back(room);
+  pub_of_conn_.push_back(pub);
+  role_.push_back(role);
+  global_index_.push_back(global);
 }
 
 void FanoutWorker::Plan() {
+  const uint32_t storm_rooms = storm_ ? StormRooms(opt_) : 0;
   for (uint64_t v = index_; v < opt_.viewers; v += workers_) {
-    room_.push_back(static_cast<uint32_t>(v % opt_.rooms));
-    pub_of_conn_.push_back(kNoPublisher);
-    global_index_.push_back(v);
+    const Role role = storm_ && InStormGroup(opt_, v) ? Role::kStorm : Role::kCalm;
+    AddConn(static_cast<uint32_t>(v % opt_.rooms), kNoPublisher, role, v);
   }
   for (uint64_t j = index_; j < opt_.publishers; j += workers_) {
     Publisher p;
     p.conn = static_cast<uint32_t>(room_.size());
     p.global = static_cast<uint32_t>(j);
-    pub_of_conn_.push_back(static_cast<uint32_t>(pubs_.size()));
+    const uint32_t room = static_cast<uint32_t>(j % opt_.rooms);
+    Role role = Role::kCalm;
+    if (nchan_) {
+      role = Role::kSender;
+    } else if (room < storm_rooms) {
+      role = Role::kBystander;
+    }
+    AddConn(room, static_cast<uint32_t>(pubs_.size()), role, opt_.viewers + j);
     pubs_.push_back(p);
-    room_.push_back(static_cast<uint32_t>(j % opt_.rooms));
-    global_index_.push_back(opt_.viewers + j);
   }
   conns_ = static_cast<uint32_t>(room_.size());
-  welcomed_.assign(conns_, 0);
-  last_offset_.resize(conns_);
-  size_t total = 0;
   for (uint32_t c = 0; c < conns_; ++c) {
+    if (role_[c] != Role::kStorm) continue;
+    storm_conns_.push_back(c);
+    rejoin_id_.push_back(static_cast<uint32_t>(room_.size()));
+    AddConn(room_[c], kNoPublisher, Role::kRejoined, global_index_[c]);
+  }
+  totals_.storm_viewers = storm_conns_.size();
+  const size_t ids = room_.size();
+  welcomed_.assign(ids, 0);
+  last_offset_.resize(ids);
+  size_t total = 0;
+  for (size_t c = 0; c < ids; ++c) {
     last_offset_[c] = static_cast<uint32_t>(total);
     total += PublishersInRoom(opt_, room_[c]);
   }
   last_counter_.assign(total, 0);
+}
+
+void FanoutWorker::OpenConn(uint32_t id) {
+  const bool pub = pub_of_conn_[id] != kNoPublisher;
+  const uint64_t g = global_index_[id];
+  room_name_ = "load-";
+  room_name_ += std::to_string(room_[id]);
+  if (nchan_) {
+    if (pub) {
+      client_.OpenRaw(id, g);
+    } else {
+      client_.Open(id, g, NchanSubscribeRequest(opt_.target, room_name_));
+    }
+  } else {
+    std::string user(pub ? "p" : "v");
+    user += std::to_string(pub ? g - opt_.viewers : g);
+    client_.Open(id, g, UpgradeRequest(opt_.target, room_name_, user));
+  }
 }
 
 bool FanoutWorker::Join() {
@@ -118,13 +194,7 @@ bool FanoutWorker::Join() {
     const uint64_t now = NowNs();
     if (now >= deadline_) return false;
     while (next < conns_ && next - resolved_ < kMaxOpensInFlight) {
-      const bool pub = pub_of_conn_[next] != kNoPublisher;
-      const uint64_t g = global_index_[next];
-      std::string user(pub ? "p" : "v");
-      user += std::to_string(pub ? g - opt_.viewers : g);
-      std::string room("load-");
-      room += std::to_string(room_[next]);
-      client_.Open(next, g, UpgradeRequest(opt_.target, room, user));
+      OpenConn(next);
       slot_.opened.fetch_add(1, std::memory_order_relaxed);
       ++next;
     }
@@ -146,7 +216,35 @@ bool FanoutWorker::Join() {
   return true;
 }
 
+void FanoutWorker::MarkWelcomed(uint32_t conn) {
+  if (welcomed_[conn]) return;
+  welcomed_[conn] = 1;
+  const uint64_t now = NowNs();
+  if (role_[conn] == Role::kRejoined) {
+    ++rejoin_resolved_;
+    slot_.rejoined.fetch_add(1, std::memory_order_relaxed);
+    slot_.rejoin_time.Record(now - client_.OpenedAt(conn));
+    if (now > slot_.last_rejoin_ns.load(std::memory_order_relaxed))
+      slot_.last_rejoin_ns.store(now, std::memory_order_relaxed);
+    return;
+  }
+  ++resolved_;
+  slot_.welcomed.fetch_add(1, std::memory_order_relaxed);
+  slot_.connect_time.Record(now - client_.OpenedAt(conn));
+  totals_.last_welcome_ns = std::max(totals_.last_welcome_ns, now);
+}
+
 void FanoutWorker::OnFailed(uint32_t conn, FailStage stage, int err) {
+  if (role_[conn] == Role::kRejoined) {
+    if (welcomed_[conn]) {
+      ++totals_.rejoined_closed;
+    } else {
+      ++totals_.rejoin_failed_by_stage[static_cast<int>(stage)];
+      ++rejoin_resolved_;
+      slot_.rejoin_failed.fetch_add(1, std::memory_order_relaxed);
+    }
+    return;
+  }
   if (welcomed_[conn]) {
     ++totals_.closed_after_welcome;
   } else {
@@ -166,55 +264,61 @@ void FanoutWorker::OnFailed(uint32_t conn, FailStage stage, int err) {
   }
 }
 
+void FanoutWorker::Acked(uint32_t conn, uint32_t counter) {
+  Publisher& p = pubs_[pub_of_conn_[conn]];
+  if (p.outstanding) {
+    --p.outstanding;
+    --outstanding_;
+  }
+  if (p.first_measured && counter >= p.first_measured) {
+    ++totals_.acked;
+    shared_->Room(index_, room_[conn]).acked.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void FanoutWorker::Refused(uint32_t conn, std::string_view what) {
+  ++totals_.error_frames;
+  Publisher& p = pubs_[pub_of_conn_[conn]];
+  if (p.outstanding) {
+    --p.outstanding;
+    --outstanding_;
+    ++totals_.unacked;
+  }
+  if (totals_.error_frames <= 3) {
+    std::fprintf(stderr, "roomcast-load: worker %u: server error: %.*s\n", index_,
+                 static_cast<int>(std::min<size_t>(what.size(), 200)), what.data());
+  }
+}
+
 void FanoutWorker::OnText(uint32_t conn, std::string_view payload) {
+  Stamp st;
+  if (nchan_) {  // the raw message body
+    if (ParseStampText(payload, &st)) return OnStamp(conn, st);
+    ++totals_.foreign;
+    return;
+  }
   switch (Classify(payload)) {
     case ServerKind::kMsg:
-      return OnMsg(conn, payload);
+      if (ParseMsgStamp(payload, &st)) return OnStamp(conn, st);
+      ++totals_.foreign;
+      return;
     case ServerKind::kAck: {
-      const uint32_t pi = pub_of_conn_[conn];
       uint32_t counter = 0;
-      if (pi == kNoPublisher || !ParseAckCounter(payload, &counter)) {
+      if (pub_of_conn_[conn] == kNoPublisher || !ParseAckCounter(payload, &counter)) {
         ++totals_.other_frames;
         return;
       }
-      Publisher& p = pubs_[pi];
-      if (p.outstanding) {
-        --p.outstanding;
-        --outstanding_;
-      }
-      if (p.first_measured && counter >= p.first_measured) {
-        ++totals_.acked;
-        shared_->Room(index_, room_[conn]).acked.fetch_add(1, std::memory_order_relaxed);
-      }
-      return;
+      return Acked(conn, counter);
     }
     case ServerKind::kWelcome:
-      if (!welcomed_[conn]) {
-        welcomed_[conn] = 1;
-        ++resolved_;
-        slot_.welcomed.fetch_add(1, std::memory_order_relaxed);
-        const uint64_t now = NowNs();
-        slot_.connect_time.Record(now - client_.OpenedAt(conn));
-        totals_.last_welcome_ns = std::max(totals_.last_welcome_ns, now);
-      }
-      return;
+      return MarkWelcomed(conn);
     case ServerKind::kGap:
       ++totals_.gap_frames;
       return;
-    case ServerKind::kError: {
+    case ServerKind::kError:
+      if (pub_of_conn_[conn] != kNoPublisher) return Refused(conn, payload);
       ++totals_.error_frames;
-      const uint32_t pi = pub_of_conn_[conn];
-      if (pi != kNoPublisher && pubs_[pi].outstanding) {  // a refused send
-        --pubs_[pi].outstanding;
-        --outstanding_;
-        ++totals_.unacked;
-      }
-      if (totals_.error_frames <= 3) {
-        std::fprintf(stderr, "roomcast-load: worker %u: server error: %.*s\n", index_,
-                     static_cast<int>(std::min<size_t>(payload.size(), 200)), payload.data());
-      }
       return;
-    }
     case ServerKind::kPong:
     case ServerKind::kOther:
       ++totals_.other_frames;
@@ -222,33 +326,79 @@ void FanoutWorker::OnText(uint32_t conn, std::string_view payload) {
   }
 }
 
-void FanoutWorker::OnMsg(uint32_t conn, std::string_view payload) {
-  Stamp st;
+size_t FanoutWorker::OnRaw(uint32_t conn, std::string_view data) {
+  size_t pos = 0;
+  while (pos < data.size()) {
+    HttpResponse r;
+    size_t used = 0;
+    switch (ScanHttpResponse(data.substr(pos), &r, &used)) {
+      case HttpScan::kIncomplete:
+        return pos;
+      case HttpScan::kBad: {
+        const size_t n = data.size();
+        std::fprintf(stderr, "roomcast-load: worker %u: bad HTTP response: %.*s\n", index_,
+                     static_cast<int>(std::min<size_t>(n - pos, 120)), data.data() + pos);
+        client_.Abort(conn, FailStage::kProtocol);  // data may be gone after this
+        return n;
+      }
+      case HttpScan::kComplete:
+        break;
+    }
+    const std::string_view whole = data.substr(pos, used);
+    pos += used;
+    if (pub_of_conn_[conn] == kNoPublisher) continue;
+    Publisher& p = pubs_[pub_of_conn_[conn]];
+    const uint32_t counter = ++p.responses;  // counters go 1, 2, ... in request order
+    if (r.status >= 200 && r.status < 300) {
+      Acked(conn, counter);
+    } else {
+      Refused(conn, whole);
+    }
+  }
+  return pos;
+}
+
+void FanoutWorker::OnStamp(uint32_t conn, const Stamp& st) {
   const uint32_t room = room_[conn];
-  if (!ParseMsgStamp(payload, &st) || st.pub % opt_.rooms != room ||
+  const Role role = role_[conn];
+  if (role == Role::kSender || st.pub % opt_.rooms != room ||
       st.pub / opt_.rooms >= PublishersInRoom(opt_, room)) {
     ++totals_.foreign;
     return;
   }
   uint32_t& last = last_counter_[last_offset_[conn] + st.pub / opt_.rooms];
-  const bool measured = st.send_ns >= measure_start_ns_;
-  if (st.counter > last) {
-    if (st.counter > last + 1) totals_.gap_lost += st.counter - last - 1;
-    last = st.counter;
-    if (!measured) {
-      ++totals_.warmup_received;
-      return;
-    }
-    ++totals_.received;
-    const uint64_t now = NowNs();
-    slot_.latency.Record(now > st.send_ns ? now - st.send_ns : 0);
+  const bool fresh = st.counter > last;
+  // A rejoined connection starts in the middle of the sequence: its first counter is no gap.
+  if (fresh && role == Role::kCalm && st.counter > last + 1)
+    totals_.gap_lost += st.counter - last - 1;
+  if (fresh) last = st.counter;
+  if (st.send_ns < measure_start_ns_) {
+    ++totals_.warmup_received;
     return;
   }
-  if (measured) {
-    ++totals_.received;
+  const uint64_t now = NowNs();
+  const uint64_t latency = now > st.send_ns ? now - st.send_ns : 0;
+  if (role != Role::kCalm) {
+    ++totals_.other_received;
+    if (role == Role::kRejoined && fresh) slot_.rejoin_latency.Record(latency);
+    return;
+  }
+  ++totals_.received;
+  if (!fresh) {
     ++totals_.duplicates;
+    return;
+  }
+  slot_.latency.Record(latency);
+  if (!storm_) return;
+  if (st.send_ns < storm_at_ns_) {
+    slot_.calm_before.Record(latency);
+    return;
+  }
+  const uint64_t whole = shared_->Ctl().whole_ns.load(std::memory_order_relaxed);
+  if (whole == 0 || st.send_ns < whole) {
+    slot_.calm_during.Record(latency);
   } else {
-    ++totals_.warmup_received;
+    slot_.calm_after.Record(latency);
   }
 }
 
@@ -265,28 +415,77 @@ void FanoutWorker::SendOne(Publisher& p, uint64_t now) {
   } else {
     ++totals_.warmup_sent;
   }
-  op_.clear();
-  AppendSendOp(&op_, now, p.global, counter, opt_.size);
   frame_.clear();
-  AppendClientFrame(&frame_, WsOpcode::kText, op_, mask_);
-  mask_ = mask_ * 1664525u + 1013904223u;
+  if (nchan_) {
+    room_name_ = "load-";
+    room_name_ += std::to_string(room_[p.conn]);
+    AppendNchanPublish(&frame_, opt_.target, room_name_, now, p.global, counter, opt_.size);
+  } else {
+    op_.clear();
+    AppendSendOp(&op_, now, p.global, counter, opt_.size);
+    AppendClientFrame(&frame_, WsOpcode::kText, op_, mask_);
+    mask_ = mask_ * 1664525u + 1013904223u;
+  }
   client_.Send(p.conn, frame_);
   ++p.outstanding;
   ++outstanding_;
 }
 
+void FanoutWorker::DropStormGroup() {
+  storm_done_ = true;
+  uint64_t dropped = 0;
+  // Every open member of the group goes first, then the rejoins start: "at once".
+  for (size_t i = 0; i < storm_conns_.size(); ++i) {
+    const uint32_t c = storm_conns_[i];
+    if (!welcomed_[c] || client_.State(c) != ConnState::kOpen) continue;
+    client_.Close(c);
+    rejoins_.push_back(rejoin_id_[i]);
+    ++dropped;
+  }
+  slot_.storm_dropped.store(dropped, std::memory_order_relaxed);
+  slot_.stormed.store(1, std::memory_order_release);
+  StepRejoins();
+}
+
+void FanoutWorker::StepRejoins() {
+  while (rejoin_next_ < rejoins_.size() && rejoin_next_ - rejoin_resolved_ < opt_.storm_inflight) {
+    OpenConn(rejoins_[rejoin_next_++]);
+  }
+  const uint64_t limit = static_cast<uint64_t>(opt_.connect_timeout * 1e9);
+  const uint64_t now = NowNs();
+  while (rejoin_check_ < rejoin_next_) {
+    const uint32_t id = rejoins_[rejoin_check_];
+    if (welcomed_[id] || client_.State(id) == ConnState::kClosed) {
+      ++rejoin_check_;
+      continue;
+    }
+    if (now - client_.OpenedAt(id) < limit) break;
+    client_.Abort(id, FailStage::kTimeout);
+    ++rejoin_check_;
+  }
+}
+
+void FanoutWorker::Turn(uint64_t deadline_ns) {
+  if (storm_ && !storm_done_ && NowNs() >= storm_at_ns_) DropStormGroup();
+  if (storm_done_) StepRejoins();
+  if (storm_ && !storm_done_) deadline_ns = std::min(deadline_ns, storm_at_ns_);
+  client_.Poll(deadline_ns);
+}
+
 int FanoutWorker::Run() {
   Plan();
   std::string err;
-  if (!client_.Init(std::max<uint32_t>(conns_, 1), &err)) {
+  if (!client_.Init(std::max<uint32_t>(static_cast<uint32_t>(room_.size()), 1), &err)) {
     std::fprintf(stderr, "roomcast-load: worker %u: %s\n", index_, err.c_str());
     return 2;
   }
   const bool joined = Join();
-  // Members per room at go time: every connection that got its welcome and is still open.
+  // Calm members per room at go time: every calm connection that joined and is still open.
   for (uint32_t c = 0; c < conns_; ++c) {
-    if (welcomed_[c] && client_.State(c) == ConnState::kOpen)
+    if (role_[c] == Role::kCalm && welcomed_[c] && client_.State(c) == ConnState::kOpen) {
       shared_->Room(index_, room_[c]).members++;
+      ++totals_.calm_conns;
+    }
   }
   slot_.stage.store(static_cast<uint32_t>(Stage::kReady), std::memory_order_release);
   if (!joined) std::fprintf(stderr, "roomcast-load: worker %u: deadline while joining\n", index_);
@@ -299,6 +498,8 @@ int FanoutWorker::Run() {
   const uint64_t start = ctl.publish_start_ns, end = ctl.publish_end_ns;
   const uint64_t measure = ctl.measure_start_ns;
   measure_start_ns_ = measure;  // every worker judges stamps against the same instant
+  storm_at_ns_ = ctl.storm_at_ns;
+  if (storm_at_ns_ == 0) storm_ = false;  // the parent did not schedule one (nothing to measure)
   const double period_ns = opt_.rate > 0 ? 1e9 / opt_.rate : 0;
   const uint64_t p_total = opt_.publishers;
   uint64_t g = 0;
@@ -328,7 +529,7 @@ int FanoutWorker::Run() {
       ++g;
     }
     if (exhausted && now >= end) break;
-    client_.Poll(std::max(next_at, now + kMinWaitNs));
+    Turn(std::max(next_at, now + kMinWaitNs));
     Progress();
   }
   if (cpu_at_measure < 0) {
@@ -337,14 +538,14 @@ int FanoutWorker::Run() {
   // Stragglers: acks still on their way.
   const uint64_t straggle_end = end + static_cast<uint64_t>(opt_.straggler_secs * 1e9);
   while (outstanding_ > 0 && NowNs() < std::min(straggle_end, deadline_)) {
-    client_.Poll(NowNs() + 1000000);
+    Turn(NowNs() + 1000000);
     Progress();
   }
   slot_.stage.store(static_cast<uint32_t>(Stage::kPublished), std::memory_order_release);
-  // Deliveries still on their way: the parent decides when it has seen enough.
+  // Deliveries (and rejoins) still on their way: the parent decides when it has seen enough.
   while (ctl.command.load(std::memory_order_acquire) < static_cast<uint32_t>(Command::kFinish) &&
          NowNs() < deadline_) {
-    client_.Poll(NowNs() + 1000000);
+    Turn(NowNs() + 1000000);
     Progress();
   }
   Progress();
@@ -360,6 +561,16 @@ int FanoutWorker::Run() {
 }
 
 }  // namespace
+
+uint32_t StormRooms(const Options& opt) { return opt.storm_fraction > 0 ? 0 : opt.rooms / 2; }
+
+bool InStormGroup(const Options& opt, uint64_t viewer) {
+  const uint32_t room = static_cast<uint32_t>(viewer % opt.rooms);
+  if (opt.storm_fraction <= 0) return room < opt.rooms / 2;
+  const uint64_t in_room = (opt.viewers - room + opt.rooms - 1) / opt.rooms;
+  const uint64_t stormed = static_cast<uint64_t>(opt.storm_fraction * static_cast<double>(in_room));
+  return viewer / opt.rooms < stormed;
+}
 
 int RunFanoutWorker(const Options& opt, SharedState* shared, uint32_t index,
                     uint64_t hard_deadline_ns) {

@@ -1,10 +1,20 @@
-// The fanout scenario inside one worker process: its share of viewers and publishers, the paced
-// publishing schedule, and the per-frame checks (stamp, order, loss, latency).
+// The fanout and storm scenarios inside one worker process: its share of viewers and publishers,
+// the paced publishing schedule, and the per-frame checks (stamp, order, loss, latency).
 //
 // Shares: viewer v (0 <= v < V) belongs to worker v % W and room v % R; publisher j belongs to
 // worker j % W and room j % R. The schedule is global: the g-th message (g = 0, 1, ...) is sent
 // by publisher g % P at publish_start + g / rate, so the total rate is paced evenly whatever the
 // number of workers. Runs on the worker's only thread; reports through its SharedState slot.
+//
+// Targets: roomcast (WebSocket join, publish and acks on the same connection; publishers receive
+// too) or nchan (WebSocket subscriptions that are joined on their 101, HTTP POST publishers that
+// receive nothing; see nchan_wire.h).
+//
+// Storm: at Control::storm_at_ns the worker closes every open connection of its storm-group
+// viewers at once (no close frame: FIN) and reopens them right away, at most --storm-inflight
+// connecting at a time. Only "calm" connections count for loss and the latency histograms: in
+// fanout every receiving connection; in storm every receiving connection outside the storm group
+// and (default grouping) outside the storm rooms.
 #pragma once
 
 #include <cstdint>
@@ -14,11 +24,18 @@
 
 namespace roomcast::load {
 
-// Runs worker `index` of the fanout scenario to completion; returns its exit status.
+// Runs worker `index` of the fanout or storm scenario to completion; returns its exit status.
 [[nodiscard]] int RunFanoutWorker(const Options& opt, SharedState* shared, uint32_t index,
                                   uint64_t hard_deadline_ns);
 
 // Connections opened at once per worker while joining (bounds the server's accept backlog).
 inline constexpr uint32_t kMaxOpensInFlight = 256;
+
+// Storm grouping. Default (--storm-fraction 0): every viewer of rooms 0 .. StormRooms-1, where
+// StormRooms = R / 2. With --storm-fraction F: in every room, the first floor(F x viewers of the
+// room) viewers (viewer v is the (v / R)-th of room v % R); StormRooms is then 0 (no room is
+// left out of the calm set as a whole).
+[[nodiscard]] uint32_t StormRooms(const Options& opt);
+[[nodiscard]] bool InStormGroup(const Options& opt, uint64_t viewer);
 
 }  // namespace roomcast::load

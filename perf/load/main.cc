@@ -18,6 +18,14 @@ int main(int argc, char** argv) {
       break;
   }
   signal(SIGPIPE, SIG_IGN);
-  return opt.scenario == Scenario::kFanout ? roomcast::load::RunFanout(opt)
-                                           : roomcast::load::RunConnect(opt);
+  switch (opt.scenario) {
+    case Scenario::kFanout:
+      return roomcast::load::RunFanout(opt);
+    case Scenario::kStorm:
+      return roomcast::load::RunStorm(opt);
+    case Scenario::kConnect:
+    case Scenario::kNone:
+      break;
+  }
+  return roomcast::load::RunConnect(opt);
 }

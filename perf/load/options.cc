@@ -14,8 +14,9 @@ namespace roomcast::load {
 
 namespace {
 
-enum class Kind { kU32, kInt, kDouble, kString, kBool };
-enum Applies : unsigned { kFan = 1, kConn = 2, kBoth = 3 };
+enum class Kind { kU32, kInt, kDouble, kString, kBool, kPids };
+// Which scenarios a flag applies to (a bit set).
+enum Applies : unsigned { kFan = 1, kConn = 2, kStormOnly = 4, kFanStorm = 5, kAll = 7 };
 
 struct Flag {
   const char* name;
@@ -30,36 +31,67 @@ struct Flag {
 // One table: parsing, range checks and --help all come from it.
 std::vector<Flag> FlagTable(Options* o) {
   return {
-      {"url", Kind::kString, &o->url, 0, 0, kBoth,
+      {"url", Kind::kString, &o->url, 0, 0, kAll,
        "ws://HOST:PORT[/path] of the server; HOST must be 127.x.x.x, localhost or [::1]"},
-      {"viewers", Kind::kU32, &o->viewers, 0, 10000000, kFan,
+      {"target", Kind::kString, &o->target_name, 0, 0, kAll,
+       "roomcast or nchan (nginx + nchan: WebSocket GET /sub/ROOM, HTTP POST /pub/ROOM; "
+       "a /path in the URL prefixes both)"},
+      {"viewers", Kind::kU32, &o->viewers, 0, 10000000, kFanStorm,
        "viewer connections, spread round robin over the rooms"},
-      {"rooms", Kind::kU32, &o->rooms, 1, 1000000, kBoth, "rooms named load-0 .. load-{R-1}"},
-      {"publishers", Kind::kU32, &o->publishers, 0, 100000, kFan,
-       "publisher connections (one room each, round robin; they receive like viewers)"},
-      {"rate", Kind::kDouble, &o->rate, 0, 1e7, kBoth,
-       "fanout: messages per second, all publishers together (paced, not bursts); "
+      {"rooms", Kind::kU32, &o->rooms, 1, 1000000, kAll, "rooms named load-0 .. load-{R-1}"},
+      {"publishers", Kind::kU32, &o->publishers, 0, 100000, kFanStorm,
+       "publisher connections (one room each, round robin; roomcast's also receive); "
+       "storm: default one per room"},
+      {"rate", Kind::kDouble, &o->rate, 0, 1e7, kAll,
+       "fanout, storm: messages per second, all publishers together (paced, not bursts); "
        "connect: connections started per second (default there: 1000)"},
-      {"size", Kind::kU32, &o->size, 1, 65536, kFan,
+      {"size", Kind::kU32, &o->size, 1, 65536, kFanStorm,
        "text bytes per message (at least the stamp prefix, ~40 bytes)"},
-      {"duration", Kind::kDouble, &o->duration, 0.1, 86400, kFan, "seconds of measured publishing"},
-      {"warmup", Kind::kDouble, &o->warmup, 0, 3600, kFan,
+      {"duration", Kind::kDouble, &o->duration, 0.1, 86400, kFanStorm,
+       "seconds of measured publishing"},
+      {"warmup", Kind::kDouble, &o->warmup, 0, 3600, kFanStorm,
        "seconds of publishing before the measurement starts (not counted)"},
+      {"storm-at", Kind::kDouble, &o->storm_at, 0, 86400, kStormOnly,
+       "seconds into the measurement when the storm group disconnects and reconnects at once "
+       "(must be below --duration)"},
+      {"storm-fraction", Kind::kDouble, &o->storm_fraction, 0, 1, kStormOnly,
+       "storm group: this share of every room's viewers (0: every viewer of rooms 0..R/2-1)"},
+      {"storm-inflight", Kind::kU32, &o->storm_inflight, 1, 1000000, kStormOnly,
+       "rejoins connecting at once per worker (the rest start as these resolve); 2048 stays "
+       "within a 4096 accept backlog"},
       {"conns", Kind::kU32, &o->conns, 1, 10000000, kConn, "idle viewer connections to open"},
       {"hold", Kind::kDouble, &o->hold, 0, 86400, kConn,
        "seconds to hold all connections open before closing them"},
-      {"server-pid", Kind::kInt, &o->server_pid, 0, 1 << 30, kBoth,
-       "server process id: report its CPU (/proc/PID/stat) and memory (/proc/PID/status)"},
-      {"workers", Kind::kU32, &o->workers, 0, 64, kBoth,
+      {"server-pid", Kind::kPids, &o->server_pids, 1, 1 << 30, kAll,
+       "server process id(s): report their summed CPU (/proc/PID/stat) and memory "
+       "(/proc/PID/status); repeat the flag or give a comma list (nginx: master and workers)"},
+      {"workers", Kind::kU32, &o->workers, 0, 64, kAll,
        "worker processes sharing the connections (0: one per 16000 connections)"},
-      {"source-ips", Kind::kU32, &o->source_ips, 1, 254, kBoth,
+      {"source-ips", Kind::kU32, &o->source_ips, 1, 254, kAll,
        "spread source addresses over 127.0.0.1 .. 127.0.0.K (IPv4 targets only)"},
-      {"straggler-secs", Kind::kDouble, &o->straggler_secs, 0, 60, kFan,
+      {"straggler-secs", Kind::kDouble, &o->straggler_secs, 0, 60, kFanStorm,
        "after publishing, wait at most this long for late deliveries"},
-      {"connect-timeout", Kind::kDouble, &o->connect_timeout, 0.1, 600, kBoth,
-       "seconds a connection may take from connect() to its welcome frame"},
-      {"json", Kind::kBool, &o->json, 0, 0, kBoth, "also print the results as one JSON line"},
+      {"connect-timeout", Kind::kDouble, &o->connect_timeout, 0.1, 600, kAll,
+       "seconds a connection may take from connect() to its welcome frame (nchan: its 101)"},
+      {"json", Kind::kBool, &o->json, 0, 0, kAll, "also print the results as one JSON line"},
   };
+}
+
+std::string AppliesPrefix(unsigned applies) {
+  switch (applies) {
+    case kAll:
+      return "";
+    case kFan:
+      return "fanout: ";
+    case kConn:
+      return "connect: ";
+    case kStormOnly:
+      return "storm: ";
+    case kFanStorm:
+      return "fanout, storm: ";
+    default:
+      return "";
+  }
 }
 
 void PrintHelp(Options* o) {
@@ -70,13 +102,22 @@ void PrintHelp(Options* o) {
       "                        --rate M --size B --duration S [--warmup S] [--server-pid PID] "
       "[--json]\n"
       "  roomcast-load connect --url ws://127.0.0.1:PORT --conns N --rate C --hold S --rooms R\n"
-      "                        [--server-pid PID] [--json]\n\n"
+      "                        [--server-pid PID] [--json]\n"
+      "  roomcast-load storm   --url ws://127.0.0.1:PORT --viewers V --rooms R --rate M --size B\n"
+      "                        [--publishers P] [--storm-at S] [--storm-fraction F] [--duration "
+      "S]\n"
+      "                        [--server-pid PID] [--json]\n"
+      "  any of them with --target nchan for nginx + nchan (perf/peers/nchan.sh)\n\n"
       "fanout:  V viewers and P publishers join rooms load-*; once every one has its welcome the\n"
       "         publishers send M msg/s in total for S seconds, each text stamped\n"
       "         \"t=<ns> p=<pub> n=<counter> \" and padded to B bytes; every viewer checks\n"
       "         order, loss and latency. See perf/README.md for the meaning of each figure.\n"
       "connect: opens N idle viewers at C per second, holds them S seconds, reports the\n"
-      "         server's memory per connection, then closes them.\n\n"
+      "         server's memory per connection, then closes them.\n"
+      "storm:   fanout with a reconnect storm: at --storm-at every viewer of the storm group\n"
+      "         disconnects at once and reconnects at once; reports the time until all are\n"
+      "         welcomed again, and the latency (before/during the storm) and loss of the\n"
+      "         undisturbed (calm) connections.\n\n"
       "flags (default in brackets):\n");
   Options defaults;
   for (const Flag& f : FlagTable(&defaults)) {
@@ -100,12 +141,35 @@ void PrintHelp(Options* o) {
       case Kind::kBool:
         def = "off";
         break;
+      case Kind::kPids:
+        def = "none";
+        break;
     }
-    const char* which = f.applies == kBoth ? "" : (f.applies == kFan ? "fanout: " : "connect: ");
-    std::printf("  --%-16s %s%s [%s]\n", f.name, which, f.help, def.c_str());
+    std::printf("  --%-16s %s%s [%s]\n", f.name, AppliesPrefix(f.applies).c_str(), f.help,
+                def.c_str());
   }
   std::printf("  --%-16s this text\n", "help");
   (void)o;
+}
+
+// "PID[,PID...]" appended to the list; every pid a positive whole number.
+bool AppendPids(const Flag& f, const std::string& text) {
+  auto* pids = static_cast<std::vector<int>*>(f.target);
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = text.find(',', start);
+    const std::string one = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    char* end = nullptr;
+    const long v = std::strtol(one.c_str(), &end, 10);
+    if (one.empty() || *end != '\0' || v < f.min || v > f.max) {
+      std::fprintf(stderr, "roomcast-load: --%s wants PID[,PID...], got '%s'\n", f.name,
+                   text.c_str());
+      return false;
+    }
+    pids->push_back(static_cast<int>(v));
+    if (comma == std::string::npos) return true;
+    start = comma + 1;
+  }
 }
 
 bool SetValue(const Flag& f, const char* text) {
@@ -141,8 +205,10 @@ bool ParseLoopbackUrl(const std::string& url, Target* t, std::string* why) {
   u.remove_prefix(kScheme.size());
   const size_t slash = u.find('/');
   std::string_view authority = u.substr(0, slash);
-  if (slash != std::string_view::npos && u.size() > slash + 1)
+  if (slash != std::string_view::npos && u.size() > slash + 1) {
     t->path = std::string(u.substr(slash));
+    t->path_given = true;
+  }
   std::string_view host, port;
   if (!authority.empty() && authority[0] == '[') {
     const size_t close = authority.find(']');
@@ -190,19 +256,25 @@ ParseOutcome ParseOptions(int argc, char** argv, Options* opt) {
     PrintHelp(opt);
     return ParseOutcome::kExitOk;
   }
+  unsigned mine = 0;
   if (cmd == "fanout") {
     opt->scenario = Scenario::kFanout;
+    mine = kFan;
   } else if (cmd == "connect") {
     opt->scenario = Scenario::kConnect;
+    mine = kConn;
+  } else if (cmd == "storm") {
+    opt->scenario = Scenario::kStorm;
+    mine = kStormOnly;
   } else {
-    std::fprintf(stderr, "roomcast-load: unknown scenario '%s' (fanout or connect; see --help)\n",
+    std::fprintf(stderr,
+                 "roomcast-load: unknown scenario '%s' (fanout, connect or storm; see --help)\n",
                  argv[1]);
     return ParseOutcome::kExitUsage;
   }
   // --rate means connects/s for the connect scenario: parse into a scratch double, then route.
   bool rate_given = false;
   std::vector<Flag> flags = FlagTable(opt);
-  const unsigned mine = opt->scenario == Scenario::kFanout ? kFan : kConn;
   for (int i = 2; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -249,8 +321,13 @@ ParseOutcome ParseOptions(int argc, char** argv, Options* opt) {
       *static_cast<std::string*>(flag->target) = value;
       continue;
     }
+    if (flag->kind == Kind::kPids) {
+      if (!AppendPids(*flag, value)) return ParseOutcome::kExitUsage;
+      continue;
+    }
     if (!SetValue(*flag, value.c_str())) return ParseOutcome::kExitUsage;
     if (flag->target == &opt->rate) rate_given = true;
+    if (flag->target == &opt->publishers) opt->publishers_given = true;
   }
   if (opt->scenario == Scenario::kConnect) {
     if (rate_given) opt->connect_rate = opt->rate;
@@ -268,7 +345,34 @@ ParseOutcome ParseOptions(int argc, char** argv, Options* opt) {
     std::fprintf(stderr, "roomcast-load: --url %s: %s\n", opt->url.c_str(), why.c_str());
     return ParseOutcome::kExitUsage;
   }
-  if (opt->scenario == Scenario::kFanout) {
+  if (opt->target_name == "roomcast") {
+    opt->target.kind = TargetKind::kRoomcast;
+  } else if (opt->target_name == "nchan") {
+    opt->target.kind = TargetKind::kNchan;
+  } else {
+    std::fprintf(stderr, "roomcast-load: --target wants roomcast or nchan, got '%s'\n",
+                 opt->target_name.c_str());
+    return ParseOutcome::kExitUsage;
+  }
+  if (opt->scenario == Scenario::kStorm) {
+    if (!opt->publishers_given) opt->publishers = opt->rooms;  // one per room
+    if (opt->storm_at >= opt->duration) {
+      std::fprintf(stderr, "roomcast-load: storm: --storm-at (%g) must be below --duration (%g)\n",
+                   opt->storm_at, opt->duration);
+      return ParseOutcome::kExitUsage;
+    }
+    if (opt->storm_fraction == 0 && opt->rooms < 2) {
+      std::fprintf(stderr,
+                   "roomcast-load: storm: with one room there is no undisturbed room; give "
+                   "--rooms 2 or more, or --storm-fraction F\n");
+      return ParseOutcome::kExitUsage;
+    }
+    if (opt->viewers == 0) {
+      std::fprintf(stderr, "roomcast-load: storm needs viewers\n");
+      return ParseOutcome::kExitUsage;
+    }
+  }
+  if (opt->scenario == Scenario::kFanout || opt->scenario == Scenario::kStorm) {
     if (opt->viewers + static_cast<uint64_t>(opt->publishers) == 0) {
       std::fprintf(stderr, "roomcast-load: fanout needs at least one viewer or publisher\n");
       return ParseOutcome::kExitUsage;

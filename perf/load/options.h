@@ -7,26 +7,37 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace roomcast::load {
 
-enum class Scenario { kNone, kFanout, kConnect };
+enum class Scenario { kNone, kFanout, kConnect, kStorm };
+
+// Which server the tool talks to. roomcast: WebSocket /ws?room=R, sends as {"op":"send"} frames
+// acked by {"type":"ack"}, deliveries as {"type":"msg"} objects, a welcome frame per join.
+// nchan: WebSocket subscriptions on PREFIX/sub/ROOM (each message body arrives as one raw text
+// frame, no welcome: the 101 response is the join), publishes as HTTP POST PREFIX/pub/ROOM on
+// keep-alive connections (a 2xx response is the ack). See perf/peers/nchan.sh.
+enum class TargetKind { kRoomcast, kNchan };
 
 // Where the server listens. Only loopback hosts are accepted (127.0.0.0/8, localhost, ::1).
 struct Target {
+  TargetKind kind = TargetKind::kRoomcast;
   bool ipv6 = false;
   in_addr v4{};
   in6_addr v6{};
   uint16_t port = 0;
-  std::string host_header;  // "127.0.0.1:8080", sent as Host:
-  std::string path = "/ws";
+  std::string host_header;   // "127.0.0.1:8080", sent as Host:
+  std::string path = "/ws";  // roomcast: the WebSocket path
+  bool path_given = false;   // nchan: the URL's path, when given, prefixes /sub/ and /pub/
 };
 
 struct Options {
   Scenario scenario = Scenario::kNone;
   std::string url;
+  std::string target_name = "roomcast";  // --target, parsed into target.kind
   Target target;
-  // fanout
+  // fanout and storm
   uint32_t viewers = 1000;
   uint32_t rooms = 1;
   uint32_t publishers = 1;
@@ -38,12 +49,18 @@ struct Options {
   uint32_t conns = 1000;
   double connect_rate = 1000;  // connections started per second
   double hold = 5;             // seconds all connections are held open
-  // both
-  int server_pid = 0;
-  uint32_t workers = 0;         // 0: one per ~16000 connections
-  uint32_t source_ips = 32;     // 127.0.0.1 .. 127.0.0.K as source addresses
-  double straggler_secs = 2;    // fanout: wait this long after publishing for late deliveries
-  double connect_timeout = 10;  // seconds a connection may take to get its welcome
+  // storm
+  double storm_at = 3;        // seconds into the measurement when the storm group disconnects
+  double storm_fraction = 0;  // 0: the group is every viewer of rooms 0..R/2-1; else this share
+                              // of each room's viewers
+  uint32_t storm_inflight = 2048;  // rejoins connecting at once per worker
+  bool publishers_given = false;
+  // all scenarios
+  std::vector<int> server_pids;  // CPU and memory are summed over these (e.g. nginx master+workers)
+  uint32_t workers = 0;          // 0: one per ~16000 connections
+  uint32_t source_ips = 32;      // 127.0.0.1 .. 127.0.0.K as source addresses
+  double straggler_secs = 2;     // fanout: wait this long after publishing for late deliveries
+  double connect_timeout = 10;   // seconds a connection may take to get its welcome
   bool json = false;
 };
 
@@ -55,7 +72,7 @@ enum class ParseOutcome { kRun, kExitOk, kExitUsage };
 // Parses a ws:// URL into *t; false (with *why set) for anything but a loopback host.
 [[nodiscard]] bool ParseLoopbackUrl(const std::string& url, Target* t, std::string* why);
 
-// Connections every worker process shares out (fanout: viewers + publishers).
+// Connections every worker process shares out (fanout, storm: viewers + publishers).
 [[nodiscard]] uint64_t TotalConnections(const Options& opt);
 
 }  // namespace roomcast::load

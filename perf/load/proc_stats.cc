@@ -60,6 +60,44 @@ long long ProcessRssBytes(pid_t pid) {
   return ReadKbField(path.c_str(), "VmRSS");
 }
 
+long long ProcessPssBytes(pid_t pid) {
+  if (pid <= 0) return -1;
+  const std::string path = "/proc/" + std::to_string(pid) + "/smaps_rollup";
+  return ReadKbField(path.c_str(), "Pss");
+}
+
+double ProcessesCpuSeconds(const std::vector<int>& pids) {
+  if (pids.empty()) return -1;
+  double sum = 0;
+  for (int pid : pids) {
+    const double s = ProcessCpuSeconds(pid);
+    if (s < 0) return -1;
+    sum += s;
+  }
+  return sum;
+}
+
+namespace {
+long long SumBytes(const std::vector<int>& pids, long long (*one)(pid_t)) {
+  if (pids.empty()) return -1;
+  long long sum = 0;
+  for (int pid : pids) {
+    const long long b = one(pid);
+    if (b < 0) return -1;
+    sum += b;
+  }
+  return sum;
+}
+}  // namespace
+
+long long ProcessesRssBytes(const std::vector<int>& pids) {
+  return SumBytes(pids, ProcessRssBytes);
+}
+
+long long ProcessesPssBytes(const std::vector<int>& pids) {
+  return SumBytes(pids, ProcessPssBytes);
+}
+
 long long KernelSlabBytes() { return ReadKbField("/proc/meminfo", "Slab"); }
 
 double RusageCpuSeconds(int who) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "connect_worker.h"
 #include "proc_stats.h"
@@ -20,10 +21,11 @@ constexpr uint64_t kSettleNs = 500000000;  // after the close, before the last m
 int RunConnect(const Options& opt) {
   const uint32_t workers = ChooseWorkers(opt);
   if (workers == 0) return 1;
-  const pid_t server = opt.server_pid;
-  const long long rss_before = ProcessRssBytes(server);
+  const std::vector<int>& server = opt.server_pids;
+  const long long rss_before = ProcessesRssBytes(server);
+  const long long pss_before = ProcessesPssBytes(server);
   const long long slab_before = KernelSlabBytes();
-  const double server_cpu_before = ProcessCpuSeconds(server);
+  const double server_cpu_before = ProcessesCpuSeconds(server);
   const uint64_t t0 = NowNs();
   const double open_secs = opt.conns / opt.connect_rate;
   const uint64_t hard =
@@ -40,19 +42,20 @@ int RunConnect(const Options& opt) {
   }
   bool ok = WaitForStage(shared, pool, Stage::kReady, hard - kSec, true);
   const uint64_t all_done = NowNs();
-  const long long rss_after = ProcessRssBytes(server);
+  const long long rss_after = ProcessesRssBytes(server);
+  const long long pss_after = ProcessesPssBytes(server);
   const long long slab_after = KernelSlabBytes();
-  const double server_cpu_after = ProcessCpuSeconds(server);
+  const double server_cpu_after = ProcessesCpuSeconds(server);
   if (ok)
     ok = SleepWatching(pool,
                        std::min(all_done + static_cast<uint64_t>(opt.hold * kSec), hard - kSec));
-  const long long rss_held = ProcessRssBytes(server);
+  const long long rss_held = ProcessesRssBytes(server);
   ctl.command.store(static_cast<uint32_t>(Command::kFinish), std::memory_order_release);
   const bool done = WaitForStage(shared, pool, Stage::kDone, hard, false);
   const uint32_t clean = pool.WaitAll(hard);
   const uint64_t closed_at = NowNs();
   (void)SleepWatching(pool, closed_at + kSettleNs);
-  const long long rss_closed = ProcessRssBytes(server);
+  const long long rss_closed = ProcessesRssBytes(server);
   const long long slab_closed = KernelSlabBytes();
 
   uint64_t welcomed = 0, failed_before = 0, closed_after = 0, last_welcome = 0, errors = 0;
@@ -82,6 +85,7 @@ int RunConnect(const Options& opt) {
   Report r("connect");
   r.Section("setup");
   r.Text("url", "url", opt.url);
+  r.Text("target", "target", opt.target_name);
   r.Int("conns", "connections asked", opt.conns);
   r.Num("rate_target", "target connect rate", opt.connect_rate, "/s", 0);
   r.Int("rooms", "rooms", opt.rooms);
@@ -117,6 +121,17 @@ int RunConnect(const Options& opt) {
     if (welcomed) {
       r.Num("server_bytes_per_conn", "server RSS per connection",
             double(rss_after - rss_before) / welcomed, "bytes", 0);
+    }
+    if (pss_before >= 0 && pss_after >= 0) {
+      r.Num("server_pss_before_mb", "server PSS before", pss_before / 1048576.0, "MiB", 1);
+      r.Num("server_pss_after_mb", "server PSS all connected", pss_after / 1048576.0, "MiB", 1);
+      if (welcomed) {
+        r.Num("server_pss_bytes_per_conn", "server PSS per connection",
+              double(pss_after - pss_before) / welcomed, "bytes", 0);
+      }
+    }
+    if (server.size() > 1) {
+      r.Int("server_pids", "server processes summed", static_cast<long long>(server.size()));
     }
     if (server_cpu_before >= 0 && server_cpu_after >= 0) {
       r.Num("server_cpu_s", "server CPU while connecting", server_cpu_after - server_cpu_before,

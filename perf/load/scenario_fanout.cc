@@ -1,5 +1,5 @@
 // The fanout scenario's parent: join barrier, schedule, measurement window, straggler wait,
-// merge and report.
+// merge and report. The storm scenario is the same run with a StormWatch (scenario_storm.cc).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -7,10 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "fanout_results.h"
 #include "fanout_worker.h"
 #include "proc_stats.h"
 #include "report.h"
 #include "scenarios.h"
+#include "storm_watch.h"
 
 namespace roomcast::load {
 
@@ -18,103 +20,17 @@ namespace {
 
 constexpr uint64_t kSec = 1000000000ull;
 
-struct Merged {
-  WorkerTotals t;
-  Histogram latency;
-  Histogram connect_time;
-  uint64_t welcomed = 0, failed = 0;
-};
-
-Merged MergeSlots(SharedState& shared) {
-  Merged m;
-  for (uint32_t w = 0; w < shared.Workers(); ++w) {
-    WorkerSlot& s = shared.Slot(w);
-    const WorkerTotals& t = s.totals;
-    m.welcomed += s.welcomed.load(std::memory_order_relaxed);
-    m.failed += s.failed.load(std::memory_order_relaxed);
-    m.latency.Merge(s.latency);
-    m.connect_time.Merge(s.connect_time);
-    m.t.received += t.received;
-    m.t.duplicates += t.duplicates;
-    m.t.gap_lost += t.gap_lost;
-    m.t.warmup_received += t.warmup_received;
-    m.t.foreign += t.foreign;
-    m.t.gap_frames += t.gap_frames;
-    m.t.error_frames += t.error_frames;
-    m.t.other_frames += t.other_frames;
-    m.t.sent += t.sent;
-    m.t.acked += t.acked;
-    m.t.unacked += t.unacked;
-    m.t.warmup_sent += t.warmup_sent;
-    m.t.late_sends += t.late_sends;
-    m.t.skipped_sends += t.skipped_sends;
-    for (int i = 0; i < kFailStages; ++i) m.t.failed_by_stage[i] += t.failed_by_stage[i];
-    m.t.closed_after_welcome += t.closed_after_welcome;
-    m.t.cpu_window_s += t.cpu_window_s;
-    m.t.cpu_total_s += t.cpu_total_s;
-    m.t.client.recv_completions += t.client.recv_completions;
-    m.t.client.recv_bytes += t.client.recv_bytes;
-    m.t.client.recv_rearms += t.client.recv_rearms;
-    m.t.client.enobufs += t.client.enobufs;
-    m.t.client.frames += t.client.frames;
-    m.t.client.pings_answered += t.client.pings_answered;
-    m.t.client.fragmented += t.client.fragmented;
-    m.t.client.enters += t.client.enters;
-  }
-  return m;
-}
-
-// Deliveries the server owes: every measured, acked message times the members of its room.
-uint64_t ExpectedDeliveries(SharedState& shared) {
-  uint64_t expected = 0;
-  for (uint32_t r = 0; r < shared.Rooms(); ++r) {
-    uint64_t acked = 0, members = 0;
-    for (uint32_t w = 0; w < shared.Workers(); ++w) {
-      acked += shared.Room(w, r).acked.load(std::memory_order_relaxed);
-      members += shared.Room(w, r).members;
-    }
-    expected += acked * members;
-  }
-  return expected;
-}
-
-uint64_t ReceivedSoFar(SharedState& shared) {
-  uint64_t n = 0;
-  for (uint32_t w = 0; w < shared.Workers(); ++w) {
-    n += shared.Slot(w).received.load(std::memory_order_relaxed);
-  }
-  return n;
-}
-
-bool AllAtStage(SharedState& shared, Stage stage) {
-  for (uint32_t w = 0; w < shared.Workers(); ++w) {
-    if (shared.Slot(w).stage.load(std::memory_order_acquire) < static_cast<uint32_t>(stage)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-void AddLatency(Report& r, const std::string& prefix, const Histogram& h) {
-  const double ms = 1e-6;
-  r.Int(prefix + "_samples", "samples", static_cast<long long>(h.Count()));
-  r.Num(prefix + "_p50_ms", "p50", h.ValueAt(0.50) * ms, "ms", 3);
-  r.Num(prefix + "_p90_ms", "p90", h.ValueAt(0.90) * ms, "ms", 3);
-  r.Num(prefix + "_p99_ms", "p99", h.ValueAt(0.99) * ms, "ms", 3);
-  r.Num(prefix + "_p999_ms", "p99.9", h.ValueAt(0.999) * ms, "ms", 3);
-  r.Num(prefix + "_max_ms", "max", h.Max() * ms, "ms", 3);
-  r.Num(prefix + "_mean_ms", "mean", h.Mean() * ms, "ms", 3);
-}
-
 }  // namespace
 
-int RunFanout(const Options& opt) {
+int RunFanout(const Options& opt) { return RunFanoutScenario(opt, nullptr); }
+
+int RunFanoutScenario(const Options& opt, StormWatch* storm) {
   const uint32_t workers = ChooseWorkers(opt);
   if (workers == 0) return 1;
   const uint64_t t0 = NowNs();
   const uint64_t hard = t0 + static_cast<uint64_t>((opt.warmup + opt.duration + 30) * kSec);
-  const pid_t server = opt.server_pid;
-  const long long rss_start = ProcessRssBytes(server);
+  const std::vector<int>& server = opt.server_pids;
+  const long long rss_start = ProcessesRssBytes(server);
 
   SharedState shared(workers, opt.rooms);
   WorkerPool pool;
@@ -137,27 +53,34 @@ int RunFanout(const Options& opt) {
   ctl.publish_start_ns = joined + 20000000;  // 20 ms for every worker to see the command
   ctl.measure_start_ns = ctl.publish_start_ns + (ok ? static_cast<uint64_t>(opt.warmup * kSec) : 0);
   ctl.publish_end_ns = ctl.measure_start_ns + (ok ? static_cast<uint64_t>(opt.duration * kSec) : 0);
+  if (storm && ok) storm->Schedule(ctl, ctl.measure_start_ns);
   ctl.command.store(static_cast<uint32_t>(Command::kGo), std::memory_order_release);
 
   double server_cpu0 = -1, self_cpu0 = 0;
   if (ok) ok = SleepWatching(pool, ctl.measure_start_ns);
-  server_cpu0 = ProcessCpuSeconds(server);
+  server_cpu0 = ProcessesCpuSeconds(server);
   self_cpu0 = RusageCpuSeconds(RUSAGE_SELF);
   const uint64_t window_start = NowNs();
-  if (ok) ok = SleepWatching(pool, std::min(ctl.publish_end_ns, hard - kSec));
-  // Stragglers: stop once every acked message reached every member, or after the grace time.
+  const uint64_t publish_end = std::min(ctl.publish_end_ns, hard - kSec);
+  while (ok && NowNs() < publish_end) {
+    if (storm) storm->Check(shared);
+    ok = SleepWatching(pool, std::min(NowNs() + (storm ? 1000000 : 100000000), publish_end));
+  }
+  // Stragglers: stop once every acked message reached every calm member (and the storm is over),
+  // or after the grace time.
   const uint64_t grace_end =
       std::min(ctl.publish_end_ns + static_cast<uint64_t>(opt.straggler_secs * kSec), hard - kSec);
   while (ok && NowNs() < grace_end) {
+    if (storm) storm->Check(shared);
     if (AllAtStage(shared, Stage::kPublished) &&
-        ReceivedSoFar(shared) >= ExpectedDeliveries(shared))
+        ReceivedSoFar(shared) >= ExpectedDeliveries(shared) && (!storm || storm->Settled()))
       break;
     ok = SleepWatching(pool, std::min(NowNs() + 1000000, grace_end));
   }
   const uint64_t window_end = NowNs();
-  const double server_cpu1 = ProcessCpuSeconds(server);
+  const double server_cpu1 = ProcessesCpuSeconds(server);
   const double self_cpu1 = RusageCpuSeconds(RUSAGE_SELF);
-  const long long rss_end = ProcessRssBytes(server);
+  const long long rss_end = ProcessesRssBytes(server);
   ctl.command.store(static_cast<uint32_t>(Command::kFinish), std::memory_order_release);
   const bool done = WaitForStage(shared, pool, Stage::kDone, hard, false);
   const uint32_t clean = pool.WaitAll(hard);
@@ -167,13 +90,17 @@ int RunFanout(const Options& opt) {
   const uint64_t expected = ExpectedDeliveries(shared);
   const uint64_t unique = m.t.received - m.t.duplicates;
   const double window_s = static_cast<double>(window_end - window_start) / 1e9;
-  const uint64_t members = m.welcomed - m.t.closed_after_welcome;
+  const uint64_t members = CalmMembers(shared);
 
-  Report r("fanout");
+  Report r(storm ? "storm" : "fanout");
   r.Section("setup");
   r.Text("url", "url", opt.url);
+  r.Text("target", "target", opt.target_name);
   r.Int("viewers", "viewers", opt.viewers);
-  r.Int("publishers", "publishers (also receive)", opt.publishers);
+  r.Int("publishers",
+        opt.target.kind == TargetKind::kNchan ? "publishers (HTTP POST)"
+                                              : "publishers (also receive)",
+        opt.publishers);
   r.Int("rooms", "rooms", opt.rooms);
   r.Num("rate_target", "target rate", opt.rate, "msg/s", 1);
   r.Int("size", "text size", opt.size, "bytes");
@@ -195,6 +122,7 @@ int RunFanout(const Options& opt) {
   r.Num("join_s", "time to join all", static_cast<double>(joined - t0) / 1e9, "s", 2);
   r.Num("connect_p50_ms", "connect to welcome p50", m.connect_time.ValueAt(0.5) * 1e-6, "ms", 2);
   r.Num("connect_p99_ms", "connect to welcome p99", m.connect_time.ValueAt(0.99) * 1e-6, "ms", 2);
+  if (storm) storm->AddStormRows(r, m);
   r.Section("publishing (measured window)");
   r.Int("sent", "messages sent", static_cast<long long>(m.t.sent));
   r.Int("acked", "messages acked", static_cast<long long>(m.t.acked));
@@ -204,8 +132,11 @@ int RunFanout(const Options& opt) {
   r.Int("skipped_sends", "sends skipped (publisher gone)",
         static_cast<long long>(m.t.skipped_sends));
   r.Int("warmup_sent", "warmup messages sent", static_cast<long long>(m.t.warmup_sent));
-  r.Section("delivery");
-  r.Int("members", "receiving connections", static_cast<long long>(members));
+  r.Section(storm ? "delivery to calm connections (outside the storm)" : "delivery");
+  if (storm) {
+    r.Int("calm_conns", "calm connections at go", static_cast<long long>(m.t.calm_conns));
+  }
+  r.Int("members", "receiving connections at go", static_cast<long long>(members));
   r.Int("expected", "expected deliveries", static_cast<long long>(expected));
   r.Int("received", "received", static_cast<long long>(m.t.received));
   r.Int("lost", "lost (expected - unique received)",
@@ -217,11 +148,17 @@ int RunFanout(const Options& opt) {
   r.Int("foreign", "foreign/misrouted msg frames", static_cast<long long>(m.t.foreign));
   r.Int("gap_notices", "server gap notices", static_cast<long long>(m.t.gap_frames));
   r.Int("error_frames", "server error replies", static_cast<long long>(m.t.error_frames));
-  r.Num("deliveries_per_s", "deliveries/s", m.t.received / opt.duration, "/s", 0);
+  if (storm) {
+    r.Int("other_received", "received by storm-group/other connections",
+          static_cast<long long>(m.t.other_received));
+  }
+  const uint64_t all_received = m.t.received + m.t.other_received;
+  r.Num("deliveries_per_s", "deliveries/s (all connections)", all_received / opt.duration, "/s", 0);
   r.Num("straggler_s", "waited after publishing",
         static_cast<double>(window_end - std::min(window_end, ctl.publish_end_ns)) / 1e9, "s", 3);
   r.Section("latency (send stamp to receipt)");
   AddLatency(r, "latency", m.latency);
+  if (storm) storm->AddLatencyRows(r, m);
   r.Section("cost");
   r.Num("window_s", "CPU window (measure start..end)", window_s, "s", 2);
   r.Num("client_cpu_s", "client CPU in window", m.t.cpu_window_s + (self_cpu1 - self_cpu0), "s", 3);
@@ -233,12 +170,19 @@ int RunFanout(const Options& opt) {
     r.Num("server_cpu_s", "server CPU in window", server_cpu1 - server_cpu0, "s", 3);
     r.Num("server_cpu_pct", "server CPU in window", 100 * (server_cpu1 - server_cpu0) / window_s,
           "% of a core", 1);
-    if (m.t.received) {
+    if (all_received) {
       r.Num("server_ns_per_delivery", "server CPU per delivery",
-            (server_cpu1 - server_cpu0) * 1e9 / m.t.received, "ns", 0);
+            (server_cpu1 - server_cpu0) * 1e9 / all_received, "ns", 0);
+    }
+    if (server_cpu1 - server_cpu0 > 0) {
+      r.Num("deliveries_per_server_cpu_s", "deliveries per server CPU-second",
+            all_received / (server_cpu1 - server_cpu0), "/s", 0);
     }
   } else {
     r.Missing("server_cpu_s", "server CPU in window (--server-pid)");
+  }
+  if (server.size() > 1) {
+    r.Int("server_pids", "server processes summed", static_cast<long long>(server.size()));
   }
   if (rss_end >= 0) {
     r.Num("server_rss_start_mb", "server RSS at start", rss_start / 1048576.0, "MiB", 1);

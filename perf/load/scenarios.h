@@ -14,6 +14,11 @@ namespace roomcast::load {
 
 [[nodiscard]] int RunFanout(const Options& opt);
 [[nodiscard]] int RunConnect(const Options& opt);
+[[nodiscard]] int RunStorm(const Options& opt);
+
+class StormWatch;
+// The fanout run, with the storm's additions when storm is not null (RunStorm).
+[[nodiscard]] int RunFanoutScenario(const Options& opt, StormWatch* storm);
 
 // Worker processes for this run: --workers, or one per 16000 connections; 0 if the descriptor
 // limit cannot hold a worker's share (with a message on stderr).

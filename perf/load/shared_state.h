@@ -25,13 +25,20 @@ struct Control {
   uint64_t publish_start_ns = 0;
   uint64_t measure_start_ns = 0;
   uint64_t publish_end_ns = 0;
+  uint64_t storm_at_ns = 0;  // storm: when the storm group drops its connections; 0: no storm
+  // storm: set by the parent once every storm viewer rejoined or gave up (the last welcome's
+  // time); 0 until then. Workers read it to file calm deliveries under "during" or "after".
+  std::atomic<uint64_t> whole_ns{0};
 };
 
 // Figures a worker reports once, at the end.
+// "Calm" connections are the ones whose deliveries are checked for loss: every receiving
+// connection in fanout; in storm, those outside the storm group (see fanout_worker.h).
 struct WorkerTotals {
-  uint64_t received = 0;         // measured msg frames received (all, duplicates included)
+  uint64_t received = 0;         // measured msg frames received by calm connections (dups too)
   uint64_t duplicates = 0;       // measured frames whose counter was not above the last one seen
   uint64_t gap_lost = 0;         // messages skipped over in a publisher's counter sequence
+  uint64_t other_received = 0;   // storm: measured frames received by the other connections
   uint64_t warmup_received = 0;  // frames of messages sent before the measurement started
   uint64_t foreign = 0;          // msg frames without our stamp or from a publisher of another room
   uint64_t gap_frames = 0;       // {"type":"gap"} notices
@@ -46,8 +53,13 @@ struct WorkerTotals {
   uint64_t failed_by_stage[kFailStages] = {};
   uint64_t closed_after_welcome = 0;
   uint64_t last_welcome_ns = 0;
-  double cpu_window_s = 0;  // user+sys CPU within the measurement window
-  double cpu_total_s = 0;   // user+sys CPU of the worker's whole life
+  // storm
+  uint64_t storm_viewers = 0;  // viewers in the storm group
+  uint64_t calm_conns = 0;     // calm receiving connections welcomed at go time
+  uint64_t rejoin_failed_by_stage[kFailStages] = {};
+  uint64_t rejoined_closed = 0;  // rejoined, then closed by the server
+  double cpu_window_s = 0;       // user+sys CPU within the measurement window
+  double cpu_total_s = 0;        // user+sys CPU of the worker's whole life
   ClientCounters client;
 };
 
@@ -56,16 +68,29 @@ struct alignas(64) WorkerSlot {
   std::atomic<uint64_t> opened{0};
   std::atomic<uint64_t> welcomed{0};
   std::atomic<uint64_t> failed{0};
-  std::atomic<uint64_t> received{0};  // measured unique deliveries so far (received - duplicates)
+  std::atomic<uint64_t> received{0};  // measured unique calm deliveries so far (minus duplicates)
   std::atomic<uint64_t> outstanding{0};
+  // storm progress: viewers dropped, rejoined (welcomed again), given up on; the last rejoin's
+  // welcome time.
+  std::atomic<uint32_t> stormed{0};  // 1 once this worker dropped its storm group
+  std::atomic<uint64_t> storm_dropped{0};
+  std::atomic<uint64_t> rejoined{0};
+  std::atomic<uint64_t> rejoin_failed{0};
+  std::atomic<uint64_t> last_rejoin_ns{0};
   WorkerTotals totals;
-  Histogram latency;       // fanout: now - send stamp of every measured delivery (ns)
+  Histogram latency;       // fanout: now - send stamp of every measured calm delivery (ns)
   Histogram connect_time;  // connect() to welcome (ns)
+  // storm: calm deliveries by send time: before the storm, during it (until whole again), after
+  Histogram calm_before;
+  Histogram calm_during;
+  Histogram calm_after;
+  Histogram rejoin_time;     // a storm viewer's new connect() to its welcome (ns)
+  Histogram rejoin_latency;  // deliveries to rejoined viewers (ns)
 };
 
 struct RoomCell {
   std::atomic<uint64_t> acked{0};  // measured messages acked in this room by this worker
-  uint32_t members = 0;            // this worker's welcomed connections in the room at go time
+  uint32_t members = 0;            // this worker's welcomed calm connections in the room at go time
 };
 
 class SharedState {

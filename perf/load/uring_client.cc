@@ -144,6 +144,11 @@ io_uring_sqe* UringClient::GetSqe() {
   return sqe;
 }
 
+void UringClient::OpenRaw(uint32_t id, uint64_t source_index) {
+  conns_[id].raw = true;
+  Open(id, source_index, std::string());
+}
+
 void UringClient::Open(uint32_t id, uint64_t source_index, std::string request) {
   Conn& c = conns_[id];
   c.opened_ns = NowNs();
@@ -202,6 +207,12 @@ void UringClient::ArmRecv(uint32_t id) {
 }
 
 void UringClient::Fail(uint32_t id, FailStage stage, int err) {
+  if (conns_[id].state == ConnState::kClosed) return;
+  Close(id);
+  handler_->OnFailed(id, stage, err);
+}
+
+void UringClient::Close(uint32_t id) {
   Conn& c = conns_[id];
   if (c.state == ConnState::kClosed) return;
   c.state = ConnState::kClosed;
@@ -213,7 +224,6 @@ void UringClient::Fail(uint32_t id, FailStage stage, int err) {
   std::string().swap(c.carry);
   std::string().swap(c.out);
   std::string().swap(c.inflight);
-  handler_->OnFailed(id, stage, err);
 }
 
 void UringClient::Poll(uint64_t deadline_ns) {
@@ -266,6 +276,12 @@ void UringClient::OnConnect(uint32_t id, int res) {
   Conn& c = conns_[id];
   if (c.state != ConnState::kConnecting) return;
   if (res < 0) return Fail(id, FailStage::kConnect, res);
+  if (c.raw) {
+    c.state = ConnState::kOpen;
+    ArmRecv(id);
+    handler_->OnOpen(id);
+    return;
+  }
   c.state = ConnState::kUpgrading;
   ArmRecv(id);
   StartSend(id);  // the upgrade request queued by Open
@@ -311,6 +327,18 @@ void UringClient::OnRecv(uint32_t id, int res, uint32_t flags) {
 
 void UringClient::Consume(uint32_t id, std::string_view data) {
   Conn& c = conns_[id];
+  if (c.raw) {
+    if (c.carry.empty()) {
+      const size_t used = handler_->OnRaw(id, data);
+      if (conns_[id].state == ConnState::kOpen && used < data.size())
+        c.carry.assign(data.substr(used));
+      return;
+    }
+    c.carry.append(data);
+    const size_t used = handler_->OnRaw(id, c.carry);
+    if (conns_[id].state == ConnState::kOpen) c.carry.erase(0, used);
+    return;
+  }
   if (c.state == ConnState::kUpgrading) {
     c.carry.append(data);
     size_t head = 0;

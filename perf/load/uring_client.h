@@ -6,6 +6,8 @@
 // WebSocket layer (pings are answered, closes noticed) but nothing of roomcast's objects: whole
 // server frames go to a ClientHandler. Every op is tagged in user_data as (op << 56 | conn id) and
 // all completions are handled in Poll(). Connection ids are dense and never reused.
+// A raw connection (OpenRaw) skips the WebSocket layer: it is open once connected, and the bytes
+// it receives go to ClientHandler::OnRaw (the nchan target's HTTP publishers).
 #pragma once
 
 #include <liburing.h>
@@ -44,6 +46,9 @@ class ClientHandler {
   virtual void OnText(uint32_t conn, std::string_view payload) = 0;
   // The connection failed or the server closed it; err is a negative errno or 0.
   virtual void OnFailed(uint32_t conn, FailStage stage, int err) = 0;
+  // Bytes received on a raw connection (the carried rest first); returns how many it consumed,
+  // the rest is kept and handed again with what follows.
+  virtual size_t OnRaw(uint32_t /*conn*/, std::string_view data) { return data.size(); }
 
  protected:
   ~ClientHandler() = default;
@@ -74,6 +79,8 @@ class UringClient {
   // Starts connection id (0 <= id < max_conns, each once): connect, then send `request`.
   // source_index picks the source address 127.0.0.(1 + source_index % source_ips).
   void Open(uint32_t id, uint64_t source_index, std::string request);
+  // Starts raw connection id: connect only; OnOpen once connected, received bytes to OnRaw.
+  void OpenRaw(uint32_t id, uint64_t source_index);
   // Queues bytes (whole client frames) on an open connection; dropped if it is not open.
   void Send(uint32_t id, std::string_view bytes);
 
@@ -84,6 +91,9 @@ class UringClient {
 
   // Closes one connection now, reporting it to the handler as failed at `stage` (e.g. kTimeout).
   void Abort(uint32_t id, FailStage stage) { Fail(id, stage, 0); }
+  // Closes one connection now (shutdown, close) without telling the handler: the scenario chose
+  // to drop it (the storm).
+  void Close(uint32_t id);
   // Shuts down and closes every socket, then tears the ring down (the kernel cancels what is
   // pending).
   void CloseAll();
@@ -98,6 +108,7 @@ class UringClient {
     int fd = -1;
     ConnState state = ConnState::kIdle;
     bool send_inflight = false;
+    bool raw = false;
     uint64_t opened_ns = 0;
     std::string carry;     // the start of an incomplete frame (or response head)
     std::string out;       // queued, not yet handed to the kernel

@@ -2,6 +2,7 @@
 #include "worker_pool.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 namespace roomcast::load {
 
 bool WorkerPool::Start(uint32_t n, const std::function<int(uint32_t)>& body) {
+  const pid_t parent = getpid();
   for (uint32_t i = 0; i < n; ++i) {
     std::fflush(stdout);
     std::fflush(stderr);
@@ -25,7 +27,13 @@ bool WorkerPool::Start(uint32_t n, const std::function<int(uint32_t)>& body) {
       WaitAll(NowNs() + 2000000000ull);
       return false;
     }
-    if (pid == 0) _exit(body(i));
+    if (pid == 0) {
+      // A worker must not outlive a parent that was killed (e.g. by a suite's timeout): it would
+      // hold its connections until its own deadline.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(3);  // the parent is already gone
+      _exit(body(i));
+    }
     pids_.push_back(pid);
     status_.push_back(-1);
   }

@@ -41,15 +41,22 @@ void AppendDecimal(std::string* out, uint64_t v) {
 }  // namespace
 
 std::string UpgradeRequest(const Target& t, std::string_view room, std::string_view user) {
+  std::string path;
+  path.reserve(t.path.size() + room.size() + user.size() + 16);
+  path += t.path;
+  path += t.path.find('?') == std::string::npos ? '?' : '&';
+  path += "room=";
+  path += room;
+  path += "&user=";
+  path += user;
+  return WebSocketUpgradeRequest(t, path);
+}
+
+std::string WebSocketUpgradeRequest(const Target& t, std::string_view request_target) {
   std::string r;
   r.reserve(256);
   r += "GET ";
-  r += t.path;
-  r += t.path.find('?') == std::string::npos ? '?' : '&';
-  r += "room=";
-  r += room;
-  r += "&user=";
-  r += user;
+  r += request_target;
   r += " HTTP/1.1\r\nHost: ";
   r += t.host_header;
   r += "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -99,6 +106,12 @@ void AppendSendOp(std::string* out, uint64_t send_ns, uint32_t pub, uint32_t cou
   out->push_back('-');
   AppendDecimal(out, counter);
   *out += R"(","text":")";
+  AppendStampText(out, send_ns, pub, counter, text_bytes);
+  *out += "\"}";
+}
+
+void AppendStampText(std::string* out, uint64_t send_ns, uint32_t pub, uint32_t counter,
+                     uint32_t text_bytes) {
   const size_t text_start = out->size();
   *out += "t=";
   AppendDecimal(out, send_ns);
@@ -109,7 +122,6 @@ void AppendSendOp(std::string* out, uint64_t send_ns, uint32_t pub, uint32_t cou
   out->push_back(' ');
   const size_t stamp = out->size() - text_start;
   if (stamp < text_bytes) out->append(text_bytes - stamp, 'x');
-  *out += "\"}";
 }
 
 ServerKind Classify(std::string_view p) {
@@ -130,15 +142,20 @@ ServerKind Classify(std::string_view p) {
 }
 
 bool ParseMsgStamp(std::string_view p, Stamp* out) {
-  constexpr std::string_view kKey = R"("text":"t=)";
+  constexpr std::string_view kKey = R"("text":")";
   // The text follows room, seq, id and user: start looking past {"type":"msg","room":"
   const size_t from = p.size() > 24 ? 24 : 0;
   const void* hit = memmem(p.data() + from, p.size() - from, kKey.data(), kKey.size());
   if (!hit) return false;
-  size_t pos = static_cast<size_t>(static_cast<const char*>(hit) - p.data()) + kKey.size();
+  const size_t pos = static_cast<size_t>(static_cast<const char*>(hit) - p.data()) + kKey.size();
+  return ParseStampText(p.substr(pos), out);
+}
+
+bool ParseStampText(std::string_view p, Stamp* out) {
+  size_t pos = 0;
   uint64_t t = 0, pub = 0, n = 0;
-  if (!ParseDigits(p, &pos, &t) || !Expect(p, &pos, " p=") || !ParseDigits(p, &pos, &pub) ||
-      !Expect(p, &pos, " n=") || !ParseDigits(p, &pos, &n)) {
+  if (!Expect(p, &pos, "t=") || !ParseDigits(p, &pos, &t) || !Expect(p, &pos, " p=") ||
+      !ParseDigits(p, &pos, &pub) || !Expect(p, &pos, " n=") || !ParseDigits(p, &pos, &n)) {
     return false;
   }
   out->send_ns = t;

@@ -22,8 +22,10 @@ enum class WsOpcode : uint8_t {
   kPong = 10
 };
 
-// "GET /ws?room=R&user=U HTTP/1.1 ..." with a fixed Sec-WebSocket-Key (the server only checks
-// form).
+// "GET <request_target> HTTP/1.1 ..." asking for a WebSocket upgrade, with a fixed
+// Sec-WebSocket-Key (servers only check its form).
+[[nodiscard]] std::string WebSocketUpgradeRequest(const Target& t, std::string_view request_target);
+// roomcast's join: the upgrade of "/ws?room=R&user=U".
 [[nodiscard]] std::string UpgradeRequest(const Target& t, std::string_view room,
                                          std::string_view user);
 
@@ -36,8 +38,12 @@ enum class UpgradeStatus { kIncomplete, kSwitched, kRefused };
 // for a load tool talking to its own server; it must only be present).
 void AppendClientFrame(std::string* out, WsOpcode op, std::string_view payload, uint32_t mask_seed);
 
-// The JSON of a send op whose text is the stamp padded with 'x' to text_bytes (never shorter than
-// the stamp itself). cid is "p<pub>-<counter>".
+// The stamp "t=<send_ns> p=<pub> n=<counter> " padded with 'x' to text_bytes (never shorter than
+// the stamp itself): the text of every message, whatever the target.
+void AppendStampText(std::string* out, uint64_t send_ns, uint32_t pub, uint32_t counter,
+                     uint32_t text_bytes);
+
+// The JSON of a roomcast send op whose text is AppendStampText's. cid is "p<pub>-<counter>".
 void AppendSendOp(std::string* out, uint64_t send_ns, uint32_t pub, uint32_t counter,
                   uint32_t text_bytes);
 
@@ -51,7 +57,10 @@ struct Stamp {
 enum class ServerKind { kMsg, kAck, kWelcome, kGap, kError, kPong, kOther };
 [[nodiscard]] ServerKind Classify(std::string_view payload);
 
-// Finds "text":"t=... in a msg frame and parses the stamp; false if absent (a foreign message).
+// Parses a text that starts with the stamp ("t=<ns> p=<pub> n=<counter>"); false otherwise.
+[[nodiscard]] bool ParseStampText(std::string_view text, Stamp* out);
+// Finds "text":"t=... in a roomcast msg frame and parses the stamp; false if absent (a foreign
+// message).
 [[nodiscard]] bool ParseMsgStamp(std::string_view payload, Stamp* out);
 // Parses the counter out of an ack's "cid":"p<pub>-<counter>"; false if the cid is not ours.
 [[nodiscard]] bool ParseAckCounter(std::string_view payload, uint32_t* counter);
