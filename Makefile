@@ -28,8 +28,8 @@ build: deps
 build-asan: deps
 	@if [ ! -f $(ASAN_DIR)/build.ninja ]; then \
 	  rm -rf $(ASAN_DIR); \
-	  echo "meson setup $(ASAN_DIR) --buildtype=debug -Db_sanitize=address,undefined -Dmimalloc=disabled -Db_lundef=false"; \
-	  meson setup $(ASAN_DIR) --buildtype=debug -Db_sanitize=address,undefined -Dmimalloc=disabled -Db_lundef=false; \
+	  echo "meson setup $(ASAN_DIR) --buildtype=debug -Db_sanitize=address,undefined -Dmimalloc=disabled -Db_lundef=false -Dbench=false"; \
+	  meson setup $(ASAN_DIR) --buildtype=debug -Db_sanitize=address,undefined -Dmimalloc=disabled -Db_lundef=false -Dbench=false; \
 	fi
 	ninja -C $(ASAN_DIR)
 
