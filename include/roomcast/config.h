@@ -19,7 +19,7 @@ struct Config {
   uint32_t max_frame = 65536;           // largest client WebSocket frame payload (bytes)
   uint32_t max_conns = 100000;          // connections the whole server holds
   uint32_t tick_ms = 5;                 // shortest interval between two flushes of a room
-  uint32_t send_budget = 50000;         // sends per second per shard (paces big rooms)
+  uint32_t send_budget = 50000;          // sends per second per CPU core (paces big rooms)
   SlowPolicy slow_policy = SlowPolicy::kSkip;
   uint32_t max_queue_bytes = 1 << 20;  // per-connection send queue bound
   uint32_t max_text = 500;             // message text, in code points

@@ -38,7 +38,8 @@ std::vector<Option> Options(Config* c) {
        "connections held by the whole server (more: 503)"},
       {"tick-ms", Kind::kU32, &c->tick_ms, 1, 1000, "shortest interval between flushes of a room"},
       {"send-budget", Kind::kU32, &c->send_budget, 1000, 100000000,
-       "sends per second per shard; big rooms flush less often to stay within it"},
+       "sends per second per CPU core (shards sharing cores share it); big rooms flush less "
+       "often to stay within it"},
       {"slow-policy", Kind::kSlowPolicy, &c->slow_policy, 0, 0,
        "skip|close: a viewer over --max-queue-bytes skips ahead with a gap, or is closed"},
       {"max-queue-bytes", Kind::kU32, &c->max_queue_bytes, 1024, 1u << 30,

@@ -3,6 +3,8 @@
 #include "shard.h"
 
 #include <algorithm>
+#include <unistd.h>
+
 #include <cstring>
 
 #include "roomcast/json_writer.h"
@@ -35,6 +37,18 @@ io::LoopOptions MakeLoopOptions(const Config& cfg, int id, int shards) {
   return o;
 }
 
+// --send-budget is per CPU core: shards that share cores (more shards than cores, as when the
+// descriptor limit forces many small tables) share its budget, or together they would plan more
+// sends than the cores can make.
+uint32_t ShardSendBudget(uint32_t per_core, int shards) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 1) cpus = 1;
+  if (shards <= cpus) return per_core;
+  const uint64_t b = static_cast<uint64_t>(per_core) * static_cast<uint64_t>(cpus) /
+                     static_cast<uint64_t>(shards);
+  return static_cast<uint32_t>(b < 1000 ? 1000 : b);
+}
+
 }  // namespace
 
 Shard::Shard(ServerShared* shared, int id)
@@ -46,7 +60,8 @@ Shard::Shard(ServerShared* shared, int id)
       metrics_(shared->metrics[static_cast<size_t>(id)]),
       frame_reader_(shared->cfg.max_frame),
       owned_(shared->shards, shared->cfg.history, shared->cfg.max_rooms),
-      replicas_(room::PacingPolicy{shared->cfg.tick_ms, shared->cfg.send_budget}) {
+      replicas_(room::PacingPolicy{shared->cfg.tick_ms,
+                                   ShardSendBudget(shared->cfg.send_budget, shared->shards)}) {
   text_limits_.max_code_points = cfg_.max_text;
   http_limits_.max_head_bytes = cfg_.max_head;
   http_limits_.max_headers = cfg_.max_headers;
