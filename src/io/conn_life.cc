@@ -126,27 +126,22 @@ void Loop::Impl::ReturnBuffers() {
   bufs_to_return = 0;
 }
 
-// Free table slots at which multishot accept is still safe. A multishot accept keeps taking
-// connections from the backlog until it is empty, before our cancel can land, so it is used only
-// while the whole backlog would fit; closer to full, one accept at a time.
-uint32_t Loop::Impl::MultishotFloor() const {
-  return static_cast<uint32_t>(loop->opts_.listen_backlog) + 64;
+// A multishot accept keeps taking connections from the listen backlog until it is empty, before
+// a cancel can land. So the table has room for a whole backlog beyond the accept pause point,
+// and accepting pauses while that room is not free: no accept can then find the table full
+// (which would fail with ENFILE and make the kernel drop that connection).
+bool Loop::Impl::RoomToAccept() const {
+  return loop->live_ + static_cast<uint32_t>(loop->opts_.listen_backlog) + kAcceptReserve <
+         table_size;
 }
 
 void Loop::Impl::ArmAccept() {
   if (accept_armed || accept_stopped || listen_fd < 0) return;
-  if (loop->now_ms_ < accept_retry_at) return;             // backing off after an error; see OnTurn
-  if (loop->live_ + kAcceptReserve >= table_size) return;  // full: resumed by OnCloseDone
-  const uint32_t free_slots = table_size - loop->live_;
+  if (loop->now_ms_ < accept_retry_at) return;  // backing off after an error; see OnTurn
+  if (!RoomToAccept()) return;                     // resumed by OnCloseDone
   io_uring_sqe* sqe = GetSqe();
-  accept_multishot = free_slots > MultishotFloor();
-  if (accept_multishot) {
-    io_uring_prep_multishot_accept_direct(sqe, listen_fd, nullptr, nullptr, 0);
-  } else {
-    // The slot is allocated by the kernel (the helper adds one to the index it is given).
-    io_uring_prep_accept_direct(sqe, listen_fd, nullptr, nullptr, 0, IORING_FILE_INDEX_ALLOC - 1);
-  }
   // No SOCK_CLOEXEC: it is invalid for direct descriptors.
+  io_uring_prep_multishot_accept_direct(sqe, listen_fd, nullptr, nullptr, 0);
   io_uring_sqe_set_data64(sqe, PackUserData(kOpAccept, 0, 0));
   accept_armed = true;
 }
@@ -193,10 +188,8 @@ void Loop::Impl::OnAcceptDone(const io_uring_cqe* cqe) {
   }
   if (!accept_armed) {
     ArmAccept();
-  } else if (accept_multishot && !accept_cancelling &&
-             table_size - loop->live_ <= MultishotFloor()) {
-    // Getting close to full: an accept into a full table fails with ENFILE and the kernel drops
-    // that connection. Switch to one accept at a time (re-armed when the cancel lands).
+  } else if (!accept_cancelling && !RoomToAccept()) {
+    // Pause accepting; the connections it still takes fit in the backlog-sized room left.
     io_uring_sqe* sqe = GetSqe();
     io_uring_prep_cancel64(sqe, PackUserData(kOpAccept, 0, 0), 0);
     io_uring_sqe_set_data64(sqe, PackUserData(kOpCancel, 0, 0));
@@ -354,7 +347,7 @@ void Loop::Impl::OnCloseDone(uint32_t slot, uint32_t gen, int res) {
   (void)res;  // a failed close still frees the slot in the kernel's table
   Conn* c = Get(slot);
   if ((c->gen & 0xFFFFFF) != gen) return;
-  if (loop->live_ + kAcceptReserve >= table_size) ++loop->stats_.accept_resumed;
+  if (!RoomToAccept()) ++loop->stats_.accept_resumed;
   DropQueue(c, nullptr, nullptr);
   c->flags = 0;
   ++c->gen;

@@ -94,7 +94,6 @@ struct Loop::Impl {
   bool accept_armed = false;
   bool accept_stopped = false;     // StopAccepting was called
   uint64_t accept_retry_at = 0;    // after an accept error, not before this time
-  bool accept_multishot = false;   // the armed accept is multishot
   bool accept_cancelling = false;  // a cancel of the multishot accept is on its way
   uint64_t wake_errors = 0;
 
@@ -125,7 +124,7 @@ struct Loop::Impl {
   io_uring_sqe* GetSqe();
   void ArmEventFd();
   void ArmAccept();
-  uint32_t MultishotFloor() const;
+  bool RoomToAccept() const;
   void ArmRecv(uint32_t slot);
   void ReapCompletions();
   void Dispatch(const io_uring_cqe* cqe);

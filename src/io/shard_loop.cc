@@ -127,7 +127,7 @@ int Loop::Impl::Setup(std::string* error) {
     return rc;
   }
   ring_ready = true;
-  table_size = o.max_conns + kTableSlack;
+  table_size = o.max_conns + kTableSlack + static_cast<uint32_t>(o.listen_backlog);
   rc = io_uring_register_files_sparse(&ring, table_size);
   if (rc < 0) {
     *error = "register " + std::to_string(table_size) + " fixed files: " + strerror(-rc) +

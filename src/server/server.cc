@@ -18,8 +18,9 @@
 namespace roomcast::server {
 
 namespace {
-// Table slots beyond a shard's share of --max-conns: 503 answers plus accepts in flight.
-constexpr uint64_t kTableOverhead = 256;
+// Table slots beyond a shard's share of --max-conns: 64 for 503 answers, 64 of loop slack and one
+// listen backlog (1024) that a multishot accept may still take after it was told to pause.
+constexpr uint64_t kTableOverhead = 64 + 64 + 1024 + 16;
 }  // namespace
 
 int RunServer(const Config& cfg_in) {

@@ -87,6 +87,15 @@ void Shard::Run() {
   next_sweep_ms_ = start_ms_ + 1000;
   loop_.Run();
   PublishMetrics();
+  const io::LoopStats& ls = loop_.Stats();
+  RC_INFO(id_,
+          "stopped: accepted=%llu accept_errors=%llu refused_enfile=%llu enobufs=%llu "
+          "sends=%llu",
+          static_cast<unsigned long long>(ls.accepted),
+          static_cast<unsigned long long>(ls.accept_errors),
+          static_cast<unsigned long long>(ls.accept_refused_full),
+          static_cast<unsigned long long>(ls.enobufs),
+          static_cast<unsigned long long>(ls.send_calls));
 }
 
 Session& Shard::Sess(ConnId c) {
