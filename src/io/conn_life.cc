@@ -138,7 +138,7 @@ bool Loop::Impl::RoomToAccept() const {
 void Loop::Impl::ArmAccept() {
   if (accept_armed || accept_stopped || listen_fd < 0) return;
   if (loop->now_ms_ < accept_retry_at) return;  // backing off after an error; see OnTurn
-  if (!RoomToAccept()) return;                     // resumed by OnCloseDone
+  if (!RoomToAccept()) return;                  // resumed by OnCloseDone
   io_uring_sqe* sqe = GetSqe();
   // No SOCK_CLOEXEC: it is invalid for direct descriptors.
   io_uring_prep_multishot_accept_direct(sqe, listen_fd, nullptr, nullptr, 0);

@@ -70,7 +70,7 @@ size_t Shard::ProcessHttp(ConnId c, std::span<const uint8_t> data) {
   const size_t total = req.head_bytes + req.content_length;
   if (buf.size() < total) return 0;  // wait for the whole body
   std::string_view body = buf.substr(req.head_bytes, req.content_length);
-  if (!HandleRequest(c, req, body)) return total;
+  HandleRequest(c, req, body);
   return total;
 }
 
@@ -88,28 +88,28 @@ void Shard::RespondError(ConnId c, int status, std::string_view code, std::strin
   RespondHttp(c, http::BuildJsonError(status, code, message, keep_alive), keep_alive);
 }
 
-bool Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view body) {
+void Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view body) {
   const bool ka = req.keep_alive && !draining_;
   const std::string_view path = req.path;
   const bool get = req.method == "GET" || req.method == "HEAD";
   if (path == "/healthz") {
-    if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka), true;
+    if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka);
     RespondHttp(c, http::BuildResponse(200, "application/json", R"({"status":"ok"})", ka), ka);
-    return true;
+    return;
   }
   if (path == "/readyz") {
-    if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka), true;
-    if (draining_) return RespondError(c, 503, "draining", "server is draining", false), false;
+    if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka);
+    if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
     RespondHttp(c, http::BuildResponse(200, "application/json", R"({"status":"ready"})", ka), ka);
-    return true;
+    return;
   }
   if (path == "/metrics") {
-    if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka), true;
+    if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka);
     RespondHttp(c, http::BuildResponse(200, "text/plain; version=0.0.4", RenderMetrics(), ka), ka);
-    return true;
+    return;
   }
   if (path == "/ws") {
-    if (req.method != "GET") return RespondError(c, 405, "method_not_allowed", "use GET", ka), true;
+    if (req.method != "GET") return RespondError(c, 405, "method_not_allowed", "use GET", ka);
     return HandleUpgrade(c, req);
   }
   constexpr std::string_view kRooms = "/rooms/";
@@ -121,35 +121,35 @@ bool Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view b
     if (req.method == "POST") return HandleHttpSend(c, req, room, body);
     if (req.method == "GET") {
       RespondError(c, 501, "not_implemented", "long-poll is not available in this version", ka);
-      return true;
+      return;
     }
     RespondError(c, 405, "method_not_allowed", "use POST to send", ka);
-    return true;
+    return;
   }
   RespondError(c, 404, "not_found", "no such endpoint", ka);
-  return true;
+  return;
 }
 
-bool Shard::HandleUpgrade(ConnId c, const http::Request& req) {
+void Shard::HandleUpgrade(ConnId c, const http::Request& req) {
   std::string room;
   if (!http::QueryParam(req.query, "room", &room) || !chat::IsValidRoomId(room)) {
     RespondError(c, 400, "bad_request", kRoomRule, false);
-    return false;
+    return;
   }
   std::string user;
   if (http::QueryParam(req.query, "user", &user) && !chat::IsValidUserName(user)) {
     RespondError(c, 400, "bad_request", kUserRule, false);
-    return false;
+    return;
   }
   uint64_t history = 0;
   std::string history_s;
   if (http::QueryParam(req.query, "history", &history_s) && !ParseUint(history_s, &history)) {
     RespondError(c, 400, "bad_request", "history must be a whole number", false);
-    return false;
+    return;
   }
   if (!req.HeaderHasToken("Upgrade", "websocket") || !req.HeaderHasToken("Connection", "upgrade")) {
     RespondError(c, 400, "bad_request", "expected a WebSocket upgrade request", false);
-    return false;
+    return;
   }
   if (req.Find("Sec-WebSocket-Version") != "13") {
     RespondHttp(
@@ -158,16 +158,16 @@ bool Shard::HandleUpgrade(ConnId c, const http::Request& req) {
                             R"({"error":"bad_request","message":"WebSocket version 13 required"})",
                             false, "Sec-WebSocket-Version: 13\r\n"),
         false);
-    return false;
+    return;
   }
   std::string_view key = req.Find("Sec-WebSocket-Key");
   if (!ws::IsValidClientKey(key)) {
     RespondError(c, 400, "bad_request", "missing or malformed Sec-WebSocket-Key", false);
-    return false;
+    return;
   }
   if (draining_) {
     RespondError(c, 503, "draining", "server is draining", false);
-    return false;
+    return;
   }
   loop_.EnqueueCopy(c, ws::UpgradeResponse(key));
   Session& s = Sess(c);
@@ -175,33 +175,33 @@ bool Shard::HandleUpgrade(ConnId c, const http::Request& req) {
   if (!user.empty()) SetUser(c, user);
   const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
   StartJoin(c, room, h);
-  return true;
+  return;
 }
 
-bool Shard::HandleHttpSend(ConnId c, const http::Request& req, std::string_view room,
+void Shard::HandleHttpSend(ConnId c, const http::Request& req, std::string_view room,
                            std::string_view body) {
   const bool ka = req.keep_alive && !draining_;
   if (!chat::IsValidRoomId(room)) {
     RespondError(c, 400, "bad_request", kRoomRule, ka);
-    return true;
+    return;
   }
   std::string user;
   if (http::QueryParam(req.query, "user", &user) && !chat::IsValidUserName(user)) {
     RespondError(c, 400, "bad_request", kUserRule, ka);
-    return true;
+    return;
   }
   chat::ClientOp op;
   chat::OpError err = op_parser_.ParseHttpSend(body, text_limits_, &op);
   if (!err.code.empty()) {
     RespondError(c, err.code == "too_large" ? 413 : 400, err.code, err.message, ka);
-    return true;
+    return;
   }
   Session& s = Sess(c);
   s.flags |= kAwaitingAck;
   if (!ka) s.flags |= kClosingSess;  // answer, then close (see OnAck)
   if (!user.empty()) SetUser(c, user);
   Publish(c, true, room, op);
-  return true;
+  return;
 }
 
 }  // namespace roomcast::server

@@ -2,9 +2,9 @@
 // sweep (handshake and keep-alive timeouts, WebSocket pings), and the drain at SIGTERM.
 #include "shard.h"
 
-#include <algorithm>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "roomcast/json_writer.h"
@@ -44,8 +44,8 @@ uint32_t ShardSendBudget(uint32_t per_core, int shards) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   if (cpus < 1) cpus = 1;
   if (shards <= cpus) return per_core;
-  const uint64_t b = static_cast<uint64_t>(per_core) * static_cast<uint64_t>(cpus) /
-                     static_cast<uint64_t>(shards);
+  const uint64_t b =
+      static_cast<uint64_t>(per_core) * static_cast<uint64_t>(cpus) / static_cast<uint64_t>(shards);
   return static_cast<uint32_t>(b < 1000 ? 1000 : b);
 }
 

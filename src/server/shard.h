@@ -100,10 +100,11 @@ class Shard final : public io::LoopHandler {
   void SetPendingInput(ConnId c, std::span<const uint8_t> rest);
 
   // http_front.cc
-  // Handles one complete request; returns false when the connection must stop reading input.
-  bool HandleRequest(ConnId c, const http::Request& req, std::string_view body);
-  bool HandleUpgrade(ConnId c, const http::Request& req);
-  bool HandleHttpSend(ConnId c, const http::Request& req, std::string_view room,
+  // Handles one complete request. A request that ends the connection sets kClosingSess, which
+  // stops further input.
+  void HandleRequest(ConnId c, const http::Request& req, std::string_view body);
+  void HandleUpgrade(ConnId c, const http::Request& req);
+  void HandleHttpSend(ConnId c, const http::Request& req, std::string_view room,
                       std::string_view body);
   void RespondHttp(ConnId c, std::string response, bool keep_alive);
   void RespondError(ConnId c, int status, std::string_view code, std::string_view message,
