@@ -38,6 +38,9 @@ inline constexpr uint32_t kTableSlack = 64;    // slots beyond max_conns for acc
 inline constexpr uint32_t kAcceptReserve = 8;  // accepting pauses this many slots short of full
 inline constexpr uint32_t kConnChunk = 1024;   // connection records are allocated in chunks
 inline constexpr uint32_t kMaxIov = 16;
+// Completions handled in one loop turn. Between turns the shard drains its mesh rings and flushes
+// due rooms, so this bounds how long a burst (e.g. a reconnect storm) can hold other rooms back.
+inline constexpr unsigned kMaxCqesPerTurn = 1024;
 
 struct Loop::SendRef {
   SharedBuf* buf;

@@ -169,7 +169,7 @@ void Loop::Impl::ReapCompletions() {
   io_uring_for_each_cqe(&ring, head, cqe) {
     ++seen;
     Dispatch(cqe);
-    if (seen >= 4096) break;  // keep one turn bounded; the rest is taken next turn
+    if (seen >= kMaxCqesPerTurn) break;  // keep one turn bounded; the rest is taken next turn
   }
   io_uring_cq_advance(&ring, seen);
   ReturnBuffers();
