@@ -57,6 +57,43 @@ std::string ReadAll(int fd) {
   return out;
 }
 
+// Runs a Loop on its own thread (the ring must be created by the thread that uses it) and
+// hands the handler a pointer to it. Started() waits for Init and reports its result.
+class LoopThread {
+ public:
+  template <typename Handler>
+  LoopThread(const LoopOptions& o, Handler* h) {
+    thread_ = std::thread([this, o, h] {
+      Loop loop(o, h);
+      h->loop = &loop;
+      int rc = loop.Init(&error_);
+      if (rc == 0) loop_ = &loop;
+      init_rc_.store(rc);
+      if (rc != 0) return;
+      loop.Run();
+      stats_ = loop.Stats();
+    });
+  }
+  ~LoopThread() {
+    if (thread_.joinable()) Join();
+  }
+  bool Started() {
+    while (init_rc_.load() == 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return init_rc_.load() == 0;
+  }
+  const std::string& Error() const { return error_; }
+  void Stop() { loop_->RequestStop(); }  // any thread
+  void Join() { thread_.join(); }
+  const LoopStats& Stats() const { return stats_; }  // after Join
+
+ private:
+  std::atomic<int> init_rc_{1};
+  std::string error_;
+  Loop* loop_ = nullptr;
+  LoopStats stats_;
+  std::thread thread_;
+};
+
 // On "go\n" from any connection: queue one shared buffer on every connection and close them all
 // gracefully. Counts accepts and closes.
 class BroadcastHandler final : public LoopHandler {
@@ -103,21 +140,8 @@ TEST(ShardLoop, SharedBufferReachesEveryConnectionThenGracefulClose) {
   o.listen_port = port;
   o.max_conns = 64;
   o.recv_buf_count = 64;
-  std::atomic<int> init_rc{1};
-  std::string err;
-  std::thread t([&] {
-    Loop loop(o, &h);
-    h.loop = &loop;
-    int rc = loop.Init(&err);
-    init_rc.store(rc);
-    if (rc != 0) return;
-    loop.Run();
-  });
-  while (init_rc.load() == 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (init_rc.load() != 0) {
-    t.join();
-    GTEST_SKIP() << "io_uring loop unavailable here: " << err;
-  }
+  LoopThread t(o, &h);
+  if (!t.Started()) GTEST_SKIP() << "io_uring loop unavailable here: " << t.Error();
   std::vector<int> fds;
   for (int i = 0; i < 5; ++i) fds.push_back(Connect(port));
   for (int fd : fds) ASSERT_GE(fd, 0);
@@ -133,7 +157,7 @@ TEST(ShardLoop, SharedBufferReachesEveryConnectionThenGracefulClose) {
     EXPECT_EQ(got.substr(got.size() - 3), "END");
     close(fd);  // our FIN lets the graceful close finish
   }
-  t.join();
+  t.Join();
   EXPECT_EQ(h.closed, 5);
 }
 
@@ -179,28 +203,8 @@ TEST(ShardLoop, StopsAcceptingBeforeTheTableIsFullAndResumes) {
   o.max_conns = 4;
   o.listen_backlog = 16;  // table = 4 + 64 + 16 = 84 slots; accepting pauses at 60 live
   o.recv_buf_count = 64;
-  std::atomic<int> init_rc{1};
-  std::string err;
-  Loop* loop_ptr = nullptr;
-  std::atomic<bool> ready{false};
-  LoopStats stats;
-  std::thread t([&] {
-    Loop loop(o, &h);
-    h.loop = &loop;
-    int rc = loop.Init(&err);
-    init_rc.store(rc);
-    if (rc != 0) return;
-    loop_ptr = &loop;
-    ready.store(true);
-    loop.Run();
-    stats = loop.Stats();
-  });
-  while (init_rc.load() == 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (init_rc.load() != 0) {
-    t.join();
-    GTEST_SKIP() << "io_uring loop unavailable here: " << err;
-  }
-  while (!ready.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  LoopThread t(o, &h);
+  if (!t.Started()) GTEST_SKIP() << "io_uring loop unavailable here: " << t.Error();
   auto wait_for = [&](auto pred) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (!pred() && std::chrono::steady_clock::now() < deadline) {
@@ -224,9 +228,9 @@ TEST(ShardLoop, StopsAcceptingBeforeTheTableIsFullAndResumes) {
   h.close_some.store(true);
   wait_for([&] { return h.total.load() >= 72; });
   EXPECT_EQ(h.total.load(), 72) << "freed slots let the waiting connections in; none was lost";
-  loop_ptr->RequestStop();
-  t.join();
-  EXPECT_EQ(stats.accept_refused_full, 0u) << "no accept found the table full";
+  t.Stop();
+  t.Join();
+  EXPECT_EQ(t.Stats().accept_refused_full, 0u) << "no accept found the table full";
   for (int fd : fds) close(fd);
 }
 
