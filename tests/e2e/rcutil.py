@@ -445,6 +445,24 @@ class CloseReceived(Exception):
         self.code = code
 
 
+def client_frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bool = True,
+                 rsv: int = 0) -> bytes:
+    """One client frame; rsv is OR-ed into the first byte (0x40 = RSV1)."""
+    b0 = (0x80 if fin else 0) | rsv | opcode
+    n = len(payload)
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        hdr = struct.pack("!BB", b0, mbit | n)
+    elif n < 65536:
+        hdr = struct.pack("!BBH", b0, mbit | 126, n)
+    else:
+        hdr = struct.pack("!BBQ", b0, mbit | 127, n)
+    if not mask:
+        return hdr + payload
+    key = os.urandom(4)
+    return hdr + key + _mask(payload, key)
+
+
 def _mask(payload: bytes, key: bytes) -> bytes:
     n = len(payload)
     if n == 0:
@@ -485,19 +503,7 @@ class RawWS:
 
     async def send_frame(self, opcode: int, payload: bytes, *, fin: bool = True,
                          mask: bool = True) -> None:
-        b0 = (0x80 if fin else 0) | opcode
-        n = len(payload)
-        mbit = 0x80 if mask else 0
-        if n < 126:
-            hdr = struct.pack("!BB", b0, mbit | n)
-        elif n < 65536:
-            hdr = struct.pack("!BBH", b0, mbit | 126, n)
-        else:
-            hdr = struct.pack("!BBQ", b0, mbit | 127, n)
-        if mask:
-            key = os.urandom(4)
-            payload = key + _mask(payload, key)
-        self.writer.write(hdr + payload)
+        self.writer.write(client_frame(opcode, payload, fin=fin, mask=mask))
         await self.writer.drain()
 
     async def send_text(self, text: str | bytes) -> None:

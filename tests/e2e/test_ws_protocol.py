@@ -2,13 +2,12 @@
 fragmentation, control frames, close handshake, protocol violations, TCP segmentation."""
 import asyncio
 import json
-import os
 import struct
 
 import pytest
 
 from rcutil import (OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, RawWS, check_msg, check_welcome,
-                    close_all, join, recv_next, run)
+                    client_frame, close_all, join, recv_next, run)
 
 ROOM = "wsproto"
 MAX_FRAME = 1024
@@ -19,22 +18,7 @@ def srv(roomcast):
     return roomcast("--max-frame", MAX_FRAME)
 
 
-def frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bool = True,
-          rsv: int = 0) -> bytes:
-    """Encode one client frame; rsv is OR-ed into the first byte (0x40 = RSV1)."""
-    b0 = (0x80 if fin else 0) | rsv | opcode
-    mbit = 0x80 if mask else 0
-    n = len(payload)
-    if n < 126:
-        hdr = struct.pack("!BB", b0, mbit | n)
-    elif n < 65536:
-        hdr = struct.pack("!BBH", b0, mbit | 126, n)
-    else:
-        hdr = struct.pack("!BBQ", b0, mbit | 127, n)
-    if not mask:
-        return hdr + payload
-    key = os.urandom(4)
-    return hdr + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+frame = client_frame
 
 
 def send_obj(text: str, cid: str) -> bytes:
