@@ -72,6 +72,7 @@ enum class ParseStatus {
 
 // A JSON error response {"error":"<code>","message":"<message>"} with the given status.
 [[nodiscard]] std::string BuildJsonError(int status, std::string_view code,
-                                         std::string_view message, bool keep_alive);
+                                         std::string_view message, bool keep_alive,
+                                         std::string_view extra_headers = {});
 
 }  // namespace roomcast::http

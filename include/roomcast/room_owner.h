@@ -53,6 +53,18 @@ class OwnerRoom {
   // The last n messages (n is capped at the history kept), oldest first.
   [[nodiscard]] std::vector<std::string> Recent(size_t n) const;
 
+  // The messages after `since` (resume), oldest first. A `since` above the head comes from an
+  // earlier epoch and counts as 0. At most `max` messages are returned: kOldest returns the first
+  // ones (a poller then resumes from `last`), kNewest the last ones (live messages follow them).
+  // gap_from..gap_to names the seqs after `since` that are neither returned nor still to come.
+  enum class Cap { kOldest, kNewest };
+  struct SinceResult {
+    uint64_t gap_from = 0, gap_to = 0;  // gap_to == 0: no gap
+    std::vector<std::string> msgs;
+    uint64_t last = 0;  // the last seq returned or covered by the gap; `since` when nothing
+  };
+  [[nodiscard]] SinceResult Since(uint64_t since, size_t max, Cap cap) const;
+
   // Viewer accounting per shard; returns the shard's new count.
   uint32_t AddViewers(int shard, uint32_t n);
   uint32_t RemoveViewers(int shard, uint32_t n);

@@ -22,9 +22,23 @@ namespace roomcast::room {
 using ViewerId = uint32_t;
 inline constexpr uint32_t kNoReplica = 0xFFFFFFFF;
 
+// How a viewer is served: streamed (WebSocket frames or SSE events) or as a parked long-poll.
+enum class ViewerList : uint8_t { kWs = 0, kSse = 1 };
+
+// A long-poll request parked at `seq` (it has every message up to seq and waits for the next).
+struct Poller {
+  ViewerId viewer = 0;
+  uint32_t tag = 0;  // the caller's (how to answer: keep-alive, CORS origin, jitter slot)
+  uint64_t seq = 0;
+  uint64_t deadline_ms = 0;
+};
+
 struct Replica {
   std::string name;
-  std::vector<ViewerId> viewers;      // live viewers; position kept by the caller for O(1) removal
+  std::string epoch;                  // the owner's epoch, learnt from join replies
+  std::vector<ViewerId> viewers;      // WebSocket viewers; position kept by the caller (O(1) removal)
+  std::vector<ViewerId> sse;          // SSE viewers, likewise
+  std::vector<Poller> pollers;        // parked long-polls, likewise
   uint32_t joining = 0;               // joins sent to the owner and not answered yet
   std::vector<SequencedMsg> pending;  // arrived since the last flush, in seq order
   uint64_t last_flush_ms = 0;
@@ -43,6 +57,7 @@ struct PacingPolicy {
 class Replicas {
  public:
   explicit Replicas(PacingPolicy pacing) : pacing_(pacing) {}
+  const PacingPolicy& Pacing() const { return pacing_; }
 
   // Index of the room's replica, created if absent.
   uint32_t GetOrCreate(std::string_view name);
@@ -51,13 +66,20 @@ class Replicas {
   size_t Count() const { return by_name_.size(); }
 
   // Adds a viewer; returns its position (store it for RemoveViewer).
-  uint32_t AddViewer(uint32_t idx, ViewerId v);
+  uint32_t AddViewer(uint32_t idx, ViewerId v, ViewerList list = ViewerList::kWs);
   // Removes the viewer at pos by moving the last one there; returns the moved viewer id (or
   // the removed one when it was last) so the caller can update its stored position.
-  ViewerId RemoveViewer(uint32_t idx, uint32_t pos);
+  ViewerId RemoveViewer(uint32_t idx, uint32_t pos, ViewerList list = ViewerList::kWs);
+  // Parks a long-poll; returns its position. RemovePoller works like RemoveViewer.
+  uint32_t AddPoller(uint32_t idx, const Poller& p);
+  ViewerId RemovePoller(uint32_t idx, uint32_t pos);
+  // Everyone a flush reaches: WebSocket and SSE viewers and parked polls (paces the room).
+  static size_t Audience(const Replica& r) {
+    return r.viewers.size() + r.sse.size() + r.pollers.size();
+  }
   // A message arrived from the owner.
   void Deliver(uint32_t idx, SequencedMsg msg);
-  // Frees the replica if nobody uses it (no viewers, no joins in flight).
+  // Frees the replica if nobody uses it (no viewers, no polls, no joins in flight).
   void ReleaseIfUnused(uint32_t idx);
 
   // Rooms whose pending messages are due now: calls fn(idx) for each and returns the ms until
@@ -70,7 +92,7 @@ class Replicas {
       uint32_t idx = dirty_[i];
       Replica& r = slots_[idx];
       if (!r.in_use || !r.dirty) continue;
-      const uint64_t due = r.last_flush_ms + FlushIntervalMs(pacing_, r.viewers.size());
+      const uint64_t due = r.last_flush_ms + FlushIntervalMs(pacing_, Audience(r));
       if (now_ms >= due) {
         r.dirty = false;
         r.last_flush_ms = now_ms;

@@ -69,7 +69,7 @@ void BM_FanOutBatch(benchmark::State& state) {
   ws::FrameWriter writer;
   uint64_t delivered = 0;
   for (auto _ : state) {
-    const FanoutResult r = FanOutBatch(writer, "lobby", msgs, viewers, defaults.slow_policy,
+    const FanoutResult r = FanOutBatch(writer, Framing::kWebSocket, "lobby", msgs, viewers, defaults.slow_policy,
                                        defaults.max_queue_bytes, queues);
     delivered += r.delivered;
     benchmark::DoNotOptimize(r);
@@ -95,7 +95,7 @@ void BM_EncodeBatch(benchmark::State& state) {
   size_t bytes = 0;
   for (auto _ : state) {
     std::string out;  // a fresh buffer each time, as FanOutBatch makes one per flush
-    EncodeBatch(writer, msgs, &out);
+    EncodeBatch(writer, Framing::kWebSocket, msgs, &out);
     bytes = out.size();
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();

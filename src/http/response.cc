@@ -125,7 +125,7 @@ std::string BuildResponse(int status, std::string_view content_type, std::string
 }
 
 std::string BuildJsonError(int status, std::string_view code, std::string_view message,
-                           bool keep_alive) {
+                           bool keep_alive, std::string_view extra_headers) {
   std::string body;
   body.reserve(32 + code.size() + message.size());
   body.append("{\"error\":");
@@ -133,7 +133,7 @@ std::string BuildJsonError(int status, std::string_view code, std::string_view m
   body.append(",\"message\":");
   json::AppendString(&body, message);
   body.push_back('}');
-  return BuildResponse(status, "application/json", body, keep_alive);
+  return BuildResponse(status, "application/json", body, keep_alive, extra_headers);
 }
 
 }  // namespace roomcast::http

@@ -1,5 +1,6 @@
 #include "roomcast/room_owner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -65,6 +66,31 @@ std::vector<std::string> OwnerRoom::Recent(size_t n) const {
   out.reserve(n);
   for (size_t i = history_.size() - n; i < history_.size(); ++i) out.push_back(history_[i].json);
   return out;
+}
+
+OwnerRoom::SinceResult OwnerRoom::Since(uint64_t since, size_t max, Cap cap) const {
+  SinceResult r;
+  if (since > seq_) since = 0;  // from an earlier epoch: start this one from its beginning
+  r.last = since;
+  if (since == seq_) return r;
+  const uint64_t oldest = history_cap_ == 0 || history_.empty() ? seq_ + 1 : history_.front().seq;
+  uint64_t first = std::max(since + 1, oldest);  // first seq we can return
+  const uint64_t available = seq_ + 1 - first;
+  if (available > max && cap == Cap::kNewest) first = seq_ + 1 - max;
+  if (first > since + 1) {
+    r.gap_from = since + 1;
+    r.gap_to = first - 1;
+    r.last = r.gap_to;
+  }
+  if (first > seq_ || max == 0) return r;
+  const uint64_t end = std::min<uint64_t>(seq_, first + max - 1);  // last seq returned
+  r.msgs.reserve(static_cast<size_t>(end - first + 1));
+  for (size_t i = static_cast<size_t>(first - oldest); i < history_.size(); ++i) {
+    if (history_[i].seq > end) break;
+    r.msgs.push_back(history_[i].json);
+  }
+  r.last = end;
+  return r;
 }
 
 uint32_t OwnerRoom::AddViewers(int shard, uint32_t n) {

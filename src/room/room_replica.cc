@@ -34,18 +34,38 @@ uint32_t Replicas::Find(std::string_view name) const {
   return it == by_name_.end() ? kNoReplica : it->second;
 }
 
-uint32_t Replicas::AddViewer(uint32_t idx, ViewerId v) {
-  Replica& r = slots_[idx];
-  r.viewers.push_back(v);
-  return static_cast<uint32_t>(r.viewers.size() - 1);
+namespace {
+std::vector<ViewerId>& List(Replica& r, ViewerList list) {
+  return list == ViewerList::kSse ? r.sse : r.viewers;
+}
+}  // namespace
+
+uint32_t Replicas::AddViewer(uint32_t idx, ViewerId v, ViewerList list) {
+  std::vector<ViewerId>& l = List(slots_[idx], list);
+  l.push_back(v);
+  return static_cast<uint32_t>(l.size() - 1);
 }
 
-ViewerId Replicas::RemoveViewer(uint32_t idx, uint32_t pos) {
-  Replica& r = slots_[idx];
-  ViewerId moved = r.viewers.back();
-  r.viewers[pos] = moved;
-  r.viewers.pop_back();
+ViewerId Replicas::RemoveViewer(uint32_t idx, uint32_t pos, ViewerList list) {
+  std::vector<ViewerId>& l = List(slots_[idx], list);
+  ViewerId moved = l.back();
+  l[pos] = moved;
+  l.pop_back();
   return moved;
+}
+
+uint32_t Replicas::AddPoller(uint32_t idx, const Poller& p) {
+  std::vector<Poller>& l = slots_[idx].pollers;
+  l.push_back(p);
+  return static_cast<uint32_t>(l.size() - 1);
+}
+
+ViewerId Replicas::RemovePoller(uint32_t idx, uint32_t pos) {
+  std::vector<Poller>& l = slots_[idx].pollers;
+  const Poller moved = l.back();
+  l[pos] = moved;
+  l.pop_back();
+  return moved.viewer;
 }
 
 void Replicas::Deliver(uint32_t idx, SequencedMsg msg) {
@@ -59,7 +79,7 @@ void Replicas::Deliver(uint32_t idx, SequencedMsg msg) {
 
 void Replicas::ReleaseIfUnused(uint32_t idx) {
   Replica& r = slots_[idx];
-  if (!r.in_use || !r.viewers.empty() || r.joining > 0) return;
+  if (!r.in_use || Audience(r) > 0 || r.joining > 0) return;
   by_name_.erase(r.name);
   r = Replica{};
   free_.push_back(idx);

@@ -3,18 +3,39 @@
 #include <algorithm>
 
 #include "roomcast/json_writer.h"
+#include "roomcast/sse_event.h"
 
 namespace roomcast::server {
 
-void EncodeBatch(ws::FrameWriter& writer, std::span<const room::SequencedMsg> msgs,
-                 std::string* out) {
-  size_t total = 0;
-  for (const auto& m : msgs) total += m.json.size() + ws::ServerHeaderSize(m.json.size());
-  out->reserve(out->size() + total);
-  for (const auto& m : msgs) writer.Append(out, ws::Opcode::kText, m.json);
+void EncodeObject(ws::FrameWriter& writer, Framing framing, std::string_view type, uint64_t id,
+                  std::string_view json, std::string* out) {
+  if (framing == Framing::kWebSocket) {
+    writer.Append(out, ws::Opcode::kText, json);
+  } else {
+    sse::AppendEvent(out, type, id != 0, id, json);
+  }
 }
 
-FanoutResult FanOutBatch(ws::FrameWriter& writer, std::string_view room,
+void EncodeBatch(ws::FrameWriter& writer, Framing framing,
+                 std::span<const room::SequencedMsg> msgs, std::string* out) {
+  size_t total = 0;
+  for (const auto& m : msgs) total += m.json.size() + 40;
+  out->reserve(out->size() + total);
+  for (const auto& m : msgs) EncodeObject(writer, framing, "msg", m.seq, m.json, out);
+}
+
+std::string GapJson(std::string_view room, uint64_t from, uint64_t to) {
+  std::string gap = R"({"type":"gap","room":)";
+  json::AppendString(&gap, room);
+  gap += R"(,"from":)";
+  json::AppendUint(&gap, from);
+  gap += R"(,"to":)";
+  json::AppendUint(&gap, to);
+  gap += '}';
+  return gap;
+}
+
+FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_view room,
                          std::span<const room::SequencedMsg> msgs,
                          std::span<const room::ViewerId> viewers, SlowPolicy policy,
                          uint32_t max_queue_bytes, ViewerQueues& queues) {
@@ -23,7 +44,7 @@ FanoutResult FanOutBatch(ws::FrameWriter& writer, std::string_view room,
   const uint64_t first = msgs.front().seq;
   const uint64_t last = msgs.back().seq;
   std::string bytes;
-  EncodeBatch(writer, msgs, &bytes);
+  EncodeBatch(writer, framing, msgs, &bytes);
   SharedBuf* buf = SharedBuf::Make(std::move(bytes), first, last);
   const size_t size = buf->bytes.size();
   res.bytes = size;
@@ -42,15 +63,8 @@ FanoutResult FanOutBatch(ws::FrameWriter& writer, std::string_view room,
     uint64_t dropped_first = 0, dropped_last = 0;
     queues.DropUnsent(v, &dropped_first, &dropped_last);
     const uint64_t from = dropped_first ? std::min(dropped_first, first) : first;
-    std::string gap = R"({"type":"gap","room":)";
-    json::AppendString(&gap, room);
-    gap += R"(,"from":)";
-    json::AppendUint(&gap, from);
-    gap += R"(,"to":)";
-    json::AppendUint(&gap, last);
-    gap += '}';
     std::string frame;
-    writer.Append(&frame, ws::Opcode::kText, gap);
+    EncodeObject(writer, framing, "gap", last, GapJson(room, from, last), &frame);
     // Tagged with the range it stands for, so that a later skip over it widens the range.
     SharedBuf* g = SharedBuf::Make(std::move(frame), from, last);
     queues.Enqueue(v, g);

@@ -1,6 +1,7 @@
 // The per-room batch: every message that reached a room replica since its last flush, encoded
-// ONCE as ready WebSocket text frames in one buffer, which every local viewer then shares (server
-// frames are unmasked, so the bytes are the same for every viewer). A viewer whose send queue is
+// ONCE per stream framing (WebSocket text frames, or SSE events) in one buffer, which every local
+// viewer of that framing then shares (server frames are unmasked, so the bytes are the same for
+// every viewer). A viewer whose send queue is
 // over its bound skips ahead with a gap notice, or is closed: a room never waits for its slowest
 // viewer. Shard thread only (the writer and the queues are the shard's).
 #pragma once
@@ -31,6 +32,9 @@ class ViewerQueues {
   ~ViewerQueues() = default;
 };
 
+// How a stream viewer receives objects.
+enum class Framing { kWebSocket, kSse };
+
 struct FanoutResult {
   uint64_t delivered = 0;  // viewers that got the batch
   uint64_t skipped = 0;    // viewers that skipped ahead with a gap
@@ -38,12 +42,19 @@ struct FanoutResult {
   uint64_t bytes = 0;      // size of the shared batch buffer
 };
 
-// Appends the frames of msgs, in order, to *out.
-void EncodeBatch(ws::FrameWriter& writer, std::span<const room::SequencedMsg> msgs,
-                 std::string* out);
+// Appends the frames (or events) of msgs, in order, to *out.
+void EncodeBatch(ws::FrameWriter& writer, Framing framing,
+                 std::span<const room::SequencedMsg> msgs, std::string* out);
+
+// Appends one JSON object as a frame or an event: event name `type`, SSE id `id` when non-zero.
+void EncodeObject(ws::FrameWriter& writer, Framing framing, std::string_view type, uint64_t id,
+                  std::string_view json, std::string* out);
+
+// The gap notice {"type":"gap","room":R,"from":A,"to":B} as JSON.
+[[nodiscard]] std::string GapJson(std::string_view room, uint64_t from, uint64_t to);
 
 // Builds the batch of msgs once and queues it on every viewer, applying the slow-viewer policy.
-FanoutResult FanOutBatch(ws::FrameWriter& writer, std::string_view room,
+FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_view room,
                          std::span<const room::SequencedMsg> msgs,
                          std::span<const room::ViewerId> viewers, SlowPolicy policy,
                          uint32_t max_queue_bytes, ViewerQueues& queues);

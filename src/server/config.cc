@@ -2,6 +2,7 @@
 // bounds, so --help always shows the real defaults.
 #include "roomcast/config.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -14,7 +15,7 @@ namespace roomcast {
 
 namespace {
 
-enum class Kind { kU32, kU16, kInt, kBool, kListen, kSlowPolicy, kLogLevel };
+enum class Kind { kU32, kU16, kInt, kBool, kString, kListen, kSlowPolicy, kLogLevel };
 
 struct Option {
   const char* name;
@@ -64,6 +65,24 @@ std::vector<Option> Options(Config* c) {
       {"recv-buf-count", Kind::kU32, &c->recv_buf_count, 0, 32768,
        "provided receive buffers per shard (power of two; 0 = 512 / shards, within 64..256)"},
       {"mesh-ring", Kind::kU32, &c->mesh_ring, 64, 1u << 24, "items per shard-to-shard ring"},
+      {"poll-hold-ms", Kind::kU32, &c->poll_hold_ms, 100, 600000,
+       "hold a long-poll at the room's head at most this long"},
+      {"poll-history", Kind::kU32, &c->poll_history, 0, 1000000,
+       "messages in a first long-poll answer when ?history is not given"},
+      {"poll-budget", Kind::kU32, &c->poll_budget, 0, 100000000,
+       "long-poll requests per second one room may cause (server-wide, split across shards); "
+       "busy rooms advise a longer timeoutMs to stay within it; 0 = pacing off"},
+      {"poll-max-timeout-ms", Kind::kU32, &c->poll_max_timeout_ms, 0, 600000,
+       "the longest timeoutMs a long-poll answer advises"},
+      {"sse-heartbeat-secs", Kind::kU32, &c->sse_heartbeat_secs, 1, 3600,
+       "send an SSE comment line this often so proxies keep streams open"},
+      {"cors-origins", Kind::kString, &c->cors_origins, 0, 4096,
+       "origins whose pages may call the server: *, a comma-separated list, or '' for none"},
+      {"cursor-key", Kind::kString, &c->cursor_key, 0, 64,
+       "64 hex chars signing long-poll cursors (default: kept in --data-dir, else random per "
+       "start, so cursors do not survive a restart)"},
+      {"data-dir", Kind::kString, &c->data_dir, 0, 4096,
+       "directory for state kept across restarts (the cursor key); '' = none"},
       {"log-level", Kind::kLogLevel, &c->log_level, 0, 0, "debug|info|warn|error"},
       {"dev-auth", Kind::kBool, &c->dev_auth, 0, 1,
        "let ?user=NAME name a client (development only; until JWT auth lands, ?user= is always "
@@ -81,6 +100,11 @@ std::string DefaultOf(const Option& o) {
       return std::to_string(*static_cast<int*>(o.target));
     case Kind::kBool:
       return *static_cast<bool*>(o.target) ? "on" : "off";
+    case Kind::kString: {
+      const std::string& v = *static_cast<std::string*>(o.target);
+      if (v.empty()) return "''";
+      return std::string_view(o.name) == "cursor-key" ? "<set>" : v;  // never print the key
+    }
     case Kind::kListen: {
       auto* c = static_cast<Config*>(o.target);
       bool v6 = c->listen_host.find(':') != std::string::npos;
@@ -108,8 +132,9 @@ void PrintHelp(const std::vector<Option>& opts) {
   }
   std::printf(
       "  --%-24s print this help and exit\n  --%-24s print the version and exit\n"
-      "\nEndpoints: GET /ws?room=R[&history=N][&user=NAME], POST /rooms/R/messages?user=NAME,\n"
-      "GET /healthz, GET /metrics. See docs/protocol.md.\n",
+      "\nEndpoints: GET /ws?room=R[&since=SEQ][&history=N][&user=NAME] (WebSocket),\n"
+      "GET /rooms/R/messages[?cursor=C] (long-poll), GET /rooms/R/events (SSE),\n"
+      "POST /rooms/R/messages?user=NAME, GET /healthz, /readyz, /metrics. See docs/protocol.md.\n",
       "help", "version");
 }
 
@@ -175,6 +200,13 @@ bool Apply(const Option& o, std::string_view value, std::string* why) {
         *why = "expects on or off";
         return false;
       }
+      return true;
+    case Kind::kString:
+      if (value.size() > o.max) {
+        *why = "is longer than " + std::to_string(o.max) + " bytes";
+        return false;
+      }
+      *static_cast<std::string*>(o.target) = std::string(value);
       return true;
     case Kind::kListen:
       if (!ParseListen(value, static_cast<Config*>(o.target))) {
@@ -264,6 +296,32 @@ ParseOutcome ParseCommandLine(int argc, char** argv, Config* cfg) {
       (cfg->recv_buf_count < 16 || (cfg->recv_buf_count & (cfg->recv_buf_count - 1)) != 0)) {
     std::fprintf(stderr, "roomcast: --recv-buf-count must be 0 or a power of two from 16\n");
     return ParseOutcome::kExitUsage;
+  }
+  if (cfg->cors_origins != "*") {
+    size_t count = 0;
+    for (std::string_view rest = cfg->cors_origins; !rest.empty();) {
+      const size_t comma = rest.find(',');
+      std::string_view o = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      while (!o.empty() && o.front() == ' ') o.remove_prefix(1);
+      while (!o.empty() && o.back() == ' ') o.remove_suffix(1);
+      bool ok = !o.empty() && o != "*";
+      for (char ch : o) ok = ok && ch > ' ' && ch < 127;
+      if (!ok || ++count > 250) {
+        std::fprintf(stderr,
+                     "roomcast: --cors-origins must be *, '' or a comma-separated list of up to "
+                     "250 origins such as https://chat.example\n");
+        return ParseOutcome::kExitUsage;
+      }
+    }
+  }
+  if (!cfg->cursor_key.empty()) {
+    bool hex = cfg->cursor_key.size() == 64;
+    for (char ch : cfg->cursor_key) hex = hex && std::isxdigit(static_cast<unsigned char>(ch));
+    if (!hex) {
+      std::fprintf(stderr, "roomcast: --cursor-key must be 64 hex characters (32 bytes)\n");
+      return ParseOutcome::kExitUsage;
+    }
   }
   return ParseOutcome::kRun;
 }

@@ -9,9 +9,7 @@
 
 namespace roomcast::server {
 
-namespace {
-
-bool ParseUint(std::string_view s, uint64_t* out) {
+bool ParseWholeNumber(std::string_view s, uint64_t* out) {
   if (s.empty() || s.size() > 18) return false;
   uint64_t v = 0;
   for (char ch : s) {
@@ -21,6 +19,8 @@ bool ParseUint(std::string_view s, uint64_t* out) {
   *out = v;
   return true;
 }
+
+namespace {
 
 constexpr std::string_view kRoomRule = "room must be 1..64 bytes of [A-Za-z0-9_.:-]";
 constexpr std::string_view kUserRule = "user must be 1..64 bytes of [A-Za-z0-9_.:-]";
@@ -85,27 +85,59 @@ void Shard::RespondHttp(ConnId c, std::string response, bool keep_alive) {
 void Shard::RespondError(ConnId c, int status, std::string_view code, std::string_view message,
                          bool keep_alive) {
   ShardMetrics::Add(metrics_.errors_sent_total, 1);
-  RespondHttp(c, http::BuildJsonError(status, code, message, keep_alive), keep_alive);
+  RespondHttp(c, http::BuildJsonError(status, code, message, keep_alive, CorsHeaders(cur_cors_)),
+              keep_alive);
+}
+
+uint8_t Shard::CorsIndex(const http::Request& req) const {
+  bool has_origin = false;
+  const std::string_view origin = req.Find("Origin", &has_origin);
+  if (!has_origin) return kCorsNone;
+  if (cfg_.cors_origins == "*") return kCorsAny;
+  for (size_t i = 0; i < cors_list_.size(); ++i) {
+    if (cors_list_[i] == origin) return static_cast<uint8_t>(kCorsFirstListed + i);
+  }
+  return kCorsDenied;
+}
+
+std::string_view Shard::CorsHeaders(uint8_t idx) const { return cors_headers_[idx]; }
+
+void Shard::HandlePreflight(ConnId c, bool keep_alive) {
+  if (cur_cors_ == kCorsDenied) {
+    RespondError(c, 403, "forbidden", "origin not allowed (see --cors-origins)", keep_alive);
+    return;
+  }
+  std::string extra(CorsHeaders(cur_cors_));
+  extra +=
+      "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
+      "Access-Control-Allow-Headers: Authorization, Content-Type, Last-Event-ID\r\n"
+      "Access-Control-Max-Age: 600\r\n";
+  RespondHttp(c, http::BuildResponse(204, "", "", keep_alive, extra), keep_alive);
 }
 
 void Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view body) {
   const bool ka = req.keep_alive && !draining_;
   const std::string_view path = req.path;
   const bool get = req.method == "GET" || req.method == "HEAD";
+  cur_cors_ = CorsIndex(req);
+  const std::string_view cors = CorsHeaders(cur_cors_);
   if (path == "/healthz") {
     if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka);
-    RespondHttp(c, http::BuildResponse(200, "application/json", R"({"status":"ok"})", ka), ka);
+    RespondHttp(c, http::BuildResponse(200, "application/json", R"({"status":"ok"})", ka, cors),
+                ka);
     return;
   }
   if (path == "/readyz") {
     if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka);
     if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
-    RespondHttp(c, http::BuildResponse(200, "application/json", R"({"status":"ready"})", ka), ka);
+    RespondHttp(c, http::BuildResponse(200, "application/json", R"({"status":"ready"})", ka, cors),
+                ka);
     return;
   }
   if (path == "/metrics") {
     if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka);
-    RespondHttp(c, http::BuildResponse(200, "text/plain; version=0.0.4", RenderMetrics(), ka), ka);
+    RespondHttp(
+        c, http::BuildResponse(200, "text/plain; version=0.0.4", RenderMetrics(), ka, cors), ka);
     return;
   }
   if (path == "/ws") {
@@ -113,21 +145,24 @@ void Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view b
     return HandleUpgrade(c, req);
   }
   constexpr std::string_view kRooms = "/rooms/";
-  constexpr std::string_view kMessages = "/messages";
-  if (path.substr(0, kRooms.size()) == kRooms && path.size() > kRooms.size() + kMessages.size() &&
-      path.substr(path.size() - kMessages.size()) == kMessages) {
-    std::string_view room =
-        path.substr(kRooms.size(), path.size() - kRooms.size() - kMessages.size());
-    if (req.method == "POST") return HandleHttpSend(c, req, room, body);
-    if (req.method == "GET") {
-      RespondError(c, 501, "not_implemented", "long-poll is not available in this version", ka);
-      return;
+  if (path.substr(0, kRooms.size()) == kRooms) {
+    if (req.method == "OPTIONS") return HandlePreflight(c, ka);
+    const std::string_view rest = path.substr(kRooms.size());
+    const size_t slash = rest.rfind('/');
+    const std::string_view room = slash == std::string_view::npos ? rest : rest.substr(0, slash);
+    const std::string_view what =
+        slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+    if (what == "messages" && !room.empty()) {
+      if (req.method == "POST") return HandleHttpSend(c, req, room, body);
+      if (req.method == "GET") return HandlePoll(c, req, room);
+      return RespondError(c, 405, "method_not_allowed", "use GET to poll or POST to send", ka);
     }
-    RespondError(c, 405, "method_not_allowed", "use POST to send", ka);
-    return;
+    if (what == "events" && !room.empty()) {
+      if (req.method == "GET") return HandleSse(c, req, room);
+      return RespondError(c, 405, "method_not_allowed", "use GET", ka);
+    }
   }
   RespondError(c, 404, "not_found", "no such endpoint", ka);
-  return;
 }
 
 void Shard::HandleUpgrade(ConnId c, const http::Request& req) {
@@ -143,8 +178,13 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req) {
   }
   uint64_t history = 0;
   std::string history_s;
-  if (http::QueryParam(req.query, "history", &history_s) && !ParseUint(history_s, &history)) {
+  if (http::QueryParam(req.query, "history", &history_s) && !ParseWholeNumber(history_s, &history)) {
     RespondError(c, 400, "bad_request", "history must be a whole number", false);
+    return;
+  }
+  uint64_t since = kNoSince;
+  if (http::QueryParam(req.query, "since", &history_s) && !ParseWholeNumber(history_s, &since)) {
+    RespondError(c, 400, "bad_request", "since must be a whole number", false);
     return;
   }
   if (!req.HeaderHasToken("Upgrade", "websocket") || !req.HeaderHasToken("Connection", "upgrade")) {
@@ -174,8 +214,7 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req) {
   s.kind = SessKind::kWsJoining;
   if (!user.empty()) SetUser(c, user);
   const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
-  StartJoin(c, room, h);
-  return;
+  StartJoin(c, room, h, JoinMode::kWs, since);
 }
 
 void Shard::HandleHttpSend(ConnId c, const http::Request& req, std::string_view room,

@@ -1,6 +1,8 @@
 // GET /metrics: Prometheus text format, one series per shard, read from every shard's relaxed
 // counters (see server_shared.h).
+#include <algorithm>
 #include <cstdio>
+#include <memory>
 
 #include "shard.h"
 
@@ -49,6 +51,16 @@ constexpr Series kSeries[] = {
     {"roomcast_room_replicas", "gauge", "Rooms with viewers on this shard",
      &ShardMetrics::room_replicas},
     {"roomcast_loop_turns_total", "counter", "Event loop turns", &ShardMetrics::loop_turns_total},
+    {"roomcast_sse_viewers", "gauge", "SSE viewers in rooms", &ShardMetrics::sse_viewers},
+    {"roomcast_longpoll_parked", "gauge", "Long-polls parked at their room's head",
+     &ShardMetrics::longpoll_parked},
+    {"roomcast_longpoll_requests_total", "counter", "Long-poll requests",
+     &ShardMetrics::longpoll_requests_total},
+    {"roomcast_longpoll_responses_total", "counter", "Long-poll answers with messages or empty",
+     &ShardMetrics::longpoll_responses_total},
+    {"roomcast_longpoll_response_messages_total", "counter",
+     "Objects in long-poll answers (mean per answer: divide by responses)",
+     &ShardMetrics::longpoll_response_messages_total},
 };
 
 }  // namespace
@@ -99,7 +111,41 @@ std::string Shard::RenderMetrics() {
         i, static_cast<unsigned long long>(cum));
     out += line;
   }
+  // The hottest long-poll rooms of each shard (at most kHotPollRooms each).
+  out +=
+      "# HELP roomcast_longpoll_room_parked Long-polls parked per room (hottest rooms per "
+      "shard)\n# TYPE roomcast_longpoll_room_parked gauge\n"
+      "# HELP roomcast_longpoll_room_timeout_ms The base timeoutMs advised per room (hottest "
+      "rooms per shard)\n# TYPE roomcast_longpoll_room_timeout_ms gauge\n";
+  for (int i = 0; i < shared_->shards; ++i) {
+    auto hot = shared_->metrics[static_cast<size_t>(i)].hot_poll_rooms.load();
+    if (hot) out += *hot;
+  }
   return out;
+}
+
+void Shard::PublishHotPollRooms() {
+  std::vector<std::pair<uint64_t, const std::string*>> rooms;
+  const uint64_t now = loop_.NowMs();
+  for (auto& [name, st] : poll_rooms_) {
+    // Rank by requests per second, the load a room puts on this shard.
+    rooms.emplace_back(static_cast<uint64_t>(st.reqs.PerSec(now) * 1000) + st.parked, &name);
+  }
+  const size_t n = std::min(rooms.size(), kHotPollRooms);
+  std::partial_sort(rooms.begin(), rooms.begin() + static_cast<std::ptrdiff_t>(n), rooms.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string text;
+  char line[256];
+  for (size_t k = 0; k < n; ++k) {
+    const std::string& name = *rooms[k].second;
+    const PollRoomState& st = poll_rooms_.find(name)->second;
+    std::snprintf(line, sizeof(line),
+                  "roomcast_longpoll_room_parked{shard=\"%d\",room=\"%s\"} %u\n"
+                  "roomcast_longpoll_room_timeout_ms{shard=\"%d\",room=\"%s\"} %u\n",
+                  id_, name.c_str(), st.parked, id_, name.c_str(), st.timeout_ms);
+    text += line;
+  }
+  metrics_.hot_poll_rooms.store(std::make_shared<const std::string>(std::move(text)));
 }
 
 }  // namespace roomcast::server

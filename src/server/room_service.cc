@@ -5,51 +5,12 @@
 #include <ctime>
 
 #include "batch.h"
+#include "mesh_items.h"
 #include "roomcast/json_writer.h"
 #include "roomcast/log.h"
 #include "shard.h"
 
 namespace roomcast::server {
-
-struct PublishReq {
-  std::string room, user, text, cid;
-  int64_t ts_ms;
-  ConnId conn;
-  uint32_t gen;
-  bool http;
-};
-
-struct AckReply {
-  ConnId conn;
-  uint32_t gen;
-  bool http;
-  uint64_t seq = 0;
-  std::string id, cid;
-  std::string error;  // non-empty: the message was not sequenced
-};
-
-struct ForwardMsg {
-  std::string room;
-  room::SequencedMsg msg;
-};
-
-struct JoinReq {
-  std::string room;
-  ConnId conn;
-  uint32_t gen;
-  uint32_t history;
-};
-
-struct JoinReply {
-  std::string room;
-  ConnId conn;
-  uint32_t gen;
-  std::string epoch;
-  uint64_t head = 0;
-  uint64_t online = 0;
-  std::vector<std::string> history;
-  std::string error;
-};
 
 namespace {
 
@@ -68,7 +29,7 @@ void Shard::SendToOwner(std::string_view room, uint32_t kind, uint64_t a, void* 
 void Shard::Publish(ConnId c, bool http, std::string_view room, const chat::ClientOp& op) {
   ShardMetrics::Add(metrics_.messages_in_total, 1);
   auto* req = new PublishReq{std::string(room), UserName(c), op.text,     op.cid,
-                             UnixMs(),          c,           Sess(c).gen, http};
+                             UnixMs(),          c,           Sess(c).gen, http, cur_cors_};
   SendToOwner(room, kItemPublish, 0, req);
 }
 
@@ -132,7 +93,7 @@ void Shard::DiscardInFlight() {
 
 void Shard::OnPublish(int from, PublishReq* req) {
   std::unique_ptr<PublishReq> own(req);
-  auto* ack = new AckReply{req->conn, req->gen, req->http};
+  auto* ack = new AckReply{req->conn, req->gen, req->http, req->cors};
   ack->cid = req->cid;
   room::OwnerRoom* r = owned_.GetOrCreate(req->room);
   if (!r) {
@@ -154,18 +115,36 @@ void Shard::OnPublish(int from, PublishReq* req) {
 }
 
 void Shard::OnJoin(int from, JoinReq* req) {
-  auto* rep = new JoinReply{req->room, req->conn, req->gen};
+  std::unique_ptr<JoinReq> own(req);
+  auto* rep = new JoinReply{req->room, req->conn, req->gen, req->mode, req->tag};
   room::OwnerRoom* r = owned_.GetOrCreate(req->room);
   if (!r) {
     rep->error = "too many rooms on this server";
-  } else {
-    r->AddViewers(from, 1);
-    rep->epoch = r->Epoch();
-    rep->head = r->HeadSeq();
-    rep->online = r->Online();
-    if (req->history) rep->history = r->Recent(req->history);
+    mesh_.Send(from, mesh::Item{kItemJoinReply, 0, 0, rep});
+    return;
   }
-  delete req;
+  rep->epoch = r->Epoch();
+  rep->head = r->HeadSeq();
+  rep->last = rep->head;
+  if (req->since != kNoSince) {
+    uint64_t since = req->since;
+    if (!req->epoch.empty() && req->epoch != r->Epoch()) since = 0;  // an earlier epoch
+    const auto cap = req->mode == JoinMode::kPoll ? room::OwnerRoom::Cap::kOldest
+                                                  : room::OwnerRoom::Cap::kNewest;
+    room::OwnerRoom::SinceResult res = r->Since(since, cfg_.max_history_request, cap);
+    rep->gap_from = res.gap_from;
+    rep->gap_to = res.gap_to;
+    rep->history = std::move(res.msgs);
+    rep->last = res.last;
+  } else if (req->history) {
+    rep->history = r->Recent(req->history);
+  }
+  // A poll is parked (and counted) only when it has nothing to take away yet; a first poll
+  // (no cursor) is always answered at once.
+  rep->counted = req->mode != JoinMode::kPoll ||
+                 (req->since != kNoSince && rep->history.empty() && rep->gap_to == 0);
+  if (rep->counted) r->AddViewers(from, 1);
+  rep->online = r->Online();
   mesh_.Send(from, mesh::Item{kItemJoinReply, 0, 0, rep});
 }
 
@@ -197,6 +176,7 @@ void Shard::OnAck(AckReply* ack) {
   }
   s.flags &= static_cast<uint8_t>(~kAwaitingAck);
   const bool keep_alive = !(s.flags & kClosingSess);
+  cur_cors_ = ack->cors;
   if (!ack->error.empty()) {
     RespondError(ack->conn, 503, "unavailable", "the room could not be created (room limit)",
                  keep_alive);
@@ -207,53 +187,96 @@ void Shard::OnAck(AckReply* ack) {
     json::AppendString(&body, ack->id);
     body += '}';
     s.flags &= static_cast<uint8_t>(~kClosingSess);  // RespondHttp decides from keep_alive
-    RespondHttp(ack->conn, http::BuildResponse(200, "application/json", body, keep_alive),
+    RespondHttp(ack->conn,
+                http::BuildResponse(200, "application/json", body, keep_alive,
+                                    CorsHeaders(cur_cors_)),
                 keep_alive);
   }
-  // Requests pipelined behind this one were held; go on with them.
-  Session& after = Sess(ack->conn);
-  if (keep_alive && after.pending && !after.pending->input.empty()) {
-    std::string held = std::move(after.pending->input);
-    after.pending->input.clear();
-    ProcessInput(ack->conn, {reinterpret_cast<const uint8_t*>(held.data()), held.size()});
-  }
+  if (keep_alive) ResumeHeldInput(ack->conn);
 }
 
 void Shard::OnForward(ForwardMsg* fwd) {
   std::unique_ptr<ForwardMsg> own(fwd);
   uint32_t idx = replicas_.Find(fwd->room);
+  if (!poll_rooms_.empty()) NotePollHead(fwd->room, fwd->msg.seq);
   if (idx == room::kNoReplica) return;  // our last viewer left while this was on its way
   replicas_.Deliver(idx, std::move(fwd->msg));
 }
 
-void Shard::StartJoin(ConnId c, std::string_view room, uint32_t history) {
+void Shard::StartJoin(ConnId c, std::string_view room, uint32_t history, JoinMode mode,
+                      uint64_t since, std::string_view epoch, uint32_t tag) {
   Session& s = Sess(c);
   uint32_t idx = replicas_.GetOrCreate(room);
   replicas_.At(idx).joining++;
   s.replica = idx;
-  s.kind = SessKind::kWsJoining;
-  SendToOwner(room, kItemJoin, 0, new JoinReq{std::string(room), c, s.gen, history});
+  s.kind = mode == JoinMode::kWs    ? SessKind::kWsJoining
+           : mode == JoinMode::kSse ? SessKind::kSseJoining
+                                    : SessKind::kPollJoining;
+  SendToOwner(room, kItemJoin, 0,
+              new JoinReq{std::string(room), c, s.gen, history, mode, since, std::string(epoch),
+                          tag});
 }
 
 void Shard::OnJoinReply(JoinReply* rep) {
-  std::unique_ptr<JoinReply> own(rep);
   uint32_t idx = replicas_.Find(rep->room);
   if (idx == room::kNoReplica) {
     RC_ERROR(id_, "join reply for room %s without a replica", rep->room.c_str());
+    delete rep;
     return;
   }
   room::Replica& r = replicas_.At(idx);
   if (r.joining > 0) r.joining--;
+  if (rep->error.empty()) r.epoch = rep->epoch;
   Session& s = Sess(rep->conn);
-  if (s.gen != rep->gen || s.kind != SessKind::kWsJoining || (s.flags & kClosingSess)) {
+  const SessKind want = rep->mode == JoinMode::kWs    ? SessKind::kWsJoining
+                        : rep->mode == JoinMode::kSse ? SessKind::kSseJoining
+                                                      : SessKind::kPollJoining;
+  if (s.gen != rep->gen || s.kind != want || (s.flags & kClosingSess)) {
     // The viewer left before the owner answered: undo the owner's count.
-    if (rep->error.empty()) {
+    if (rep->error.empty() && rep->counted) {
       SendToOwner(rep->room, kItemLeave, 1, new std::string(rep->room));
     }
     if (s.gen == rep->gen) s.replica = room::kNoReplica;
     replicas_.ReleaseIfUnused(idx);
+    delete rep;
     return;
   }
+  if (rep->mode == JoinMode::kPoll) return OnPollReply(rep);
+  if (rep->mode == JoinMode::kSse) return OnSseReply(rep);
+  OnWsReply(rep);
+}
+
+std::string Shard::WelcomeJson(const JoinReply& rep) {
+  std::string j = R"({"type":"welcome","room":)";
+  json::AppendString(&j, rep.room);
+  j += R"(,"epoch":)";
+  json::AppendString(&j, rep.epoch);
+  j += R"(,"seq":)";
+  json::AppendUint(&j, rep.head);
+  j += R"(,"online":)";
+  json::AppendUint(&j, rep.online);
+  j += R"(,"modes":{"slow_secs":0,"subscribers_only":false,"emote_only":false},"user":)";
+  json::AppendString(&j, UserName(rep.conn));
+  j += '}';
+  return j;
+}
+
+void Shard::AppendJoinBacklog(JoinReply* rep, bool sse, std::string* out) {
+  const Framing f = sse ? Framing::kSse : Framing::kWebSocket;
+  if (rep->gap_to != 0) {
+    EncodeObject(frame_writer_, f, "gap", rep->gap_to,
+                 GapJson(rep->room, rep->gap_from, rep->gap_to), out);
+  }
+  // The history's seqs end at rep->last (a resume) or at the head (history=N).
+  uint64_t seq = (rep->gap_to != 0 || !rep->history.empty()) ? rep->last : rep->head;
+  seq = seq + 1 - rep->history.size();
+  for (const std::string& h : rep->history) EncodeObject(frame_writer_, f, "msg", seq++, h, out);
+}
+
+void Shard::OnWsReply(JoinReply* rep) {
+  std::unique_ptr<JoinReply> own(rep);
+  const uint32_t idx = replicas_.Find(rep->room);
+  Session& s = Sess(rep->conn);
   if (!rep->error.empty()) {
     s.replica = room::kNoReplica;
     replicas_.ReleaseIfUnused(idx);
@@ -264,25 +287,13 @@ void Shard::OnJoinReply(JoinReply* rep) {
   // Messages already waiting in the replica were sequenced before this join (the owner answered
   // the join after forwarding them): they go to the viewers that were here before, not to this
   // one, whose history and live stream start after HEAD.
-  if (!r.pending.empty()) FlushReplica(idx);
+  if (!replicas_.At(idx).pending.empty()) FlushReplica(idx);
   s.viewer_pos = replicas_.AddViewer(idx, rep->conn);
   s.kind = SessKind::kWs;
   ++ws_viewers_;
-
-  std::string j = R"({"type":"welcome","room":)";
-  json::AppendString(&j, rep->room);
-  j += R"(,"epoch":)";
-  json::AppendString(&j, rep->epoch);
-  j += R"(,"seq":)";
-  json::AppendUint(&j, rep->head);
-  j += R"(,"online":)";
-  json::AppendUint(&j, rep->online);
-  j += R"(,"modes":{"slow_secs":0,"subscribers_only":false,"emote_only":false},"user":)";
-  json::AppendString(&j, UserName(rep->conn));
-  j += '}';
   std::string frames;
-  frame_writer_.Append(&frames, ws::Opcode::kText, j);
-  for (const std::string& h : rep->history) frame_writer_.Append(&frames, ws::Opcode::kText, h);
+  frame_writer_.Append(&frames, ws::Opcode::kText, WelcomeJson(*rep));
+  AppendJoinBacklog(rep, false, &frames);
   loop_.EnqueueCopy(rep->conn, std::move(frames));
 }
 
@@ -291,9 +302,14 @@ void Shard::LeaveRoom(ConnId c) {
   if (s.replica == room::kNoReplica) return;
   const uint32_t idx = s.replica;
   room::Replica& r = replicas_.At(idx);
-  ConnId moved = replicas_.RemoveViewer(idx, s.viewer_pos);
-  if (moved != c) Sess(moved).viewer_pos = s.viewer_pos;
-  --ws_viewers_;
+  if (s.kind == SessKind::kPollParked) {
+    RemoveParked(c);
+  } else {
+    const auto list = s.kind == SessKind::kSse ? room::ViewerList::kSse : room::ViewerList::kWs;
+    ConnId moved = replicas_.RemoveViewer(idx, s.viewer_pos, list);
+    if (moved != c) Sess(moved).viewer_pos = s.viewer_pos;
+    --(s.kind == SessKind::kSse ? sse_viewers_ : ws_viewers_);
+  }
   SendToOwner(r.name, kItemLeave, 1, new std::string(r.name));
   s.replica = room::kNoReplica;
   replicas_.ReleaseIfUnused(idx);
@@ -318,7 +334,7 @@ void Shard::FlushReplica(uint32_t idx) {
   room::Replica& r = replicas_.At(idx);
   r.dirty = false;
   if (r.pending.empty()) return;
-  if (r.viewers.empty()) {
+  if (room::Replicas::Audience(r) == 0) {
     r.pending.clear();
     return;
   }
@@ -327,13 +343,22 @@ void Shard::FlushReplica(uint32_t idx) {
     metrics_.ObserveFanoutDelay(now > m.sequenced_ms ? now - m.sequenced_ms : 0);
   }
   ShardViewerQueues queues(loop_);
-  FanoutResult res = FanOutBatch(frame_writer_, r.name, r.pending, r.viewers, cfg_.slow_policy,
-                                 cfg_.max_queue_bytes, queues);
+  FanoutResult res;
+  for (const Framing f : {Framing::kWebSocket, Framing::kSse}) {
+    const auto& viewers = f == Framing::kSse ? r.sse : r.viewers;
+    if (viewers.empty()) continue;
+    FanoutResult one = FanOutBatch(frame_writer_, f, r.name, r.pending, viewers, cfg_.slow_policy,
+                                   cfg_.max_queue_bytes, queues);
+    res.delivered += one.delivered;
+    res.skipped += one.skipped;
+    res.closed += one.closed;
+  }
   ShardMetrics::Add(metrics_.deliveries_total, res.delivered * r.pending.size());
   ShardMetrics::Add(metrics_.batches_total, 1);
   ShardMetrics::Add(metrics_.slow_skips_total, res.skipped);
   ShardMetrics::Add(metrics_.slow_closes_total, res.closed);
-  r.pending.clear();
+  if (!r.pollers.empty()) FlushPollers(idx);  // may re-enter: handles held requests last
+  replicas_.At(idx).pending.clear();
 }
 
 }  // namespace roomcast::server

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "roomcast/log.h"
+#include "roomcast/poll_cursor.h"
 #include "server_shared.h"
 #include "shard.h"
 
@@ -62,6 +63,23 @@ int RunServer(const Config& cfg_in) {
   RC_INFO(-1, "roomcast %s starting: %s", kVersion, DescribeConfig(cfg).c_str());
   RC_INFO(-1, "history is kept in memory only (no durable log in this version)");
   ServerShared shared(cfg, cfg.shards);
+  if (!cfg.cursor_key.empty()) {
+    if (!longpoll::ParseHexKey(cfg.cursor_key, &shared.cursor_key)) {
+      RC_ERROR(-1, "--cursor-key: not 64 hex characters");
+      return 1;
+    }
+  } else if (!cfg.data_dir.empty()) {
+    std::string err;
+    if (!longpoll::LoadOrCreateCursorKey(cfg.data_dir, &shared.cursor_key, &err)) {
+      RC_ERROR(-1, "cursor key in --data-dir %s: %s", cfg.data_dir.c_str(), err.c_str());
+      return 1;
+    }
+    RC_INFO(-1, "long-poll cursor key from %s/cursor.key", cfg.data_dir.c_str());
+  } else {
+    shared.cursor_key = longpoll::RandomCursorKey();
+    RC_INFO(-1, "long-poll cursor key is random for this run: cursors will not survive a "
+                "restart (give --data-dir or --cursor-key to keep them)");
+  }
   std::vector<std::unique_ptr<Shard>> shards;
   for (int i = 0; i < cfg.shards; ++i) shards.push_back(std::make_unique<Shard>(&shared, i));
 

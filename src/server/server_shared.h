@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "roomcast/config.h"
 #include "roomcast/mesh.h"
@@ -34,6 +36,14 @@ struct alignas(64) ShardMetrics {
   std::atomic<uint64_t> rooms_owned{0};
   std::atomic<uint64_t> room_replicas{0};
   std::atomic<uint64_t> loop_turns_total{0};
+  std::atomic<uint64_t> sse_viewers{0};
+  std::atomic<uint64_t> longpoll_parked{0};
+  std::atomic<uint64_t> longpoll_requests_total{0};
+  std::atomic<uint64_t> longpoll_responses_total{0};
+  std::atomic<uint64_t> longpoll_response_messages_total{0};
+  // Prometheus lines for this shard's hottest long-poll rooms (parked polls and timeoutMs per
+  // room), rebuilt by the shard once a second and swapped in whole.
+  std::atomic<std::shared_ptr<const std::string>> hot_poll_rooms;
 
   // Time from sequencing on the owner to the batch being queued on this shard's viewers, per
   // message (ms): a Prometheus histogram with these upper bounds and +Inf.
@@ -62,6 +72,7 @@ struct ServerShared {
         metrics(std::make_unique<ShardMetrics[]>(static_cast<size_t>(n))) {}
   const Config cfg;
   const int shards;
+  std::vector<uint8_t> cursor_key;  // set before the shards are made; read-only afterwards
   mesh::Mesh mesh;
   std::unique_ptr<ShardMetrics[]> metrics;
   std::atomic<int> shards_ready{0};

@@ -9,6 +9,7 @@
 
 #include "roomcast/json_writer.h"
 #include "roomcast/log.h"
+#include "roomcast/sse_event.h"
 
 namespace roomcast::server {
 
@@ -61,7 +62,20 @@ Shard::Shard(ServerShared* shared, int id)
       frame_reader_(shared->cfg.max_frame),
       owned_(shared->shards, shared->cfg.history, shared->cfg.max_rooms),
       replicas_(room::PacingPolicy{shared->cfg.tick_ms,
-                                   ShardSendBudget(shared->cfg.send_budget, shared->shards)}) {
+                                   ShardSendBudget(shared->cfg.send_budget, shared->shards)}),
+      cursor_codec_(shared->cursor_key) {
+  cors_headers_.resize(256);
+  cors_headers_[kCorsAny] = "Access-Control-Allow-Origin: *\r\n";
+  std::string_view list = cfg_.cors_origins;
+  for (size_t i = kCorsFirstListed; !list.empty() && list != "*" && i < kCorsDenied; ++i) {
+    const size_t comma = list.find(',');
+    std::string_view origin = list.substr(0, comma);
+    while (!origin.empty() && origin.front() == ' ') origin.remove_prefix(1);
+    while (!origin.empty() && origin.back() == ' ') origin.remove_suffix(1);
+    cors_list_.emplace_back(origin);
+    cors_headers_[i] = "Access-Control-Allow-Origin: " + std::string(origin) + "\r\nVary: Origin\r\n";
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+  }
   text_limits_.max_code_points = cfg_.max_text;
   http_limits_.max_head_bytes = cfg_.max_head;
   http_limits_.max_headers = cfg_.max_headers;
@@ -158,14 +172,24 @@ void Shard::ProcessInput(ConnId c, std::span<const uint8_t> data) {
       used = ProcessHttp(c, data.subspan(off));
     } else if (s.kind == SessKind::kWs || s.kind == SessKind::kWsJoining) {
       used = ProcessWs(c, data.subspan(off));
+    } else if (s.kind == SessKind::kPollJoining || s.kind == SessKind::kPollParked) {
+      break;  // a request pipelined behind a poll waits for the poll's answer
     } else {
-      return;
+      return;  // SSE streams and refused connections: a client has nothing to say here
     }
     if (used == 0) break;
     off += used;
   }
   if (Sess(c).flags & kClosingSess) return;
   SetPendingInput(c, data.subspan(off));
+}
+
+void Shard::ResumeHeldInput(ConnId c) {
+  Session& s = Sess(c);
+  if (s.kind != SessKind::kHttp || !s.pending || s.pending->input.empty()) return;
+  std::string held = std::move(s.pending->input);
+  s.pending->input.clear();
+  ProcessInput(c, {reinterpret_cast<const uint8_t*>(held.data()), held.size()});
 }
 
 void Shard::SetPendingInput(ConnId c, std::span<const uint8_t> rest) {
@@ -199,7 +223,9 @@ void Shard::OnSendDrained(ConnId c) { (void)c; }
 
 void Shard::OnClosed(ConnId c) {
   Session& s = Sess(c);
-  if (s.kind == SessKind::kWs) LeaveRoom(c);
+  if (s.kind == SessKind::kWs || s.kind == SessKind::kSse || s.kind == SessKind::kPollParked) {
+    LeaveRoom(c);
+  }
   if (s.user_len > 0) {
     user_names_[s.user].clear();
     user_names_[s.user].shrink_to_fit();
@@ -217,6 +243,9 @@ void Shard::OnTurn(uint64_t now_ms) {
   if (now_ms >= next_sweep_ms_) {
     next_sweep_ms_ = now_ms + 1000;
     Sweep();
+    SweepPollRooms();
+    PublishHotPollRooms();
+    if (clock_s_ % cfg_.sse_heartbeat_secs == 0 && sse_viewers_ > 0) SseHeartbeat();
   }
   if (now_ms >= next_metrics_ms_) {
     next_metrics_ms_ = now_ms + 250;
@@ -225,7 +254,12 @@ void Shard::OnTurn(uint64_t now_ms) {
 }
 
 uint32_t Shard::BeforeSleep(uint64_t now_ms) {
+  ExpirePolls(now_ms);
   uint32_t wait = replicas_.FlushDue(now_ms, [this](uint32_t idx) { FlushReplica(idx); });
+  if (!poll_timers_.empty()) {
+    const uint64_t d = poll_timers_.front().deadline_ms;
+    wait = std::min<uint64_t>(wait, d > now_ms ? d - now_ms : 0);
+  }
   mesh_.Flush();
   if (mesh_.HasOverflow()) wait = std::min<uint32_t>(wait, 1);
   const uint64_t to_sweep = next_sweep_ms_ > now_ms ? next_sweep_ms_ - now_ms : 0;
@@ -243,6 +277,9 @@ void Shard::Sweep() {
     // Whole seconds, sampled once a second: '>' so that nothing is closed before its time
     // (a limit of L seconds acts between L and L + 2 seconds).
     const uint32_t idle = clock_s_ - s.last_active;
+    if (s.kind != SessKind::kHttp && s.kind != SessKind::kWs && s.kind != SessKind::kWsJoining) {
+      continue;  // polls have their own deadline; SSE streams get heartbeats (SseHeartbeat)
+    }
     if (s.kind == SessKind::kHttp) {
       if (s.flags & kAwaitingAck) continue;
       const uint32_t limit =
@@ -273,6 +310,9 @@ void Shard::OnStopRequested() {
   frame_writer_.Append(&frames, ws::Opcode::kText, bye);
   frame_writer_.AppendClose(&frames, ws::CloseCode::kGoingAway, "server draining");
   SharedBuf* buf = SharedBuf::Make(std::move(frames));
+  std::string events;
+  sse::AppendEvent(&events, "bye", false, 0, bye);
+  SharedBuf* sse_bye = SharedBuf::Make(std::move(events));
   uint32_t said_bye = 0;
   for (ConnId c = 0; c < max_slot_; ++c) {
     Session& s = Sess(c);
@@ -284,12 +324,23 @@ void Shard::OnStopRequested() {
       }
       s.flags |= kClosingSess;
       loop_.Close(c, io::CloseMode::kGraceful);
+    } else if (s.kind == SessKind::kSse || s.kind == SessKind::kSseJoining) {
+      if (!(s.flags & kClosingSess)) {
+        loop_.Enqueue(c, sse_bye);
+        ++said_bye;
+      }
+      s.flags |= kClosingSess;
+      loop_.Close(c, io::CloseMode::kGraceful);
+    } else if (s.kind == SessKind::kPollParked || s.kind == SessKind::kPollJoining) {
+      if (!(s.flags & kClosingSess)) ++said_bye;
+      DrainPoll(c);
     } else if (!(s.flags & kAwaitingAck)) {
       s.flags |= kClosingSess;
       loop_.Close(c, io::CloseMode::kGraceful);
     }
   }
   buf->Unref();
+  sse_bye->Unref();
   RC_INFO(id_, "draining: bye sent to %u viewers, %u connections open", said_bye,
           loop_.LiveConns());
   loop_.Finish(loop_.NowMs() + cfg_.drain_secs * 1000ull);
@@ -307,6 +358,8 @@ void Shard::PublishMetrics() {
   ShardMetrics::Set(metrics_.mesh_wakeups_total, mesh_.Stats().wakeups);
   ShardMetrics::Set(metrics_.rooms_owned, owned_.Count());
   ShardMetrics::Set(metrics_.room_replicas, replicas_.Count());
+  ShardMetrics::Set(metrics_.sse_viewers, sse_viewers_);
+  ShardMetrics::Set(metrics_.longpoll_parked, parked_);
 }
 
 }  // namespace roomcast::server

@@ -7,27 +7,48 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "roomcast/client_op.h"
 #include "roomcast/config.h"
 #include "roomcast/http_parser.h"
 #include "roomcast/mesh.h"
+#include "roomcast/poll_cursor.h"
+#include "roomcast/poll_pacing.h"
 #include "roomcast/room_owner.h"
 #include "roomcast/room_replica.h"
 #include "roomcast/shard_loop.h"
 #include "roomcast/ws_frame.h"
+#include "batch.h"
 #include "server_shared.h"
 
 namespace roomcast::server {
 
 using io::ConnId;
 
-enum class SessKind : uint8_t { kFree, kHttp, kWsJoining, kWs, kRefused };
+// A query value or header that must be a whole decimal number (at most 18 digits).
+[[nodiscard]] bool ParseWholeNumber(std::string_view s, uint64_t* out);
+
+// What a connection is now. An HTTP connection becomes a WebSocket or SSE viewer for good; a
+// long-poll is an HTTP connection that waits for its room (joining, then parked) and is HTTP
+// again once answered.
+enum class SessKind : uint8_t {
+  kFree,
+  kHttp,
+  kWsJoining,
+  kWs,
+  kRefused,
+  kPollJoining,  // asked the owner for what follows its cursor
+  kPollParked,   // at the room's head: in the replica's pollers until a batch or its deadline
+  kSseJoining,
+  kSse,
+};
 
 enum : uint8_t {
   kSawRequest = 1 << 0,   // an HTTP request head arrived on this connection
@@ -65,6 +86,41 @@ enum ItemKind : uint32_t {
   kItemJoin,         // JoinReq, viewer's shard -> owner
   kItemJoinReply,    // JoinReply, owner -> viewer's shard
   kItemLeave,        // LeaveReq (a = count), viewer's shard -> owner
+};
+
+// How a join is served. A long-poll "join" asks for what follows a cursor; the owner counts it
+// as a viewer only when it will be parked (nothing newer yet).
+enum class JoinMode : uint8_t { kWs, kSse, kPoll };
+
+// CORS: which Access-Control-Allow-Origin a request gets (an index into Shard::cors_headers_).
+enum : uint8_t { kCorsNone = 0, kCorsAny = 1, kCorsFirstListed = 2, kCorsDenied = 255 };
+
+// A long-poll's answer form, carried through the owner and kept with a parked poll.
+struct PollTag {
+  bool keep_alive;
+  uint8_t cors;
+  static uint32_t Pack(bool keep_alive, uint8_t cors) {
+    return (keep_alive ? 1u : 0u) | (static_cast<uint32_t>(cors) << 1);
+  }
+  static PollTag Unpack(uint32_t t) { return {(t & 1) != 0, static_cast<uint8_t>(t >> 1)}; }
+};
+
+// What long-poll pacing knows about one room on this shard. Kept by room name, not with the
+// replica: in a paced room most polls are answered at once and never park, so the replica comes
+// and goes while this must persist (dropped after a minute without polls).
+struct PollRoomState {
+  longpoll::RateMeter msgs;  // the room's message rate, from the growth of its head seq
+  longpoll::RateMeter reqs;  // long-poll requests for the room on this shard
+  uint64_t head = 0;         // the highest seq seen (forwards and poll replies)
+  uint64_t last_req_ms = 0;
+  uint32_t timeout_ms = 0;   // the last base timeoutMs advised (for /metrics)
+  uint32_t parked = 0;       // polls parked now
+};
+
+struct PollTimer {
+  uint64_t deadline_ms;
+  ConnId conn;
+  uint32_t gen;
 };
 
 class Shard final : public io::LoopHandler {
@@ -109,7 +165,41 @@ class Shard final : public io::LoopHandler {
   void RespondHttp(ConnId c, std::string response, bool keep_alive);
   void RespondError(ConnId c, int status, std::string_view code, std::string_view message,
                     bool keep_alive);
+  void HandlePreflight(ConnId c, bool keep_alive);
   std::string RenderMetrics();
+  // CORS: the index for this request's Origin, and the header lines for an index.
+  uint8_t CorsIndex(const http::Request& req) const;
+  std::string_view CorsHeaders(uint8_t idx) const;
+  // Goes on with requests that were held behind an answer this connection was waiting for.
+  void ResumeHeldInput(ConnId c);
+
+  // poll_front.cc (long-poll)
+  void HandlePoll(ConnId c, const http::Request& req, std::string_view room);
+  void OnPollReply(struct JoinReply* rep);
+  // Answers one poll now: the JSON objects, a cursor at seq; back to plain HTTP.
+  void AnswerPoll(ConnId c, uint32_t tag, std::string_view room, std::string_view epoch,
+                  uint64_t seq, const std::vector<std::string_view>& objects, uint32_t replica);
+  // A poll was answered (its response queued): back to plain HTTP, or closed.
+  void EndPoll(ConnId c, bool keep_alive);
+  void FlushPollers(uint32_t idx);
+  void ExpirePolls(uint64_t now_ms);
+  void RemoveParked(ConnId c);
+  // The base timeoutMs for the room now (updates its state); jitter by connection on top.
+  uint32_t PollBaseTimeoutMs(std::string_view room, uint32_t replica);
+  void NotePollHead(std::string_view room, uint64_t head);
+  void SweepPollRooms();
+  // Rebuilds this shard's /metrics lines for its hottest long-poll rooms (once a second).
+  void PublishHotPollRooms();
+  static constexpr size_t kHotPollRooms = 10;
+  std::string PollResponse(uint32_t tag, std::string_view room, std::string_view epoch,
+                           uint64_t seq, const std::vector<std::string_view>& objects,
+                           uint32_t timeout_ms);
+  void DrainPoll(ConnId c);
+
+  // sse_front.cc
+  void HandleSse(ConnId c, const http::Request& req, std::string_view room);
+  void OnSseReply(struct JoinReply* rep);
+  void SseHeartbeat();
 
   // ws_front.cc
   bool HandleFrame(ConnId c, const ws::Frame& f);
@@ -120,7 +210,13 @@ class Shard final : public io::LoopHandler {
 
   // room_service.cc
   void Publish(ConnId c, bool http, std::string_view room, const chat::ClientOp& op);
-  void StartJoin(ConnId c, std::string_view room, uint32_t history);
+  // Asks the room's owner to join (or, for a poll, for what follows `since`). since ==
+  // kNoSince: no resume. `epoch`: the cursor's epoch (polls only).
+  static constexpr uint64_t kNoSince = UINT64_MAX;
+  void StartJoin(ConnId c, std::string_view room, uint32_t history, JoinMode mode = JoinMode::kWs,
+                 uint64_t since = kNoSince, std::string_view epoch = {}, uint32_t tag = 0);
+  // The frames (or events) a joining stream viewer gets after its welcome.
+  void AppendJoinBacklog(struct JoinReply* rep, bool sse, std::string* out);
   void LeaveRoom(ConnId c);
   void HandleItem(const mesh::Item& item);
   static void FreeItem(const mesh::Item& item);
@@ -129,6 +225,8 @@ class Shard final : public io::LoopHandler {
   void OnForward(struct ForwardMsg* fwd);
   void OnJoin(int from, struct JoinReq* req);
   void OnJoinReply(struct JoinReply* rep);
+  void OnWsReply(struct JoinReply* rep);
+  std::string WelcomeJson(const struct JoinReply& rep);
   void OnLeave(int from, std::string* room, uint32_t count);
   void FlushReplica(uint32_t idx);
   void SendToOwner(std::string_view room, uint32_t kind, uint64_t a, void* ptr);
@@ -149,6 +247,12 @@ class Shard final : public io::LoopHandler {
   http::ParseLimits http_limits_;
   room::OwnerRooms owned_;
   room::Replicas replicas_;
+  std::unordered_map<std::string, PollRoomState> poll_rooms_;
+  std::deque<PollTimer> poll_timers_;      // in deadline order (every hold is the same length)
+  longpoll::CursorCodec cursor_codec_;
+  std::vector<std::string> cors_headers_;  // by CORS index
+  std::vector<std::string> cors_list_;     // --cors-origins, from index kCorsFirstListed
+  uint8_t cur_cors_ = kCorsNone;           // the request being handled
   std::vector<std::unique_ptr<Session[]>> sessions_;
   uint32_t max_slot_ = 0;
   std::vector<std::string> user_names_;  // per-connection user names (index in Session::user)
@@ -162,6 +266,8 @@ class Shard final : public io::LoopHandler {
   bool draining_ = false;
   // Local counters mirrored into metrics_ periodically.
   uint64_t ws_viewers_ = 0;
+  uint64_t sse_viewers_ = 0;
+  uint64_t parked_ = 0;
 };
 
 }  // namespace roomcast::server

@@ -87,5 +87,75 @@ TEST(OwnerRooms, LimitAndEpochs) {
   EXPECT_NE(a->Epoch(), b->Epoch());
 }
 
+
+// The seq inside a message object's JSON.
+uint64_t SeqOf(const std::string& json) {
+  const size_t p = json.find(R"("seq":)");
+  return p == std::string::npos ? 0 : std::stoull(json.substr(p + 6));
+}
+
+TEST(OwnerRoomSince, WithinHistoryEveryLaterMessageOnce) {
+  OwnerRoom r("r1", "e", 10, 1);
+  for (int i = 0; i < 8; ++i) r.Sequence({"r1", "u", "m", "", 0});
+  for (auto cap : {OwnerRoom::Cap::kOldest, OwnerRoom::Cap::kNewest}) {
+    auto res = r.Since(5, 100, cap);
+    EXPECT_EQ(res.gap_to, 0u);
+    ASSERT_EQ(res.msgs.size(), 3u);
+    EXPECT_EQ(SeqOf(res.msgs[0]), 6u);
+    EXPECT_EQ(SeqOf(res.msgs[2]), 8u);
+    EXPECT_EQ(res.last, 8u);
+  }
+  auto at_head = r.Since(8, 100, OwnerRoom::Cap::kOldest);
+  EXPECT_TRUE(at_head.msgs.empty());
+  EXPECT_EQ(at_head.gap_to, 0u);
+  EXPECT_EQ(at_head.last, 8u);
+}
+
+TEST(OwnerRoomSince, OlderThanHistoryGivesAGapThenWhatIsKept) {
+  OwnerRoom r("r1", "e", 5, 1);
+  for (int i = 0; i < 20; ++i) r.Sequence({"r1", "u", "m", "", 0});  // keeps 16..20
+  auto res = r.Since(3, 100, OwnerRoom::Cap::kOldest);
+  EXPECT_EQ(res.gap_from, 4u);
+  EXPECT_EQ(res.gap_to, 15u);
+  ASSERT_EQ(res.msgs.size(), 5u);
+  EXPECT_EQ(SeqOf(res.msgs.front()), 16u);
+  EXPECT_EQ(res.last, 20u);
+}
+
+TEST(OwnerRoomSince, CapOldestStopsEarlyCapNewestSkipsWithAGap) {
+  OwnerRoom r("r1", "e", 100, 1);
+  for (int i = 0; i < 50; ++i) r.Sequence({"r1", "u", "m", "", 0});
+  auto oldest = r.Since(10, 5, OwnerRoom::Cap::kOldest);
+  EXPECT_EQ(oldest.gap_to, 0u);
+  ASSERT_EQ(oldest.msgs.size(), 5u);
+  EXPECT_EQ(SeqOf(oldest.msgs.front()), 11u);
+  EXPECT_EQ(oldest.last, 15u);  // a poller goes on from here
+  auto newest = r.Since(10, 5, OwnerRoom::Cap::kNewest);
+  EXPECT_EQ(newest.gap_from, 11u);
+  EXPECT_EQ(newest.gap_to, 45u);
+  ASSERT_EQ(newest.msgs.size(), 5u);
+  EXPECT_EQ(SeqOf(newest.msgs.front()), 46u);
+  EXPECT_EQ(newest.last, 50u);  // live messages follow with no hole
+}
+
+TEST(OwnerRoomSince, AboveTheHeadCountsAsZero) {
+  OwnerRoom r("r1", "e", 100, 1);
+  for (int i = 0; i < 3; ++i) r.Sequence({"r1", "u", "m", "", 0});
+  auto res = r.Since(500, 100, OwnerRoom::Cap::kNewest);
+  EXPECT_EQ(res.gap_to, 0u);
+  ASSERT_EQ(res.msgs.size(), 3u);
+  EXPECT_EQ(SeqOf(res.msgs.front()), 1u);
+}
+
+TEST(OwnerRoomSince, NoHistoryKeptMeansAllIsGap) {
+  OwnerRoom r("r1", "e", 0, 1);
+  for (int i = 0; i < 4; ++i) r.Sequence({"r1", "u", "m", "", 0});
+  auto res = r.Since(1, 100, OwnerRoom::Cap::kOldest);
+  EXPECT_EQ(res.gap_from, 2u);
+  EXPECT_EQ(res.gap_to, 4u);
+  EXPECT_TRUE(res.msgs.empty());
+  EXPECT_EQ(res.last, 4u);
+}
+
 }  // namespace
 }  // namespace roomcast::room

@@ -62,5 +62,42 @@ TEST(Replicas, FlushDueHonoursTheInterval) {
   EXPECT_EQ(wait, UINT32_MAX);
 }
 
+
+TEST(Replicas, SseViewersAndPollersAreSeparateListsAndKeepTheRoom) {
+  Replicas reps(PacingPolicy{5, 1000});
+  uint32_t idx = reps.GetOrCreate("r");
+  const uint32_t ws = reps.AddViewer(idx, 1);
+  const uint32_t sse = reps.AddViewer(idx, 2, ViewerList::kSse);
+  const uint32_t p0 = reps.AddPoller(idx, Poller{3, 7, 40, 1000});
+  const uint32_t p1 = reps.AddPoller(idx, Poller{4, 7, 40, 2000});
+  EXPECT_EQ(ws, 0u);
+  EXPECT_EQ(sse, 0u);
+  EXPECT_EQ(Replicas::Audience(reps.At(idx)), 4u);
+  // Remove the first poller: the last moves into its place, with its seq and deadline.
+  EXPECT_EQ(reps.RemovePoller(idx, p0), 4u);
+  EXPECT_EQ(reps.At(idx).pollers[p0].deadline_ms, 2000u);
+  (void)p1;
+  EXPECT_EQ(reps.RemoveViewer(idx, ws), 1u);
+  EXPECT_EQ(reps.RemoveViewer(idx, sse, ViewerList::kSse), 2u);
+  reps.ReleaseIfUnused(idx);
+  EXPECT_EQ(reps.Find("r"), idx) << "a parked poll still uses the room";
+  reps.RemovePoller(idx, 0);
+  reps.ReleaseIfUnused(idx);
+  EXPECT_EQ(reps.Find("r"), kNoReplica);
+}
+
+TEST(Replicas, PacingCountsEveryoneAFlushReaches) {
+  Replicas reps(PacingPolicy{5, 1000});  // 1000 sends/s: 100 receivers flush every 100 ms
+  uint32_t idx = reps.GetOrCreate("r");
+  for (uint32_t v = 0; v < 50; ++v) reps.AddViewer(idx, v, ViewerList::kSse);
+  for (uint32_t v = 50; v < 100; ++v) reps.AddPoller(idx, Poller{v, 0, 0, 0});
+  reps.At(idx).last_flush_ms = 1000;
+  reps.Deliver(idx, SequencedMsg{1, "{}", 0});
+  int flushed = 0;
+  EXPECT_EQ(reps.FlushDue(1010, [&](uint32_t) { ++flushed; }), 90u) << "100 ms, not the 5 ms tick";
+  EXPECT_EQ(reps.FlushDue(1100, [&](uint32_t) { ++flushed; }), UINT32_MAX);
+  EXPECT_EQ(flushed, 1);
+}
+
 }  // namespace
 }  // namespace roomcast::room

@@ -57,7 +57,7 @@ TEST(Batch, EncodesByteExactUnmaskedFrames) {
   ws::FrameWriter w;
   std::string out;
   auto msgs = Msgs();
-  EncodeBatch(w, msgs, &out);
+  EncodeBatch(w, Framing::kWebSocket, msgs, &out);
   EXPECT_EQ(out, TextFrame(msgs[0].json) + TextFrame(msgs[1].json) + TextFrame(msgs[2].json));
 }
 
@@ -67,7 +67,7 @@ TEST(Batch, OneSharedBufferForEveryViewer) {
   std::vector<room::ViewerId> viewers;
   for (room::ViewerId v = 0; v < 1000; ++v) viewers.push_back(v);
   auto msgs = Msgs();
-  FanoutResult r = FanOutBatch(w, "r1", msgs, viewers, SlowPolicy::kSkip, 1 << 20, q);
+  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, viewers, SlowPolicy::kSkip, 1 << 20, q);
   EXPECT_EQ(r.delivered, 1000u);
   EXPECT_EQ(r.skipped, 0u);
   SharedBuf* first = q.got[0].at(0);
@@ -89,7 +89,7 @@ TEST(Batch, SlowViewerSkipsAheadWithGap) {
   q.drop_last = 6;
   std::vector<room::ViewerId> viewers = {0, 1, 2};
   auto msgs = Msgs();
-  FanoutResult r = FanOutBatch(w, "r1", msgs, viewers, SlowPolicy::kSkip, 4096, q);
+  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, viewers, SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(r.delivered, 2u);
   EXPECT_EQ(r.skipped, 1u);
   ASSERT_EQ(q.got[1].size(), 1u);
@@ -105,7 +105,7 @@ TEST(Batch, GapStartsAtTheBatchWhenNothingTaggedWasDropped) {
   q.queued[0] = 5000;
   std::vector<room::ViewerId> viewers = {0};
   auto msgs = Msgs();
-  FanOutBatch(w, "r1", msgs, viewers, SlowPolicy::kSkip, 4096, q);
+  FanOutBatch(w, Framing::kWebSocket, "r1", msgs, viewers, SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(q.got[0][0]->bytes, TextFrame(R"({"type":"gap","room":"r1","from":7,"to":9})"));
 }
 
@@ -115,7 +115,7 @@ TEST(Batch, SlowViewerClosedUnderClosePolicy) {
   q.queued[1] = 5000;
   std::vector<room::ViewerId> viewers = {0, 1};
   auto msgs = Msgs();
-  FanoutResult r = FanOutBatch(w, "r1", msgs, viewers, SlowPolicy::kClose, 4096, q);
+  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, viewers, SlowPolicy::kClose, 4096, q);
   EXPECT_EQ(r.closed, 1u);
   EXPECT_EQ(q.closed, std::vector<room::ViewerId>{1});
   EXPECT_TRUE(q.got[1].empty());
@@ -126,11 +126,38 @@ TEST(Batch, NothingToDoWithoutMessagesOrViewers) {
   FakeQueues q;
   std::vector<room::ViewerId> none;
   auto msgs = Msgs();
-  EXPECT_EQ(FanOutBatch(w, "r", msgs, none, SlowPolicy::kSkip, 1, q).delivered, 0u);
+  EXPECT_EQ(FanOutBatch(w, Framing::kWebSocket, "r", msgs, none, SlowPolicy::kSkip, 1, q).delivered, 0u);
   std::vector<room::SequencedMsg> empty;
   std::vector<room::ViewerId> one = {1};
-  EXPECT_EQ(FanOutBatch(w, "r", empty, one, SlowPolicy::kSkip, 1, q).delivered, 0u);
+  EXPECT_EQ(FanOutBatch(w, Framing::kWebSocket, "r", empty, one, SlowPolicy::kSkip, 1, q).delivered, 0u);
   EXPECT_TRUE(q.got.empty());
+}
+
+
+TEST(Batch, SseEventsCarryTheSeqAsIdByteExact) {
+  ws::FrameWriter w;
+  std::string out;
+  std::vector<room::SequencedMsg> msgs = {{7, R"({"type":"msg","seq":7})"},
+                                          {8, R"({"type":"msg","seq":8})"}};
+  EncodeBatch(w, Framing::kSse, msgs, &out);
+  EXPECT_EQ(out,
+            "id: 7\nevent: msg\ndata: {\"type\":\"msg\",\"seq\":7}\n\n"
+            "id: 8\nevent: msg\ndata: {\"type\":\"msg\",\"seq\":8}\n\n");
+}
+
+TEST(Batch, SseSlowViewerGetsAGapEventWhoseIdIsItsEnd) {
+  ws::FrameWriter w;
+  FakeQueues q;
+  auto msgs = Msgs();
+  std::vector<room::ViewerId> viewers = {1};
+  q.queued[1] = 4096;  // full
+  q.drop_first = 3;
+  q.drop_last = 6;
+  FanoutResult r = FanOutBatch(w, Framing::kSse, "r1", msgs, viewers, SlowPolicy::kSkip, 4096, q);
+  EXPECT_EQ(r.skipped, 1u);
+  ASSERT_EQ(q.got[1].size(), 1u);
+  EXPECT_EQ(q.got[1][0]->bytes,
+            "id: 9\nevent: gap\ndata: {\"type\":\"gap\",\"room\":\"r1\",\"from\":3,\"to\":9}\n\n");
 }
 
 }  // namespace

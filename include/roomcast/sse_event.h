@@ -1,0 +1,26 @@
+// Server-sent events (text/event-stream) as roomcast writes them: one event per JSON object, the
+// event name from its "type", the id from its seq. Pure functions, any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace roomcast::sse {
+
+// Appends "id: <id>\n" (when has_id), "event: <event>\n", "data: <data>\n" and the blank line
+// that ends the event. data must be one line (roomcast's JSON never holds a raw newline).
+void AppendEvent(std::string* out, std::string_view event, bool has_id, uint64_t id,
+                 std::string_view data);
+
+// Appends a comment line (": <text>\n\n"): proxies see traffic, EventSource ignores it.
+void AppendComment(std::string* out, std::string_view text);
+
+// The response head that opens a stream (no Content-Length: the stream ends when the connection
+// does), the reconnect delay browsers should use, and extra_headers verbatim (CRLF-terminated).
+[[nodiscard]] std::string StreamHead(uint32_t retry_ms, std::string_view extra_headers);
+
+// Parses a Last-Event-ID value: a whole decimal number (surrounding spaces allowed).
+[[nodiscard]] bool ParseEventId(std::string_view text, uint64_t* id);
+
+}  // namespace roomcast::sse

@@ -1,0 +1,307 @@
+// The long-poll side of a connection: GET /rooms/R/messages[?cursor=C]. A poll asks the room's
+// owner for what follows its cursor; with something to take away it is answered at once, else it
+// is parked in the room's replica (no buffer, no timer of its own: one deadline queue per shard)
+// until the next batch, which answers every parked poll with responses built once per cursor and
+// answer form, or until its hold time ends. Shard thread only.
+#include <algorithm>
+
+#include "roomcast/json_writer.h"
+#include "roomcast/log.h"
+#include "roomcast/poll_response.h"
+#include "mesh_items.h"
+#include "shard.h"
+
+namespace roomcast::server {
+
+namespace {
+
+// Jitter variants per room batch: pollers answered by one batch are spread over this many waits.
+constexpr uint32_t kJitterSlots = 4;
+constexpr uint32_t kJitterPct = 20;
+// A room's pacing state is dropped after this long without a poll.
+constexpr uint64_t kPollRoomIdleMs = 60000;
+
+}  // namespace
+
+void Shard::HandlePoll(ConnId c, const http::Request& req, std::string_view room) {
+  const bool ka = req.keep_alive && !draining_;
+  ShardMetrics::Add(metrics_.longpoll_requests_total, 1);
+  if (!chat::IsValidRoomId(room)) {
+    return RespondError(c, 400, "bad_request", "room must be 1..64 bytes of [A-Za-z0-9_.:-]", ka);
+  }
+  std::string value;
+  if (http::QueryParam(req.query, "user", &value) && !chat::IsValidUserName(value)) {
+    return RespondError(c, 400, "bad_request", "user must be 1..64 bytes of [A-Za-z0-9_.:-]", ka);
+  }
+  uint64_t history = cfg_.poll_history;
+  if (http::QueryParam(req.query, "history", &value) && !ParseWholeNumber(value, &history)) {
+    return RespondError(c, 400, "bad_request", "history must be a whole number", ka);
+  }
+  longpoll::Cursor cursor;
+  bool has_cursor = false;
+  if (http::QueryParam(req.query, "cursor", &value)) {
+    switch (cursor_codec_.Decode(value, &cursor)) {
+      case longpoll::CursorError::kNone:
+        break;
+      case longpoll::CursorError::kMalformed:
+        return RespondError(c, 400, "bad_cursor", "malformed cursor: poll without one", ka);
+      case longpoll::CursorError::kBadSignature:
+        return RespondError(c, 400, "bad_cursor",
+                            "cursor signature does not verify: poll without one", ka);
+    }
+    if (cursor.room != room) {
+      return RespondError(c, 400, "bad_cursor", "cursor is for another room", ka);
+    }
+    has_cursor = true;
+  }
+  if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
+  PollRoomState& st = poll_rooms_[std::string(room)];
+  st.last_req_ms = loop_.NowMs();
+  st.reqs.Add(1, st.last_req_ms);
+  const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
+  StartJoin(c, room, has_cursor ? 0 : h, JoinMode::kPoll, has_cursor ? cursor.seq : kNoSince,
+            has_cursor ? std::string_view(cursor.epoch) : std::string_view{},
+            PollTag::Pack(ka, cur_cors_));
+}
+
+void Shard::OnPollReply(JoinReply* rep) {
+  std::unique_ptr<JoinReply> own(rep);
+  const uint32_t idx = replicas_.Find(rep->room);
+  const PollTag tag = PollTag::Unpack(rep->tag);
+  Session& s = Sess(rep->conn);
+  if (!rep->error.empty()) {
+    s.replica = room::kNoReplica;
+    replicas_.ReleaseIfUnused(idx);
+    s.kind = SessKind::kHttp;
+    cur_cors_ = tag.cors;
+    RespondError(rep->conn, 503, "unavailable", rep->error, tag.keep_alive);
+    if (tag.keep_alive) ResumeHeldInput(rep->conn);
+    return;
+  }
+  NotePollHead(rep->room, rep->head);
+  if (rep->counted) {
+    // Nothing newer than the cursor: park until the next batch or the deadline.
+    const uint64_t deadline = loop_.NowMs() + cfg_.poll_hold_ms;
+    s.viewer_pos = replicas_.AddPoller(idx, room::Poller{rep->conn, rep->tag, rep->last, deadline});
+    s.kind = SessKind::kPollParked;
+    ++parked_;
+    poll_rooms_[rep->room].parked++;
+    poll_timers_.push_back(PollTimer{deadline, rep->conn, rep->gen});
+    return;
+  }
+  std::string gap;
+  std::vector<std::string_view> objects;
+  objects.reserve(rep->history.size() + 1);
+  if (rep->gap_to != 0) {
+    gap = GapJson(rep->room, rep->gap_from, rep->gap_to);
+    objects.push_back(gap);
+  }
+  for (const std::string& m : rep->history) objects.push_back(m);
+  AnswerPoll(rep->conn, rep->tag, rep->room, rep->epoch, rep->last, objects, idx);
+}
+
+void Shard::NotePollHead(std::string_view room, uint64_t head) {
+  auto it = poll_rooms_.find(std::string(room));
+  if (it == poll_rooms_.end()) return;
+  PollRoomState& st = it->second;
+  if (head <= st.head) return;
+  // The first sighting only sets the mark; growth after it is the room's message rate.
+  if (st.head != 0) {
+    st.msgs.Add(static_cast<uint32_t>(std::min<uint64_t>(head - st.head, UINT32_MAX)),
+                loop_.NowMs());
+  }
+  st.head = head;
+}
+
+uint32_t Shard::PollBaseTimeoutMs(std::string_view room, uint32_t replica) {
+  auto it = poll_rooms_.find(std::string(room));
+  if (it == poll_rooms_.end()) return 0;
+  PollRoomState& st = it->second;
+  const uint64_t now = loop_.NowMs();
+  longpoll::PollPacing pacing;
+  pacing.budget_per_sec =
+      cfg_.poll_budget == 0
+          ? 0
+          : std::max<uint32_t>(1, cfg_.poll_budget / static_cast<uint32_t>(shared_->shards));
+  pacing.hold_ms = cfg_.poll_hold_ms;
+  pacing.max_timeout_ms = cfg_.poll_max_timeout_ms;
+  pacing.jitter_pct = kJitterPct;
+  longpoll::RoomLoad load;
+  load.msgs_per_sec = st.msgs.PerSec(now);
+  load.flush_interval_ms = room::FlushIntervalMs(
+      replicas_.Pacing(),
+      replica == room::kNoReplica ? 0 : room::Replicas::Audience(replicas_.At(replica)));
+  load.history_msgs = cfg_.history;
+  // Pollers of the room here: those parked now, or (Little's law) the request rate times one
+  // poll cycle (the time to the next message, no less than a batch, plus the wait advised).
+  double cycle_ms = cfg_.poll_hold_ms;
+  if (load.msgs_per_sec > 0) {
+    cycle_ms = std::min<double>(
+        cycle_ms, std::max<double>(1000.0 / load.msgs_per_sec, load.flush_interval_ms));
+  }
+  const double estimate = st.reqs.PerSec(now) * (cycle_ms + st.timeout_ms) / 1000.0;
+  load.pollers = std::max<uint32_t>(st.parked, static_cast<uint32_t>(std::min(estimate, 1e9)));
+  st.timeout_ms = longpoll::BaseTimeoutMs(pacing, load);
+  return st.timeout_ms;
+}
+
+std::string Shard::PollResponse(uint32_t tag, std::string_view room, std::string_view epoch,
+                                uint64_t seq, const std::vector<std::string_view>& objects,
+                                uint32_t timeout_ms) {
+  const PollTag t = PollTag::Unpack(tag);
+  const std::string cursor =
+      cursor_codec_.Encode(longpoll::Cursor{std::string(room), std::string(epoch), seq});
+  const std::string body = longpoll::BuildPollBody(objects, cursor, timeout_ms, epoch, seq);
+  return http::BuildResponse(200, "application/json", body, t.keep_alive, CorsHeaders(t.cors));
+}
+
+void Shard::EndPoll(ConnId c, bool keep_alive) {
+  Session& s = Sess(c);
+  s.kind = SessKind::kHttp;
+  s.replica = room::kNoReplica;
+  s.last_active = clock_s_;
+  ShardMetrics::Add(metrics_.longpoll_responses_total, 1);
+  if (!keep_alive) {
+    s.flags |= kClosingSess;
+    loop_.Close(c, io::CloseMode::kGraceful);
+  }
+}
+
+void Shard::AnswerPoll(ConnId c, uint32_t tag, std::string_view room, std::string_view epoch,
+                       uint64_t seq, const std::vector<std::string_view>& objects,
+                       uint32_t replica) {
+  const uint32_t base = PollBaseTimeoutMs(room, replica);
+  const uint32_t timeout = longpoll::JitteredTimeoutMs(base, kJitterPct, c, kJitterSlots);
+  loop_.EnqueueCopy(c, PollResponse(tag, room, epoch, seq, objects, timeout));
+  ShardMetrics::Add(metrics_.longpoll_response_messages_total, objects.size());
+  Sess(c).replica = room::kNoReplica;
+  if (replica != room::kNoReplica) replicas_.ReleaseIfUnused(replica);
+  const bool keep_alive = PollTag::Unpack(tag).keep_alive;
+  EndPoll(c, keep_alive);
+  if (keep_alive) ResumeHeldInput(c);
+}
+
+void Shard::FlushPollers(uint32_t idx) {
+  room::Replica& r = replicas_.At(idx);
+  std::vector<room::Poller> parked;
+  parked.swap(r.pollers);
+  const std::vector<room::SequencedMsg>& pending = r.pending;
+  const std::string room = r.name;
+  const std::string epoch = r.epoch;
+  const uint32_t base = PollBaseTimeoutMs(room, idx);
+  // One response per (first message a poll lacks, answer form, jitter slot), shared by every poll
+  // that needs exactly it. Polls parked at one cursor share it: normally all of them.
+  struct Variant {
+    size_t first;
+    uint32_t tag;
+    uint32_t slot;
+    SharedBuf* buf;
+  };
+  std::vector<Variant> variants;
+  std::vector<ConnId> resume;
+  uint32_t answered = 0;
+  for (const room::Poller& p : parked) {
+    const auto it = std::upper_bound(
+        pending.begin(), pending.end(), p.seq,
+        [](uint64_t seq, const room::SequencedMsg& m) { return seq < m.seq; });
+    if (it == pending.end()) {  // nothing here it lacks: stays parked
+      Sess(p.viewer).viewer_pos = replicas_.AddPoller(idx, p);
+      continue;
+    }
+    const size_t first = static_cast<size_t>(it - pending.begin());
+    const uint32_t slot = p.viewer % kJitterSlots;
+    SharedBuf* buf = nullptr;
+    for (const Variant& v : variants) {
+      if (v.first == first && v.tag == p.tag && v.slot == slot) buf = v.buf;
+    }
+    if (!buf) {
+      std::vector<std::string_view> objects;
+      objects.reserve(pending.size() - first);
+      for (size_t i = first; i < pending.size(); ++i) objects.push_back(pending[i].json);
+      const uint32_t timeout = longpoll::JitteredTimeoutMs(base, kJitterPct, slot, kJitterSlots);
+      buf = SharedBuf::Make(PollResponse(p.tag, room, epoch, pending.back().seq, objects, timeout));
+      variants.push_back(Variant{first, p.tag, slot, buf});
+    }
+    loop_.Enqueue(p.viewer, buf);
+    ShardMetrics::Add(metrics_.longpoll_response_messages_total, pending.size() - first);
+    ShardMetrics::Add(metrics_.deliveries_total, pending.size() - first);
+    --parked_;
+    ++answered;
+    const bool keep_alive = PollTag::Unpack(p.tag).keep_alive;
+    EndPoll(p.viewer, keep_alive);
+    if (keep_alive) resume.push_back(p.viewer);
+  }
+  for (const Variant& v : variants) v.buf->Unref();
+  if (answered > 0) {
+    poll_rooms_[room].parked -= std::min(poll_rooms_[room].parked, answered);
+    SendToOwner(room, kItemLeave, answered, new std::string(room));
+  }
+  // Requests pipelined behind the answered polls go on last: they may start new polls.
+  for (ConnId c : resume) ResumeHeldInput(c);
+}
+
+void Shard::RemoveParked(ConnId c) {
+  Session& s = Sess(c);
+  room::Replica& r = replicas_.At(s.replica);
+  const ConnId moved = replicas_.RemovePoller(s.replica, s.viewer_pos);
+  if (moved != c) Sess(moved).viewer_pos = s.viewer_pos;
+  --parked_;
+  auto it = poll_rooms_.find(r.name);
+  if (it != poll_rooms_.end() && it->second.parked > 0) it->second.parked--;
+}
+
+void Shard::ExpirePolls(uint64_t now_ms) {
+  while (!poll_timers_.empty() && poll_timers_.front().deadline_ms <= now_ms) {
+    const PollTimer t = poll_timers_.front();
+    poll_timers_.pop_front();
+    Session& s = Sess(t.conn);
+    if (s.gen != t.gen || s.kind != SessKind::kPollParked || (s.flags & kClosingSess)) continue;
+    const uint32_t idx = s.replica;
+    const room::Poller p = replicas_.At(idx).pollers[s.viewer_pos];
+    if (p.deadline_ms != t.deadline_ms) continue;  // answered since, and parked again
+    const std::string room = replicas_.At(idx).name;
+    const std::string epoch = replicas_.At(idx).epoch;
+    RemoveParked(t.conn);
+    SendToOwner(room, kItemLeave, 1, new std::string(room));
+    AnswerPoll(t.conn, p.tag, room, epoch, p.seq, {}, idx);
+  }
+}
+
+void Shard::DrainPoll(ConnId c) {
+  Session& s = Sess(c);
+  if (s.flags & kClosingSess) return;
+  if (s.kind == SessKind::kPollJoining) {
+    // The owner's answer is still on its way: it will find the connection gone.
+    s.flags |= kClosingSess;
+    loop_.EnqueueCopy(c, http::BuildJsonError(503, "draining", "server is draining", false));
+    loop_.Close(c, io::CloseMode::kGraceful);
+    return;
+  }
+  const uint32_t idx = s.replica;
+  const room::Poller p = replicas_.At(idx).pollers[s.viewer_pos];
+  const std::string room = replicas_.At(idx).name;
+  const std::string epoch = replicas_.At(idx).epoch;
+  RemoveParked(c);
+  SendToOwner(room, kItemLeave, 1, new std::string(room));
+  std::string bye = R"({"type":"bye","reconnect_ms":)";
+  json::AppendUint(&bye, cfg_.bye_reconnect_ms);
+  bye += '}';
+  const PollTag tag = PollTag::Unpack(p.tag);
+  loop_.EnqueueCopy(c, PollResponse(PollTag::Pack(false, tag.cors), room, epoch, p.seq, {bye},
+                                    cfg_.bye_reconnect_ms));
+  replicas_.ReleaseIfUnused(idx);
+  EndPoll(c, false);
+}
+
+void Shard::SweepPollRooms() {
+  const uint64_t now = loop_.NowMs();
+  for (auto it = poll_rooms_.begin(); it != poll_rooms_.end();) {
+    if (it->second.parked == 0 && now - it->second.last_req_ms > kPollRoomIdleMs) {
+      it = poll_rooms_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace roomcast::server

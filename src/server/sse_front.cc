@@ -1,0 +1,86 @@
+// The server-sent-events side of a connection: GET /rooms/R/events. The stream head goes out at
+// once; after the owner's join reply the viewer gets a welcome event, what it missed (resume with
+// Last-Event-ID or ?since=) or the last ?history=N, then the room's shared event batches, and a
+// comment line every --sse-heartbeat-secs. Shard thread only.
+#include <algorithm>
+
+#include "batch.h"
+#include "roomcast/sse_event.h"
+#include "mesh_items.h"
+#include "shard.h"
+
+namespace roomcast::server {
+
+namespace {
+constexpr uint32_t kSseRetryMs = 1000;  // the reconnect delay EventSource is told to use
+}  // namespace
+
+void Shard::HandleSse(ConnId c, const http::Request& req, std::string_view room) {
+  const bool ka = req.keep_alive && !draining_;
+  if (!chat::IsValidRoomId(room)) {
+    return RespondError(c, 400, "bad_request", "room must be 1..64 bytes of [A-Za-z0-9_.:-]", ka);
+  }
+  std::string user;
+  if (http::QueryParam(req.query, "user", &user) && !chat::IsValidUserName(user)) {
+    return RespondError(c, 400, "bad_request", "user must be 1..64 bytes of [A-Za-z0-9_.:-]", ka);
+  }
+  uint64_t history = 0;
+  std::string value;
+  if (http::QueryParam(req.query, "history", &value) && !ParseWholeNumber(value, &history)) {
+    return RespondError(c, 400, "bad_request", "history must be a whole number", ka);
+  }
+  uint64_t since = kNoSince;
+  bool has_id = false;
+  const std::string_view last_id = req.Find("Last-Event-ID", &has_id);
+  if (has_id) {
+    if (!sse::ParseEventId(last_id, &since)) {
+      return RespondError(c, 400, "bad_request", "Last-Event-ID must be a whole number", ka);
+    }
+  } else if (http::QueryParam(req.query, "since", &value) && !ParseWholeNumber(value, &since)) {
+    return RespondError(c, 400, "bad_request", "since must be a whole number", ka);
+  }
+  if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
+  if (!user.empty()) SetUser(c, user);
+  loop_.EnqueueCopy(c, sse::StreamHead(kSseRetryMs, CorsHeaders(cur_cors_)));
+  const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
+  StartJoin(c, room, h, JoinMode::kSse, since);
+}
+
+void Shard::OnSseReply(JoinReply* rep) {
+  std::unique_ptr<JoinReply> own(rep);
+  const uint32_t idx = replicas_.Find(rep->room);
+  Session& s = Sess(rep->conn);
+  if (!rep->error.empty()) {
+    s.replica = room::kNoReplica;
+    replicas_.ReleaseIfUnused(idx);
+    std::string ev;
+    sse::AppendEvent(&ev, "error", false, 0,
+                     R"({"type":"error","code":"unavailable","message":"room limit reached"})");
+    loop_.EnqueueCopy(rep->conn, std::move(ev));
+    s.flags |= kClosingSess;
+    loop_.Close(rep->conn, io::CloseMode::kGraceful);
+    return;
+  }
+  // As for WebSocket joins: what waits in the replica predates this viewer's start.
+  if (!replicas_.At(idx).pending.empty()) FlushReplica(idx);
+  s.viewer_pos = replicas_.AddViewer(idx, rep->conn, room::ViewerList::kSse);
+  s.kind = SessKind::kSse;
+  ++sse_viewers_;
+  std::string events;
+  sse::AppendEvent(&events, "welcome", false, 0, WelcomeJson(*rep));
+  AppendJoinBacklog(rep, true, &events);
+  loop_.EnqueueCopy(rep->conn, std::move(events));
+}
+
+void Shard::SseHeartbeat() {
+  std::string hb;
+  sse::AppendComment(&hb, "hb");
+  SharedBuf* buf = SharedBuf::Make(std::move(hb));
+  for (ConnId c = 0; c < max_slot_; ++c) {
+    const Session& s = Sess(c);
+    if (s.kind == SessKind::kSse && !(s.flags & kClosingSess)) loop_.Enqueue(c, buf);
+  }
+  buf->Unref();
+}
+
+}  // namespace roomcast::server

@@ -1,0 +1,56 @@
+#include "roomcast/sse_event.h"
+
+#include <charconv>
+
+namespace roomcast::sse {
+
+void AppendEvent(std::string* out, std::string_view event, bool has_id, uint64_t id,
+                 std::string_view data) {
+  out->reserve(out->size() + data.size() + event.size() + 40);
+  if (has_id) {
+    char buf[24];
+    const auto res = std::to_chars(buf, buf + sizeof(buf), id);
+    out->append("id: ");
+    out->append(buf, res.ptr);
+    out->push_back('\n');
+  }
+  out->append("event: ");
+  out->append(event);
+  out->append("\ndata: ");
+  out->append(data);
+  out->append("\n\n");
+}
+
+void AppendComment(std::string* out, std::string_view text) {
+  out->append(": ");
+  out->append(text);
+  out->append("\n\n");
+}
+
+std::string StreamHead(uint32_t retry_ms, std::string_view extra_headers) {
+  std::string out =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+      "X-Accel-Buffering: no\r\n";
+  out.append(extra_headers);
+  out.append("\r\nretry: ");
+  char buf[16];
+  const auto res = std::to_chars(buf, buf + sizeof(buf), retry_ms);
+  out.append(buf, res.ptr);
+  out.append("\n\n");
+  return out;
+}
+
+bool ParseEventId(std::string_view text, uint64_t* id) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  if (text.empty() || text.size() > 19) return false;
+  uint64_t v = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  *id = v;
+  return true;
+}
+
+}  // namespace roomcast::sse
