@@ -1,0 +1,174 @@
+"""WebSocket resume, /ws?room=R&since=SEQ (docs/protocol.md, "WebSocket"): the messages after SEQ
+exactly once, then live; gap first when history no longer has them; replay capped by
+--max-history-request; a SEQ above the head counts as 0; since wins over history."""
+import asyncio
+import json
+import threading
+import time
+
+from rcutil import (barrier, check_msg, check_welcome, close_all, post_many, post_message,
+                    recv_next, run, ws_connect)
+
+ROOM = "resume-room"
+
+
+async def join_since(server, since, room=ROOM, **params):
+    ws = await ws_connect(server.ws_url(room, since=since, user="resumer", **params))
+    try:
+        w = check_welcome(await recv_next(ws, 5), room, "resumer")
+    except BaseException:
+        await ws.close()
+        raise
+    return ws, w
+
+
+def split_gap(frames, room, gap):
+    """frames = [gap?] + msgs; checks the gap (None: there must be none); returns the msgs."""
+    if gap is None:
+        assert all(f.get("type") == "msg" for f in frames), f"only msgs expected: {frames}"
+        return frames
+    assert frames and frames[0].get("type") == "gap", f"gap first expected: {frames}"
+    g = frames[0]
+    assert (g.get("room"), g.get("from"), g.get("to")) == (room, *gap), (
+        f"gap {g}, want from {gap[0]} to {gap[1]}")
+    rest = frames[1:]
+    assert all(f.get("type") == "msg" for f in rest), f"only msgs after the gap: {frames}"
+    return rest
+
+
+def check_replay(msgs, room, expected):
+    assert [m["seq"] for m in msgs] == [e[0] for e in expected], (
+        f"replayed seqs {[m['seq'] for m in msgs]}, want {[e[0] for e in expected]}")
+    for m, (seq, cid, text) in zip(msgs, expected):
+        check_msg(m, room, seq=seq, id=cid, text=text)
+
+
+def test_since_replays_then_live(roomcast):
+    server = roomcast("--history", 50)
+    sent = post_many(server, ROOM, 10, prefix="s")
+    assert [s[0] for s in sent] == list(range(1, 11))
+
+    async def scenario():
+        cases = [(4, sent[4:]), (0, sent), (9, sent[9:]), (10, [])]
+        sockets = []
+        try:
+            for since, want in cases:
+                ws, w = await join_since(server, since)
+                sockets.append(ws)
+                assert w["seq"] == 10, w
+                check_replay(split_gap(await barrier(ws), ROOM, None), ROOM, want)
+            # since wins over history.
+            ws, _w = await join_since(server, 5, history=2)
+            sockets.append(ws)
+            check_replay(split_gap(await barrier(ws), ROOM, None), ROOM, sent[5:])
+
+            live = await asyncio.to_thread(post_many, server, ROOM, 2, "live", "live")
+            for ws in sockets:
+                got = [await recv_next(ws) for _ in live]
+                check_replay(got, ROOM, live)
+        finally:
+            await close_all(sockets)
+    run(scenario(), 30)
+
+
+def test_since_seam_under_traffic(roomcast):
+    """Joins with since= while messages keep coming: no duplicate and no hole at the seam
+    between replay and live traffic."""
+    server = roomcast("--history", 500)
+    posted, done, errors = [], threading.Event(), []
+
+    def poster():
+        try:
+            for i in range(80):
+                cid, text = f"t-{i}", f"traffic {i}"
+                st, _h, body = post_message(server, ROOM, "poster", {"text": text, "cid": cid})
+                assert st == 200, body
+                posted.append((json.loads(body)["seq"], cid, text))
+                time.sleep(0.004)
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            done.set()
+
+    async def scenario():
+        t = threading.Thread(target=poster, daemon=True)
+        t.start()
+        joined = []  # (since, ws)
+        try:
+            for at in (5, 20, 40):
+                while len(posted) < at + 3 and not done.is_set():
+                    await asyncio.sleep(0.002)
+                since = posted[at][0]
+                ws, _w = await join_since(server, since)
+                joined.append((since, ws))
+            assert await asyncio.to_thread(done.wait, 20), "poster did not finish"
+            assert not errors, errors
+            last = posted[-1][0]
+            for since, ws in joined:
+                got = []
+                while not got or got[-1]["seq"] < last:
+                    f = await recv_next(ws, 5)
+                    assert f.get("type") == "msg", f"since={since}: unexpected {f}"
+                    got.append(f)
+                want = [p for p in posted if p[0] > since]
+                check_replay(got, ROOM, want)
+        finally:
+            await close_all([ws for _s, ws in joined])
+            t.join(10)
+    run(scenario(), 40)
+
+
+def test_since_older_than_history_gap_first(roomcast):
+    """--history 5, head 20: since=3 gets gap 4..15 then 16..20; since=14 a gap of one;
+    since=15 none; since=1000 (above the head) counts as 0: gap 1..15."""
+    server = roomcast("--history", 5)
+    sent = post_many(server, ROOM, 20, prefix="g")
+    kept = sent[-5:]
+    assert kept[0][0] == 16
+
+    async def scenario():
+        sockets = []
+        try:
+            for since, gap in ((3, (4, 15)), (14, (15, 15)), (15, None), (1000, (1, 15))):
+                ws, w = await join_since(server, since)
+                sockets.append(ws)
+                assert w["seq"] == 20, w
+                check_replay(split_gap(await barrier(ws), ROOM, gap), ROOM, kept)
+            live = await asyncio.to_thread(post_many, server, ROOM, 1, "live", "live")
+            for ws in sockets:
+                check_replay([await recv_next(ws)], ROOM, live)
+        finally:
+            await close_all(sockets)
+    run(scenario(), 30)
+
+
+def test_since_above_head_is_zero(roomcast):
+    """History still holds seq 1: since above the head replays the epoch from its start."""
+    server = roomcast("--history", 50)
+    sent = post_many(server, ROOM, 5, prefix="z")
+
+    async def scenario():
+        ws, w = await join_since(server, 1000)
+        try:
+            assert w["seq"] == 5, w
+            check_replay(split_gap(await barrier(ws), ROOM, None), ROOM, sent)
+        finally:
+            await close_all([ws])
+    run(scenario(), 20)
+
+
+def test_since_capped_by_max_history_request(roomcast):
+    server = roomcast("--history", 50, "--max-history-request", 4)
+    sent = post_many(server, ROOM, 10, prefix="c")
+
+    async def scenario():
+        sockets = []
+        try:
+            for since, gap, want in ((2, (3, 6), sent[-4:]), (6, None, sent[-4:]),
+                                     (8, None, sent[-2:])):
+                ws, _w = await join_since(server, since)
+                sockets.append(ws)
+                check_replay(split_gap(await barrier(ws), ROOM, gap), ROOM, want)
+        finally:
+            await close_all(sockets)
+    run(scenario(), 20)
