@@ -55,9 +55,14 @@ void Shard::HandlePoll(ConnId c, const http::Request& req, std::string_view room
     has_cursor = true;
   }
   if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
-  PollRoomState& st = poll_rooms_[std::string(room)];
-  st.last_req_ms = loop_.NowMs();
-  st.reqs.Add(1, st.last_req_ms);
+  auto it = poll_rooms_.find(std::string(room));
+  if (it == poll_rooms_.end() && poll_rooms_.size() < cfg_.max_rooms) {
+    it = poll_rooms_.emplace(std::string(room), PollRoomState{}).first;
+  }
+  if (it != poll_rooms_.end()) {  // else: more polled rooms than --max-rooms; not paced
+    it->second.last_req_ms = loop_.NowMs();
+    it->second.reqs.Add(1, it->second.last_req_ms);
+  }
   const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
   StartJoin(c, room, has_cursor ? 0 : h, JoinMode::kPoll, has_cursor ? cursor.seq : kNoSince,
             has_cursor ? std::string_view(cursor.epoch) : std::string_view{},
@@ -85,7 +90,7 @@ void Shard::OnPollReply(JoinReply* rep) {
     s.viewer_pos = replicas_.AddPoller(idx, room::Poller{rep->conn, rep->tag, rep->last, deadline});
     s.kind = SessKind::kPollParked;
     ++parked_;
-    poll_rooms_[rep->room].parked++;
+    if (auto it = poll_rooms_.find(rep->room); it != poll_rooms_.end()) it->second.parked++;
     poll_timers_.push_back(PollTimer{deadline, rep->conn, rep->gen});
     return;
   }
@@ -233,7 +238,9 @@ void Shard::FlushPollers(uint32_t idx) {
   }
   for (const Variant& v : variants) v.buf->Unref();
   if (answered > 0) {
-    poll_rooms_[room].parked -= std::min(poll_rooms_[room].parked, answered);
+    if (auto it = poll_rooms_.find(room); it != poll_rooms_.end()) {
+      it->second.parked -= std::min(it->second.parked, answered);
+    }
     SendToOwner(room, kItemLeave, answered, new std::string(room));
   }
   // Requests pipelined behind the answered polls go on last: they may start new polls.
