@@ -1,4 +1,5 @@
-// Connect worker: paced opens, welcome timeouts, idle hold (pings answered), close.
+// Connect worker: paced opens, welcome timeouts, idle hold (pings answered), close. A long-poll
+// viewer is resolved once parked (first answer in, second poll sent) and keeps polling while held.
 #include "connect_worker.h"
 
 #include <sys/resource.h>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "http_viewers.h"
 #include "nchan_wire.h"
 #include "proc_stats.h"
 #include "uring_client.h"
@@ -19,7 +21,7 @@ namespace {
 
 constexpr uint64_t kMinWaitNs = 250000;
 
-class ConnectWorker final : public ClientHandler {
+class ConnectWorker final : public ClientHandler, public HttpViewerSink {
  public:
   ConnectWorker(const Options& opt, SharedState* shared, uint32_t index, uint64_t deadline)
       : opt_(opt),
@@ -28,13 +30,36 @@ class ConnectWorker final : public ClientHandler {
         index_(index),
         workers_(shared->Workers()),
         deadline_(deadline),
-        client_(opt.target, opt.source_ips, this) {}
+        http_viewers_(opt.transport != Transport::kWs),
+        client_(opt.target, opt.source_ips, this),
+        http_(opt, &client_, this) {}
 
   int Run();
 
   // nchan sends no welcome: a subscription is established once its 101 arrived.
   void OnOpen(uint32_t conn) override {
-    if (opt_.target.kind == TargetKind::kNchan) Welcomed(conn);
+    if (opt_.target.kind == TargetKind::kNchan) return Welcomed(conn);
+    if (http_viewers_) http_.OnOpen(conn);
+  }
+  size_t OnRaw(uint32_t conn, std::string_view data) override { return http_.OnRaw(conn, data); }
+  // HTTP viewers: joined at the first long-poll answer or the SSE welcome event. A long-poll
+  // viewer is resolved once parked, an SSE viewer once joined.
+  void OnViewerJoined(uint32_t conn) override {
+    if (http_.Kind() == Transport::kSse) return Welcomed(conn);
+    const uint64_t now = NowNs();
+    slot_.welcomed.fetch_add(1, std::memory_order_relaxed);
+    slot_.connect_time.Record(now - client_.OpenedAt(conn));
+  }
+  void OnViewerParked(uint32_t conn) override {
+    slot_.parked.fetch_add(1, std::memory_order_relaxed);
+    Resolve(conn);
+  }
+  void OnViewerObject(uint32_t /*conn*/, ServerKind kind, std::string_view /*object*/) override {
+    if (kind == ServerKind::kError) {
+      ++totals_.error_frames;
+    } else {
+      ++totals_.other_frames;
+    }
   }
   void OnText(uint32_t conn, std::string_view payload) override {
     if (opt_.target.kind == TargetKind::kNchan) {
@@ -50,14 +75,19 @@ class ConnectWorker final : public ClientHandler {
     }
     Welcomed(conn);
   }
-  void Welcomed(uint32_t conn) {
+  // The connection reached the point the scenario waits for (welcome, or parked poll).
+  void Resolve(uint32_t conn) {
     if (welcomed_[conn]) return;
     welcomed_[conn] = 1;
     ++resolved_;
+    totals_.last_welcome_ns = std::max(totals_.last_welcome_ns, NowNs());
+  }
+  void Welcomed(uint32_t conn) {
+    if (welcomed_[conn]) return;
+    Resolve(conn);
     const uint64_t now = NowNs();
     slot_.welcomed.fetch_add(1, std::memory_order_relaxed);
     slot_.connect_time.Record(now - client_.OpenedAt(conn));
-    totals_.last_welcome_ns = std::max(totals_.last_welcome_ns, now);
   }
   void OnFailed(uint32_t conn, FailStage stage, int err) override {
     if (welcomed_[conn]) {
@@ -76,6 +106,14 @@ class ConnectWorker final : public ClientHandler {
  private:
   // Opens what is due, polls, and times out connections that waited too long for a welcome.
   void Step(uint64_t now);
+  // UringClient::Poll, with the long-poll waits that are due sent first (see FanoutWorker).
+  void PollClient(uint64_t deadline_ns) {
+    if (http_viewers_) {
+      http_.FireDue(NowNs());
+      deadline_ns = std::min(deadline_ns, http_.NextDue());
+    }
+    client_.Poll(deadline_ns);
+  }
 
   const Options& opt_;
   SharedState* shared_;
@@ -83,9 +121,11 @@ class ConnectWorker final : public ClientHandler {
   uint32_t index_;
   uint32_t workers_;
   uint64_t deadline_;
+  bool http_viewers_;  // --transport longpoll or sse
   UringClient client_;
-  std::vector<uint8_t> welcomed_;
-  uint32_t mine_ = 0;  // connections of this worker
+  HttpViewers http_;
+  std::vector<uint8_t> welcomed_;  // resolved: welcomed (long-poll: parked)
+  uint32_t mine_ = 0;              // connections of this worker
   uint32_t opened_ = 0;
   uint32_t checked_ = 0;  // timeout cursor
   uint64_t resolved_ = 0;
@@ -108,16 +148,20 @@ void ConnectWorker::Step(uint64_t now) {
       std::string room("load-"), user("c");
       room += std::to_string(global_ % opt_.rooms);
       user += std::to_string(global_);
-      client_.Open(opened_, global_,
-                   opt_.target.kind == TargetKind::kNchan
-                       ? NchanSubscribeRequest(opt_.target, room)
-                       : UpgradeRequest(opt_.target, room, user));
+      if (http_viewers_) {
+        http_.Open(opened_, global_, room, user);
+      } else {
+        client_.Open(opened_, global_,
+                     opt_.target.kind == TargetKind::kNchan
+                         ? NchanSubscribeRequest(opt_.target, room)
+                         : UpgradeRequest(opt_.target, room, user));
+      }
       slot_.opened.fetch_add(1, std::memory_order_relaxed);
       ++opened_;
     }
     ++global_;
   }
-  client_.Poll(std::max(next_at, now + kMinWaitNs));
+  PollClient(std::max(next_at, now + kMinWaitNs));
   const uint64_t limit = static_cast<uint64_t>(opt_.connect_timeout * 1e9);
   const uint64_t after = NowNs();
   while (checked_ < opened_) {
@@ -139,16 +183,18 @@ int ConnectWorker::Run() {
     std::fprintf(stderr, "roomcast-load: worker %u: %s\n", index_, err.c_str());
     return 2;
   }
+  if (http_viewers_) http_.Init(std::max<uint32_t>(mine_, 1));
   while (resolved_ < mine_ && NowNs() < deadline_) Step(NowNs());
   slot_.totals.last_welcome_ns = totals_.last_welcome_ns;
   slot_.stage.store(static_cast<uint32_t>(Stage::kReady), std::memory_order_release);
   Control& ctl = shared_->Ctl();
   while (ctl.command.load(std::memory_order_acquire) < static_cast<uint32_t>(Command::kFinish) &&
          NowNs() < deadline_) {
-    client_.Poll(NowNs() + 5000000);
+    PollClient(NowNs() + 5000000);
   }
   totals_.cpu_total_s = RusageCpuSeconds(RUSAGE_SELF);
   totals_.client = client_.Counters();
+  totals_.http = http_.Counters();
   slot_.totals = totals_;
   client_.CloseAll();
   slot_.stage.store(static_cast<uint32_t>(Stage::kDone), std::memory_order_release);

@@ -57,6 +57,8 @@ Merged MergeSlots(SharedState& shared) {
     m.t.client.fragmented += t.client.fragmented;
     m.t.client.sends += t.client.sends;
     m.t.client.enters += t.client.enters;
+    m.t.http.Add(t.http);
+    m.t.http_window.Add(t.http_window);
   }
   return m;
 }
@@ -90,6 +92,14 @@ uint64_t ReceivedSoFar(SharedState& shared) {
   return n;
 }
 
+uint64_t MaxPollWaitMs(SharedState& shared) {
+  uint64_t ms = 0;
+  for (uint32_t w = 0; w < shared.Workers(); ++w) {
+    ms = std::max(ms, shared.Slot(w).max_poll_wait_ms.load(std::memory_order_relaxed));
+  }
+  return ms;
+}
+
 bool AllAtStage(SharedState& shared, Stage stage) {
   for (uint32_t w = 0; w < shared.Workers(); ++w) {
     if (shared.Slot(w).stage.load(std::memory_order_acquire) < static_cast<uint32_t>(stage)) {
@@ -97,6 +107,35 @@ bool AllAtStage(SharedState& shared, Stage stage) {
     }
   }
   return true;
+}
+
+void AddHttpViewerRows(Report& r, Transport transport, const HttpViewerCounters& run,
+                       const HttpViewerCounters& window, double duration_s) {
+  if (transport == Transport::kWs) return;
+  const auto n = [](uint64_t v) { return static_cast<long long>(v); };
+  if (transport == Transport::kLongPoll) {
+    r.Section("long-poll viewers (measured window unless marked)");
+    r.Int("poll_requests", "poll requests sent", n(window.requests));
+    r.Num("poll_requests_per_s", "poll requests/s", window.requests / duration_s, "/s", 0);
+    r.Int("poll_responses", "poll answers received", n(window.responses));
+    r.Num("poll_msgs_per_response", "messages per answer (mean)",
+          window.responses ? double(window.msg_objects) / window.responses : 0, "", 2);
+    r.Int("poll_empty_responses", "answers without a message", n(window.empty_responses));
+    r.Num("poll_wait_mean_ms", "advised wait timeoutMs (mean)",
+          window.waits ? double(window.wait_ms_sum) / window.waits : 0, "ms", 0);
+    r.Int("poll_wait_max_ms", "advised wait timeoutMs (max)", n(window.wait_ms_max), "ms");
+    r.Int("poll_requests_total", "poll requests sent (whole run)", n(run.requests));
+    r.Int("poll_responses_total", "poll answers received (whole run)", n(run.responses));
+  } else {
+    r.Section("SSE viewers (whole run)");
+    r.Int("sse_streams", "event streams opened (200)", n(run.sse_streams));
+    r.Int("sse_events", "events received", n(run.sse_events));
+    r.Int("sse_heartbeats", "comment lines (heartbeats)", n(run.sse_comments));
+  }
+  r.Int("http_errors", "non-200 answers (whole run)", n(run.errors));
+  r.Int("http_bad_answers", "unreadable answers (whole run)", n(run.bad_answers));
+  r.Int("gap_seqs", "seqs skipped by gap objects (whole run)", n(run.gap_seqs));
+  r.Int("http_closes", "answers with Connection: close", n(run.closes));
 }
 
 void AddLatency(Report& r, const std::string& prefix, const Histogram& h) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "histogram.h"
+#include "options.h"
 #include "report.h"
 #include "shared_state.h"
 
@@ -32,8 +33,15 @@ struct Merged {
 // Unique measured calm deliveries so far.
 [[nodiscard]] uint64_t ReceivedSoFar(SharedState& shared);
 [[nodiscard]] bool AllAtStage(SharedState& shared, Stage stage);
+// The longest long-poll timeoutMs any worker's viewers were told so far (0 for other transports).
+[[nodiscard]] uint64_t MaxPollWaitMs(SharedState& shared);
 
 // Rows <prefix>_samples, _p50_ms, _p90_ms, _p99_ms, _p999_ms, _max_ms, _mean_ms.
 void AddLatency(Report& r, const std::string& prefix, const Histogram& h);
+
+// --transport longpoll or sse: the HTTP viewers' rows (nothing for ws). run: the whole run;
+// window: the measured window, whose request rate is over duration_s.
+void AddHttpViewerRows(Report& r, Transport transport, const HttpViewerCounters& run,
+                       const HttpViewerCounters& window, double duration_s);
 
 }  // namespace roomcast::load

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "http_viewers.h"
 #include "nchan_wire.h"
 #include "proc_stats.h"
 #include "uring_client.h"
@@ -45,7 +46,7 @@ uint32_t PublishersInRoom(const Options& o, uint32_t room) {
   return room < o.publishers ? (o.publishers - room + o.rooms - 1) / o.rooms : 0;
 }
 
-class FanoutWorker final : public ClientHandler {
+class FanoutWorker final : public ClientHandler, public HttpViewerSink {
  public:
   FanoutWorker(const Options& opt, SharedState* shared, uint32_t index, uint64_t deadline)
       : opt_(opt),
@@ -56,16 +57,27 @@ class FanoutWorker final : public ClientHandler {
         deadline_(deadline),
         nchan_(opt.target.kind == TargetKind::kNchan),
         storm_(opt.scenario == Scenario::kStorm),
-        client_(opt.target, opt.source_ips, this) {}
+        http_viewers_(opt.transport != Transport::kWs),
+        client_(opt.target, opt.source_ips, this),
+        http_(opt, &client_, this) {}
 
   int Run();
 
   void OnOpen(uint32_t conn) override {
-    if (nchan_) MarkWelcomed(conn);  // nchan sends no welcome: the 101 (or the connect) is it
+    if (nchan_) return MarkWelcomed(conn);  // nchan sends no welcome: the 101 (or connect) is it
+    if (IsHttpViewer(conn)) http_.OnOpen(conn);
   }
-  void OnText(uint32_t conn, std::string_view payload) override;
+  void OnText(uint32_t conn, std::string_view payload) override {
+    OnObject(conn, Classify(payload), payload);
+  }
   void OnFailed(uint32_t conn, FailStage stage, int err) override;
   size_t OnRaw(uint32_t conn, std::string_view data) override;
+  // Long-poll and SSE viewers: joined at their first answer / welcome event; their objects get the
+  // WebSocket viewers' checks.
+  void OnViewerJoined(uint32_t conn) override { MarkWelcomed(conn); }
+  void OnViewerObject(uint32_t conn, ServerKind kind, std::string_view object) override {
+    OnObject(conn, kind, object);
+  }
 
  private:
   void Plan();
@@ -77,6 +89,20 @@ class FanoutWorker final : public ClientHandler {
   void OnStamp(uint32_t conn, const Stamp& st);
   void Acked(uint32_t conn, uint32_t counter);
   void Refused(uint32_t conn, std::string_view what);
+  // One roomcast object (a WebSocket frame, a long-poll messages[] entry, an SSE event's data).
+  void OnObject(uint32_t conn, ServerKind kind, std::string_view payload);
+  [[nodiscard]] bool IsHttpViewer(uint32_t conn) const {
+    return http_viewers_ && pub_of_conn_[conn] == kNoPublisher;
+  }
+  // UringClient::Poll with the HTTP viewers' waits: those due are sent first, and the wait for
+  // completions ends no later than the next one.
+  void PollClient(uint64_t deadline_ns) {
+    if (http_viewers_) {
+      http_.FireDue(NowNs());
+      deadline_ns = std::min(deadline_ns, http_.NextDue());
+    }
+    client_.Poll(deadline_ns);
+  }
   // Storm: drop the group now; then keep --storm-inflight rejoins connecting.
   void DropStormGroup();
   void StepRejoins();
@@ -85,6 +111,9 @@ class FanoutWorker final : public ClientHandler {
   void Progress() {
     slot_.received.store(totals_.received - totals_.duplicates, std::memory_order_relaxed);
     slot_.outstanding.store(outstanding_, std::memory_order_relaxed);
+    if (http_viewers_) {
+      slot_.max_poll_wait_ms.store(http_.Counters().wait_ms_max, std::memory_order_relaxed);
+    }
   }
 
   const Options& opt_;
@@ -95,7 +124,10 @@ class FanoutWorker final : public ClientHandler {
   uint64_t deadline_;
   bool nchan_;
   bool storm_;
+  bool http_viewers_;  // --transport longpoll or sse: viewers are HTTP, publishers WebSocket
   UringClient client_;
+  HttpViewers http_;
+  HttpViewerCounters http_at_measure_;
   // Per local connection id: local viewers first, then local publishers, then (storm) one
   // rejoin id per local storm viewer.
   std::vector<uint32_t> room_;
@@ -184,7 +216,11 @@ void FanoutWorker::OpenConn(uint32_t id) {
   } else {
     std::string user(pub ? "p" : "v");
     user += std::to_string(pub ? g - opt_.viewers : g);
-    client_.Open(id, g, UpgradeRequest(opt_.target, room_name_, user));
+    if (IsHttpViewer(id)) {
+      http_.Open(id, g, room_name_, user);
+    } else {
+      client_.Open(id, g, UpgradeRequest(opt_.target, room_name_, user));
+    }
   }
 }
 
@@ -198,7 +234,7 @@ bool FanoutWorker::Join() {
       slot_.opened.fetch_add(1, std::memory_order_relaxed);
       ++next;
     }
-    client_.Poll(now + kIdleWaitNs);
+    PollClient(now + kIdleWaitNs);
     // Connections open in order, so the oldest unresolved ones are found from a moving cursor.
     const uint64_t limit = static_cast<uint64_t>(opt_.connect_timeout * 1e9);
     const uint64_t after = NowNs();
@@ -290,14 +326,14 @@ void FanoutWorker::Refused(uint32_t conn, std::string_view what) {
   }
 }
 
-void FanoutWorker::OnText(uint32_t conn, std::string_view payload) {
+void FanoutWorker::OnObject(uint32_t conn, ServerKind kind, std::string_view payload) {
   Stamp st;
   if (nchan_) {  // the raw message body
     if (ParseStampText(payload, &st)) return OnStamp(conn, st);
     ++totals_.foreign;
     return;
   }
-  switch (Classify(payload)) {
+  switch (kind) {
     case ServerKind::kMsg:
       if (ParseMsgStamp(payload, &st)) return OnStamp(conn, st);
       ++totals_.foreign;
@@ -327,6 +363,7 @@ void FanoutWorker::OnText(uint32_t conn, std::string_view payload) {
 }
 
 size_t FanoutWorker::OnRaw(uint32_t conn, std::string_view data) {
+  if (IsHttpViewer(conn)) return http_.OnRaw(conn, data);
   size_t pos = 0;
   while (pos < data.size()) {
     HttpResponse r;
@@ -469,7 +506,7 @@ void FanoutWorker::Turn(uint64_t deadline_ns) {
   if (storm_ && !storm_done_ && NowNs() >= storm_at_ns_) DropStormGroup();
   if (storm_done_) StepRejoins();
   if (storm_ && !storm_done_) deadline_ns = std::min(deadline_ns, storm_at_ns_);
-  client_.Poll(deadline_ns);
+  PollClient(deadline_ns);
 }
 
 int FanoutWorker::Run() {
@@ -479,6 +516,7 @@ int FanoutWorker::Run() {
     std::fprintf(stderr, "roomcast-load: worker %u: %s\n", index_, err.c_str());
     return 2;
   }
+  if (http_viewers_) http_.Init(static_cast<uint32_t>(room_.size()));
   const bool joined = Join();
   // Calm members per room at go time: every calm connection that joined and is still open.
   for (uint32_t c = 0; c < conns_; ++c) {
@@ -493,7 +531,7 @@ int FanoutWorker::Run() {
   Control& ctl = shared_->Ctl();
   while (ctl.command.load(std::memory_order_acquire) < static_cast<uint32_t>(Command::kGo) &&
          NowNs() < deadline_) {
-    client_.Poll(NowNs() + 2000000);
+    PollClient(NowNs() + 2000000);
   }
   const uint64_t start = ctl.publish_start_ns, end = ctl.publish_end_ns;
   const uint64_t measure = ctl.measure_start_ns;
@@ -508,6 +546,8 @@ int FanoutWorker::Run() {
   for (uint64_t now = NowNs(); now < deadline_; now = NowNs()) {
     if (now >= measure && cpu_at_measure < 0) {
       cpu_at_measure = RusageCpuSeconds(RUSAGE_SELF);
+      http_.StartWindow();
+      http_at_measure_ = http_.Counters();
     }
     uint64_t next_at = end;
     bool exhausted = p_total == 0;
@@ -534,7 +574,10 @@ int FanoutWorker::Run() {
   }
   if (cpu_at_measure < 0) {
     cpu_at_measure = RusageCpuSeconds(RUSAGE_SELF);
+    http_.StartWindow();
+    http_at_measure_ = http_.Counters();
   }
+  totals_.http_window = http_.Counters().Since(http_at_measure_);
   // Stragglers: acks still on their way.
   const uint64_t straggle_end = end + static_cast<uint64_t>(opt_.straggler_secs * 1e9);
   while (outstanding_ > 0 && NowNs() < std::min(straggle_end, deadline_)) {
@@ -554,6 +597,7 @@ int FanoutWorker::Run() {
   totals_.cpu_total_s = cpu_now;
   totals_.unacked += outstanding_;
   totals_.client = client_.Counters();
+  totals_.http = http_.Counters();
   slot_.totals = totals_;
   slot_.stage.store(static_cast<uint32_t>(Stage::kDone), std::memory_order_release);
   client_.CloseAll();

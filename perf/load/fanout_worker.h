@@ -9,6 +9,8 @@
 // Targets: roomcast (WebSocket join, publish and acks on the same connection; publishers receive
 // too) or nchan (WebSocket subscriptions that are joined on their 101, HTTP POST publishers that
 // receive nothing; see nchan_wire.h).
+// Transports (roomcast only): with --transport longpoll or sse the viewers read over HTTP
+// (http_viewers.h) and their message objects get the same checks; publishers stay WebSocket.
 //
 // Storm: at Control::storm_at_ns the worker closes every open connection of its storm-group
 // viewers at once (no close frame: FIN) and reopens them right away, at most --storm-inflight

@@ -1,16 +1,11 @@
-// nchan requests and HTTP/1.1 response framing for nchan_wire.h.
+// nchan requests for nchan_wire.h.
 #include "nchan_wire.h"
-
-#include <cctype>
-#include <cstdlib>
 
 #include "ws_client.h"
 
 namespace roomcast::load {
 
 namespace {
-
-constexpr size_t kMaxHead = 16384;
 
 // The URL's path (if given) without a trailing '/', then "/sub/" or "/pub/", then the channel.
 void AppendChannelPath(std::string* out, const Target& t, std::string_view kind,
@@ -24,57 +19,6 @@ void AppendChannelPath(std::string* out, const Target& t, std::string_view kind,
   out->append(kind);
   out->push_back('/');
   out->append(room);
-}
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
-
-bool ContainsNoCase(std::string_view hay, std::string_view needle) {
-  for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-    if (EqualsNoCase(hay.substr(i, needle.size()), needle)) return true;
-  }
-  return false;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// The end of a chunked body starting at buf[pos]: kComplete with *end set past the last chunk's
-// trailer, kIncomplete, or kBad.
-HttpScan ScanChunked(std::string_view buf, size_t pos, size_t* end) {
-  for (;;) {
-    const size_t eol = buf.find("\r\n", pos);
-    if (eol == std::string_view::npos) return HttpScan::kIncomplete;
-    const std::string size_text(buf.substr(pos, eol - pos));
-    char* stop = nullptr;
-    const unsigned long long size = std::strtoull(size_text.c_str(), &stop, 16);
-    if (stop == size_text.c_str()) return HttpScan::kBad;
-    pos = eol + 2;
-    if (size == 0) {  // trailers, then an empty line
-      for (;;) {
-        const size_t line_end = buf.find("\r\n", pos);
-        if (line_end == std::string_view::npos) return HttpScan::kIncomplete;
-        const bool empty = line_end == pos;
-        pos = line_end + 2;
-        if (empty) {
-          *end = pos;
-          return HttpScan::kComplete;
-        }
-      }
-    }
-    if (buf.size() - pos < size + 2) return HttpScan::kIncomplete;
-    pos += static_cast<size_t>(size) + 2;
-  }
 }
 
 }  // namespace
@@ -98,64 +42,6 @@ void AppendNchanPublish(std::string* out, const Target& t, std::string_view room
   *out += std::to_string(body.size());
   *out += "\r\nUser-Agent: roomcast-load\r\n\r\n";
   *out += body;
-}
-
-HttpScan ScanHttpResponse(std::string_view buf, HttpResponse* resp, size_t* used) {
-  const size_t head_end = buf.find("\r\n\r\n");
-  if (head_end == std::string_view::npos) {
-    return buf.size() > kMaxHead ? HttpScan::kBad : HttpScan::kIncomplete;
-  }
-  const std::string_view head = buf.substr(0, head_end);
-  if (head.size() < 12 || head.substr(0, 5) != "HTTP/") return HttpScan::kBad;
-  const size_t sp = head.find(' ');
-  if (sp == std::string_view::npos || head.size() < sp + 4) return HttpScan::kBad;
-  int status = 0;
-  for (size_t i = sp + 1; i < sp + 4; ++i) {
-    if (head[i] < '0' || head[i] > '9') return HttpScan::kBad;
-    status = status * 10 + (head[i] - '0');
-  }
-  HttpResponse r;
-  r.status = status;
-  long long content_length = -1;
-  bool chunked = false;
-  size_t line = head.find("\r\n");
-  while (line != std::string_view::npos) {
-    const size_t start = line + 2;
-    const size_t next = head.find("\r\n", start);
-    const std::string_view field =
-        head.substr(start, next == std::string_view::npos ? std::string_view::npos : next - start);
-    const size_t colon = field.find(':');
-    if (colon != std::string_view::npos) {
-      const std::string_view name = Trim(field.substr(0, colon));
-      const std::string_view value = Trim(field.substr(colon + 1));
-      if (EqualsNoCase(name, "content-length")) {
-        content_length = std::strtoll(std::string(value).c_str(), nullptr, 10);
-      } else if (EqualsNoCase(name, "transfer-encoding")) {
-        chunked = ContainsNoCase(value, "chunked");
-      } else if (EqualsNoCase(name, "connection")) {
-        r.close = ContainsNoCase(value, "close");
-      }
-    }
-    line = next;
-  }
-  const size_t body_start = head_end + 4;
-  size_t end = body_start;
-  if ((status >= 100 && status < 200) || status == 204 || status == 304) {
-    end = body_start;
-  } else if (chunked) {
-    const HttpScan s = ScanChunked(buf, body_start, &end);
-    if (s != HttpScan::kComplete) return s;
-  } else if (content_length >= 0) {
-    if (buf.size() - body_start < static_cast<unsigned long long>(content_length)) {
-      return HttpScan::kIncomplete;
-    }
-    end = body_start + static_cast<size_t>(content_length);
-  } else {
-    return HttpScan::kBad;  // a body delimited by the close: not from a keep-alive server
-  }
-  *resp = r;
-  *used = end;
-  return HttpScan::kComplete;
 }
 
 }  // namespace roomcast::load

@@ -32,10 +32,14 @@ struct Flag {
 std::vector<Flag> FlagTable(Options* o) {
   return {
       {"url", Kind::kString, &o->url, 0, 0, kAll,
-       "ws://HOST:PORT[/path] of the server; HOST must be 127.x.x.x, localhost or [::1]"},
+       "ws://HOST:PORT[/path] (or http://) of the server; HOST must be 127.x.x.x, localhost or "
+       "[::1]"},
       {"target", Kind::kString, &o->target_name, 0, 0, kAll,
        "roomcast or nchan (nginx + nchan: WebSocket GET /sub/ROOM, HTTP POST /pub/ROOM; "
        "a /path in the URL prefixes both)"},
+      {"transport", Kind::kString, &o->transport_name, 0, 0, kAll,
+       "how viewers read their room: ws, longpoll (GET /rooms/R/messages with a cursor) or sse "
+       "(GET /rooms/R/events); roomcast target, fanout and connect only (publishers stay ws)"},
       {"viewers", Kind::kU32, &o->viewers, 0, 10000000, kFanStorm,
        "viewer connections, spread round robin over the rooms"},
       {"rooms", Kind::kU32, &o->rooms, 1, 1000000, kAll, "rooms named load-0 .. load-{R-1}"},
@@ -107,7 +111,8 @@ void PrintHelp(Options* o) {
       "                        [--publishers P] [--storm-at S] [--storm-fraction F] [--duration "
       "S]\n"
       "                        [--server-pid PID] [--json]\n"
-      "  any of them with --target nchan for nginx + nchan (perf/peers/nchan.sh)\n\n"
+      "  any of them with --target nchan for nginx + nchan (perf/peers/nchan.sh)\n"
+      "  fanout and connect with --transport longpoll|sse for HTTP viewers (roomcast only)\n\n"
       "fanout:  V viewers and P publishers join rooms load-*; once every one has its welcome the\n"
       "         publishers send M msg/s in total for S seconds, each text stamped\n"
       "         \"t=<ns> p=<pub> n=<counter> \" and padded to B bytes; every viewer checks\n"
@@ -196,13 +201,15 @@ bool SetValue(const Flag& f, const char* text) {
 }  // namespace
 
 bool ParseLoopbackUrl(const std::string& url, Target* t, std::string* why) {
-  constexpr std::string_view kScheme = "ws://";
   std::string_view u(url);
-  if (u.substr(0, kScheme.size()) != kScheme) {
-    *why = "the URL must start with ws://";
+  if (u.substr(0, 5) == "ws://") {
+    u.remove_prefix(5);
+  } else if (u.substr(0, 7) == "http://") {  // the same server; reads better for HTTP viewers
+    u.remove_prefix(7);
+  } else {
+    *why = "the URL must start with ws:// (or http://)";
     return false;
   }
-  u.remove_prefix(kScheme.size());
   const size_t slash = u.find('/');
   std::string_view authority = u.substr(0, slash);
   if (slash != std::string_view::npos && u.size() > slash + 1) {
@@ -354,6 +361,31 @@ ParseOutcome ParseOptions(int argc, char** argv, Options* opt) {
                  opt->target_name.c_str());
     return ParseOutcome::kExitUsage;
   }
+  if (opt->transport_name == "ws") {
+    opt->transport = Transport::kWs;
+  } else if (opt->transport_name == "longpoll") {
+    opt->transport = Transport::kLongPoll;
+  } else if (opt->transport_name == "sse") {
+    opt->transport = Transport::kSse;
+  } else {
+    std::fprintf(stderr, "roomcast-load: --transport wants ws, longpoll or sse, got '%s'\n",
+                 opt->transport_name.c_str());
+    return ParseOutcome::kExitUsage;
+  }
+  if (opt->transport != Transport::kWs) {
+    if (opt->target.kind != TargetKind::kRoomcast) {
+      std::fprintf(stderr, "roomcast-load: --transport %s is for --target roomcast only\n",
+                   opt->transport_name.c_str());
+      return ParseOutcome::kExitUsage;
+    }
+    if (opt->scenario == Scenario::kStorm) {
+      std::fprintf(stderr,
+                   "roomcast-load: storm supports --transport ws only (its rejoins are WebSocket "
+                   "joins); use fanout or connect for %s viewers\n",
+                   opt->transport_name.c_str());
+      return ParseOutcome::kExitUsage;
+    }
+  }
   if (opt->scenario == Scenario::kStorm) {
     if (!opt->publishers_given) opt->publishers = opt->rooms;  // one per room
     if (opt->storm_at >= opt->duration) {
@@ -383,6 +415,18 @@ ParseOutcome ParseOptions(int argc, char** argv, Options* opt) {
     }
   }
   return ParseOutcome::kRun;
+}
+
+const char* TransportName(Transport t) {
+  switch (t) {
+    case Transport::kWs:
+      return "ws";
+    case Transport::kLongPoll:
+      return "longpoll";
+    case Transport::kSse:
+      return "sse";
+  }
+  return "?";
 }
 
 uint64_t TotalConnections(const Options& opt) {

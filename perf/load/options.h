@@ -20,6 +20,12 @@ enum class Scenario { kNone, kFanout, kConnect, kStorm };
 // keep-alive connections (a 2xx response is the ack). See perf/peers/nchan.sh.
 enum class TargetKind { kRoomcast, kNchan };
 
+// How roomcast viewers read their room (publishers always use WebSocket): ws (GET /ws upgrade),
+// longpoll (GET /rooms/R/messages again and again with the cursor of the last answer) or sse
+// (GET /rooms/R/events, a text/event-stream). See http_viewers.h.
+enum class Transport { kWs, kLongPoll, kSse };
+[[nodiscard]] const char* TransportName(Transport t);
+
 // Where the server listens. Only loopback hosts are accepted (127.0.0.0/8, localhost, ::1).
 struct Target {
   TargetKind kind = TargetKind::kRoomcast;
@@ -37,6 +43,8 @@ struct Options {
   std::string url;
   std::string target_name = "roomcast";  // --target, parsed into target.kind
   Target target;
+  std::string transport_name = "ws";  // --transport, parsed into transport
+  Transport transport = Transport::kWs;
   // fanout and storm
   uint32_t viewers = 1000;
   uint32_t rooms = 1;

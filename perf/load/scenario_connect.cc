@@ -16,6 +16,9 @@ namespace roomcast::load {
 namespace {
 constexpr uint64_t kSec = 1000000000ull;
 constexpr uint64_t kSettleNs = 500000000;  // after the close, before the last memory reading
+// HTTP viewers are resolved when their request is sent (long-poll: the parking poll), not when the
+// server has handled it: give the server this long before the "all connected" memory reading.
+constexpr uint64_t kHttpSettleNs = 250000000;
 }  // namespace
 
 int RunConnect(const Options& opt) {
@@ -41,6 +44,7 @@ int RunConnect(const Options& opt) {
     return 1;
   }
   bool ok = WaitForStage(shared, pool, Stage::kReady, hard - kSec, true);
+  if (ok && opt.transport != Transport::kWs) ok = SleepWatching(pool, NowNs() + kHttpSettleNs);
   const uint64_t all_done = NowNs();
   const long long rss_after = ProcessesRssBytes(server);
   const long long pss_after = ProcessesPssBytes(server);
@@ -50,6 +54,8 @@ int RunConnect(const Options& opt) {
     ok = SleepWatching(pool,
                        std::min(all_done + static_cast<uint64_t>(opt.hold * kSec), hard - kSec));
   const long long rss_held = ProcessesRssBytes(server);
+  uint64_t parked_at_end = 0;
+  for (uint32_t w = 0; w < workers; ++w) parked_at_end += shared.Slot(w).parked.load();
   ctl.command.store(static_cast<uint32_t>(Command::kFinish), std::memory_order_release);
   const bool done = WaitForStage(shared, pool, Stage::kDone, hard, false);
   const uint32_t clean = pool.WaitAll(hard);
@@ -62,6 +68,7 @@ int RunConnect(const Options& opt) {
   uint64_t by_stage[kFailStages] = {};
   double worker_cpu = 0;
   uint64_t pings = 0;
+  HttpViewerCounters http;
   Histogram connect_time;
   for (uint32_t w = 0; w < workers; ++w) {
     WorkerSlot& s = shared.Slot(w);
@@ -76,6 +83,7 @@ int RunConnect(const Options& opt) {
     errors += t.error_frames;
     worker_cpu += t.cpu_total_s;
     pings += t.client.pings_answered;
+    http.Add(t.http);
     connect_time.Merge(s.connect_time);
   }
   const double open_window = last_welcome > ctl.publish_start_ns
@@ -86,13 +94,20 @@ int RunConnect(const Options& opt) {
   r.Section("setup");
   r.Text("url", "url", opt.url);
   r.Text("target", "target", opt.target_name);
+  r.Text("transport", "viewer transport", TransportName(opt.transport));
   r.Int("conns", "connections asked", opt.conns);
   r.Num("rate_target", "target connect rate", opt.connect_rate, "/s", 0);
   r.Int("rooms", "rooms", opt.rooms);
   r.Num("hold_s", "hold", opt.hold, "s", 1);
   r.Int("workers", "client worker processes", workers);
   r.Section("connections");
-  r.Int("succeeded", "welcomed", static_cast<long long>(welcomed));
+  const bool longpoll = opt.transport == Transport::kLongPoll;
+  r.Int("succeeded",
+        longpoll                           ? "first poll answered"
+        : opt.transport == Transport::kSse ? "welcomed (SSE welcome event)"
+                                           : "welcomed",
+        static_cast<long long>(welcomed));
+  if (longpoll) r.Int("parked", "parked (second poll sent)", static_cast<long long>(parked_at_end));
   r.Int("failed", "failed before welcome", static_cast<long long>(failed_before));
   for (int i = 0; i < kFailStages; ++i) {
     if (!by_stage[i]) continue;
@@ -109,6 +124,21 @@ int RunConnect(const Options& opt) {
   r.Num("connect_p99_ms", "connect to welcome p99", connect_time.ValueAt(0.99) * 1e-6, "ms", 2);
   r.Num("connect_max_ms", "connect to welcome max", connect_time.Max() * 1e-6, "ms", 2);
   r.Int("pings_answered", "server pings answered", static_cast<long long>(pings));
+  if (opt.transport != Transport::kWs) {
+    r.Int("http_requests", "HTTP requests sent", static_cast<long long>(http.requests));
+    r.Int("http_errors", "non-200 answers", static_cast<long long>(http.errors));
+    r.Int("http_bad_answers", "unreadable answers", static_cast<long long>(http.bad_answers));
+  }
+  if (longpoll) {
+    // Answers beyond the first per viewer: a parked poll the server let go during the run (the
+    // hold expired, or it drained); each was polled again.
+    r.Int("poll_answers_after_park", "parked polls answered during the run",
+          static_cast<long long>(http.responses > welcomed ? http.responses - welcomed : 0));
+  }
+  if (opt.transport == Transport::kSse) {
+    r.Int("sse_heartbeats", "SSE comment lines (heartbeats)",
+          static_cast<long long>(http.sse_comments));
+  }
   r.Section("memory");
   if (rss_before >= 0 && rss_after >= 0) {
     r.Num("server_rss_before_mb", "server RSS before", rss_before / 1048576.0, "MiB", 1);
@@ -121,6 +151,10 @@ int RunConnect(const Options& opt) {
     if (welcomed) {
       r.Num("server_bytes_per_conn", "server RSS per connection",
             double(rss_after - rss_before) / welcomed, "bytes", 0);
+    }
+    if (longpoll && parked_at_end) {
+      r.Num("server_bytes_per_parked", "server RSS per parked long-poll viewer",
+            double(rss_after - rss_before) / parked_at_end, "bytes", 0);
     }
     if (pss_before >= 0 && pss_after >= 0) {
       r.Num("server_pss_before_mb", "server PSS before", pss_before / 1048576.0, "MiB", 1);

@@ -19,6 +19,7 @@ namespace roomcast::load {
 namespace {
 
 constexpr uint64_t kSec = 1000000000ull;
+constexpr uint64_t kMaxPollGraceNs = 20 * kSec;  // within the hard deadline's 30 s margin
 
 }  // namespace
 
@@ -67,9 +68,12 @@ int RunFanoutScenario(const Options& opt, StormWatch* storm) {
     ok = SleepWatching(pool, std::min(NowNs() + (storm ? 1000000 : 100000000), publish_end));
   }
   // Stragglers: stop once every acked message reached every calm member (and the storm is over),
-  // or after the grace time.
+  // or after the grace time. Long-poll viewers may have been told to wait timeoutMs before their
+  // next poll: the grace grows by the longest such wait (at most kMaxPollGraceNs).
+  const uint64_t poll_grace = std::min(MaxPollWaitMs(shared) * 1000000, kMaxPollGraceNs);
   const uint64_t grace_end =
-      std::min(ctl.publish_end_ns + static_cast<uint64_t>(opt.straggler_secs * kSec), hard - kSec);
+      std::min(ctl.publish_end_ns + static_cast<uint64_t>(opt.straggler_secs * kSec) + poll_grace,
+               hard - kSec);
   while (ok && NowNs() < grace_end) {
     if (storm) storm->Check(shared);
     if (AllAtStage(shared, Stage::kPublished) &&
@@ -96,6 +100,7 @@ int RunFanoutScenario(const Options& opt, StormWatch* storm) {
   r.Section("setup");
   r.Text("url", "url", opt.url);
   r.Text("target", "target", opt.target_name);
+  r.Text("transport", "viewer transport", TransportName(opt.transport));
   r.Int("viewers", "viewers", opt.viewers);
   r.Int("publishers",
         opt.target.kind == TargetKind::kNchan ? "publishers (HTTP POST)"
@@ -156,6 +161,7 @@ int RunFanoutScenario(const Options& opt, StormWatch* storm) {
   r.Num("deliveries_per_s", "deliveries/s (all connections)", all_received / opt.duration, "/s", 0);
   r.Num("straggler_s", "waited after publishing",
         static_cast<double>(window_end - std::min(window_end, ctl.publish_end_ns)) / 1e9, "s", 3);
+  AddHttpViewerRows(r, opt.transport, m.t.http, m.t.http_window, opt.duration);
   r.Section("latency (send stamp to receipt)");
   AddLatency(r, "latency", m.latency);
   if (storm) storm->AddLatencyRows(r, m);

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "histogram.h"
+#include "http_viewers.h"
 #include "uring_client.h"
 
 namespace roomcast::load {
@@ -61,6 +62,10 @@ struct WorkerTotals {
   double cpu_window_s = 0;       // user+sys CPU within the measurement window
   double cpu_total_s = 0;        // user+sys CPU of the worker's whole life
   ClientCounters client;
+  // --transport longpoll or sse: the viewers' HTTP figures over the whole run, and (fanout) over
+  // the measured window only (measure start to publish end).
+  HttpViewerCounters http;
+  HttpViewerCounters http_window;
 };
 
 struct alignas(64) WorkerSlot {
@@ -77,6 +82,10 @@ struct alignas(64) WorkerSlot {
   std::atomic<uint64_t> rejoined{0};
   std::atomic<uint64_t> rejoin_failed{0};
   std::atomic<uint64_t> last_rejoin_ns{0};
+  // long-poll: the longest timeoutMs seen so far (the parent waits that much longer for
+  // stragglers); connect: viewers parked so far.
+  std::atomic<uint64_t> max_poll_wait_ms{0};
+  std::atomic<uint64_t> parked{0};
   WorkerTotals totals;
   Histogram latency;       // fanout: now - send stamp of every measured calm delivery (ns)
   Histogram connect_time;  // connect() to welcome (ns)
