@@ -65,4 +65,41 @@ class RateMeter {
   bool started_ = false;
 };
 
+// A room's message rate as seen through its head seq, which a shard observes now and then (in
+// forwards and in poll replies; in a paced room whose pollers are all waiting, nobody observes it
+// for seconds). The rate is the growth since a checkpoint 2 to 4 s old, so a late observation is
+// averaged over the time it covers rather than counted in one window; a head that has not grown
+// for 4 s means a quiet room (0).
+class HeadRate {
+ public:
+  void Observe(uint64_t head, uint64_t now_ms);  // a lower head than seen before is ignored
+  [[nodiscard]] double PerSec(uint64_t now_ms) const;
+
+ private:
+  bool started_ = false;
+  uint64_t head_ = 0, changed_ms_ = 0;  // the highest head and when it last grew
+  uint64_t base_ = 0, base_ms_ = 0;     // the checkpoint the rate is measured from
+  uint64_t next_ = 0, next_ms_ = 0;     // the next checkpoint (becomes base_ when 2 s old)
+};
+
+// Long-polls answered and told to wait: how many are away now. A room's pollers are the ones
+// parked plus the ones away, which is what the pacing policy needs (Little's law estimates lag
+// behind a changing wait and overshoot). Answers with a wait of 0 are not counted (they come back
+// at once and park). A ring of 256 slots spanning horizon_ms (longer waits count until then), so
+// a poll may count up to one slot (horizon / 256) longer than its wait.
+class WaitingPollers {
+ public:
+  explicit WaitingPollers(uint32_t horizon_ms = 16000);
+  void Answered(uint64_t now_ms, uint32_t wait_ms, uint32_t n = 1);
+  [[nodiscard]] uint32_t Away(uint64_t now_ms);
+
+ private:
+  void Expire(uint64_t now_slot);
+  static constexpr uint32_t kSlots = 256;
+  uint32_t slot_ms_;
+  uint64_t first_slot_ = 0;  // absolute index of the oldest slot still counted
+  uint64_t total_ = 0;       // the sum of counts_
+  uint32_t counts_[kSlots] = {};
+};
+
 }  // namespace roomcast::longpoll

@@ -77,4 +77,65 @@ double RateMeter::PerSec(uint64_t now_ms) {
   return rate_;
 }
 
+namespace {
+constexpr uint64_t kCheckpointMs = 2000;
+constexpr uint64_t kQuietMs = 2 * kCheckpointMs;
+}  // namespace
+
+void HeadRate::Observe(uint64_t head, uint64_t now_ms) {
+  if (!started_) {
+    started_ = true;
+    head_ = base_ = next_ = head;
+    changed_ms_ = base_ms_ = next_ms_ = now_ms;
+    return;
+  }
+  if (head > head_) {
+    head_ = head;
+    changed_ms_ = now_ms;
+  }
+  if (now_ms >= next_ms_ + kCheckpointMs) {
+    // The next checkpoint is old enough to measure from; a very stale base (nobody looked for a
+    // long time) is replaced too, by the best point we have: now.
+    base_ = next_;
+    base_ms_ = next_ms_;
+    next_ = head_;
+    next_ms_ = now_ms;
+  }
+}
+
+double HeadRate::PerSec(uint64_t now_ms) const {
+  if (!started_ || now_ms < changed_ms_ || now_ms - changed_ms_ >= kQuietMs) return 0;
+  const uint64_t span = now_ms > base_ms_ ? now_ms - base_ms_ : 0;
+  if (span == 0 || head_ <= base_) return 0;
+  return static_cast<double>(head_ - base_) * 1000.0 / static_cast<double>(span);
+}
+
+WaitingPollers::WaitingPollers(uint32_t horizon_ms)
+    : slot_ms_(std::max<uint32_t>(1, (horizon_ms + kSlots - 1) / kSlots)) {}
+
+void WaitingPollers::Expire(uint64_t now_slot) {
+  if (now_slot <= first_slot_) return;
+  const uint64_t clear = std::min<uint64_t>(now_slot - first_slot_, kSlots);
+  for (uint64_t i = 0; i < clear; ++i) {
+    uint32_t& c = counts_[(first_slot_ + i) % kSlots];
+    total_ -= c;
+    c = 0;
+  }
+  first_slot_ = now_slot;
+}
+
+void WaitingPollers::Answered(uint64_t now_ms, uint32_t wait_ms, uint32_t n) {
+  if (wait_ms == 0 || n == 0) return;
+  const uint64_t now_slot = now_ms / slot_ms_;
+  Expire(now_slot);
+  const uint64_t back = std::min<uint64_t>((now_ms + wait_ms) / slot_ms_, now_slot + kSlots - 1);
+  counts_[back % kSlots] += n;
+  total_ += n;
+}
+
+uint32_t WaitingPollers::Away(uint64_t now_ms) {
+  Expire(now_ms / slot_ms_);
+  return static_cast<uint32_t>(std::min<uint64_t>(total_, UINT32_MAX));
+}
+
 }  // namespace roomcast::longpoll

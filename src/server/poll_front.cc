@@ -57,7 +57,9 @@ void Shard::HandlePoll(ConnId c, const http::Request& req, std::string_view room
   if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
   auto it = poll_rooms_.find(std::string(room));
   if (it == poll_rooms_.end() && poll_rooms_.size() < cfg_.max_rooms) {
-    it = poll_rooms_.emplace(std::string(room), PollRoomState{}).first;
+    // Long enough to see every advised wait, jitter included, end.
+    const uint32_t horizon = cfg_.poll_max_timeout_ms / 100 * (100 + kJitterPct) + 1000;
+    it = poll_rooms_.emplace(std::string(room), PollRoomState(horizon)).first;
   }
   if (it != poll_rooms_.end()) {  // else: more polled rooms than --max-rooms; not paced
     it->second.last_req_ms = loop_.NowMs();
@@ -107,15 +109,7 @@ void Shard::OnPollReply(JoinReply* rep) {
 
 void Shard::NotePollHead(std::string_view room, uint64_t head) {
   auto it = poll_rooms_.find(std::string(room));
-  if (it == poll_rooms_.end()) return;
-  PollRoomState& st = it->second;
-  if (head <= st.head) return;
-  // The first sighting only sets the mark; growth after it is the room's message rate.
-  if (st.head != 0) {
-    st.msgs.Add(static_cast<uint32_t>(std::min<uint64_t>(head - st.head, UINT32_MAX)),
-                loop_.NowMs());
-  }
-  st.head = head;
+  if (it != poll_rooms_.end()) it->second.msgs.Observe(head, loop_.NowMs());
 }
 
 uint32_t Shard::PollBaseTimeoutMs(std::string_view room, uint32_t replica) {
@@ -137,17 +131,15 @@ uint32_t Shard::PollBaseTimeoutMs(std::string_view room, uint32_t replica) {
       replicas_.Pacing(),
       replica == room::kNoReplica ? 0 : room::Replicas::Audience(replicas_.At(replica)));
   load.history_msgs = cfg_.history;
-  // Pollers of the room here: those parked now, or (Little's law) the request rate times one
-  // poll cycle (the time to the next message, no less than a batch, plus the wait advised).
-  double cycle_ms = cfg_.poll_hold_ms;
-  if (load.msgs_per_sec > 0) {
-    cycle_ms = std::min<double>(
-        cycle_ms, std::max<double>(1000.0 / load.msgs_per_sec, load.flush_interval_ms));
-  }
-  const double estimate = st.reqs.PerSec(now) * (cycle_ms + st.timeout_ms) / 1000.0;
-  load.pollers = std::max<uint32_t>(st.parked, static_cast<uint32_t>(std::min(estimate, 1e9)));
+  // The room's pollers here: parked now, or answered and waiting out their timeoutMs.
+  load.pollers = st.parked + st.away.Away(now);
   st.timeout_ms = longpoll::BaseTimeoutMs(pacing, load);
   return st.timeout_ms;
+}
+
+void Shard::NotePollAnswered(std::string_view room, uint32_t timeout_ms, uint32_t n) {
+  auto it = poll_rooms_.find(std::string(room));
+  if (it != poll_rooms_.end()) it->second.away.Answered(loop_.NowMs(), timeout_ms, n);
 }
 
 std::string Shard::PollResponse(uint32_t tag, std::string_view room, std::string_view epoch,
@@ -178,6 +170,7 @@ void Shard::AnswerPoll(ConnId c, uint32_t tag, std::string_view room, std::strin
   const uint32_t base = PollBaseTimeoutMs(room, replica);
   const uint32_t timeout = longpoll::JitteredTimeoutMs(base, kJitterPct, c, kJitterSlots);
   loop_.EnqueueCopy(c, PollResponse(tag, room, epoch, seq, objects, timeout));
+  NotePollAnswered(room, timeout, 1);
   ShardMetrics::Add(metrics_.longpoll_response_messages_total, objects.size());
   Sess(c).replica = room::kNoReplica;
   if (replica != room::kNoReplica) replicas_.ReleaseIfUnused(replica);
@@ -201,6 +194,8 @@ void Shard::FlushPollers(uint32_t idx) {
     uint32_t tag;
     uint32_t slot;
     SharedBuf* buf;
+    uint32_t timeout_ms;
+    uint32_t answered;
   };
   std::vector<Variant> variants;
   std::vector<ConnId> resume;
@@ -215,19 +210,21 @@ void Shard::FlushPollers(uint32_t idx) {
     }
     const size_t first = static_cast<size_t>(it - pending.begin());
     const uint32_t slot = p.viewer % kJitterSlots;
-    SharedBuf* buf = nullptr;
-    for (const Variant& v : variants) {
-      if (v.first == first && v.tag == p.tag && v.slot == slot) buf = v.buf;
+    Variant* var = nullptr;
+    for (Variant& v : variants) {
+      if (v.first == first && v.tag == p.tag && v.slot == slot) var = &v;
     }
-    if (!buf) {
+    if (!var) {
       std::vector<std::string_view> objects;
       objects.reserve(pending.size() - first);
       for (size_t i = first; i < pending.size(); ++i) objects.push_back(pending[i].json);
       const uint32_t timeout = longpoll::JitteredTimeoutMs(base, kJitterPct, slot, kJitterSlots);
-      buf = SharedBuf::Make(PollResponse(p.tag, room, epoch, pending.back().seq, objects, timeout));
-      variants.push_back(Variant{first, p.tag, slot, buf});
+      SharedBuf* buf =
+          SharedBuf::Make(PollResponse(p.tag, room, epoch, pending.back().seq, objects, timeout));
+      var = &variants.emplace_back(Variant{first, p.tag, slot, buf, timeout, 0});
     }
-    loop_.Enqueue(p.viewer, buf);
+    var->answered++;
+    loop_.Enqueue(p.viewer, var->buf);
     ShardMetrics::Add(metrics_.longpoll_response_messages_total, pending.size() - first);
     ShardMetrics::Add(metrics_.deliveries_total, pending.size() - first);
     --parked_;
@@ -236,7 +233,10 @@ void Shard::FlushPollers(uint32_t idx) {
     EndPoll(p.viewer, keep_alive);
     if (keep_alive) resume.push_back(p.viewer);
   }
-  for (const Variant& v : variants) v.buf->Unref();
+  for (const Variant& v : variants) {
+    NotePollAnswered(room, v.timeout_ms, v.answered);
+    v.buf->Unref();
+  }
   if (answered > 0) {
     if (auto it = poll_rooms_.find(room); it != poll_rooms_.end()) {
       it->second.parked -= std::min(it->second.parked, answered);

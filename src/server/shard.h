@@ -109,12 +109,13 @@ struct PollTag {
 // replica: in a paced room most polls are answered at once and never park, so the replica comes
 // and goes while this must persist (dropped after a minute without polls).
 struct PollRoomState {
-  longpoll::RateMeter msgs;  // the room's message rate, from the growth of its head seq
-  longpoll::RateMeter reqs;  // long-poll requests for the room on this shard
-  uint64_t head = 0;         // the highest seq seen (forwards and poll replies)
+  explicit PollRoomState(uint32_t horizon_ms) : away(horizon_ms) {}
+  longpoll::HeadRate msgs;       // the room's message rate, from the growth of its head seq
+  longpoll::WaitingPollers away;  // answered polls still waiting out their timeoutMs
+  longpoll::RateMeter reqs;      // long-poll requests for the room on this shard (/metrics)
   uint64_t last_req_ms = 0;
-  uint32_t timeout_ms = 0;   // the last base timeoutMs advised (for /metrics)
-  uint32_t parked = 0;       // polls parked now
+  uint32_t timeout_ms = 0;  // the last base timeoutMs advised (for /metrics)
+  uint32_t parked = 0;      // polls parked now
 };
 
 struct PollTimer {
@@ -187,6 +188,7 @@ class Shard final : public io::LoopHandler {
   // The base timeoutMs for the room now (updates its state); jitter by connection on top.
   uint32_t PollBaseTimeoutMs(std::string_view room, uint32_t replica);
   void NotePollHead(std::string_view room, uint64_t head);
+  void NotePollAnswered(std::string_view room, uint32_t timeout_ms, uint32_t n);
   void SweepPollRooms();
   // Rebuilds this shard's /metrics lines for its hottest long-poll rooms (once a second).
   void PublishHotPollRooms();

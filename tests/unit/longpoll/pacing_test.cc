@@ -163,5 +163,49 @@ TEST(RateMeter, TimeGoingBackwardsIsNoTime) {
   EXPECT_EQ(m.PerSec(6000), 10);
 }
 
+
+TEST(HeadRate, MeasuresGrowthEvenWhenSeenRarely) {
+  HeadRate r;
+  EXPECT_EQ(r.PerSec(0), 0);
+  r.Observe(1000, 0);
+  // Seen every 100 ms at 100 msg/s.
+  for (uint64_t t = 100; t <= 5000; t += 100) r.Observe(1000 + t / 10, t);
+  EXPECT_NEAR(r.PerSec(5000), 100, 1);
+  // Nobody looks for 3 s, then one observation: the growth is spread over the time it covers.
+  r.Observe(1000 + 8000 / 10, 8000);
+  EXPECT_NEAR(r.PerSec(8000), 100, 1);
+}
+
+TEST(HeadRate, QuietAfterFourSecondsWithoutGrowth) {
+  HeadRate r;
+  for (uint64_t t = 0; t <= 3000; t += 100) r.Observe(t / 10, t);
+  EXPECT_GT(r.PerSec(3000), 50);
+  EXPECT_GT(r.PerSec(6900), 0) << "growth seen 3.9 s ago";
+  EXPECT_EQ(r.PerSec(7000), 0) << "no growth for 4 s";
+  r.Observe(300, 9000);  // the same head: still quiet
+  EXPECT_EQ(r.PerSec(9000), 0);
+  r.Observe(250, 9100);  // lower heads are ignored
+  EXPECT_EQ(r.PerSec(9100), 0);
+}
+
+TEST(WaitingPollers, CountsAnsweredPollsUntilTheirWaitEnds) {
+  WaitingPollers w(64000);  // 250 ms slots
+  EXPECT_EQ(w.Away(0), 0u);
+  w.Answered(1000, 0, 50);  // a wait of 0: back at once, not counted
+  EXPECT_EQ(w.Away(1000), 0u);
+  w.Answered(1000, 2000, 10);
+  w.Answered(1000, 5000, 5);
+  EXPECT_EQ(w.Away(1000), 15u);
+  EXPECT_EQ(w.Away(2900), 15u);
+  EXPECT_EQ(w.Away(3250), 5u) << "the 2 s waits are over";
+  EXPECT_EQ(w.Away(6250), 0u);
+  // Waits past the horizon count until the horizon's end; a long idle gap clears everything.
+  w.Answered(10000, 100000, 3);
+  EXPECT_EQ(w.Away(73000), 3u);
+  EXPECT_EQ(w.Away(74250), 0u);
+  w.Answered(30000, 1000, 7);
+  EXPECT_EQ(w.Away(1000000), 0u);
+}
+
 }  // namespace
 }  // namespace roomcast::longpoll
