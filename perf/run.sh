@@ -15,6 +15,11 @@
 #   BUILD_DIR=build    where roomcast, roomcast-load and roomcast-micro are taken from
 #   BENCH_QUICK=1      small and short scenarios (a smoke test of the suite, about a minute)
 #   BENCH_BUDGET=540   seconds after which no new step starts
+#   BENCH_SCALE=1      instead of the standard suite, the scale matrix: one room of 10,000 viewers at
+#                      10, 100 and 1,000 msg/s (2 shards / 2 nchan workers), then 100,000 viewers at
+#                      10 and 100 msg/s (8 shards / 8 nchan workers, 4 client source addresses);
+#                      about 25 minutes, BENCH_BUDGET defaults to 1800 there. Needs the sysctl
+#                      settings of systemd/60-roomcast.conf for the 100k steps.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +31,9 @@ MICRO=$BUILD/perf/micro/roomcast-micro
 NCHAN=$ROOT/perf/peers/nchan.sh
 PY=/usr/bin/python3
 QUICK=${BENCH_QUICK:-0}
-BUDGET=${BENCH_BUDGET:-540}
+SCALE=${BENCH_SCALE:-0}
+if [ "$SCALE" = 1 ]; then BUDGET=${BENCH_BUDGET:-1800}; else BUDGET=${BENCH_BUDGET:-540}; fi
+RC_SHARDS=2  # shards for roomcast and workers for nchan (NCHAN_WORKERS) in the next scenario
 
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=$ROOT/perf/out
@@ -107,8 +114,9 @@ trap 'log "interrupted"; exit 130' INT TERM
 
 # Starts roomcast; sets RC_PID and SERVER_PIDS.
 start_roomcast() {
-  echo "$RC_BIN --listen 127.0.0.1:$RC_PORT --shards 2" >> "$RAW/commands.txt"
-  "$RC_BIN" --listen "127.0.0.1:$RC_PORT" --shards 2 >> "$RAW/roomcast.log" 2>&1 &
+  echo "$RC_BIN --listen 127.0.0.1:$RC_PORT --shards $RC_SHARDS --max-conns 200000" >> "$RAW/commands.txt"
+  "$RC_BIN" --listen "127.0.0.1:$RC_PORT" --shards "$RC_SHARDS" --max-conns 200000 \
+    >> "$RAW/roomcast.log" 2>&1 &
   RC_PID=$!
   local i
   for i in $(seq 1 100); do  # up to 10 s
@@ -126,8 +134,8 @@ start_roomcast() {
 
 # Starts nchan; sets NC_UP and SERVER_PIDS (master and workers, for --server-pid).
 start_nchan() {
-  echo "perf/peers/nchan.sh start $NC_PORT" >> "$RAW/commands.txt"
-  if ! timeout -k 2 20 "$NCHAN" start "$NC_PORT" >&2; then
+  echo "NCHAN_WORKERS=$RC_SHARDS perf/peers/nchan.sh start $NC_PORT" >> "$RAW/commands.txt"
+  if ! NCHAN_WORKERS=$RC_SHARDS timeout -k 2 20 "$NCHAN" start "$NC_PORT" >&2; then
     log "nchan did not start"
     return 1
   fi
@@ -182,7 +190,7 @@ run_scenario() {
   echo "nginx: $(/usr/sbin/nginx -v 2>&1 | sed 's/^nginx version: //'), libnginx-mod-nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null || echo '?')"
   echo "git: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
   echo "ports: roomcast 127.0.0.1:$RC_PORT, nchan 127.0.0.1:$NC_PORT"
-  echo "quick: $QUICK"
+  echo "quick: $QUICK, scale: $SCALE"
 } > "$RAW/env.txt"
 : > "$RAW/commands.txt"
 log "raw outputs in ${RAW#$ROOT/}; roomcast port $RC_PORT, nchan port $NC_PORT"
@@ -193,6 +201,18 @@ else
   CONNS=5000; SMALL=2000; BIG=10000; DUR=10; STORM_V=4000
 fi
 
+if [ "$SCALE" = 1 ]; then
+  # One big room at three message rates, then 100,000 viewers; 100-byte texts throughout.
+  for rate in 10 100 1000; do
+    run_scenario "fanout-10k-$rate" 150 fanout --viewers 10000 --rooms 1 --publishers 1 \
+      --rate "$rate" --size 100 --duration 10 --warmup 2
+  done
+  RC_SHARDS=8
+  for rate in 10 100; do
+    run_scenario "fanout-100k-$rate" 400 fanout --viewers 100000 --rooms 1 --publishers 1 \
+      --rate "$rate" --size 100 --duration 10 --warmup 2 --source-ips 4 --connect-timeout 60
+  done
+else
 # 1. idle viewers: memory per connection on a fresh server
 run_scenario connect 60 connect --conns "$CONNS" --rate 2000 --hold 3 --rooms 10
 # 2-4. one room, one publisher, 100-byte texts
@@ -205,9 +225,10 @@ run_scenario fanout-big-100 $((DUR + 60)) fanout --viewers "$BIG" --rooms 1 --pu
 # 5. reconnect storm: half the rooms drop every viewer at once and rejoin
 run_scenario storm $((DUR + 45)) storm --viewers "$STORM_V" --rooms 4 --rate 100 --size 100 \
   --duration "$DUR" --storm-at $((DUR / 3))
+fi
 
 # 6. micro-benchmarks (no server)
-if [ -x "$MICRO" ] && ! over_budget; then
+if [ -x "$MICRO" ] && [ "$SCALE" != 1 ] && ! over_budget; then
   micro_cmd=("$MICRO" --benchmark_min_time=0.05 "--benchmark_out=$RAW/micro.json"
              --benchmark_out_format=json)
   log "micro: ${micro_cmd[*]#$ROOT/}"
@@ -363,7 +384,16 @@ SCENARIOS = [
     ("fanout-small-100", "Fan-out: one room, 100 msg/s", FANOUT_ROWS),
     ("fanout-big-100", "Fan-out: one big room, 100 msg/s", FANOUT_ROWS),
     ("storm", "Reconnect storm", STORM_ROWS),
+    ("fanout-10k-10", "Scale: 10,000 viewers, 10 msg/s", FANOUT_ROWS),
+    ("fanout-10k-100", "Scale: 10,000 viewers, 100 msg/s", FANOUT_ROWS),
+    ("fanout-10k-1000", "Scale: 10,000 viewers, 1,000 msg/s", FANOUT_ROWS),
+    ("fanout-100k-10", "Scale: 100,000 viewers, 10 msg/s (8 shards / 8 nchan workers)", FANOUT_ROWS),
+    ("fanout-100k-100", "Scale: 100,000 viewers, 100 msg/s (8 shards / 8 nchan workers)", FANOUT_ROWS),
 ]
+# Only the scenarios this run made (the standard suite or the scale matrix).
+SCENARIOS = [s for s in SCENARIOS
+             if os.path.exists(os.path.join(raw, f"{s[0]}-roomcast.json"))
+             or os.path.exists(os.path.join(raw, f"{s[0]}-nchan.json"))]
 
 def describe(name):
     d = load(name, "roomcast")
@@ -413,7 +443,8 @@ head = [
     "",
     "Generated by `perf/run.sh` (`make bench`)" + (" in quick mode (BENCH_QUICK=1)" if quick else "") + ".",
     "Each scenario ran on a freshly started server, roomcast then nchan, one at a time, with the load",
-    "generator on the same 2 cores over loopback. nchan figures sum the nginx master and its 2 workers.",
+    "generator on the same 2 cores over loopback. nchan figures sum the nginx master and its workers",
+    "(as many workers as roomcast has shards).",
     "Ratios are roomcast ÷ nchan; `better` says which direction is good. Single runs on a shared",
     "machine: read differences under ~20% as noise.",
     "",
