@@ -38,7 +38,7 @@ struct Config {
   uint32_t mesh_ring = 16384;     // items per shard-to-shard ring
   uint32_t poll_hold_ms = 25000;         // a long-poll at the head is held this long at most
   uint32_t poll_history = 10;            // messages in a first long-poll answer without ?history
-  uint32_t poll_budget = 5000;           // long-poll requests/s one room may cause; 0: pacing off
+  uint32_t poll_budget = 20000;          // long-poll requests/s one room may cause; 0: pacing off
   uint32_t poll_max_timeout_ms = 10000;  // the longest timeoutMs ever advised
   uint32_t sse_heartbeat_secs = 15;      // comment line on every SSE stream this often
   std::string cors_origins = "*";        // "*", a comma-separated origin list, or "" (no CORS)

@@ -84,9 +84,10 @@ class HeadRate {
 
 // Long-polls answered and told to wait: how many are away now. A room's pollers are the ones
 // parked plus the ones away, which is what the pacing policy needs (Little's law estimates lag
-// behind a changing wait and overshoot). Answers with a wait of 0 are not counted (they come back
-// at once and park). A ring of 256 slots spanning horizon_ms (longer waits count until then), so
-// a poll may count up to one slot (horizon / 256) longer than its wait.
+// behind a changing wait and overshoot). A ring of 256 slots spanning horizon_ms (longer waits
+// count until then); a poll counts until the end of the slot its wait ends in, so even a wait of 0
+// counts for up to one slot (horizon / 256): in a busy room such polls are answered at once and
+// come straight back, and that round trip is all the time they spend away.
 class WaitingPollers {
  public:
   explicit WaitingPollers(uint32_t horizon_ms = 16000);

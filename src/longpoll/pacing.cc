@@ -125,7 +125,7 @@ void WaitingPollers::Expire(uint64_t now_slot) {
 }
 
 void WaitingPollers::Answered(uint64_t now_ms, uint32_t wait_ms, uint32_t n) {
-  if (wait_ms == 0 || n == 0) return;
+  if (n == 0) return;
   const uint64_t now_slot = now_ms / slot_ms_;
   Expire(now_slot);
   const uint64_t back = std::min<uint64_t>((now_ms + wait_ms) / slot_ms_, now_slot + kSlots - 1);

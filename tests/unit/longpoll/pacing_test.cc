@@ -191,8 +191,10 @@ TEST(HeadRate, QuietAfterFourSecondsWithoutGrowth) {
 TEST(WaitingPollers, CountsAnsweredPollsUntilTheirWaitEnds) {
   WaitingPollers w(64000);  // 250 ms slots
   EXPECT_EQ(w.Away(0), 0u);
-  w.Answered(1000, 0, 50);  // a wait of 0: back at once, not counted
-  EXPECT_EQ(w.Away(1000), 0u);
+  w.Answered(1000, 0, 50);  // a wait of 0: away until the end of this 250 ms slot
+  EXPECT_EQ(w.Away(1000), 50u);
+  EXPECT_EQ(w.Away(1249), 50u);
+  EXPECT_EQ(w.Away(1250), 0u);
   w.Answered(1000, 2000, 10);
   w.Answered(1000, 5000, 5);
   EXPECT_EQ(w.Away(1000), 15u);
