@@ -15,6 +15,8 @@
 #   BUILD_DIR=build    where roomcast, roomcast-load and roomcast-micro are taken from
 #   BENCH_QUICK=1      small and short scenarios (a smoke test of the suite, about a minute)
 #   BENCH_BUDGET=540   seconds after which no new step starts
+#   BENCH_STEPS=RE     only the scenarios whose name matches the bash regex RE (e.g. '100k')
+#   BENCH_RC_ARGS=...  extra flags for roomcast (e.g. '--send-budget 10000'), shown in the commands
 #   BENCH_SCALE=1      instead of the standard suite, the scale matrix: one room of 10,000 viewers at
 #                      10, 100 and 1,000 msg/s (2 shards / 2 nchan workers), then 100,000 viewers at
 #                      10 and 100 msg/s (8 shards / 8 nchan workers, 4 client source addresses);
@@ -33,6 +35,8 @@ PY=/usr/bin/python3
 QUICK=${BENCH_QUICK:-0}
 SCALE=${BENCH_SCALE:-0}
 if [ "$SCALE" = 1 ]; then BUDGET=${BENCH_BUDGET:-1800}; else BUDGET=${BENCH_BUDGET:-540}; fi
+STEPS=${BENCH_STEPS:-}  # a regex: only the scenarios whose name matches run
+RC_ARGS=${BENCH_RC_ARGS:-}  # extra roomcast flags, e.g. --send-budget 10000
 RC_SHARDS=2  # shards for roomcast and workers for nchan (NCHAN_WORKERS) in the next scenario
 
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -51,12 +55,24 @@ done
 [ -x "$PY" ] || die "$PY not found"
 command -v curl >/dev/null || die "curl not found (scripts/install-deps.sh)"
 
-# Two free loopback ports, distinct (both sockets are held while choosing).
+# Two free loopback ports, distinct, below the ephemeral range: the load generator's own client
+# sockets take ephemeral ports on 127.0.0.x, and one of them holding the peer's port would stop the
+# peer from binding it in a later scenario.
 read -r RC_PORT NC_PORT < <("$PY" -c '
-import socket
-a = socket.socket(); a.bind(("127.0.0.1", 0))
-b = socket.socket(); b.bind(("127.0.0.1", 0))
-print(a.getsockname()[1], b.getsockname()[1])')
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+held = []
+for port in random.sample(range(10000, max(10002, low)), min(2000, max(2, low - 10000))):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        continue
+    held.append(s)
+    if len(held) == 2:
+        break
+print(*(s.getsockname()[1] for s in held))')
 [ -n "$RC_PORT" ] && [ -n "$NC_PORT" ] || die "could not pick free ports"
 
 RC_PID=""
@@ -114,8 +130,10 @@ trap 'log "interrupted"; exit 130' INT TERM
 
 # Starts roomcast; sets RC_PID and SERVER_PIDS.
 start_roomcast() {
-  echo "$RC_BIN --listen 127.0.0.1:$RC_PORT --shards $RC_SHARDS --max-conns 200000" >> "$RAW/commands.txt"
-  "$RC_BIN" --listen "127.0.0.1:$RC_PORT" --shards "$RC_SHARDS" --max-conns 200000 \
+  echo "$RC_BIN --listen 127.0.0.1:$RC_PORT --shards $RC_SHARDS --max-conns 200000 $RC_ARGS" \
+    >> "$RAW/commands.txt"
+  # shellcheck disable=SC2086  # RC_ARGS is a list of flags
+  "$RC_BIN" --listen "127.0.0.1:$RC_PORT" --shards "$RC_SHARDS" --max-conns 200000 $RC_ARGS \
     >> "$RAW/roomcast.log" 2>&1 &
   RC_PID=$!
   local i
@@ -150,6 +168,7 @@ over_budget() { [ "$SECONDS" -ge "$BUDGET" ]; }
 run_scenario() {
   local name=$1 limit=$2 server url target rc
   shift 2
+  if [ -n "$STEPS" ] && ! [[ $name =~ $STEPS ]]; then return 0; fi
   for server in roomcast nchan; do
     if over_budget; then
       log "$name/$server: skipped (past the ${BUDGET}s budget)"
@@ -210,7 +229,7 @@ if [ "$SCALE" = 1 ]; then
   RC_SHARDS=8
   for rate in 10 100; do
     run_scenario "fanout-100k-$rate" 400 fanout --viewers 100000 --rooms 1 --publishers 1 \
-      --rate "$rate" --size 100 --duration 10 --warmup 2 --source-ips 4 --connect-timeout 60
+      --rate "$rate" --size 100 --duration 10 --warmup 2 --source-ips 4
   done
 else
 # 1. idle viewers: memory per connection on a fresh server

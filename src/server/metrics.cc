@@ -61,6 +61,10 @@ constexpr Series kSeries[] = {
     {"roomcast_longpoll_response_messages_total", "counter",
      "Objects in long-poll answers (mean per answer: divide by responses)",
      &ShardMetrics::longpoll_response_messages_total},
+    {"roomcast_longpoll_answers_built_total", "counter",
+     "Long-poll answers built (a batch builds one per cursor, answer form and jitter slot and "
+     "shares it among the parked polls)",
+     &ShardMetrics::longpoll_answers_built_total},
 };
 
 }  // namespace

@@ -104,6 +104,7 @@ void Shard::OnPollReply(JoinReply* rep) {
     objects.push_back(gap);
   }
   for (const std::string& m : rep->history) objects.push_back(m);
+  ShardMetrics::Add(metrics_.deliveries_total, rep->history.size());
   AnswerPoll(rep->conn, rep->tag, rep->room, rep->epoch, rep->last, objects, idx);
 }
 
@@ -146,6 +147,7 @@ std::string Shard::PollResponse(uint32_t tag, std::string_view room, std::string
                                 uint64_t seq, const std::vector<std::string_view>& objects,
                                 uint32_t timeout_ms) {
   const PollTag t = PollTag::Unpack(tag);
+  ShardMetrics::Add(metrics_.longpoll_answers_built_total, 1);
   const std::string cursor =
       cursor_codec_.Encode(longpoll::Cursor{std::string(room), std::string(epoch), seq});
   const std::string body = longpoll::BuildPollBody(objects, cursor, timeout_ms, epoch, seq);

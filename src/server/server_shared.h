@@ -41,6 +41,7 @@ struct alignas(64) ShardMetrics {
   std::atomic<uint64_t> longpoll_requests_total{0};
   std::atomic<uint64_t> longpoll_responses_total{0};
   std::atomic<uint64_t> longpoll_response_messages_total{0};
+  std::atomic<uint64_t> longpoll_answers_built_total{0};  // one can answer many parked polls
   // Prometheus lines for this shard's hottest long-poll rooms (parked polls and timeoutMs per
   // room), rebuilt by the shard once a second and swapped in whole.
   std::atomic<std::shared_ptr<const std::string>> hot_poll_rooms;

@@ -8,8 +8,8 @@ import threading
 import time
 
 from rcutil import (AsyncHttpConn, HttpConn, check_msg, check_poll_answer, close_all, curl,
-                    get_request, join, longpoll, metric_lines, metric_sum, poll_metrics,
-                    post_many, post_message, recv_next, room_path, run)
+                    fetch_metrics, get_request, join, longpoll, metric_lines, metric_sum,
+                    poll_metrics, post_many, post_message, recv_next, room_path, run)
 
 ROOM = "lp-room"
 
@@ -149,10 +149,12 @@ def test_hold_time_honoured(roomcast):
 
 
 def test_many_parked_polls_answered_by_one_message(roomcast):
-    """40 polls parked on both shards: one message answers every one of them promptly."""
+    """40 polls parked on both shards: one message answers every one of them promptly, with
+    answers built once per shard and jitter slot and shared (at most 2 shards x 4 slots)."""
     server = roomcast("--poll-hold-ms", 10000)
     post_many(server, ROOM, 1, prefix="pre")
     head, _ = poll_ok(server, history=0)
+    built_before = metric_sum(fetch_metrics(server)[2], "roomcast_longpoll_answers_built_total")
 
     async def scenario():
         conns = await asyncio.gather(*(AsyncHttpConn.open(server.port) for _ in range(40)))
@@ -172,6 +174,11 @@ def test_many_parked_polls_answered_by_one_message(roomcast):
                 ans = check_poll_answer(json.loads(body), ROOM)
                 check_msgs(ans["messages"], ROOM, msg)
                 assert ans["seq"] == msg[0][0], ans
+            bodies = {body for _s, _h, body in results}
+            assert len(bodies) <= 8, f"{len(bodies)} different answers for 40 polls"
+            built = metric_sum(fetch_metrics(server)[2],
+                               "roomcast_longpoll_answers_built_total") - built_before
+            assert built <= 8, f"{built} answers built for 40 parked polls (shared: at most 8)"
         finally:
             await asyncio.gather(*(c.close() for c in conns))
     run(scenario(), 30)
