@@ -61,6 +61,10 @@ enum class ParseStatus {
 // *value ('+' means space). Returns false when the key is absent or its encoding is invalid.
 [[nodiscard]] bool QueryParam(std::string_view query, std::string_view key, std::string* value);
 
+// A whole decimal number of 1 to 19 digits (so it always fits uint64_t) and nothing else: query
+// values, headers such as Last-Event-ID, command-line numbers.
+[[nodiscard]] bool ParseDecimal(std::string_view s, uint64_t* out);
+
 // The reason phrase for a status code ("OK", "Bad Request", ...).
 [[nodiscard]] std::string_view ReasonPhrase(int status);
 

@@ -97,4 +97,15 @@ bool QueryParam(std::string_view query, std::string_view key, std::string* value
   return false;
 }
 
+bool ParseDecimal(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  uint64_t v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  *out = v;
+  return true;
+}
+
 }  // namespace roomcast::http

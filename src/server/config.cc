@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "roomcast/http_parser.h"
+
 namespace roomcast {
 
 namespace {
@@ -138,17 +140,6 @@ void PrintHelp(const std::vector<Option>& opts) {
       "help", "version");
 }
 
-bool ParseU64(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.size() > 19) return false;
-  uint64_t v = 0;
-  for (char ch : s) {
-    if (ch < '0' || ch > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(ch - '0');
-  }
-  *out = v;
-  return true;
-}
-
 bool ParseListen(std::string_view s, Config* c) {
   std::string host;
   std::string_view port;
@@ -166,7 +157,7 @@ bool ParseListen(std::string_view s, Config* c) {
     port = s.substr(colon + 1);
   }
   uint64_t p = 0;
-  if (host.empty() || !ParseU64(port, &p) || p > 65535) return false;
+  if (host.empty() || !http::ParseDecimal(port, &p) || p > 65535) return false;
   if (host == "localhost") host = "127.0.0.1";
   c->listen_host = host;
   c->listen_port = static_cast<uint16_t>(p);
@@ -179,7 +170,7 @@ bool Apply(const Option& o, std::string_view value, std::string* why) {
     case Kind::kU32:
     case Kind::kU16:
     case Kind::kInt:
-      if (!ParseU64(value, &v)) {
+      if (!http::ParseDecimal(value, &v)) {
         *why = "expects a whole number";
         return false;
       }

@@ -9,17 +9,6 @@
 
 namespace roomcast::server {
 
-bool ParseWholeNumber(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.size() > 18) return false;
-  uint64_t v = 0;
-  for (char ch : s) {
-    if (ch < '0' || ch > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(ch - '0');
-  }
-  *out = v;
-  return true;
-}
-
 namespace {
 
 constexpr std::string_view kRoomRule = "room must be 1..64 bytes of [A-Za-z0-9_.:-]";
@@ -178,12 +167,12 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req) {
   }
   uint64_t history = 0;
   std::string history_s;
-  if (http::QueryParam(req.query, "history", &history_s) && !ParseWholeNumber(history_s, &history)) {
+  if (http::QueryParam(req.query, "history", &history_s) && !http::ParseDecimal(history_s, &history)) {
     RespondError(c, 400, "bad_request", "history must be a whole number", false);
     return;
   }
   uint64_t since = kNoSince;
-  if (http::QueryParam(req.query, "since", &history_s) && !ParseWholeNumber(history_s, &since)) {
+  if (http::QueryParam(req.query, "since", &history_s) && !http::ParseDecimal(history_s, &since)) {
     RespondError(c, 400, "bad_request", "since must be a whole number", false);
     return;
   }

@@ -34,7 +34,7 @@ void Shard::HandlePoll(ConnId c, const http::Request& req, std::string_view room
     return RespondError(c, 400, "bad_request", "user must be 1..64 bytes of [A-Za-z0-9_.:-]", ka);
   }
   uint64_t history = cfg_.poll_history;
-  if (http::QueryParam(req.query, "history", &value) && !ParseWholeNumber(value, &history)) {
+  if (http::QueryParam(req.query, "history", &value) && !http::ParseDecimal(value, &history)) {
     return RespondError(c, 400, "bad_request", "history must be a whole number", ka);
   }
   longpoll::Cursor cursor;
@@ -77,8 +77,6 @@ void Shard::OnPollReply(JoinReply* rep) {
   const PollTag tag = PollTag::Unpack(rep->tag);
   Session& s = Sess(rep->conn);
   if (!rep->error.empty()) {
-    s.replica = room::kNoReplica;
-    replicas_.ReleaseIfUnused(idx);
     s.kind = SessKind::kHttp;
     cur_cors_ = tag.cors;
     RespondError(rep->conn, 503, "unavailable", rep->error, tag.keep_alive);

@@ -241,6 +241,10 @@ void Shard::OnJoinReply(JoinReply* rep) {
     delete rep;
     return;
   }
+  if (!rep->error.empty()) {  // the owner refused (room limit): each front answers its way
+    s.replica = room::kNoReplica;
+    replicas_.ReleaseIfUnused(idx);
+  }
   if (rep->mode == JoinMode::kPoll) return OnPollReply(rep);
   if (rep->mode == JoinMode::kSse) return OnSseReply(rep);
   OnWsReply(rep);
@@ -278,8 +282,6 @@ void Shard::OnWsReply(JoinReply* rep) {
   const uint32_t idx = replicas_.Find(rep->room);
   Session& s = Sess(rep->conn);
   if (!rep->error.empty()) {
-    s.replica = room::kNoReplica;
-    replicas_.ReleaseIfUnused(idx);
     SendWsError(rep->conn, "unavailable", rep->error);
     CloseWs(rep->conn, ws::CloseCode::kInternalError, "room unavailable");
     return;

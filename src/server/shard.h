@@ -32,9 +32,6 @@ namespace roomcast::server {
 
 using io::ConnId;
 
-// A query value or header that must be a whole decimal number (at most 18 digits).
-[[nodiscard]] bool ParseWholeNumber(std::string_view s, uint64_t* out);
-
 // What a connection is now. An HTTP connection becomes a WebSocket or SSE viewer for good; a
 // long-poll is an HTTP connection that waits for its room (joining, then parked) and is HTTP
 // again once answered.

@@ -26,7 +26,7 @@ void Shard::HandleSse(ConnId c, const http::Request& req, std::string_view room)
   }
   uint64_t history = 0;
   std::string value;
-  if (http::QueryParam(req.query, "history", &value) && !ParseWholeNumber(value, &history)) {
+  if (http::QueryParam(req.query, "history", &value) && !http::ParseDecimal(value, &history)) {
     return RespondError(c, 400, "bad_request", "history must be a whole number", ka);
   }
   uint64_t since = kNoSince;
@@ -36,7 +36,7 @@ void Shard::HandleSse(ConnId c, const http::Request& req, std::string_view room)
     if (!sse::ParseEventId(last_id, &since)) {
       return RespondError(c, 400, "bad_request", "Last-Event-ID must be a whole number", ka);
     }
-  } else if (http::QueryParam(req.query, "since", &value) && !ParseWholeNumber(value, &since)) {
+  } else if (http::QueryParam(req.query, "since", &value) && !http::ParseDecimal(value, &since)) {
     return RespondError(c, 400, "bad_request", "since must be a whole number", ka);
   }
   if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
@@ -51,8 +51,6 @@ void Shard::OnSseReply(JoinReply* rep) {
   const uint32_t idx = replicas_.Find(rep->room);
   Session& s = Sess(rep->conn);
   if (!rep->error.empty()) {
-    s.replica = room::kNoReplica;
-    replicas_.ReleaseIfUnused(idx);
     std::string ev;
     sse::AppendEvent(&ev, "error", false, 0,
                      R"({"type":"error","code":"unavailable","message":"room limit reached"})");

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "roomcast/http_parser.h"
+
 namespace roomcast::sse {
 
 void AppendEvent(std::string* out, std::string_view event, bool has_id, uint64_t id,
@@ -43,14 +45,7 @@ std::string StreamHead(uint32_t retry_ms, std::string_view extra_headers) {
 bool ParseEventId(std::string_view text, uint64_t* id) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  if (text.empty() || text.size() > 19) return false;
-  uint64_t v = 0;
-  for (char ch : text) {
-    if (ch < '0' || ch > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(ch - '0');
-  }
-  *id = v;
-  return true;
+  return http::ParseDecimal(text, id);
 }
 
 }  // namespace roomcast::sse

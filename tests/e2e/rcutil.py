@@ -627,6 +627,15 @@ def room_path(room: str, tail: str, **params) -> str:
             + ("?" + urllib.parse.urlencode(q) if q else ""))
 
 
+def poll_answer(server: "Server", room: str, cursor=None, timeout=5.0, **params) -> tuple[dict, float]:
+    """A long-poll that must answer 200 with a well-formed body; returns (answer, seconds)."""
+    status, headers, obj, took = longpoll(server, room, cursor, timeout, **params)
+    assert status == 200, f"poll {room} cursor={cursor!r} {params}: {status} {obj!r}"
+    assert "application/json" in headers.get("content-type", ""), headers
+    assert "no-store" in headers.get("cache-control", "").lower(), headers
+    return check_poll_answer(obj, room), took
+
+
 def check_poll_answer(obj, room: str) -> dict:
     """Shape of a long-poll answer (docs/protocol.md, "Long-poll")."""
     assert isinstance(obj, dict), obj
@@ -717,6 +726,7 @@ class HttpConn:
         return status, headers, body, arrived
 
     def expect_eof(self, timeout: float = 3.0) -> None:
+        """The server closes the connection, sending nothing more."""
         assert self.buf == b"", f"extra bytes after the last response: {self.buf!r}"
         self.sock.settimeout(timeout)
         try:

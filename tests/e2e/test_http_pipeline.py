@@ -1,68 +1,20 @@
 """HTTP/1.1 on raw sockets: pipelining (answers in request order), keep-alive and close rules,
 malformed and unsupported requests, status codes of the small HTTP surface."""
 import json
-import socket
-import time
 
 import pytest
 
-from rcutil import HOST, parse_head
+from rcutil import HOST, HttpConn
 
 ROOM = "pipe-room"
 
 
-class Conn:
-    """One client connection that reads successive HTTP responses (Content-Length bodies)."""
+class Conn(HttpConn):
+    """A keep-alive connection (rcutil.HttpConn) whose response() gives (status, headers, body)."""
 
-    def __init__(self, port: int, timeout: float = 5.0):
-        self.sock = socket.create_connection((HOST, port), timeout=timeout)
-        self.timeout = timeout
-        self.buf = b""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.sock.close()
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def _more(self, deadline: float, what: str) -> None:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"timed out waiting for {what}; buffered: {self.buf!r}"
-        self.sock.settimeout(remaining)
-        try:
-            chunk = self.sock.recv(65536)
-        except socket.timeout:
-            raise AssertionError(f"timed out waiting for {what}; buffered: {self.buf!r}") from None
-        assert chunk, f"EOF while waiting for {what}; buffered: {self.buf!r}"
-        self.buf += chunk
-
-    def response(self) -> tuple[int, dict, bytes]:
-        deadline = time.monotonic() + self.timeout
-        while b"\r\n\r\n" not in self.buf:
-            self._more(deadline, "a response head")
-        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
-        status, headers = parse_head(head)
-        assert "content-length" in headers, f"response without Content-Length: {head!r}"
-        n = int(headers["content-length"])
-        while len(self.buf) < n:
-            self._more(deadline, "a response body")
-        body, self.buf = self.buf[:n], self.buf[n:]
+    def response(self, timeout: float | None = None) -> tuple[int, dict, bytes]:
+        status, headers, body, _arrived = super().response(timeout)
         return status, headers, body
-
-    def expect_eof(self, timeout: float = 3.0) -> None:
-        """The server closes the connection, sending nothing more."""
-        assert self.buf == b"", f"extra bytes after the last response: {self.buf!r}"
-        self.sock.settimeout(timeout)
-        try:
-            chunk = self.sock.recv(65536)
-        except ConnectionResetError:
-            return
-        except socket.timeout:
-            raise AssertionError(f"connection still open {timeout} s after the response") from None
-        assert chunk == b"", f"data instead of EOF: {chunk!r}"
 
     def expect_open(self) -> None:
         """Still usable: another request is answered on the same connection."""

@@ -9,18 +9,13 @@ import time
 
 from rcutil import (AsyncHttpConn, HttpConn, check_msg, check_poll_answer, close_all, curl,
                     fetch_metrics, get_request, join, longpoll, metric_lines, metric_sum,
-                    poll_metrics, post_many, post_message, recv_next, room_path, run)
+                    poll_answer, poll_metrics, post_many, post_message, recv_next, room_path, run)
 
 ROOM = "lp-room"
 
 
-def poll_ok(server, room=ROOM, cursor=None, timeout=5.0, **params):
-    """A long-poll that must answer 200 with a well-formed body; returns (answer, seconds)."""
-    status, headers, obj, took = longpoll(server, room, cursor, timeout, **params)
-    assert status == 200, f"poll {room} cursor={cursor!r} {params}: {status} {obj!r}"
-    assert "application/json" in headers.get("content-type", ""), headers
-    assert "no-store" in headers.get("cache-control", "").lower(), headers
-    return check_poll_answer(obj, room), took
+def poll_ok(server, room=ROOM, **kw):
+    return poll_answer(server, room, **kw)
 
 
 def check_msgs(objs, room, expected):

@@ -5,18 +5,13 @@ import asyncio
 import json
 import time
 
-from rcutil import AsyncHttpConn, check_poll_answer, longpoll, room_path, run
+from rcutil import AsyncHttpConn, check_poll_answer, poll_answer, room_path, run
 
 ROOM = "lp-pace-room"
 
 
-def poll_ok(server, room=ROOM, cursor=None, timeout=5.0, **params):
-    """A long-poll that must answer 200 with a well-formed body; returns (answer, seconds)."""
-    status, headers, obj, took = longpoll(server, room, cursor, timeout, **params)
-    assert status == 200, f"poll {room} cursor={cursor!r} {params}: {status} {obj!r}"
-    assert "application/json" in headers.get("content-type", ""), headers
-    assert "no-store" in headers.get("cache-control", "").lower(), headers
-    return check_poll_answer(obj, room), took
+def poll_ok(server, room=ROOM, **kw):
+    return poll_answer(server, room, **kw)
 
 
 async def _poller(port, room, stop, samples, hold_s):

@@ -85,5 +85,18 @@ TEST(QueryParamTest, FirstMatchWinsAndKeysAreDecoded) {
   EXPECT_EQ(v, "v");
 }
 
+TEST(ParseDecimal, WholeNumbersOnly) {
+  uint64_t v = 7;
+  EXPECT_TRUE(ParseDecimal("0", &v));
+  EXPECT_EQ(v, 0u);
+  EXPECT_TRUE(ParseDecimal("9999999999999999999", &v));  // 19 digits: the most accepted
+  EXPECT_EQ(v, 9999999999999999999ull);
+  for (const char* bad : {"", "-1", "+1", " 1", "1 ", "1.0", "0x10", "12a", "99999999999999999999"}) {
+    v = 42;
+    EXPECT_FALSE(ParseDecimal(bad, &v)) << bad;
+    EXPECT_EQ(v, 42u) << "left alone on failure";
+  }
+}
+
 }  // namespace
 }  // namespace roomcast::http
