@@ -19,7 +19,7 @@
 #   BENCH_RC_ARGS=...  extra flags for roomcast (e.g. '--send-budget 10000'), shown in the commands
 #   BENCH_SCALE=1      instead of the standard suite, the scale matrix: one room of 10,000 viewers at
 #                      10, 100 and 1,000 msg/s (2 shards / 2 nchan workers), then 100,000 viewers at
-#                      10 and 100 msg/s (8 shards / 8 nchan workers, 4 client source addresses);
+#                      10 and 100 msg/s (8 shards / 8 nchan workers, 16 client source addresses);
 #                      about 25 minutes, BENCH_BUDGET defaults to 1800 there. Needs the sysctl
 #                      settings of systemd/60-roomcast.conf for the 100k steps.
 set -euo pipefail
@@ -229,7 +229,7 @@ if [ "$SCALE" = 1 ]; then
   RC_SHARDS=8
   for rate in 10 100; do
     run_scenario "fanout-100k-$rate" 400 fanout --viewers 100000 --rooms 1 --publishers 1 \
-      --rate "$rate" --size 100 --duration 10 --warmup 2 --source-ips 4
+      --rate "$rate" --size 100 --duration 10 --warmup 2 --source-ips 16
   done
 else
 # 1. idle viewers: memory per connection on a fresh server
