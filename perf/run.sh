@@ -20,7 +20,7 @@
 #   BENCH_SCALE=1      instead of the standard suite, the scale matrix: one room of 10,000 viewers at
 #                      10, 100 and 1,000 msg/s (2 shards / 2 nchan workers), then 100,000 viewers at
 #                      10 and 100 msg/s (8 shards / 8 nchan workers, 16 client source addresses);
-#                      about 25 minutes, BENCH_BUDGET defaults to 1800 there. Needs the sysctl
+#                      about 5 minutes, BENCH_BUDGET defaults to 1800 there. Needs the sysctl
 #                      settings of systemd/60-roomcast.conf for the 100k steps.
 set -euo pipefail
 
