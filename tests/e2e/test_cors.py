@@ -2,7 +2,8 @@
 of every endpoint, the --cors-origins list (echo + Vary: Origin), refusal, CORS off."""
 import json
 
-from rcutil import SSEStream, curl, http, room_path
+from httputil import SSEStream, room_path
+from rcutil import curl, http
 
 ROOM = "cors-room"
 ACAO = "access-control-allow-origin"

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from rcutil import HOST, HttpConn
+from httputil import HttpConn
+from rcutil import HOST
 
 ROOM = "pipe-room"
 

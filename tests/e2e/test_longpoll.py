@@ -7,9 +7,10 @@ import subprocess
 import threading
 import time
 
-from rcutil import (AsyncHttpConn, HttpConn, check_msg, check_poll_answer, close_all, curl,
-                    fetch_metrics, get_request, join, longpoll, metric_lines, metric_sum,
-                    poll_answer, poll_metrics, post_many, post_message, recv_next, room_path, run)
+from httputil import (AsyncHttpConn, HttpConn, check_poll_answer, get_request, longpoll,
+                      poll_answer, post_many, room_path)
+from rcutil import (check_msg, close_all, curl, fetch_metrics, join, metric_lines, metric_sum,
+                    poll_metrics, post_message, recv_next, run)
 
 ROOM = "lp-room"
 

@@ -5,7 +5,8 @@ import asyncio
 import json
 import time
 
-from rcutil import AsyncHttpConn, check_poll_answer, poll_answer, room_path, run
+from httputil import AsyncHttpConn, check_poll_answer, poll_answer, room_path
+from rcutil import run
 
 ROOM = "lp-pace-room"
 

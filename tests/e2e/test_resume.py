@@ -6,8 +6,9 @@ import json
 import threading
 import time
 
-from rcutil import (barrier, check_msg, check_welcome, close_all, post_many, post_message,
-                    recv_next, run, ws_connect)
+from httputil import post_many
+from rcutil import (barrier, check_msg, check_welcome, close_all, post_message, recv_next, run,
+                    ws_connect)
 
 ROOM = "resume-room"
 

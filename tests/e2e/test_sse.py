@@ -10,8 +10,9 @@ import time
 
 import pytest
 
-from rcutil import (SSEStream, check_msg, check_welcome, http, metric_lines, metric_sum,
-                    poll_metrics, post_many, post_message, room_path)
+from httputil import SSEStream, post_many, room_path
+from rcutil import (check_msg, check_welcome, http, metric_lines, metric_sum, poll_metrics,
+                    post_message)
 
 ROOM = "sse-room"
 
