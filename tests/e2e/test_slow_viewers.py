@@ -1,10 +1,13 @@
 """Slow viewers: one that does not read overflows --max-queue-bytes and is skipped ahead
-(policy skip: a gap notice, then live messages) or closed (policy close); others keep pace."""
+(policy skip: a gap notice, then live messages; for SSE a gap event) or closed (policy close);
+others keep pace."""
 import asyncio
+import json
+import socket
 import time
 
-from rcutil import (CloseReceived, RawWS, check_msg, check_welcome, close_all, join, recv_next, run, send_op,
-                    send_and_ack)
+from rcutil import (HOST, CloseReceived, RawWS, check_msg, check_welcome, close_all, join,
+                    recv_next, run, send_and_ack, send_op)
 
 ROOM = "slow-room"
 QUEUE_BYTES = 262144
@@ -150,4 +153,72 @@ def test_slow_viewer_closed(roomcast):
             assert len(msgs) < N, "closed, so it cannot have received everything"
         finally:
             raw.abort()
+    run(scenario(), 110)
+
+
+async def open_slow_sse(server):
+    """An SSE viewer with a 4 KB receive buffer that reads only up to its welcome event."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(5)
+    sock.connect((HOST, server.port))
+    sock.setblocking(False)
+    reader, writer = await asyncio.open_connection(sock=sock, limit=4096)
+    writer.write(f"GET /rooms/{ROOM}/events?user=slowsse HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    welcome = None
+    while welcome is None:
+        event = await asyncio.wait_for(reader.readuntil(b"\n\n"), 5)
+        for line in event.decode().splitlines():
+            if line.startswith("data: ") and '"welcome"' in line:
+                welcome = json.loads(line[len("data: "):])
+    return reader, writer, welcome
+
+
+async def read_sse_events(reader, idle=1.0, limit=60.0):
+    """Every event until `idle` s of silence: [(id or None, event name, data object)]."""
+    events, deadline = [], time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            block = await asyncio.wait_for(reader.readuntil(b"\n\n"), idle)
+        except asyncio.TimeoutError:
+            return events
+        fields = {}
+        for line in block.decode().splitlines():
+            name, _, value = line.partition(": ")
+            fields[name] = value
+        if "data" in fields:
+            events.append((fields.get("id"), fields.get("event"), json.loads(fields["data"])))
+    raise AssertionError(f"slow SSE viewer still receiving after {limit} s")
+
+
+def test_slow_sse_viewer_skipped_ahead_with_a_gap_event(roomcast):
+    """The slow-viewer policy for SSE: a gap event whose id is its `to`, then live messages;
+    every seq is delivered or covered, in order."""
+    server = roomcast("--slow-policy", "skip", "--max-queue-bytes", QUEUE_BYTES,
+                      "--max-frame", 65536)
+
+    async def scenario():
+        reader, writer, w = await open_slow_sse(server)
+        head = w["seq"]
+        try:
+            await flood(server, head)
+            events = await read_sse_events(reader)
+            expect, gaps, got = head + 1, 0, 0
+            for eid, name, data in events:
+                if name == "gap":
+                    assert data["from"] == expect and data["to"] >= expect, (data, expect)
+                    assert eid == str(data["to"]), f"gap event id {eid}, want its end {data['to']}"
+                    expect = data["to"] + 1
+                    gaps += 1
+                else:
+                    assert name == "msg" and eid == str(expect), (eid, name, expect)
+                    check_msg(data, ROOM, seq=expect)
+                    expect += 1
+                    got += 1
+            assert expect == head + N + 1, f"coverage ends at {expect - 1}, want {head + N}"
+            assert gaps >= 1, f"no gap event: the slow SSE viewer got all {got} messages"
+        finally:
+            writer.close()
     run(scenario(), 110)
