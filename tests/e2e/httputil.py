@@ -9,7 +9,7 @@ import socket
 import time
 import urllib.parse
 
-from rcutil import HOST, Server, http, is_int, parse_head, post_message
+from rcutil import HOST, Server, close_writer, http, is_int, parse_head, post_message
 
 
 CURSOR_RE = re.compile(r"[A-Za-z0-9_-]+")
@@ -167,11 +167,7 @@ class AsyncHttpConn:
         return await asyncio.wait_for(read(), timeout)
 
     async def close(self) -> None:
-        try:
-            self.writer.close()
-            await asyncio.wait_for(self.writer.wait_closed(), 2)
-        except Exception:
-            pass
+        await close_writer(self.writer)
 
 
 class SSEStream:

@@ -471,6 +471,15 @@ def _mask(payload: bytes, key: bytes) -> bytes:
     return (int.from_bytes(payload, "big") ^ int.from_bytes(k, "big")).to_bytes(n, "big")
 
 
+async def close_writer(writer) -> None:
+    """Closes an asyncio stream and waits up to 2 s for it; a connection already gone is fine."""
+    try:
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), 2)
+    except Exception:
+        pass
+
+
 class RawWS:
     """Minimal RFC 6455 client on asyncio streams. Checks the server side as it goes: valid
     Sec-WebSocket-Accept, server frames unmasked, control frames small and final."""
@@ -599,11 +608,7 @@ class RawWS:
             pass
 
     async def close(self) -> None:
-        try:
-            self.writer.close()
-            await asyncio.wait_for(self.writer.wait_closed(), 2)
-        except Exception:
-            pass
+        await close_writer(self.writer)
 
 
 def run(coro, timeout: float):
