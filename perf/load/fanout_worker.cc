@@ -165,11 +165,20 @@ void FanoutWorker::AddConn(uint32_t room, uint32_t pub, Role role, uint64_t glob
 
 void FanoutWorker::Plan() {
   const uint32_t storm_rooms = storm_ ? StormRooms(opt_) : 0;
-  for (uint64_t v = index_; v < opt_.viewers; v += workers_) {
+  const bool apart = storm_ && opt_.storm_calm_apart && workers_ >= 2;
+  for (uint64_t v = apart ? 0 : index_; v < opt_.viewers; v += apart ? 1 : workers_) {
     const Role role = storm_ && InStormGroup(opt_, v) ? Role::kStorm : Role::kCalm;
+    // --storm-calm-apart: worker 0 holds every calm viewer, the others share the storm group.
+    if (apart && (role == Role::kCalm ? index_ != 0
+                                      : index_ != 1 + static_cast<uint32_t>(v % (workers_ - 1)))) {
+      continue;
+    }
     AddConn(static_cast<uint32_t>(v % opt_.rooms), kNoPublisher, role, v);
   }
-  for (uint64_t j = index_; j < opt_.publishers; j += workers_) {
+  // --storm-calm-apart: the publishers live in worker 0 with the calm viewers too, so that the
+  // reconnect work of the storm workers cannot delay a publish (its stamp is taken before send).
+  for (uint64_t j = apart ? 0 : index_; j < opt_.publishers; j += apart ? 1 : workers_) {
+    if (apart && index_ != 0) break;
     Publisher p;
     p.conn = static_cast<uint32_t>(room_.size());
     p.global = static_cast<uint32_t>(j);
@@ -562,9 +571,10 @@ int FanoutWorker::Run() {
         break;
       }
       const uint64_t j = g % p_total;
-      if (j % workers_ == index_) {
+      const bool apart = storm_ && opt_.storm_calm_apart && workers_ >= 2;
+      if (apart ? index_ == 0 : j % workers_ == index_) {
         if (now - at > kLateNs) ++totals_.late_sends;
-        SendOne(pubs_[j / workers_], now);
+        SendOne(pubs_[apart ? j : j / workers_], now);
       }
       ++g;
     }

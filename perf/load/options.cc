@@ -63,6 +63,9 @@ std::vector<Flag> FlagTable(Options* o) {
       {"storm-inflight", Kind::kU32, &o->storm_inflight, 1, 1000000, kStormOnly,
        "rejoins connecting at once per worker (the rest start as these resolve); 2048 stays "
        "within a 4096 accept backlog"},
+      {"storm-calm-apart", Kind::kBool, &o->storm_calm_apart, 0, 0, kStormOnly,
+       "calm viewers and publishers all in worker process 0 and the storm group in the others, so "
+       "that calm latency is not the load generator's own reconnect work (needs 2+ workers)"},
       {"conns", Kind::kU32, &o->conns, 1, 10000000, kConn, "idle viewer connections to open"},
       {"hold", Kind::kDouble, &o->hold, 0, 86400, kConn,
        "seconds to hold all connections open before closing them"},
