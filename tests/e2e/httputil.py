@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import socket
+import threading
 import time
 import urllib.parse
 
@@ -289,3 +290,45 @@ class SSEStream:
             if it.get("event") in skip:
                 continue
             return it
+
+
+class BackgroundPoster:
+    """Sends n messages over HTTP from a thread, `pause` seconds apart, while a test reads.
+    `posted` holds (seq, cid, text) in order; `done` is set when the thread ends. As a context
+    manager it starts the thread and, on exit, waits for it and raises what it raised."""
+
+    def __init__(self, server: Server, room: str, n: int, prefix: str, pause: float):
+        self.server, self.room, self.n, self.prefix, self.pause = server, room, n, prefix, pause
+        self.posted: list[tuple[int, str, str]] = []
+        self.done = threading.Event()
+        self.errors: list[BaseException] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for i in range(self.n):
+                cid, text = f"{self.prefix}-{i}", f"{self.prefix} line {i}"
+                st, _h, body = post_message(self.server, self.room, "poster",
+                                            {"text": text, "cid": cid})
+                assert st == 200, body
+                self.posted.append((json.loads(body)["seq"], cid, text))
+                time.sleep(self.pause)
+        except BaseException as e:  # raised again in the test's thread
+            self.errors.append(e)
+        finally:
+            self.done.set()
+
+    def finished(self, timeout: float) -> list[tuple[int, str, str]]:
+        """Waits for the last post; returns what was posted."""
+        assert self.done.wait(timeout), "poster did not finish"
+        assert not self.errors, self.errors
+        return self.posted
+
+    def __enter__(self) -> "BackgroundPoster":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.thread.join(10)
+        if exc[0] is None and self.errors:
+            raise self.errors[0]

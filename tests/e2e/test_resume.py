@@ -2,13 +2,9 @@
 exactly once, then live; gap first when history no longer has them; replay capped by
 --max-history-request; a SEQ above the head counts as 0; since wins over history."""
 import asyncio
-import json
-import threading
-import time
 
-from httputil import post_many
-from rcutil import (barrier, check_msg, check_welcome, close_all, post_message, recv_next, run,
-                    ws_connect)
+from httputil import BackgroundPoster, post_many
+from rcutil import barrier, check_msg, check_welcome, close_all, recv_next, run, ws_connect
 
 ROOM = "resume-room"
 
@@ -76,34 +72,18 @@ def test_since_seam_under_traffic(roomcast):
     """Joins with since= while messages keep coming: no duplicate and no hole at the seam
     between replay and live traffic."""
     server = roomcast("--history", 500)
-    posted, done, errors = [], threading.Event(), []
-
-    def poster():
-        try:
-            for i in range(80):
-                cid, text = f"t-{i}", f"traffic {i}"
-                st, _h, body = post_message(server, ROOM, "poster", {"text": text, "cid": cid})
-                assert st == 200, body
-                posted.append((json.loads(body)["seq"], cid, text))
-                time.sleep(0.004)
-        except BaseException as e:
-            errors.append(e)
-        finally:
-            done.set()
 
     async def scenario():
-        t = threading.Thread(target=poster, daemon=True)
-        t.start()
         joined = []  # (since, ws)
         try:
-            for at in (5, 20, 40):
-                while len(posted) < at + 3 and not done.is_set():
-                    await asyncio.sleep(0.002)
-                since = posted[at][0]
-                ws, _w = await join_since(server, since)
-                joined.append((since, ws))
-            assert await asyncio.to_thread(done.wait, 20), "poster did not finish"
-            assert not errors, errors
+            with BackgroundPoster(server, ROOM, 80, "t", 0.004) as poster:
+                for at in (5, 20, 40):
+                    while len(poster.posted) < at + 3 and not poster.done.is_set():
+                        await asyncio.sleep(0.002)
+                    since = poster.posted[at][0]
+                    ws, _w = await join_since(server, since)
+                    joined.append((since, ws))
+                posted = await asyncio.to_thread(poster.finished, 20)
             last = posted[-1][0]
             for since, ws in joined:
                 got = []
@@ -115,7 +95,6 @@ def test_since_seam_under_traffic(roomcast):
                 check_replay(got, ROOM, want)
         finally:
             await close_all([ws for _s, ws in joined])
-            t.join(10)
     run(scenario(), 40)
 
 

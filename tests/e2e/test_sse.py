@@ -5,14 +5,12 @@ import json
 import os
 import select
 import subprocess
-import threading
 import time
 
 import pytest
 
-from httputil import SSEStream, post_many, room_path
-from rcutil import (check_msg, check_welcome, http, metric_lines, metric_sum, poll_metrics,
-                    post_message)
+from httputil import BackgroundPoster, SSEStream, post_many, room_path
+from rcutil import check_msg, check_welcome, http, metric_lines, metric_sum, poll_metrics
 
 ROOM = "sse-room"
 
@@ -168,21 +166,6 @@ def test_sse_resume_no_dup_no_miss(roomcast, how):
     right after the last id seen, every seq exactly once."""
     server = roomcast("--history", 500)
     pre = post_many(server, ROOM, 3, prefix="pre")
-    posted, done, errors = [], threading.Event(), []
-
-    def poster():
-        try:
-            for i in range(45):
-                cid, text = f"r-{i}", f"resume line {i}"
-                st, _h, body = post_message(server, ROOM, "poster", {"text": text, "cid": cid})
-                assert st == 200, body
-                posted.append((json.loads(body)["seq"], cid, text))
-                time.sleep(0.01)
-        except BaseException as e:  # surfaced by the main thread
-            errors.append(e)
-        finally:
-            done.set()
-
     def reconnect(last):
         if how == "last-event-id":
             return open_stream(server, headers={"Last-Event-ID": str(last)})
@@ -190,24 +173,21 @@ def test_sse_resume_no_dup_no_miss(roomcast, how):
 
     s, w = open_stream(server)
     assert w["seq"] == pre[-1][0], w
-    t = threading.Thread(target=poster, daemon=True)
-    t.start()
     try:
-        seen = read_msgs(s, ROOM, n=10)
-        s.close()
-        for rnd in range(2):
-            time.sleep(0.2)
-            s, w = reconnect(seen[-1]["seq"])
-            assert w["seq"] >= seen[-1]["seq"], (w, seen[-1])
-            if rnd == 0:
-                seen += read_msgs(s, ROOM, n=10)
-                s.close()
-        assert done.wait(10), "poster did not finish"
-        assert not errors, errors
+        with BackgroundPoster(server, ROOM, 45, "r", 0.01) as poster:
+            seen = read_msgs(s, ROOM, n=10)
+            s.close()
+            for rnd in range(2):
+                time.sleep(0.2)
+                s, w = reconnect(seen[-1]["seq"])
+                assert w["seq"] >= seen[-1]["seq"], (w, seen[-1])
+                if rnd == 0:
+                    seen += read_msgs(s, ROOM, n=10)
+                    s.close()
+            posted = poster.finished(10)
         seen += read_msgs(s, ROOM, until_seq=posted[-1][0])
     finally:
         s.close()
-        t.join(10)
     assert [m["seq"] for m in seen] == [p[0] for p in posted], (
         f"seqs {[m['seq'] for m in seen]}, posted {[p[0] for p in posted]}")
     assert [m["id"] for m in seen] == [p[1] for p in posted]
