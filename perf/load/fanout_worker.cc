@@ -373,35 +373,24 @@ void FanoutWorker::OnObject(uint32_t conn, ServerKind kind, std::string_view pay
 
 size_t FanoutWorker::OnRaw(uint32_t conn, std::string_view data) {
   if (IsHttpViewer(conn)) return http_.OnRaw(conn, data);
-  size_t pos = 0;
-  while (pos < data.size()) {
-    HttpResponse r;
-    size_t used = 0;
-    switch (ScanHttpResponse(data.substr(pos), &r, &used)) {
-      case HttpScan::kIncomplete:
-        return pos;
-      case HttpScan::kBad: {
-        const size_t n = data.size();
+  return ForEachHttpResponse(
+      data,
+      [&](const HttpResponse& r, std::string_view whole) {
+        if (pub_of_conn_[conn] == kNoPublisher) return true;
+        Publisher& p = pubs_[pub_of_conn_[conn]];
+        const uint32_t counter = ++p.responses;  // counters go 1, 2, ... in request order
+        if (r.status >= 200 && r.status < 300) {
+          Acked(conn, counter);
+        } else {
+          Refused(conn, whole);
+        }
+        return true;
+      },
+      [&](std::string_view rest) {
         std::fprintf(stderr, "roomcast-load: worker %u: bad HTTP response: %.*s\n", index_,
-                     static_cast<int>(std::min<size_t>(n - pos, 120)), data.data() + pos);
+                     static_cast<int>(std::min<size_t>(rest.size(), 120)), rest.data());
         client_.Abort(conn, FailStage::kProtocol);  // data may be gone after this
-        return n;
-      }
-      case HttpScan::kComplete:
-        break;
-    }
-    const std::string_view whole = data.substr(pos, used);
-    pos += used;
-    if (pub_of_conn_[conn] == kNoPublisher) continue;
-    Publisher& p = pubs_[pub_of_conn_[conn]];
-    const uint32_t counter = ++p.responses;  // counters go 1, 2, ... in request order
-    if (r.status >= 200 && r.status < 300) {
-      Acked(conn, counter);
-    } else {
-      Refused(conn, whole);
-    }
-  }
-  return pos;
+      });
 }
 
 void FanoutWorker::OnStamp(uint32_t conn, const Stamp& st) {

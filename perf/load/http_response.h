@@ -31,4 +31,30 @@ enum class HttpScan { kIncomplete, kComplete, kBad };
 [[nodiscard]] HttpScan ScanResponseHead(std::string_view buf, HttpResponse* resp,
                                         long long* content_length);
 
+// Walks the whole responses at the start of data: on_answer(resp, whole) for each, where `whole`
+// is its bytes; it returns false when the connection is gone (then the walk stops and all of data
+// counts as consumed). A malformed response calls on_bad(rest) and ends the walk the same way.
+// Returns the bytes consumed; the caller keeps the rest for the next read.
+template <class OnAnswer, class OnBad>
+size_t ForEachHttpResponse(std::string_view data, OnAnswer&& on_answer, OnBad&& on_bad) {
+  size_t pos = 0;
+  while (pos < data.size()) {
+    HttpResponse r;
+    size_t used = 0;
+    switch (ScanHttpResponse(data.substr(pos), &r, &used)) {
+      case HttpScan::kIncomplete:
+        return pos;
+      case HttpScan::kBad:
+        on_bad(data.substr(pos));
+        return data.size();
+      case HttpScan::kComplete:
+        break;
+    }
+    const std::string_view whole = data.substr(pos, used);
+    pos += used;
+    if (!on_answer(r, whole)) return data.size();
+  }
+  return pos;
+}
+
 }  // namespace roomcast::load

@@ -133,27 +133,17 @@ void HttpViewers::NoteError(uint32_t conn, std::string_view what) {
 
 size_t HttpViewers::OnRaw(uint32_t conn, std::string_view data) {
   if (transport_ == Transport::kSse) return OnStream(conn, data);
-  size_t pos = 0;
-  while (pos < data.size()) {
-    HttpResponse r;
-    size_t used = 0;
-    switch (ScanHttpResponse(data.substr(pos), &r, &used)) {
-      case HttpScan::kIncomplete:
-        return pos;
-      case HttpScan::kBad:
+  return ForEachHttpResponse(
+      data,
+      [&](const HttpResponse& r, std::string_view whole) {
+        OnAnswer(conn, r, whole);
+        return client_->State(conn) == ConnState::kOpen;
+      },
+      [&](std::string_view rest) {
         ++counters_.bad_answers;
-        NoteError(conn, data.substr(pos));
+        NoteError(conn, rest);
         client_->Abort(conn, FailStage::kProtocol);  // data may be gone after this
-        return data.size();
-      case HttpScan::kComplete:
-        break;
-    }
-    const std::string_view whole = data.substr(pos, used);
-    pos += used;
-    OnAnswer(conn, r, whole);
-    if (client_->State(conn) != ConnState::kOpen) return data.size();
-  }
-  return pos;
+      });
 }
 
 void HttpViewers::OnAnswer(uint32_t conn, const HttpResponse& r, std::string_view whole) {
