@@ -47,6 +47,11 @@ def test_version():
     ["--log-level", "loud"],
     ["--slow-policy", "maybe"],
     ["--max-queue-bytes", "lots"],
+    ["--cursor-key", "abc"],              # not 64 hex characters
+    ["--cursor-key", "zz" * 32],
+    ["--cors-origins", "https://a.example,,https://b.example"],
+    ["--cors-origins", "bad origin"],
+    ["--poll-hold-ms", "50"],             # below its minimum
 ], ids=lambda a: " ".join(a) or "empty")
 def test_bad_arguments_exit_2(args):
     # Valid --listen first (a free port), so a binary that wrongly accepts the bad
@@ -69,3 +74,17 @@ def test_port_in_use_fails_fast():
         assert r.returncode != 0, f"listening on a busy port must fail: {r}"
         assert r.stderr.strip(), "no error message on stderr"
         assert time.monotonic() - t0 < 5
+
+
+def test_unusable_data_dir_fails_at_start(tmp_path):
+    """The cursor key lives in --data-dir: a directory that does not exist, or a key file that
+    is not 64 hex characters, stops the start with a message (never a silently new key)."""
+    missing = tmp_path / "no-such-dir"
+    r = run_bin("--listen", f"{HOST}:{free_port()}", "--data-dir", str(missing), timeout=5)
+    assert r.returncode != 0, r
+    assert "cursor key" in r.stderr and str(missing) in r.stderr, r.stderr
+    (tmp_path / "cursor.key").write_text("not a key\n")
+    r = run_bin("--listen", f"{HOST}:{free_port()}", "--data-dir", str(tmp_path), timeout=5)
+    assert r.returncode != 0, r
+    assert "cursor key" in r.stderr, r.stderr
+    assert (tmp_path / "cursor.key").read_text() == "not a key\n", "a bad key file was replaced"

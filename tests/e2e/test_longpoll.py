@@ -550,3 +550,22 @@ def test_cursor_from_earlier_epoch_counts_as_seq_0(roomcast):
     other = roomcast("--cursor-key", KEY_B, "--poll-hold-ms", 1000)
     status, _h, obj, _t = longpoll(other, ROOM, low["cursor"])
     assert status == 400 and obj.get("error") == "bad_cursor", (status, obj)
+
+
+def test_data_dir_keeps_cursors_valid_across_a_restart(roomcast, tmp_path):
+    """With --data-dir the cursor key is created once (mode 0600) and reused: a cursor from
+    before a restart is still accepted (new epoch: from seq 0), not refused with 400."""
+    first = roomcast("--data-dir", tmp_path, "--poll-hold-ms", 1000)
+    post_many(first, ROOM, 2, prefix="before")
+    old, _ = poll_ok(first, history=0)
+    assert first.stop() == 0
+    key = tmp_path / "cursor.key"
+    assert key.exists() and (key.stat().st_mode & 0o777) == 0o600, key
+    text = key.read_text()
+
+    second = roomcast("--data-dir", tmp_path, "--poll-hold-ms", 1000)
+    sent = post_many(second, ROOM, 3, prefix="after")
+    ans, _took = poll_ok(second, cursor=old["cursor"])
+    check_msgs(ans["messages"], ROOM, sent)
+    assert key.read_text() == text, "the key file changed across the restart"
+
