@@ -245,7 +245,10 @@ void Shard::OnTurn(uint64_t now_ms) {
     Sweep();
     SweepPollRooms();
     PublishHotPollRooms();
-    if (clock_s_ % cfg_.sse_heartbeat_secs == 0 && sse_viewers_ > 0) SseHeartbeat();
+    if (clock_s_ >= next_heartbeat_s_) {  // a late sweep still sends it, never skips one
+      next_heartbeat_s_ = clock_s_ + cfg_.sse_heartbeat_secs;
+      if (sse_viewers_ > 0) SseHeartbeat();
+    }
   }
   if (now_ms >= next_metrics_ms_) {
     next_metrics_ms_ = now_ms + 250;

@@ -261,6 +261,7 @@ class Shard final : public io::LoopHandler {
   uint32_t clock_s_ = 0;
   uint64_t next_sweep_ms_ = 0;
   uint64_t next_metrics_ms_ = 0;
+  uint32_t next_heartbeat_s_ = 0;  // shard clock second of the next SSE heartbeat
   uint64_t server_id_counter_ = 0;
   bool draining_ = false;
   // Local counters mirrored into metrics_ periodically.
