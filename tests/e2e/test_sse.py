@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from httputil import BackgroundPoster, SSEStream, post_many, room_path
+from httputil import BackgroundPoster, SSEStream, longpoll, poll_answer, post_many, room_path
 from rcutil import check_msg, check_welcome, http, metric_lines, metric_sum, poll_metrics
 
 ROOM = "sse-room"
@@ -314,3 +314,22 @@ def test_sse_viewers_metric(roomcast):
         a.close()
         b.close()
     viewers_are(0)
+
+
+def test_room_limit_on_polls_and_streams(roomcast):
+    """--max-rooms 1 on one shard: a poll of a second room gets 503 unavailable, an SSE stream
+    of it gets an error event and is closed; the first room keeps working."""
+    server = roomcast("--max-rooms", 1, "--poll-hold-ms", 1000, shards=1)
+    s, _w = open_stream(server, room="only-room")
+    s.close()
+    status, _h, obj, _t = longpoll(server, "second-room")
+    assert status == 503 and obj.get("error") == "unavailable", (status, obj)
+    with SSEStream(server.port, room_path("third-room", "events")) as t:
+        assert t.status == 200, t.status  # the stream starts before the owner answers
+        assert t.next_item(5) == {"retry": "1000"}
+        ev = t.next_event(5)
+        assert ev.get("event") == "error" and ev["data"].get("code") == "unavailable", ev
+        with pytest.raises(EOFError):
+            t.next_event(5)
+    ans, _ = poll_answer(server, "only-room", history=0)
+    assert ans["seq"] == 0, ans
