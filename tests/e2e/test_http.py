@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from rcutil import (barrier, check_msg, close_all, curl, fetch_metrics, http, join,
-                    metric_by_shard, now_ms, poll_metrics, post_message, recv_next, run)
+from metricsutil import fetch_metrics, metric_by_shard, poll_metrics
+from rcutil import (barrier, check_msg, close_all, curl, http, join, now_ms, post_message,
+                    recv_next, run)
 
 
 def curl_status(server, path, *extra):

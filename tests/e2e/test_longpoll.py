@@ -9,8 +9,8 @@ import time
 
 from httputil import (AsyncHttpConn, HttpConn, check_poll_answer, get_request, longpoll,
                       poll_answer, post_many, room_path)
-from rcutil import (check_msg, close_all, curl, fetch_metrics, join, metric_lines, metric_sum,
-                    poll_metrics, post_message, recv_next, run)
+from metricsutil import fetch_metrics, metric_lines, metric_sum, poll_metrics
+from rcutil import check_msg, close_all, curl, join, post_message, recv_next, run
 
 ROOM = "lp-room"
 

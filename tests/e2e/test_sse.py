@@ -10,7 +10,8 @@ import time
 import pytest
 
 from httputil import BackgroundPoster, SSEStream, longpoll, poll_answer, post_many, room_path
-from rcutil import check_msg, check_welcome, http, metric_lines, metric_sum, poll_metrics
+from metricsutil import metric_lines, metric_sum, poll_metrics
+from rcutil import check_msg, check_welcome, http
 
 ROOM = "sse-room"
 

@@ -7,8 +7,9 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from rcutil import (barrier, check_msg, close_all, fetch_metrics, is_int, join, metric_by_shard,
-                    now_ms, post_message, recv_next, run, send_op)
+from metricsutil import fetch_metrics, metric_by_shard
+from rcutil import (barrier, check_msg, close_all, is_int, join, now_ms, post_message, recv_next,
+                    run, send_op)
 
 ROOMS = ["fan-a", "fan-b", "fan-c"]
 VIEWERS = 200
