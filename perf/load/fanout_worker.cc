@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fanout_plan.h"
 #include "http_viewers.h"
 #include "nchan_wire.h"
 #include "proc_stats.h"
@@ -41,10 +42,6 @@ struct Publisher {
   uint32_t responses = 0;       // nchan: HTTP responses so far (they come in request order)
   uint64_t outstanding = 0;     // sent, neither acked nor refused
 };
-
-uint32_t PublishersInRoom(const Options& o, uint32_t room) {
-  return room < o.publishers ? (o.publishers - room + o.rooms - 1) / o.rooms : 0;
-}
 
 class FanoutWorker final : public ClientHandler, public HttpViewerSink {
  public:
@@ -165,20 +162,13 @@ void FanoutWorker::AddConn(uint32_t room, uint32_t pub, Role role, uint64_t glob
 
 void FanoutWorker::Plan() {
   const uint32_t storm_rooms = storm_ ? StormRooms(opt_) : 0;
-  const bool apart = storm_ && opt_.storm_calm_apart && workers_ >= 2;
-  for (uint64_t v = apart ? 0 : index_; v < opt_.viewers; v += apart ? 1 : workers_) {
+  for (uint64_t v = 0; v < opt_.viewers; ++v) {
+    if (ViewerWorker(opt_, storm_, workers_, v) != index_) continue;
     const Role role = storm_ && InStormGroup(opt_, v) ? Role::kStorm : Role::kCalm;
-    // --storm-calm-apart: worker 0 holds every calm viewer, the others share the storm group.
-    if (apart && (role == Role::kCalm ? index_ != 0
-                                      : index_ != 1 + static_cast<uint32_t>(v % (workers_ - 1)))) {
-      continue;
-    }
     AddConn(static_cast<uint32_t>(v % opt_.rooms), kNoPublisher, role, v);
   }
-  // --storm-calm-apart: the publishers live in worker 0 with the calm viewers too, so that the
-  // reconnect work of the storm workers cannot delay a publish (its stamp is taken before send).
-  for (uint64_t j = apart ? 0 : index_; j < opt_.publishers; j += apart ? 1 : workers_) {
-    if (apart && index_ != 0) break;
+  for (uint64_t j = 0; j < opt_.publishers; ++j) {
+    if (PublisherWorker(opt_, storm_, workers_, j) != index_) continue;
     Publisher p;
     p.conn = static_cast<uint32_t>(room_.size());
     p.global = static_cast<uint32_t>(j);
@@ -560,10 +550,9 @@ int FanoutWorker::Run() {
         break;
       }
       const uint64_t j = g % p_total;
-      const bool apart = storm_ && opt_.storm_calm_apart && workers_ >= 2;
-      if (apart ? index_ == 0 : j % workers_ == index_) {
+      if (PublisherWorker(opt_, storm_, workers_, j) == index_) {
         if (now - at > kLateNs) ++totals_.late_sends;
-        SendOne(pubs_[apart ? j : j / workers_], now);
+        SendOne(pubs_[PublisherSlot(opt_, storm_, workers_, j)], now);
       }
       ++g;
     }
@@ -604,16 +593,6 @@ int FanoutWorker::Run() {
 }
 
 }  // namespace
-
-uint32_t StormRooms(const Options& opt) { return opt.storm_fraction > 0 ? 0 : opt.rooms / 2; }
-
-bool InStormGroup(const Options& opt, uint64_t viewer) {
-  const uint32_t room = static_cast<uint32_t>(viewer % opt.rooms);
-  if (opt.storm_fraction <= 0) return room < opt.rooms / 2;
-  const uint64_t in_room = (opt.viewers - room + opt.rooms - 1) / opt.rooms;
-  const uint64_t stormed = static_cast<uint64_t>(opt.storm_fraction * static_cast<double>(in_room));
-  return viewer / opt.rooms < stormed;
-}
 
 int RunFanoutWorker(const Options& opt, SharedState* shared, uint32_t index,
                     uint64_t hard_deadline_ns) {

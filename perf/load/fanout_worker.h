@@ -21,6 +21,7 @@
 
 #include <cstdint>
 
+#include "fanout_plan.h"
 #include "options.h"
 #include "shared_state.h"
 
@@ -33,11 +34,6 @@ namespace roomcast::load {
 // Connections opened at once per worker while joining (bounds the server's accept backlog).
 inline constexpr uint32_t kMaxOpensInFlight = 256;
 
-// Storm grouping. Default (--storm-fraction 0): every viewer of rooms 0 .. StormRooms-1, where
-// StormRooms = R / 2. With --storm-fraction F: in every room, the first floor(F x viewers of the
-// room) viewers (viewer v is the (v / R)-th of room v % R); StormRooms is then 0 (no room is
-// left out of the calm set as a whole).
-[[nodiscard]] uint32_t StormRooms(const Options& opt);
-[[nodiscard]] bool InStormGroup(const Options& opt, uint64_t viewer);
+// Storm grouping and worker placement: fanout_plan.h.
 
 }  // namespace roomcast::load
