@@ -79,10 +79,12 @@ void Shard::RespondError(ConnId c, int status, std::string_view code, std::strin
 }
 
 uint8_t Shard::CorsIndex(const http::Request& req) const {
+  // "*" goes on every answer (as the same bytes: shared answers stay shared); a listed origin
+  // is echoed only to a request that names it.
+  if (cfg_.cors_origins == "*") return kCorsAny;
   bool has_origin = false;
   const std::string_view origin = req.Find("Origin", &has_origin);
   if (!has_origin) return kCorsNone;
-  if (cfg_.cors_origins == "*") return kCorsAny;
   for (size_t i = 0; i < cors_list_.size(); ++i) {
     if (cors_list_[i] == origin) return static_cast<uint8_t>(kCorsFirstListed + i);
   }

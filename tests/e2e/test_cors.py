@@ -63,6 +63,9 @@ def test_default_star(roomcast):
         status, headers, body = cors_get(server, path, origin)
         assert status in (200, 404), (path, status, body)
         assert headers.get(ACAO) == "*", (path, headers)
+    # With "*" the header goes on every answer, with or without an Origin.
+    st, headers, body = http("GET", server.url(room_path(ROOM, "messages")))
+    assert st == 200 and headers.get(ACAO) == "*", (st, headers, body)
     st, headers, body = http("POST", server.url(room_path(ROOM, "messages", user="u")),
                              json.dumps({"text": "hi", "cid": "c1"}),
                              {"Origin": origin, "Content-Type": "application/json"})
