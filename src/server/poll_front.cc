@@ -187,14 +187,14 @@ void Shard::FlushPollers(uint32_t idx) {
   const std::string room = r.name;
   const std::string epoch = r.epoch;
   const uint32_t base = PollBaseTimeoutMs(room, idx);
-  // One response per (first message a poll lacks, answer form, jitter slot), shared by every poll
-  // that needs exactly it. Polls parked at one cursor share it: normally all of them.
+  // One response per (first message a poll lacks, answer form, advised wait), shared by every
+  // poll that needs exactly it. Polls parked at one cursor share it: normally all of them, in one
+  // response when the wait is 0 and in at most kJitterSlots when it is jittered.
   struct Variant {
     size_t first;
     uint32_t tag;
-    uint32_t slot;
-    SharedBuf* buf;
     uint32_t timeout_ms;
+    SharedBuf* buf;
     uint32_t answered;
   };
   std::vector<Variant> variants;
@@ -209,19 +209,19 @@ void Shard::FlushPollers(uint32_t idx) {
       continue;
     }
     const size_t first = static_cast<size_t>(it - pending.begin());
-    const uint32_t slot = p.viewer % kJitterSlots;
+    const uint32_t timeout =
+        longpoll::JitteredTimeoutMs(base, kJitterPct, p.viewer % kJitterSlots, kJitterSlots);
     Variant* var = nullptr;
     for (Variant& v : variants) {
-      if (v.first == first && v.tag == p.tag && v.slot == slot) var = &v;
+      if (v.first == first && v.tag == p.tag && v.timeout_ms == timeout) var = &v;
     }
     if (!var) {
       std::vector<std::string_view> objects;
       objects.reserve(pending.size() - first);
       for (size_t i = first; i < pending.size(); ++i) objects.push_back(pending[i].json);
-      const uint32_t timeout = longpoll::JitteredTimeoutMs(base, kJitterPct, slot, kJitterSlots);
       SharedBuf* buf =
           SharedBuf::Make(PollResponse(p.tag, room, epoch, pending.back().seq, objects, timeout));
-      var = &variants.emplace_back(Variant{first, p.tag, slot, buf, timeout, 0});
+      var = &variants.emplace_back(Variant{first, p.tag, timeout, buf, 0});
     }
     var->answered++;
     loop_.Enqueue(p.viewer, var->buf);
