@@ -129,6 +129,8 @@ std::string Shard::RenderMetrics() {
 }
 
 void Shard::PublishHotPollRooms() {
+  // No long-poll rooms and none published: nothing to swap (most servers, most seconds).
+  if (poll_rooms_.empty() && !metrics_.hot_poll_rooms.load()) return;
   std::vector<std::pair<uint64_t, const std::string*>> rooms;
   const uint64_t now = loop_.NowMs();
   for (auto& [name, st] : poll_rooms_) {
@@ -149,7 +151,8 @@ void Shard::PublishHotPollRooms() {
                   id_, name.c_str(), st.parked, id_, name.c_str(), st.timeout_ms);
     text += line;
   }
-  metrics_.hot_poll_rooms.store(std::make_shared<const std::string>(std::move(text)));
+  metrics_.hot_poll_rooms.store(
+      text.empty() ? nullptr : std::make_shared<const std::string>(std::move(text)));
 }
 
 }  // namespace roomcast::server

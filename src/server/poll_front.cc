@@ -55,11 +55,12 @@ void Shard::HandlePoll(ConnId c, const http::Request& req, std::string_view room
     has_cursor = true;
   }
   if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
-  auto it = poll_rooms_.find(std::string(room));
+  std::string key(room);
+  auto it = poll_rooms_.find(key);
   if (it == poll_rooms_.end() && poll_rooms_.size() < cfg_.max_rooms) {
     // Long enough to see every advised wait, jitter included, end.
     const uint32_t horizon = cfg_.poll_max_timeout_ms / 100 * (100 + kJitterPct) + 1000;
-    it = poll_rooms_.emplace(std::string(room), PollRoomState(horizon)).first;
+    it = poll_rooms_.emplace(std::move(key), PollRoomState(horizon)).first;
   }
   if (it != poll_rooms_.end()) {  // else: more polled rooms than --max-rooms; not paced
     it->second.last_req_ms = loop_.NowMs();
@@ -106,13 +107,13 @@ void Shard::OnPollReply(JoinReply* rep) {
   AnswerPoll(rep->conn, rep->tag, rep->room, rep->epoch, rep->last, objects, idx);
 }
 
-void Shard::NotePollHead(std::string_view room, uint64_t head) {
-  auto it = poll_rooms_.find(std::string(room));
+void Shard::NotePollHead(const std::string& room, uint64_t head) {
+  auto it = poll_rooms_.find(room);
   if (it != poll_rooms_.end()) it->second.msgs.Observe(head, loop_.NowMs());
 }
 
-uint32_t Shard::PollBaseTimeoutMs(std::string_view room, uint32_t replica) {
-  auto it = poll_rooms_.find(std::string(room));
+uint32_t Shard::PollBaseTimeoutMs(const std::string& room, uint32_t replica) {
+  auto it = poll_rooms_.find(room);
   if (it == poll_rooms_.end()) return 0;
   PollRoomState& st = it->second;
   const uint64_t now = loop_.NowMs();
@@ -136,8 +137,8 @@ uint32_t Shard::PollBaseTimeoutMs(std::string_view room, uint32_t replica) {
   return st.timeout_ms;
 }
 
-void Shard::NotePollAnswered(std::string_view room, uint32_t timeout_ms, uint32_t n) {
-  auto it = poll_rooms_.find(std::string(room));
+void Shard::NotePollAnswered(const std::string& room, uint32_t timeout_ms, uint32_t n) {
+  auto it = poll_rooms_.find(room);
   if (it != poll_rooms_.end()) it->second.away.Answered(loop_.NowMs(), timeout_ms, n);
 }
 
@@ -164,7 +165,7 @@ void Shard::EndPoll(ConnId c, bool keep_alive) {
   }
 }
 
-void Shard::AnswerPoll(ConnId c, uint32_t tag, std::string_view room, std::string_view epoch,
+void Shard::AnswerPoll(ConnId c, uint32_t tag, const std::string& room, std::string_view epoch,
                        uint64_t seq, const std::vector<std::string_view>& objects,
                        uint32_t replica) {
   const uint32_t base = PollBaseTimeoutMs(room, replica);
@@ -181,12 +182,13 @@ void Shard::AnswerPoll(ConnId c, uint32_t tag, std::string_view room, std::strin
 
 void Shard::FlushPollers(uint32_t idx) {
   room::Replica& r = replicas_.At(idx);
+  const std::string room = r.name;
+  const std::string epoch = r.epoch;
+  // Before the parked polls leave the replica: they are part of the audience that paces it.
+  const uint32_t base = PollBaseTimeoutMs(room, idx);
   std::vector<room::Poller> parked;
   parked.swap(r.pollers);
   const std::vector<room::SequencedMsg>& pending = r.pending;
-  const std::string room = r.name;
-  const std::string epoch = r.epoch;
-  const uint32_t base = PollBaseTimeoutMs(room, idx);
   // One response per (first message a poll lacks, answer form, advised wait), shared by every
   // poll that needs exactly it. Polls parked at one cursor share it: normally all of them, in one
   // response when the wait is 0 and in at most kJitterSlots when it is jittered.
@@ -200,6 +202,7 @@ void Shard::FlushPollers(uint32_t idx) {
   std::vector<Variant> variants;
   std::vector<ConnId> resume;
   uint32_t answered = 0;
+  uint64_t delivered = 0;  // messages in the answers (the metrics are added once per batch)
   for (const room::Poller& p : parked) {
     const auto it = std::upper_bound(
         pending.begin(), pending.end(), p.seq,
@@ -225,8 +228,7 @@ void Shard::FlushPollers(uint32_t idx) {
     }
     var->answered++;
     loop_.Enqueue(p.viewer, var->buf);
-    ShardMetrics::Add(metrics_.longpoll_response_messages_total, pending.size() - first);
-    ShardMetrics::Add(metrics_.deliveries_total, pending.size() - first);
+    delivered += pending.size() - first;
     --parked_;
     ++answered;
     const bool keep_alive = PollTag::Unpack(p.tag).keep_alive;
@@ -237,6 +239,8 @@ void Shard::FlushPollers(uint32_t idx) {
     NotePollAnswered(room, v.timeout_ms, v.answered);
     v.buf->Unref();
   }
+  ShardMetrics::Add(metrics_.longpoll_response_messages_total, delivered);
+  ShardMetrics::Add(metrics_.deliveries_total, delivered);
   if (answered > 0) {
     if (auto it = poll_rooms_.find(room); it != poll_rooms_.end()) {
       it->second.parked -= std::min(it->second.parked, answered);

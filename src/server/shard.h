@@ -175,7 +175,7 @@ class Shard final : public io::LoopHandler {
   void HandlePoll(ConnId c, const http::Request& req, std::string_view room);
   void OnPollReply(struct JoinReply* rep);
   // Answers one poll now: the JSON objects, a cursor at seq; back to plain HTTP.
-  void AnswerPoll(ConnId c, uint32_t tag, std::string_view room, std::string_view epoch,
+  void AnswerPoll(ConnId c, uint32_t tag, const std::string& room, std::string_view epoch,
                   uint64_t seq, const std::vector<std::string_view>& objects, uint32_t replica);
   // A poll was answered (its response queued): back to plain HTTP, or closed.
   void EndPoll(ConnId c, bool keep_alive);
@@ -183,9 +183,9 @@ class Shard final : public io::LoopHandler {
   void ExpirePolls(uint64_t now_ms);
   void RemoveParked(ConnId c);
   // The base timeoutMs for the room now (updates its state); jitter by connection on top.
-  uint32_t PollBaseTimeoutMs(std::string_view room, uint32_t replica);
-  void NotePollHead(std::string_view room, uint64_t head);
-  void NotePollAnswered(std::string_view room, uint32_t timeout_ms, uint32_t n);
+  uint32_t PollBaseTimeoutMs(const std::string& room, uint32_t replica);
+  void NotePollHead(const std::string& room, uint64_t head);
+  void NotePollAnswered(const std::string& room, uint32_t timeout_ms, uint32_t n);
   void SweepPollRooms();
   // Rebuilds this shard's /metrics lines for its hottest long-poll rooms (once a second).
   void PublishHotPollRooms();
