@@ -1,0 +1,157 @@
+// Segment names, headers and the record scan shared by SegmentLog::Open and ReplayLog.
+#include "segment_file.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace roomcast::store {
+
+namespace {
+
+constexpr size_t kNameDigits = 20;
+
+}  // namespace
+
+std::string SegmentName(uint64_t number) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "%020llu.seg", static_cast<unsigned long long>(number));
+  return name;
+}
+
+bool ParseSegmentName(const char* name, uint64_t* number) {
+  if (std::strlen(name) != kNameDigits + 4 || std::strcmp(name + kNameDigits, ".seg") != 0) {
+    return false;
+  }
+  uint64_t n = 0;
+  for (size_t i = 0; i < kNameDigits; ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    const uint64_t d = static_cast<uint64_t>(name[i] - '0');
+    if (n > (UINT64_MAX - d) / 10) return false;
+    n = n * 10 + d;
+  }
+  *number = n;
+  return true;
+}
+
+bool ParseShardDirName(const char* name, int* shard) {
+  if (std::strncmp(name, "shard-", 6) != 0 || name[6] == '\0') return false;
+  long long n = 0;
+  for (const char* p = name + 6; *p != '\0'; ++p) {
+    if (*p < '0' || *p > '9' || n > 100000000) return false;
+    n = n * 10 + (*p - '0');
+  }
+  *shard = static_cast<int>(n);
+  return true;
+}
+
+int ListSegments(const std::string& dir, std::vector<uint64_t>* numbers) {
+  numbers->clear();
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return -errno;
+  errno = 0;
+  while (dirent* e = readdir(d)) {
+    uint64_t n;
+    if (ParseSegmentName(e->d_name, &n)) numbers->push_back(n);
+  }
+  const int err = errno;
+  closedir(d);
+  if (err != 0) return -err;
+  std::sort(numbers->begin(), numbers->end());
+  return 0;
+}
+
+void AppendSegmentHeader(uint64_t created_unix_ms, std::string* out) {
+  out->append(kSegmentMagic, sizeof(kSegmentMagic));
+  char ms[8];
+  std::memcpy(ms, &created_unix_ms, 8);
+  out->append(ms, 8);
+}
+
+int CheckSegmentHeader(int fd, HeaderStatus* status) {
+  char h[kSegmentHeaderSize];
+  size_t got = 0;
+  while (got < sizeof(h)) {
+    const ssize_t n = pread(fd, h + got, sizeof(h) - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -errno;
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  if (got < sizeof(h)) {
+    *status = HeaderStatus::kShort;
+  } else if (std::memcmp(h, kSegmentMagic, sizeof(kSegmentMagic)) != 0) {
+    *status = HeaderStatus::kBadMagic;
+  } else {
+    *status = HeaderStatus::kOk;
+  }
+  return 0;
+}
+
+uint64_t UnixNowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+std::string ErrnoText(int err) { return std::strerror(err < 0 ? -err : err); }
+
+SegmentScanner::SegmentScanner(size_t buffer_bytes)
+    // Any frame the decoder accepts must fit after the buffer is compacted.
+    : buf_(std::max(buffer_bytes, kFrameHeaderSize + kMaxPayload)) {}
+
+ScanResult SegmentScanner::Scan(int fd, uint64_t start,
+                                const std::function<void(const Record&)>* fn) {
+  ScanResult res;
+  (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  uint64_t base = start;  // file offset of buf_[0]
+  size_t filled = 0, pos = 0;
+  bool eof = false;
+  for (;;) {
+    while (pos < filled) {
+      Record rec;
+      size_t used = 0;
+      const char* why = nullptr;
+      const DecodeStatus st = DecodeRecord(
+          std::span<const uint8_t>(buf_.data() + pos, filled - pos), &rec, &used, &why);
+      if (st == DecodeStatus::kNeedMore) break;
+      if (st == DecodeStatus::kCorrupt) {
+        res.good_end = base + pos;
+        res.reason = why;
+        return res;
+      }
+      if (fn != nullptr) (*fn)(rec);
+      ++res.records;
+      pos += used;
+    }
+    if (eof) {
+      res.good_end = base + pos;
+      if (pos < filled) res.reason = "torn record at the end of the file";
+      return res;
+    }
+    if (pos > 0) {
+      std::memmove(buf_.data(), buf_.data() + pos, filled - pos);
+      base += pos;
+      filled -= pos;
+      pos = 0;
+    }
+    const ssize_t n =
+        pread(fd, buf_.data() + filled, buf_.size() - filled, static_cast<off_t>(base + filled));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      res.err = -errno;
+      res.good_end = base;
+      return res;
+    }
+    if (n == 0) eof = true;
+    filled += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace roomcast::store

@@ -1,0 +1,53 @@
+// Private to src/store: what the writer and the start-up reader share about segment files, their
+// names, their header and the scan of their records. Any thread; no state but the scan buffer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "roomcast/segment_log.h"
+
+namespace roomcast::store {
+
+// "00000000000000000042.seg"
+[[nodiscard]] std::string SegmentName(uint64_t number);
+// Exactly 20 digits then ".seg"; false for anything else.
+[[nodiscard]] bool ParseSegmentName(const char* name, uint64_t* number);
+// "shard-<decimal>"; false for anything else.
+[[nodiscard]] bool ParseShardDirName(const char* name, int* shard);
+// The segment numbers found in dir, ascending. 0 or -errno.
+[[nodiscard]] int ListSegments(const std::string& dir, std::vector<uint64_t>* numbers);
+
+void AppendSegmentHeader(uint64_t created_unix_ms, std::string* out);
+enum class HeaderStatus { kOk, kShort, kBadMagic };
+// Reads the first kSegmentHeaderSize bytes. 0 or -errno; *status set on 0.
+[[nodiscard]] int CheckSegmentHeader(int fd, HeaderStatus* status);
+
+[[nodiscard]] uint64_t UnixNowMs();
+// "strerror text" for a -errno or errno value.
+[[nodiscard]] std::string ErrnoText(int err);
+
+struct ScanResult {
+  uint64_t good_end = 0;         // file offset just past the last good record
+  uint64_t records = 0;          // good records seen
+  const char* reason = nullptr;  // why scanning stopped before the end of the file; null: clean
+  int err = 0;                   // -errno of a failed read (reason is then null)
+};
+
+// Reads a segment's records sequentially with large pread calls into one reused buffer.
+class SegmentScanner {
+ public:
+  static constexpr size_t kDefaultBuffer = 4u << 20;
+  explicit SegmentScanner(size_t buffer_bytes = kDefaultBuffer);
+  // Decodes records from file offset `start` until the end of the file or the first bad record,
+  // calling fn (when non-null) for each good one.
+  ScanResult Scan(int fd, uint64_t start, const std::function<void(const Record&)>* fn);
+
+ private:
+  std::vector<uint8_t> buf_;
+};
+
+}  // namespace roomcast::store
