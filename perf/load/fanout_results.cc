@@ -59,6 +59,7 @@ Merged MergeSlots(SharedState& shared) {
     m.t.client.enters += t.client.enters;
     m.t.http.Add(t.http);
     m.t.http_window.Add(t.http_window);
+    m.t.publish.Add(t.publish);
   }
   return m;
 }

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
       return roomcast::load::RunFanout(opt);
     case Scenario::kStorm:
       return roomcast::load::RunStorm(opt);
+    case Scenario::kPublish:
+      return roomcast::load::RunPublish(opt);
     case Scenario::kConnect:
     case Scenario::kNone:
       break;

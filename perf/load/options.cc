@@ -16,7 +16,16 @@ namespace {
 
 enum class Kind { kU32, kInt, kDouble, kString, kBool, kPids };
 // Which scenarios a flag applies to (a bit set).
-enum Applies : unsigned { kFan = 1, kConn = 2, kStormOnly = 4, kFanStorm = 5, kAll = 7 };
+enum Applies : unsigned {
+  kFan = 1,
+  kConn = 2,
+  kStormOnly = 4,
+  kPub = 8,
+  kFanStorm = kFan | kStormOnly,
+  kPublishing = kFan | kStormOnly | kPub,  // every scenario that publishes
+  kViewing = kFan | kConn | kStormOnly,    // every scenario with viewers
+  kAll = kFan | kConn | kStormOnly | kPub,
+};
 
 struct Flag {
   const char* name;
@@ -36,25 +45,29 @@ std::vector<Flag> FlagTable(Options* o) {
        "[::1]"},
       {"target", Kind::kString, &o->target_name, 0, 0, kAll,
        "roomcast or nchan (nginx + nchan: WebSocket GET /sub/ROOM, HTTP POST /pub/ROOM; "
-       "a /path in the URL prefixes both)"},
-      {"transport", Kind::kString, &o->transport_name, 0, 0, kAll,
+       "a /path in the URL prefixes both); publish: roomcast only"},
+      {"transport", Kind::kString, &o->transport_name, 0, 0, kViewing,
        "how viewers read their room: ws, longpoll (GET /rooms/R/messages with a cursor) or sse "
-       "(GET /rooms/R/events); roomcast target, fanout and connect only (publishers stay ws)"},
+       "(GET /rooms/R/events); roomcast target; storm takes ws only (publishers stay ws)"},
       {"viewers", Kind::kU32, &o->viewers, 0, 10000000, kFanStorm,
        "viewer connections, spread round robin over the rooms"},
       {"rooms", Kind::kU32, &o->rooms, 1, 1000000, kAll, "rooms named load-0 .. load-{R-1}"},
-      {"publishers", Kind::kU32, &o->publishers, 0, 100000, kFanStorm,
+      {"publishers", Kind::kU32, &o->publishers, 0, 100000, kPublishing,
        "publisher connections (one room each, round robin; roomcast's also receive); "
        "storm: default one per room"},
       {"rate", Kind::kDouble, &o->rate, 0, 1e7, kAll,
        "fanout, storm: messages per second, all publishers together (paced, not bursts); "
-       "connect: connections started per second (default there: 1000)"},
-      {"size", Kind::kU32, &o->size, 1, 65536, kFanStorm,
+       "connect: connections started per second (default there: 1000); publish: sends per "
+       "second, all publishers together, each within its --window (default there: 0, as fast "
+       "as the window allows)"},
+      {"size", Kind::kU32, &o->size, 1, 65536, kPublishing,
        "text bytes per message (at least the stamp prefix, ~40 bytes)"},
-      {"duration", Kind::kDouble, &o->duration, 0.1, 86400, kFanStorm,
+      {"duration", Kind::kDouble, &o->duration, 0.1, 86400, kPublishing,
        "seconds of measured publishing"},
-      {"warmup", Kind::kDouble, &o->warmup, 0, 3600, kFanStorm,
+      {"warmup", Kind::kDouble, &o->warmup, 0, 3600, kPublishing,
        "seconds of publishing before the measurement starts (not counted)"},
+      {"window", Kind::kU32, &o->window, 1, 65536, kPub,
+       "most sends a publisher has unacknowledged at once (further sends wait for acks)"},
       {"storm-at", Kind::kDouble, &o->storm_at, 0, 86400, kStormOnly,
        "seconds into the measurement when the storm group disconnects and reconnects at once "
        "(must be below --duration)"},
@@ -76,29 +89,28 @@ std::vector<Flag> FlagTable(Options* o) {
        "worker processes sharing the connections (0: one per 16000 connections)"},
       {"source-ips", Kind::kU32, &o->source_ips, 1, 254, kAll,
        "spread source addresses over 127.0.0.1 .. 127.0.0.K (IPv4 targets only)"},
-      {"straggler-secs", Kind::kDouble, &o->straggler_secs, 0, 60, kFanStorm,
-       "after publishing, wait at most this long for late deliveries"},
+      {"straggler-secs", Kind::kDouble, &o->straggler_secs, 0, 60, kPublishing,
+       "after publishing, wait at most this long for late deliveries (publish: late acks)"},
       {"connect-timeout", Kind::kDouble, &o->connect_timeout, 0.1, 600, kAll,
        "seconds a connection may take from connect() to its welcome frame (nchan: its 101)"},
       {"json", Kind::kBool, &o->json, 0, 0, kAll, "also print the results as one JSON line"},
   };
 }
 
+// "fanout, storm: " for a flag of some scenarios only; "" for a flag of all.
 std::string AppliesPrefix(unsigned applies) {
-  switch (applies) {
-    case kAll:
-      return "";
-    case kFan:
-      return "fanout: ";
-    case kConn:
-      return "connect: ";
-    case kStormOnly:
-      return "storm: ";
-    case kFanStorm:
-      return "fanout, storm: ";
-    default:
-      return "";
+  if (applies == kAll) return "";
+  static constexpr struct {
+    unsigned bit;
+    const char* name;
+  } kNames[] = {{kFan, "fanout"}, {kConn, "connect"}, {kStormOnly, "storm"}, {kPub, "publish"}};
+  std::string out;
+  for (const auto& n : kNames) {
+    if (!(applies & n.bit)) continue;
+    if (!out.empty()) out += ", ";
+    out += n.name;
   }
+  return out.empty() ? out : out + ": ";
 }
 
 void PrintHelp(Options* o) {
@@ -114,7 +126,10 @@ void PrintHelp(Options* o) {
       "                        [--publishers P] [--storm-at S] [--storm-fraction F] [--duration "
       "S]\n"
       "                        [--server-pid PID] [--json]\n"
-      "  any of them with --target nchan for nginx + nchan (perf/peers/nchan.sh)\n"
+      "  roomcast-load publish --url ws://127.0.0.1:PORT --publishers P --rooms R [--rate N]\n"
+      "                        [--window W] [--size B] [--duration S] [--warmup S]\n"
+      "                        [--server-pid PID] [--json]\n"
+      "  fanout, connect and storm with --target nchan for nginx + nchan (perf/peers/nchan.sh)\n"
       "  fanout and connect with --transport longpoll|sse for HTTP viewers (roomcast only)\n\n"
       "fanout:  V viewers and P publishers join rooms load-*; once every one has its welcome the\n"
       "         publishers send M msg/s in total for S seconds, each text stamped\n"
@@ -125,7 +140,10 @@ void PrintHelp(Options* o) {
       "storm:   fanout with a reconnect storm: at --storm-at every viewer of the storm group\n"
       "         disconnects at once and reconnects at once; reports the time until all are\n"
       "         welcomed again, and the latency (before/during the storm) and loss of the\n"
-      "         undisturbed (calm) connections.\n\n"
+      "         undisturbed (calm) connections.\n"
+      "publish: P publishers (no viewers) send as fast as --window W unacked sends each allows,\n"
+      "         or N sends/s in total with --rate; reports acks/s, errors, unacked sends and\n"
+      "         the send-to-ack latency of every measured send (roomcast only).\n\n"
       "flags (default in brackets):\n");
   Options defaults;
   for (const Flag& f : FlagTable(&defaults)) {
@@ -276,10 +294,14 @@ ParseOutcome ParseOptions(int argc, char** argv, Options* opt) {
   } else if (cmd == "storm") {
     opt->scenario = Scenario::kStorm;
     mine = kStormOnly;
+  } else if (cmd == "publish") {
+    opt->scenario = Scenario::kPublish;
+    mine = kPub;
   } else {
-    std::fprintf(stderr,
-                 "roomcast-load: unknown scenario '%s' (fanout, connect or storm; see --help)\n",
-                 argv[1]);
+    std::fprintf(
+        stderr,
+        "roomcast-load: unknown scenario '%s' (fanout, connect, storm or publish; see --help)\n",
+        argv[1]);
     return ParseOutcome::kExitUsage;
   }
   // --rate means connects/s for the connect scenario: parse into a scratch double, then route.
@@ -389,6 +411,20 @@ ParseOutcome ParseOptions(int argc, char** argv, Options* opt) {
       return ParseOutcome::kExitUsage;
     }
   }
+  if (opt->scenario == Scenario::kPublish) {
+    if (opt->target.kind != TargetKind::kRoomcast) {
+      std::fprintf(stderr,
+                   "roomcast-load: publish measures roomcast's acks only; --target %s is not "
+                   "supported\n",
+                   opt->target_name.c_str());
+      return ParseOutcome::kExitUsage;
+    }
+    if (!rate_given) opt->rate = 0;  // as fast as the window allows
+    if (opt->publishers == 0) {
+      std::fprintf(stderr, "roomcast-load: publish needs --publishers 1 or more\n");
+      return ParseOutcome::kExitUsage;
+    }
+  }
   if (opt->scenario == Scenario::kStorm) {
     if (!opt->publishers_given) opt->publishers = opt->rooms;  // one per room
     if (opt->storm_at >= opt->duration) {
@@ -434,6 +470,7 @@ const char* TransportName(Transport t) {
 
 uint64_t TotalConnections(const Options& opt) {
   if (opt.scenario == Scenario::kConnect) return opt.conns;
+  if (opt.scenario == Scenario::kPublish) return opt.publishers;
   return static_cast<uint64_t>(opt.viewers) + opt.publishers;
 }
 

@@ -11,7 +11,7 @@
 
 namespace roomcast::load {
 
-enum class Scenario { kNone, kFanout, kConnect, kStorm };
+enum class Scenario { kNone, kFanout, kConnect, kStorm, kPublish };
 
 // Which server the tool talks to. roomcast: WebSocket /ws?room=R, sends as {"op":"send"} frames
 // acked by {"type":"ack"}, deliveries as {"type":"msg"} objects, a welcome frame per join.
@@ -64,6 +64,8 @@ struct Options {
   uint32_t storm_inflight = 2048;  // rejoins connecting at once per worker
   bool storm_calm_apart = false;   // calm viewers and publishers in worker 0, the storm group in the others
   bool publishers_given = false;
+  // publish
+  uint32_t window = 64;  // unacked sends allowed per publisher
   // all scenarios
   std::vector<int> server_pids;  // CPU and memory are summed over these (e.g. nginx master+workers)
   uint32_t workers = 0;          // 0: one per ~16000 connections
@@ -81,7 +83,8 @@ enum class ParseOutcome { kRun, kExitOk, kExitUsage };
 // Parses a ws:// URL into *t; false (with *why set) for anything but a loopback host.
 [[nodiscard]] bool ParseLoopbackUrl(const std::string& url, Target* t, std::string* why);
 
-// Connections every worker process shares out (fanout, storm: viewers + publishers).
+// Connections every worker process shares out (fanout, storm: viewers + publishers; publish:
+// publishers).
 [[nodiscard]] uint64_t TotalConnections(const Options& opt);
 
 }  // namespace roomcast::load

@@ -15,6 +15,7 @@ namespace roomcast::load {
 [[nodiscard]] int RunFanout(const Options& opt);
 [[nodiscard]] int RunConnect(const Options& opt);
 [[nodiscard]] int RunStorm(const Options& opt);
+[[nodiscard]] int RunPublish(const Options& opt);
 
 class StormWatch;
 // The fanout run, with the storm's additions when storm is not null (RunStorm).

@@ -32,6 +32,29 @@ struct Control {
   std::atomic<uint64_t> whole_ns{0};
 };
 
+// The publish scenario's figures beyond WorkerTotals' sent, acked, unacked and error_frames.
+// "Measured" sends are those sent within the measured window.
+struct PublishCounters {
+  uint64_t errors = 0;          // measured sends answered by an error frame
+  uint64_t acks_in_window = 0;  // acks (of any send) that arrived within the measured window
+  uint64_t msgs_in_window = 0;  // the room's msg frames that arrived within the measured window
+  uint64_t msgs_total = 0;      // the same over the whole run
+  uint64_t out_of_order = 0;    // acks that answered a send other than the oldest unanswered one
+  uint64_t unmatched = 0;       // acks whose cid named no unanswered send of their connection
+  uint64_t window_held = 0;     // --rate: measured sends that found their publisher's window full
+  uint64_t not_sent = 0;        // --rate: sends still held by the window when publishing ended
+  void Add(const PublishCounters& o) {
+    errors += o.errors;
+    acks_in_window += o.acks_in_window;
+    msgs_in_window += o.msgs_in_window;
+    msgs_total += o.msgs_total;
+    out_of_order += o.out_of_order;
+    unmatched += o.unmatched;
+    window_held += o.window_held;
+    not_sent += o.not_sent;
+  }
+};
+
 // Figures a worker reports once, at the end.
 // "Calm" connections are the ones whose deliveries are checked for loss: every receiving
 // connection in fanout; in storm, those outside the storm group (see fanout_worker.h).
@@ -66,6 +89,7 @@ struct WorkerTotals {
   // the measured window only (measure start to publish end).
   HttpViewerCounters http;
   HttpViewerCounters http_window;
+  PublishCounters publish;
 };
 
 struct alignas(64) WorkerSlot {
@@ -87,7 +111,8 @@ struct alignas(64) WorkerSlot {
   std::atomic<uint64_t> max_poll_wait_ms{0};
   std::atomic<uint64_t> parked{0};
   WorkerTotals totals;
-  Histogram latency;       // fanout: now - send stamp of every measured calm delivery (ns)
+  Histogram latency;       // fanout: now - send stamp of every measured calm delivery (ns);
+                           // publish: send to ack of every measured send (ns)
   Histogram connect_time;  // connect() to welcome (ns)
   // storm: calm deliveries by send time: before the storm, during it (until whole again), after
   Histogram calm_before;

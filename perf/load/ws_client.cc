@@ -100,11 +100,12 @@ void AppendClientFrame(std::string* out, WsOpcode op, std::string_view payload,
 }
 
 void AppendSendOp(std::string* out, uint64_t send_ns, uint32_t pub, uint32_t counter,
-                  uint32_t text_bytes) {
+                  uint32_t text_bytes, std::string_view cid_suffix) {
   *out += R"({"op":"send","cid":"p)";
   AppendDecimal(out, pub);
   out->push_back('-');
   AppendDecimal(out, counter);
+  *out += cid_suffix;
   *out += R"(","text":")";
   AppendStampText(out, send_ns, pub, counter, text_bytes);
   *out += "\"}";
@@ -165,14 +166,22 @@ bool ParseStampText(std::string_view p, Stamp* out) {
 }
 
 bool ParseAckCounter(std::string_view p, uint32_t* counter) {
+  uint32_t pub = 0;
+  return ParseAckCid(p, {}, &pub, counter);
+}
+
+bool ParseAckCid(std::string_view p, std::string_view suffix, uint32_t* pub_out,
+                 uint32_t* counter) {
   constexpr std::string_view kKey = R"("cid":"p)";
   const void* hit = memmem(p.data(), p.size(), kKey.data(), kKey.size());
   if (!hit) return false;
   size_t pos = static_cast<size_t>(static_cast<const char*>(hit) - p.data()) + kKey.size();
   uint64_t pub = 0, n = 0;
-  if (!ParseDigits(p, &pos, &pub) || !Expect(p, &pos, "-") || !ParseDigits(p, &pos, &n)) {
+  if (!ParseDigits(p, &pos, &pub) || !Expect(p, &pos, "-") || !ParseDigits(p, &pos, &n) ||
+      !Expect(p, &pos, suffix) || !Expect(p, &pos, "\"")) {
     return false;
   }
+  *pub_out = static_cast<uint32_t>(pub);
   *counter = static_cast<uint32_t>(n);
   return true;
 }
