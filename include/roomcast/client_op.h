@@ -18,6 +18,16 @@ struct ClientOp {
   std::string cid;      // kSend: client id, may be empty
   std::string emoji;    // kReact
   std::string op_name;  // the "op" string as sent (for error messages)
+  // Server-side publish (ParseAdminPublish) only:
+  std::string user;     // who it is shown from; "system" when not given
+  std::string msg_kind;  // e.g. "gift"; may be empty
+  bool prio = false;
+};
+
+// The body of an admin retraction: DELETE /admin/rooms/R/messages/S.
+struct RetractBody {
+  std::string reason;  // shown to viewers in the retract object; may be empty
+  std::string by;      // who did it (the audit record); "admin" when not given
 };
 
 struct TextLimits {
@@ -46,6 +56,17 @@ class ClientOpParser {
   // Parses an HTTP send body {"text":"...","cid":"..."}: same rules as "send", no "op" needed.
   [[nodiscard]] OpError ParseHttpSend(std::string_view json, const TextLimits& limits,
                                       ClientOp* out);
+
+  // Parses an admin publish body {"text","cid"?,"user"?,"prio"?,"kind"?}: "text" and "cid" as
+  // for a send; "user" a user name (default "system"); "prio" true/false or 1/0; "kind" 1..32
+  // bytes of [a-z0-9_-]. A client "send" that carries "prio" is refused (code "forbidden"):
+  // the priority lane is for server-side publishes.
+  [[nodiscard]] OpError ParseAdminPublish(std::string_view json, const TextLimits& limits,
+                                          ClientOp* out);
+
+  // Parses a retraction body {"reason"?,"by"?}; an empty body is fine. "reason": at most 200
+  // code points, no control characters; "by": a user name.
+  [[nodiscard]] OpError ParseRetract(std::string_view json, RetractBody* out);
 
  private:
   struct Impl;

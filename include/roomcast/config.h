@@ -8,6 +8,7 @@
 namespace roomcast {
 
 enum class SlowPolicy { kSkip, kClose };
+enum class FsyncMode { kBatch, kInterval, kNever };
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 struct Config {
@@ -44,6 +45,16 @@ struct Config {
   std::string cors_origins = "*";        // "*", a comma-separated origin list, or "" (no CORS)
   std::string cursor_key;                // 64 hex chars; empty: from --data-dir, else random
   std::string data_dir;                  // where state that outlives a restart is kept
+  // The durable log (with --data-dir): see docs/durability.md.
+  FsyncMode fsync = FsyncMode::kInterval;
+  uint32_t fsync_interval_ms = 1000;  // kInterval: fdatasync at least this often
+  uint32_t segment_mb = 64;           // a shard's log segment is rolled at this size
+  uint32_t retain_mb = 4096;          // per shard; 0: no limit
+  uint32_t retain_hours = 168;        // closed segments older than this go; 0: no limit
+  uint32_t prio_history = 100;        // priority events kept per room (beyond --history)
+  uint32_t dedup_secs = 300;          // a cid resent within this gets its original ack; 0: off
+  uint32_t dedup_max = 100000;        // cids remembered per shard at most
+  std::string admin_key;              // Bearer key for /admin/...; empty: admin API off
   LogLevel log_level = LogLevel::kInfo;
   bool dev_auth = false;  // ?user=NAME names a client (see --help)
 };

@@ -3,7 +3,14 @@
 // Each room has exactly one owner shard (OwnerShardOf). There the room's seq is assigned, its
 // recent history kept and its viewers counted per shard, so that a sequenced message is forwarded
 // only to the shards that have viewers. No locks: only the owner shard's thread touches its
-// OwnerRooms. Knows nothing of sockets or frames: messages are JSON text.
+// OwnerRooms. Knows nothing of sockets, frames or files: events are JSON text.
+//
+// A room's events are messages and retractions, each with its own seq. Priority events (`prio`
+// messages and every retraction) are also kept in a separate, longer-lived list: a join or
+// resume gets them before ordinary messages, and they outlive ordinary history.
+//
+// Visibility: with a durable log an event is sequenced at once but shown (to joins, resumes and
+// polls) only once it is written; MakeVisible moves that line. Without one, Sequence shows it.
 #pragma once
 
 #include <cstdint>
@@ -19,11 +26,20 @@ namespace roomcast::room {
 // The shard that owns a room (FNV-1a of the id, modulo the shard count).
 [[nodiscard]] int OwnerShardOf(std::string_view room, int shards);
 
-// A sequenced message as it travels to viewers: its seq and its JSON object text.
+enum EventFlags : uint8_t {
+  kEvPrio = 1,     // the priority lane: never dropped, sent first, replayed first
+  kEvRetract = 2,  // a {"type":"retract"} object (always prio too)
+  kEvHidden = 4,   // a retracted message: kept as a placeholder, never served
+};
+
+// A sequenced event as it travels to viewers: its seq and its JSON object text.
 struct SequencedMsg {
   uint64_t seq = 0;
   std::string json;
   uint64_t sequenced_ms = 0;  // CLOCK_MONOTONIC ms when the owner sequenced it (for lag metrics)
+  uint8_t flags = 0;
+  [[nodiscard]] bool Prio() const { return (flags & kEvPrio) != 0; }
+  [[nodiscard]] bool Retract() const { return (flags & kEvRetract) != 0; }
 };
 
 struct PublishInput {
@@ -33,34 +49,60 @@ struct PublishInput {
   std::string_view cid;  // may be empty: the owner makes an id
   int64_t ts_ms = 0;     // server receive time (Unix ms)
   uint64_t mono_ms = 0;  // the owner's CLOCK_MONOTONIC ms now
+  bool prio = false;
+  std::string_view kind;  // e.g. "gift", "pin", "system"; empty: none
 };
 
 class OwnerRoom {
  public:
-  OwnerRoom(std::string name, std::string epoch, size_t history_cap, int shards);
+  OwnerRoom(std::string name, std::string epoch, size_t history_cap, int shards,
+            size_t prio_cap = 100);
 
   const std::string& Name() const { return name_; }
   const std::string& Epoch() const { return epoch_; }
-  uint64_t HeadSeq() const { return seq_; }
+  // The last seq shown to joins and polls (see Visibility above).
+  uint64_t HeadSeq() const { return visible_; }
+  // The last seq assigned (written or not).
+  uint64_t LastSeq() const { return seq_; }
   uint64_t Online() const { return online_; }
+  // Priority events kept now.
+  size_t PrioKept() const { return prio_.size(); }
 
   // The message id: the client's cid when given, else one made from the epoch and seq.
   [[nodiscard]] std::string MessageId(std::string_view cid, uint64_t seq) const;
 
-  // Assigns the next seq and builds the message JSON once; appends it to history.
-  const SequencedMsg& Sequence(const PublishInput& in);
+  // Assigns the next seq and builds the message JSON once; appends it to history. With
+  // `visible` false it is shown only after MakeVisible.
+  const SequencedMsg& Sequence(const PublishInput& in, bool visible = true);
 
-  // The last n messages (n is capped at the history kept), oldest first.
-  [[nodiscard]] std::vector<std::string> Recent(size_t n) const;
+  // Retracts message `target`: hides it from history and the priority list, and sequences a
+  // retract event {"type":"retract","room","seq":target,"at":SEQ,"reason","ts"} (who did it is
+  // the caller's to record). A target older than the history kept is retracted all the same.
+  enum class RetractStatus { kOk, kNotFound, kAlreadyRetracted, kNotAMessage };
+  RetractStatus Retract(uint64_t target, std::string_view reason, int64_t ts_ms, uint64_t mono_ms,
+                        bool visible, const SequencedMsg** out);
 
-  // The messages after `since` (resume), oldest first. A `since` above the head comes from an
-  // earlier epoch and counts as 0. At most `max` messages are returned: kOldest returns the first
-  // ones (a poller then resumes from `last`), kNewest the last ones (live messages follow them).
-  // gap_from..gap_to names the seqs after `since` that are neither returned nor still to come.
+  // Shows every event up to seq to joins, resumes and polls.
+  void MakeVisible(uint64_t seq);
+
+  // Start-up replay: puts a logged event back (any order; events already there are skipped).
+  // A retract event hides its target as Retract did.
+  void Restore(uint64_t seq, std::string_view json, uint8_t flags, uint64_t target);
+
+  // Join with ?history=N: priority events first (those among the last n visible events, and up to
+  // n kept ones older than those), then the ordinary ones among the last n; each part oldest
+  // first.
+  [[nodiscard]] std::vector<SequencedMsg> Recent(size_t n) const;
+
+  // The events after `since` (resume), priority events first, each part oldest first. A `since`
+  // above the head comes from an earlier epoch and counts as 0. At most `max` ordinary events
+  // are returned: kOldest returns the first ones (a poller then resumes from `last`), kNewest the
+  // last ones (live events follow them). gap_from..gap_to names the seqs after `since` that are
+  // neither returned nor still to come; priority events inside it are returned all the same.
   enum class Cap { kOldest, kNewest };
   struct SinceResult {
     uint64_t gap_from = 0, gap_to = 0;  // gap_to == 0: no gap
-    std::vector<std::string> msgs;
+    std::vector<SequencedMsg> msgs;
     uint64_t last = 0;  // the last seq returned or covered by the gap; `since` when nothing
   };
   [[nodiscard]] SinceResult Since(uint64_t since, size_t max, Cap cap) const;
@@ -72,28 +114,48 @@ class OwnerRoom {
   [[nodiscard]] const std::vector<uint32_t>& PerShard() const { return per_shard_; }
 
  private:
+  const SequencedMsg& Append(SequencedMsg m, bool visible);
+  // History entry with this seq, or nullptr.
+  SequencedMsg* FindInHistory(uint64_t seq);
+  void Hide(uint64_t target);
+  void TrimHistory();
+  static SequencedMsg Copy(const SequencedMsg& m) { return {m.seq, m.json, 0, m.flags}; }
+
   std::string name_;
   std::string epoch_;
   uint64_t seq_ = 0;
+  uint64_t visible_ = 0;
   uint64_t online_ = 0;
   size_t history_cap_;
-  std::deque<SequencedMsg> history_;
+  size_t prio_cap_;
+  std::deque<SequencedMsg> history_;  // seq order (holes possible after a damaged log)
+  std::deque<SequencedMsg> prio_;     // priority events, seq order, at most prio_cap_
   std::vector<uint32_t> per_shard_;
 };
 
 class OwnerRooms {
  public:
-  OwnerRooms(int shards, size_t history_cap, size_t max_rooms);
-  // The room, created on first use; nullptr when max_rooms would be exceeded.
+  OwnerRooms(int shards, size_t history_cap, size_t max_rooms, size_t prio_cap = 100);
+  // The room, created on first use (with a new epoch); nullptr when max_rooms would be exceeded.
   OwnerRoom* GetOrCreate(std::string_view name);
+  // Start-up replay: the room with this epoch (created when absent, even past max_rooms).
+  OwnerRoom* GetOrCreateWithEpoch(std::string_view name, std::string_view epoch);
+  // Start-up replay: drops a room (an older epoch met a newer one).
+  void Drop(std::string_view name);
   OwnerRoom* Find(std::string_view name);
   size_t Count() const { return rooms_.size(); }
+  template <typename Fn>
+  void ForEach(Fn&& fn) {
+    for (auto& [name, room] : rooms_) fn(*room);
+  }
 
  private:
   int shards_;
   size_t history_cap_;
   size_t max_rooms_;
+  size_t prio_cap_;
   uint64_t epoch_salt_;
+  uint64_t created_ = 0;
   std::unordered_map<std::string, std::unique_ptr<OwnerRoom>> rooms_;
 };
 

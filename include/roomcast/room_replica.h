@@ -21,6 +21,7 @@ namespace roomcast::room {
 
 using ViewerId = uint32_t;
 inline constexpr uint32_t kNoReplica = 0xFFFFFFFF;
+inline constexpr size_t kRecentPrio = 64;
 
 // How a viewer is served: streamed (WebSocket frames or SSE events) or as a parked long-poll.
 enum class ViewerList : uint8_t { kWs = 0, kSse = 1 };
@@ -41,6 +42,9 @@ struct Replica {
   std::vector<Poller> pollers;        // parked long-polls, likewise
   uint32_t joining = 0;               // joins sent to the owner and not answered yet
   std::vector<SequencedMsg> pending;  // arrived since the last flush, in seq order
+  // The last kRecentPrio priority events that reached this shard: a slow viewer that skips
+  // ahead still gets those inside its gap.
+  std::vector<SequencedMsg> recent_prio;
   uint64_t last_flush_ms = 0;
   bool dirty = false;
   bool in_use = false;

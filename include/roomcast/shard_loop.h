@@ -60,6 +60,11 @@ class LoopHandler {
   virtual bool HasInbound() = 0;
   // A stop was requested (from any thread, through RequestStop).
   virtual void OnStopRequested() = 0;
+  // A SubmitFileWrite / SubmitFileSync completed: res as io_uring gives it (bytes or -errno).
+  virtual void OnFileDone(uint32_t token, int res) {
+    (void)token;
+    (void)res;
+  }
 
  protected:
   ~LoopHandler() = default;
@@ -118,6 +123,12 @@ class Loop {
   size_t DropUnsent(ConnId c, uint64_t* first_tag, uint64_t* last_tag);
   void Close(ConnId c, CloseMode mode);
   [[nodiscard]] bool IsOpen(ConnId c) const;
+
+  // Regular-file I/O through the ring (the durable log's group commit). The buffer must stay
+  // alive until OnFileDone(token, ...). The handler keeps at most a few of these in flight; the
+  // loop does not order them (link nothing: submit the sync after the write completed).
+  void SubmitFileWrite(int fd, const void* data, uint32_t len, uint64_t offset, uint32_t token);
+  void SubmitFileSync(int fd, uint32_t token);
 
   // Stops and resumes accepting (for drain).
   void StopAccepting();

@@ -69,7 +69,7 @@ void BM_FanOutBatch(benchmark::State& state) {
   ws::FrameWriter writer;
   uint64_t delivered = 0;
   for (auto _ : state) {
-    const FanoutResult r = FanOutBatch(writer, Framing::kWebSocket, "lobby", msgs, viewers, defaults.slow_policy,
+    const FanoutResult r = FanOutBatch(writer, Framing::kWebSocket, "lobby", msgs, {}, viewers, defaults.slow_policy,
                                        defaults.max_queue_bytes, queues);
     delivered += r.delivered;
     benchmark::DoNotOptimize(r);

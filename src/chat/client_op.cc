@@ -51,6 +51,20 @@ void Reset(ClientOp* out) {
   out->cid.clear();
   out->emoji.clear();
   out->op_name.clear();
+  out->user.clear();
+  out->msg_kind.clear();
+  out->prio = false;
+}
+
+constexpr size_t kMaxKindBytes = 32;
+constexpr size_t kMaxReasonCodePoints = 200;
+
+bool IsKind(std::string_view s) {
+  if (s.empty() || s.size() > kMaxKindBytes) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  }
+  return true;
 }
 
 // The "text" and "cid" fields shared by the WebSocket "send" op and the HTTP send body.
@@ -155,7 +169,13 @@ OpError ClientOpParser::ParseWsOp(std::string_view json, const TextLimits& limit
       break;
   }
   out->op_name.assign(op);
-  if (op == "send") return ParseSendFields(obj, limits, out);
+  if (op == "send") {
+    simdjson::dom::element ignored;
+    if (obj.at_key("prio").get(ignored) == simdjson::SUCCESS) {
+      return Fail("forbidden", "\"prio\" is for server-side publishes (POST /admin/rooms/R/publish)");
+    }
+    return ParseSendFields(obj, limits, out);
+  }
   if (op == "react") return ParseReactFields(obj, out);
   if (op == "ping") {
     out->kind = OpKind::kPing;
@@ -175,6 +195,80 @@ OpError ClientOpParser::ParseHttpSend(std::string_view json, const TextLimits& l
   simdjson::dom::object obj;
   if (OpError e = impl_->ParseObject(json, &obj); !e.code.empty()) return e;
   return ParseSendFields(obj, limits, out);
+}
+
+OpError ClientOpParser::ParseAdminPublish(std::string_view json, const TextLimits& limits,
+                                          ClientOp* out) {
+  Reset(out);
+  simdjson::dom::object obj;
+  if (OpError e = impl_->ParseObject(json, &obj); !e.code.empty()) return e;
+  if (OpError e = ParseSendFields(obj, limits, out); !e.code.empty()) return e;
+  std::string_view user = "system";
+  if (GetString(obj, "user", &user) == Field::kWrongType || !IsIdOfAtMost(user, kMaxIdBytes)) {
+    return Fail(kBadRequest, "\"user\" must be 1..64 bytes of [A-Za-z0-9_.:-]");
+  }
+  out->user.assign(user);
+  std::string_view kind;
+  switch (GetString(obj, "kind", &kind)) {
+    case Field::kMissing:
+      break;
+    case Field::kWrongType:
+      return Fail(kBadRequest, "\"kind\" must be a string");
+    case Field::kString:
+      if (!IsKind(kind)) return Fail(kBadRequest, "\"kind\" must be 1..32 bytes of [a-z0-9_-]");
+      out->msg_kind.assign(kind);
+      break;
+  }
+  simdjson::dom::element prio;
+  if (obj.at_key("prio").get(prio) == simdjson::SUCCESS) {
+    bool b = false;
+    int64_t n = 0;
+    if (prio.get_bool().get(b) == simdjson::SUCCESS) {
+      out->prio = b;
+    } else if (prio.get_int64().get(n) == simdjson::SUCCESS && (n == 0 || n == 1)) {
+      out->prio = n == 1;
+    } else {
+      return Fail(kBadRequest, "\"prio\" must be true, false, 1 or 0");
+    }
+  }
+  return {};
+}
+
+OpError ClientOpParser::ParseRetract(std::string_view json, RetractBody* out) {
+  out->reason.clear();
+  out->by = "admin";
+  if (json.empty()) return {};
+  simdjson::dom::object obj;
+  if (OpError e = impl_->ParseObject(json, &obj); !e.code.empty()) return e;
+  std::string_view reason, by;
+  switch (GetString(obj, "reason", &reason)) {
+    case Field::kMissing:
+      break;
+    case Field::kWrongType:
+      return Fail(kBadRequest, "\"reason\" must be a string");
+    case Field::kString:
+      if (!utf8::IsValid(reason) || utf8::HasForbiddenControl(reason) ||
+          reason.size() > kMaxReasonCodePoints * kMaxUtf8BytesPerCodePoint ||
+          utf8::CountCodePoints(reason) > kMaxReasonCodePoints) {
+        return Fail(kBadRequest,
+                    "\"reason\" must be at most 200 characters of UTF-8 without control characters");
+      }
+      out->reason.assign(reason);
+      break;
+  }
+  switch (GetString(obj, "by", &by)) {
+    case Field::kMissing:
+      break;
+    case Field::kWrongType:
+      return Fail(kBadRequest, "\"by\" must be a string");
+    case Field::kString:
+      if (!IsIdOfAtMost(by, kMaxIdBytes)) {
+        return Fail(kBadRequest, "\"by\" must be 1..64 bytes of [A-Za-z0-9_.:-]");
+      }
+      out->by.assign(by);
+      break;
+  }
+  return {};
 }
 
 bool IsValidRoomId(std::string_view room) { return IsIdOfAtMost(room, kMaxIdBytes); }

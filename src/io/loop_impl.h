@@ -25,6 +25,7 @@ enum Op : uint8_t {
   kOpMsgSent,
   kOpEvent,
   kOpCancel,
+  kOpFile,  // a regular-file write or fdatasync for the handler (slot = the handler's token)
 };
 
 inline uint64_t PackUserData(Op op, uint32_t gen, uint32_t slot) {

@@ -65,6 +65,19 @@ void Loop::WakePeer(int peer_ring_fd) {
   ++stats_.wakeups_sent;
 }
 
+void Loop::SubmitFileWrite(int fd, const void* data, uint32_t len, uint64_t offset,
+                           uint32_t token) {
+  io_uring_sqe* sqe = impl_->GetSqe();
+  io_uring_prep_write(sqe, fd, data, len, offset);
+  io_uring_sqe_set_data64(sqe, PackUserData(kOpFile, 0, token));
+}
+
+void Loop::SubmitFileSync(int fd, uint32_t token) {
+  io_uring_sqe* sqe = impl_->GetSqe();
+  io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+  io_uring_sqe_set_data64(sqe, PackUserData(kOpFile, 0, token));
+}
+
 void Loop::Finish(uint64_t deadline_ms) {
   impl_->finishing = true;
   impl_->finish_deadline = deadline_ms;
@@ -204,6 +217,9 @@ void Loop::Impl::Dispatch(const io_uring_cqe* cqe) {
       if (!stop_seen) ArmEventFd();
       break;
     case kOpCancel:
+      break;
+    case kOpFile:
+      loop->handler_->OnFileDone(slot, cqe->res);
       break;
   }
 }

@@ -18,10 +18,35 @@ int OwnerShardOf(std::string_view room, int shards) {
   return static_cast<int>(h % static_cast<uint32_t>(shards));
 }
 
-OwnerRoom::OwnerRoom(std::string name, std::string epoch, size_t history_cap, int shards)
+namespace {
+
+// First entry of a seq-ordered deque with seq >= s.
+template <typename Deque>
+auto LowerBound(Deque& d, uint64_t s) {
+  return std::lower_bound(d.begin(), d.end(), s,
+                          [](const SequencedMsg& m, uint64_t v) { return m.seq < v; });
+}
+
+// Inserts m in seq order unless its seq is there already; returns false when it was.
+bool InsertOrdered(std::deque<SequencedMsg>& d, SequencedMsg m) {
+  if (d.empty() || d.back().seq < m.seq) {
+    d.push_back(std::move(m));
+    return true;
+  }
+  auto it = LowerBound(d, m.seq);
+  if (it != d.end() && it->seq == m.seq) return false;
+  d.insert(it, std::move(m));
+  return true;
+}
+
+}  // namespace
+
+OwnerRoom::OwnerRoom(std::string name, std::string epoch, size_t history_cap, int shards,
+                     size_t prio_cap)
     : name_(std::move(name)),
       epoch_(std::move(epoch)),
       history_cap_(history_cap),
+      prio_cap_(prio_cap),
       per_shard_(static_cast<size_t>(shards), 0) {}
 
 std::string OwnerRoom::MessageId(std::string_view cid, uint64_t seq) const {
@@ -29,10 +54,26 @@ std::string OwnerRoom::MessageId(std::string_view cid, uint64_t seq) const {
   return "s-" + epoch_ + "-" + std::to_string(seq);
 }
 
-const SequencedMsg& OwnerRoom::Sequence(const PublishInput& in) {
+void OwnerRoom::TrimHistory() {
+  const size_t keep = history_cap_ == 0 ? 1 : history_cap_;  // with 0, the last is the result
+  while (history_.size() > keep) history_.pop_front();
+  while (prio_.size() > prio_cap_) prio_.pop_front();
+}
+
+const SequencedMsg& OwnerRoom::Append(SequencedMsg m, bool visible) {
+  seq_ = m.seq;
+  if (visible) visible_ = seq_;
+  if (m.Prio() && prio_cap_ > 0) prio_.push_back(Copy(m));
+  history_.push_back(std::move(m));
+  TrimHistory();
+  return history_.back();
+}
+
+const SequencedMsg& OwnerRoom::Sequence(const PublishInput& in, bool visible) {
   SequencedMsg m;
-  m.seq = ++seq_;
+  m.seq = seq_ + 1;
   m.sequenced_ms = in.mono_ms;
+  m.flags = in.prio ? kEvPrio : 0;
   std::string& j = m.json;
   j.reserve(96 + in.room.size() + in.user.size() + in.text.size() + in.cid.size());
   j += R"({"type":"msg","room":)";
@@ -47,48 +88,126 @@ const SequencedMsg& OwnerRoom::Sequence(const PublishInput& in) {
   json::AppendString(&j, in.text);
   j += R"(,"ts":)";
   json::AppendInt(&j, in.ts_ms);
-  j += '}';
-  if (history_cap_ == 0) {
-    history_.clear();
-    history_.push_back(std::move(m));  // kept only as the return value
-    const SequencedMsg& back = history_.back();
-    return back;
+  if (in.prio) j += R"(,"prio":1)";
+  if (!in.kind.empty()) {
+    j += R"(,"kind":)";
+    json::AppendString(&j, in.kind);
   }
-  if (history_.size() >= history_cap_) history_.pop_front();
-  history_.push_back(std::move(m));
-  return history_.back();
+  j += '}';
+  return Append(std::move(m), visible);
 }
 
-std::vector<std::string> OwnerRoom::Recent(size_t n) const {
-  if (history_cap_ == 0) return {};
-  if (n > history_.size()) n = history_.size();
-  std::vector<std::string> out;
-  out.reserve(n);
-  for (size_t i = history_.size() - n; i < history_.size(); ++i) out.push_back(history_[i].json);
+SequencedMsg* OwnerRoom::FindInHistory(uint64_t seq) {
+  auto it = LowerBound(history_, seq);
+  return it != history_.end() && it->seq == seq ? &*it : nullptr;
+}
+
+void OwnerRoom::Hide(uint64_t target) {
+  if (SequencedMsg* m = FindInHistory(target)) {
+    m->flags |= kEvHidden;
+    std::string().swap(m->json);
+  }
+  auto it = LowerBound(prio_, target);
+  if (it != prio_.end() && it->seq == target) prio_.erase(it);
+}
+
+OwnerRoom::RetractStatus OwnerRoom::Retract(uint64_t target, std::string_view reason,
+                                            int64_t ts_ms, uint64_t mono_ms, bool visible,
+                                            const SequencedMsg** out) {
+  if (target == 0 || target > visible_) return RetractStatus::kNotFound;
+  if (const SequencedMsg* m = FindInHistory(target)) {
+    if (m->flags & kEvHidden) return RetractStatus::kAlreadyRetracted;
+    if (m->Retract()) return RetractStatus::kNotAMessage;
+  }
+  Hide(target);
+  SequencedMsg m;
+  m.seq = seq_ + 1;
+  m.sequenced_ms = mono_ms;
+  m.flags = kEvPrio | kEvRetract;
+  std::string& j = m.json;
+  j += R"({"type":"retract","room":)";
+  json::AppendString(&j, name_);
+  j += R"(,"seq":)";
+  json::AppendUint(&j, target);
+  j += R"(,"at":)";
+  json::AppendUint(&j, m.seq);
+  j += R"(,"reason":)";
+  json::AppendString(&j, reason);
+  j += R"(,"ts":)";
+  json::AppendInt(&j, ts_ms);
+  j += '}';
+  *out = &Append(std::move(m), visible);
+  return RetractStatus::kOk;
+}
+
+void OwnerRoom::MakeVisible(uint64_t seq) {
+  visible_ = std::max(visible_, std::min(seq, seq_));
+}
+
+void OwnerRoom::Restore(uint64_t seq, std::string_view json, uint8_t flags, uint64_t target) {
+  flags &= kEvPrio | kEvRetract;
+  SequencedMsg m{seq, std::string(json), 0, flags};
+  if (m.Prio() && prio_cap_ > 0) InsertOrdered(prio_, Copy(m));
+  InsertOrdered(history_, std::move(m));
+  seq_ = std::max(seq_, seq);
+  visible_ = seq_;
+  if (flags & kEvRetract) Hide(target);
+  TrimHistory();
+}
+
+std::vector<SequencedMsg> OwnerRoom::Recent(size_t n) const {
+  std::vector<SequencedMsg> prio, plain;
+  uint64_t window_first = visible_ + 1;
+  if (history_cap_ != 0) {
+    for (auto it = history_.rbegin(); it != history_.rend() && plain.size() + prio.size() < n;
+         ++it) {
+      if (it->seq > visible_ || (it->flags & kEvHidden)) continue;
+      (it->Prio() ? prio : plain).push_back(Copy(*it));
+      window_first = it->seq;
+    }
+  }
+  std::reverse(prio.begin(), prio.end());
+  std::reverse(plain.begin(), plain.end());
+  // Priority events older than the window (newest first, at most n), then the window's.
+  std::vector<SequencedMsg> out;
+  auto end = LowerBound(prio_, window_first);
+  size_t older = static_cast<size_t>(end - prio_.begin());
+  if (older > n) older = n;
+  out.reserve(older + prio.size() + plain.size());
+  for (auto it = end - static_cast<std::ptrdiff_t>(older); it != end; ++it) out.push_back(Copy(*it));
+  for (auto& m : prio) out.push_back(std::move(m));
+  for (auto& m : plain) out.push_back(std::move(m));
   return out;
 }
 
 OwnerRoom::SinceResult OwnerRoom::Since(uint64_t since, size_t max, Cap cap) const {
   SinceResult r;
-  if (since > seq_) since = 0;  // from an earlier epoch: start this one from its beginning
+  if (since > visible_) since = 0;  // from an earlier epoch: start this one from its beginning
   r.last = since;
-  if (since == seq_) return r;
-  const uint64_t oldest = history_cap_ == 0 || history_.empty() ? seq_ + 1 : history_.front().seq;
+  if (since == visible_) return r;
+  const uint64_t oldest =
+      history_cap_ == 0 || history_.empty() ? visible_ + 1 : history_.front().seq;
   uint64_t first = std::max(since + 1, oldest);  // first seq we can return
-  const uint64_t available = seq_ + 1 - first;
-  if (available > max && cap == Cap::kNewest) first = seq_ + 1 - max;
+  const uint64_t available = visible_ + 1 - first;
+  if (available > max && cap == Cap::kNewest) first = visible_ + 1 - max;
   if (first > since + 1) {
     r.gap_from = since + 1;
     r.gap_to = first - 1;
     r.last = r.gap_to;
   }
-  if (first > seq_ || max == 0) return r;
-  const uint64_t end = std::min<uint64_t>(seq_, first + max - 1);  // last seq returned
-  r.msgs.reserve(static_cast<size_t>(end - first + 1));
-  for (size_t i = static_cast<size_t>(first - oldest); i < history_.size(); ++i) {
-    if (history_[i].seq > end) break;
-    r.msgs.push_back(history_[i].json);
+  // Priority events inside the gap are kept longer than ordinary history: they come first.
+  for (auto it = LowerBound(prio_, since + 1); it != prio_.end() && it->seq < first; ++it) {
+    r.msgs.push_back(Copy(*it));
   }
+  if (first > visible_ || max == 0 || history_cap_ == 0) return r;
+  const uint64_t end = std::min<uint64_t>(visible_, first + max - 1);  // last seq returned
+  std::vector<SequencedMsg> plain;
+  for (auto it = LowerBound(history_, first); it != history_.end() && it->seq <= end; ++it) {
+    if (it->flags & kEvHidden) continue;
+    (it->Prio() ? r.msgs : plain).push_back(Copy(*it));
+  }
+  r.msgs.reserve(r.msgs.size() + plain.size());
+  for (auto& m : plain) r.msgs.push_back(std::move(m));
   r.last = end;
   return r;
 }
@@ -107,8 +226,8 @@ uint32_t OwnerRoom::RemoveViewers(int shard, uint32_t n) {
   return c;
 }
 
-OwnerRooms::OwnerRooms(int shards, size_t history_cap, size_t max_rooms)
-    : shards_(shards), history_cap_(history_cap), max_rooms_(max_rooms) {
+OwnerRooms::OwnerRooms(int shards, size_t history_cap, size_t max_rooms, size_t prio_cap)
+    : shards_(shards), history_cap_(history_cap), max_rooms_(max_rooms), prio_cap_(prio_cap) {
   std::random_device rd;
   epoch_salt_ = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
                 static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
@@ -123,19 +242,28 @@ OwnerRoom* OwnerRooms::GetOrCreate(std::string_view name) {
   auto it = rooms_.find(std::string(name));
   if (it != rooms_.end()) return it->second.get();
   if (rooms_.size() >= max_rooms_) return nullptr;
-  // A new epoch per room and process start: history is in memory only, so a restart starts a
-  // new epoch and clients resuming with the old one can tell.
-  uint64_t x = epoch_salt_ ^ (rooms_.size() * 0x9E3779B97F4A7C15ull);
+  // A new room starts a new epoch: a room with no history left (a restart without a durable
+  // log, or one whose log was lost) cannot continue the old seqs, and clients resuming with
+  // the old epoch can tell.
+  uint64_t x = epoch_salt_ ^ (++created_ * 0x9E3779B97F4A7C15ull);
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdull;
   x ^= x >> 33;
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(x));
-  auto room =
-      std::make_unique<OwnerRoom>(std::string(name), std::string(buf, 8), history_cap_, shards_);
+  return GetOrCreateWithEpoch(name, std::string_view(buf, 8));
+}
+
+OwnerRoom* OwnerRooms::GetOrCreateWithEpoch(std::string_view name, std::string_view epoch) {
+  auto it = rooms_.find(std::string(name));
+  if (it != rooms_.end()) return it->second.get();
+  auto room = std::make_unique<OwnerRoom>(std::string(name), std::string(epoch), history_cap_,
+                                          shards_, prio_cap_);
   OwnerRoom* p = room.get();
   rooms_.emplace(std::string(name), std::move(room));
   return p;
 }
+
+void OwnerRooms::Drop(std::string_view name) { rooms_.erase(std::string(name)); }
 
 }  // namespace roomcast::room

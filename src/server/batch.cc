@@ -21,22 +21,47 @@ void EncodeBatch(ws::FrameWriter& writer, Framing framing,
   size_t total = 0;
   for (const auto& m : msgs) total += m.json.size() + 40;
   out->reserve(out->size() + total);
-  for (const auto& m : msgs) EncodeObject(writer, framing, "msg", m.seq, m.json, out);
+  uint64_t first_plain = 0;
+  bool any_prio = false;
+  for (const auto& m : msgs) {
+    if (m.Prio()) {
+      any_prio = true;
+    } else if (first_plain == 0) {
+      first_plain = m.seq;
+    }
+  }
+  if (any_prio) {
+    for (const auto& m : msgs) {
+      if (!m.Prio()) continue;
+      const uint64_t id = first_plain != 0 && first_plain < m.seq ? 0 : m.seq;
+      EncodeObject(writer, framing, EventType(m), id, m.json, out);
+    }
+  }
+  for (const auto& m : msgs) {
+    if (!m.Prio()) EncodeObject(writer, framing, "msg", m.seq, m.json, out);
+  }
 }
 
-std::string GapJson(std::string_view room, uint64_t from, uint64_t to) {
+std::string GapJson(std::string_view room, uint64_t from, uint64_t to,
+                    std::string_view new_epoch) {
   std::string gap = R"({"type":"gap","room":)";
   json::AppendString(&gap, room);
   gap += R"(,"from":)";
   json::AppendUint(&gap, from);
   gap += R"(,"to":)";
   json::AppendUint(&gap, to);
+  if (!new_epoch.empty()) {
+    gap += R"(,"epoch":)";
+    json::AppendString(&gap, new_epoch);
+    gap += R"(,"reset":true)";
+  }
   gap += '}';
   return gap;
 }
 
 FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_view room,
                          std::span<const room::SequencedMsg> msgs,
+                         std::span<const room::SequencedMsg> recent_prio,
                          std::span<const room::ViewerId> viewers, SlowPolicy policy,
                          uint32_t max_queue_bytes, ViewerQueues& queues) {
   FanoutResult res;
@@ -65,6 +90,10 @@ FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_v
     const uint64_t from = dropped_first ? std::min(dropped_first, first) : first;
     std::string frame;
     EncodeObject(writer, framing, "gap", last, GapJson(room, from, last), &frame);
+    // The priority events the gap covers still go out (no SSE id: the gap's id is the latest).
+    for (const room::SequencedMsg& p : recent_prio) {
+      if (p.seq >= from && p.seq <= last) EncodeObject(writer, framing, EventType(p), 0, p.json, &frame);
+    }
     // Tagged with the range it stands for, so that a later skip over it widens the range.
     SharedBuf* g = SharedBuf::Make(std::move(frame), from, last);
     queues.Enqueue(v, g);

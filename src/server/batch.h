@@ -42,20 +42,34 @@ struct FanoutResult {
   uint64_t bytes = 0;      // size of the shared batch buffer
 };
 
-// Appends the frames (or events) of msgs, in order, to *out.
+// Appends the frames (or events) of msgs to *out: priority events first, then ordinary ones,
+// each part in seq order. An SSE priority event moved ahead of an ordinary one with a lower seq
+// carries no `id:`, so that a stream cut between them never resumes past the ordinary one.
 void EncodeBatch(ws::FrameWriter& writer, Framing framing,
                  std::span<const room::SequencedMsg> msgs, std::string* out);
+
+// The SSE event name of an event: "msg" or "retract".
+[[nodiscard]] inline std::string_view EventType(const room::SequencedMsg& m) {
+  return m.Retract() ? "retract" : "msg";
+}
 
 // Appends one JSON object as a frame or an event: event name `type`, SSE id `id` when non-zero.
 void EncodeObject(ws::FrameWriter& writer, Framing framing, std::string_view type, uint64_t id,
                   std::string_view json, std::string* out);
 
-// The gap notice {"type":"gap","room":R,"from":A,"to":B} as JSON.
-[[nodiscard]] std::string GapJson(std::string_view room, uint64_t from, uint64_t to);
+// The gap notice {"type":"gap","room":R,"from":A,"to":B} as JSON. With new_epoch (a viewer that
+// resumed from another epoch) it also carries "epoch":new_epoch,"reset":true: the viewer's
+// seqs from the old epoch are void and A..B name seqs of the new one.
+[[nodiscard]] std::string GapJson(std::string_view room, uint64_t from, uint64_t to,
+                                  std::string_view new_epoch = {});
 
 // Builds the batch of msgs once and queues it on every viewer, applying the slow-viewer policy.
+// A viewer that skips ahead gets a gap notice followed by the priority events inside the gap
+// (from recent_prio, the room's recent priority events on this shard, this batch's included):
+// the priority lane is never dropped.
 FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_view room,
                          std::span<const room::SequencedMsg> msgs,
+                         std::span<const room::SequencedMsg> recent_prio,
                          std::span<const room::ViewerId> viewers, SlowPolicy policy,
                          uint32_t max_queue_bytes, ViewerQueues& queues);
 

@@ -17,7 +17,7 @@ namespace roomcast {
 
 namespace {
 
-enum class Kind { kU32, kU16, kInt, kBool, kString, kListen, kSlowPolicy, kLogLevel };
+enum class Kind { kU32, kU16, kInt, kBool, kString, kListen, kSlowPolicy, kLogLevel, kFsync };
 
 struct Option {
   const char* name;
@@ -84,7 +84,29 @@ std::vector<Option> Options(Config* c) {
        "64 hex chars signing long-poll cursors (default: kept in --data-dir, else random per "
        "start, so cursors do not survive a restart)"},
       {"data-dir", Kind::kString, &c->data_dir, 0, 4096,
-       "directory for state kept across restarts (the cursor key); '' = none"},
+       "directory for state kept across restarts: the durable message log and the cursor key; "
+       "'' = history in memory only (lost at a restart)"},
+      {"fsync", Kind::kFsync, &c->fsync, 0, 0,
+       "batch|interval|never: when the log is fsynced. batch: before each ack (survives power "
+       "loss); interval: every --fsync-interval-ms (acks wait for the write only: a crash of "
+       "the process loses nothing, of the machine up to the interval); never: the kernel "
+       "decides"},
+      {"fsync-interval-ms", Kind::kU32, &c->fsync_interval_ms, 10, 60000,
+       "with --fsync interval, fdatasync the log at least this often"},
+      {"segment-mb", Kind::kU32, &c->segment_mb, 1, 4096, "roll a shard's log segment at this size"},
+      {"retain-mb", Kind::kU32, &c->retain_mb, 0, 16u << 20,
+       "keep at most this many MiB of log per shard (whole old segments go); 0 = no limit"},
+      {"retain-hours", Kind::kU32, &c->retain_hours, 0, 24u * 3650,
+       "delete log segments last written longer ago than this; 0 = no limit"},
+      {"prio-history", Kind::kU32, &c->prio_history, 0, 100000,
+       "priority messages (prio, retractions) kept per room, on top of --history"},
+      {"dedup-secs", Kind::kU32, &c->dedup_secs, 0, 86400,
+       "a send whose cid the same user used in the room within this gets the original ack "
+       "instead of a second copy; 0 = off"},
+      {"dedup-max", Kind::kU32, &c->dedup_max, 0, 100000000, "cids remembered per shard at most"},
+      {"admin-key", Kind::kString, &c->admin_key, 0, 256,
+       "Bearer key for the /admin/ endpoints (16..256 chars; or env ROOMCAST_ADMIN_KEY); '' = "
+       "admin API off"},
       {"log-level", Kind::kLogLevel, &c->log_level, 0, 0, "debug|info|warn|error"},
       {"dev-auth", Kind::kBool, &c->dev_auth, 0, 1,
        "let ?user=NAME name a client (development only; until JWT auth lands, ?user= is always "
@@ -105,7 +127,8 @@ std::string DefaultOf(const Option& o) {
     case Kind::kString: {
       const std::string& v = *static_cast<std::string*>(o.target);
       if (v.empty()) return "''";
-      return std::string_view(o.name) == "cursor-key" ? "<set>" : v;  // never print the key
+      const std::string_view name = o.name;
+      return name == "cursor-key" || name == "admin-key" ? "<set>" : v;  // never print keys
     }
     case Kind::kListen: {
       auto* c = static_cast<Config*>(o.target);
@@ -118,6 +141,10 @@ std::string DefaultOf(const Option& o) {
     case Kind::kLogLevel: {
       static const char* names[] = {"debug", "info", "warn", "error"};
       return names[static_cast<int>(*static_cast<LogLevel*>(o.target))];
+    }
+    case Kind::kFsync: {
+      static const char* names[] = {"batch", "interval", "never"};
+      return names[static_cast<int>(*static_cast<FsyncMode*>(o.target))];
     }
   }
   return "";
@@ -136,7 +163,8 @@ void PrintHelp(const std::vector<Option>& opts) {
       "  --%-24s print this help and exit\n  --%-24s print the version and exit\n"
       "\nEndpoints: GET /ws?room=R[&since=SEQ][&history=N][&user=NAME] (WebSocket),\n"
       "GET /rooms/R/messages[?cursor=C] (long-poll), GET /rooms/R/events (SSE),\n"
-      "POST /rooms/R/messages?user=NAME, GET /healthz, /readyz, /metrics. See docs/protocol.md.\n",
+      "POST /rooms/R/messages?user=NAME, POST /admin/rooms/R/publish,\n"
+      "DELETE /admin/rooms/R/messages/SEQ, GET /healthz, /readyz, /metrics. See docs/protocol.md.\n",
       "help", "version");
 }
 
@@ -226,6 +254,17 @@ bool Apply(const Option& o, std::string_view value, std::string* why) {
       *why = "expects debug, info, warn or error";
       return false;
     }
+    case Kind::kFsync: {
+      static const char* names[] = {"batch", "interval", "never"};
+      for (int i = 0; i < 3; ++i) {
+        if (value == names[i]) {
+          *static_cast<FsyncMode*>(o.target) = static_cast<FsyncMode>(i);
+          return true;
+        }
+      }
+      *why = "expects batch, interval or never";
+      return false;
+    }
   }
   return false;
 }
@@ -233,6 +272,9 @@ bool Apply(const Option& o, std::string_view value, std::string* why) {
 }  // namespace
 
 ParseOutcome ParseCommandLine(int argc, char** argv, Config* cfg) {
+  // The admin key may come from the environment (a systemd EnvironmentFile), which keeps it out
+  // of `ps`; the flag wins.
+  if (const char* env = std::getenv("ROOMCAST_ADMIN_KEY"); env && *env) cfg->admin_key = env;
   std::vector<Option> opts = Options(cfg);
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -311,6 +353,19 @@ ParseOutcome ParseCommandLine(int argc, char** argv, Config* cfg) {
     for (char ch : cfg->cursor_key) hex = hex && std::isxdigit(static_cast<unsigned char>(ch));
     if (!hex) {
       std::fprintf(stderr, "roomcast: --cursor-key must be 64 hex characters (32 bytes)\n");
+      return ParseOutcome::kExitUsage;
+    }
+  }
+  if (!cfg->admin_key.empty() && cfg->admin_key.size() < 16) {
+    std::fprintf(stderr,
+                 "roomcast: --admin-key (or ROOMCAST_ADMIN_KEY) must be at least 16 characters\n");
+    return ParseOutcome::kExitUsage;
+  }
+  for (char ch : cfg->admin_key) {
+    if (ch <= ' ' || ch >= 127) {
+      std::fprintf(stderr,
+                   "roomcast: --admin-key (or ROOMCAST_ADMIN_KEY) must be printable ASCII without "
+                   "spaces\n");
       return ParseOutcome::kExitUsage;
     }
   }

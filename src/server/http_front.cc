@@ -16,6 +16,18 @@ constexpr std::string_view kUserRule = "user must be 1..64 bytes of [A-Za-z0-9_.
 
 }  // namespace
 
+bool ParseEpochParam(const http::Request& req, std::string* epoch) {
+  epoch->clear();
+  if (!http::QueryParam(req.query, "epoch", epoch)) return true;
+  if (epoch->empty() || epoch->size() > 64) return false;
+  for (char ch : *epoch) {
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 void Shard::SetUser(ConnId c, const std::string& user) {
   Session& s = Sess(c);
   if (s.user_len > 0) {
@@ -135,6 +147,7 @@ void Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view b
     if (req.method != "GET") return RespondError(c, 405, "method_not_allowed", "use GET", ka);
     return HandleUpgrade(c, req);
   }
+  if (path.substr(0, 13) == "/admin/rooms/") return HandleAdmin(c, req, body);
   constexpr std::string_view kRooms = "/rooms/";
   if (path.substr(0, kRooms.size()) == kRooms) {
     if (req.method == "OPTIONS") return HandlePreflight(c, ka);
@@ -178,6 +191,11 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req) {
     RespondError(c, 400, "bad_request", "since must be a whole number", false);
     return;
   }
+  std::string epoch;
+  if (!ParseEpochParam(req, &epoch)) {
+    RespondError(c, 400, "bad_request", kEpochRule, false);
+    return;
+  }
   if (!req.HeaderHasToken("Upgrade", "websocket") || !req.HeaderHasToken("Connection", "upgrade")) {
     RespondError(c, 400, "bad_request", "expected a WebSocket upgrade request", false);
     return;
@@ -205,7 +223,7 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req) {
   s.kind = SessKind::kWsJoining;
   if (!user.empty()) SetUser(c, user);
   const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
-  StartJoin(c, room, h, JoinMode::kWs, since);
+  StartJoin(c, room, h, JoinMode::kWs, since, epoch);
 }
 
 void Shard::HandleHttpSend(ConnId c, const http::Request& req, std::string_view room,

@@ -18,6 +18,20 @@ struct PublishReq {
   uint32_t gen;
   bool http;
   uint8_t cors;
+  bool prio = false;  // admin publishes only
+  std::string kind;   // admin publishes only
+};
+
+// An admin retraction of message `target` (DELETE /admin/rooms/R/messages/S); answered with an
+// AckReply whose `target` is set.
+struct RetractReq {
+  std::string room;
+  uint64_t target;
+  std::string reason, by;
+  int64_t ts_ms;
+  ConnId conn;
+  uint32_t gen;
+  uint8_t cors;
 };
 
 struct AckReply {
@@ -27,7 +41,9 @@ struct AckReply {
   uint8_t cors;
   uint64_t seq = 0;
   std::string id, cid;
-  std::string error;  // non-empty: the message was not sequenced
+  std::string error;  // non-empty: the message was not sequenced (a code, see OnAck)
+  bool duplicate = false;  // a cid seen before: seq is the original's
+  uint64_t target = 0;     // a retraction's answer: the retracted seq (seq: the retract event)
 };
 
 struct ForwardMsg {
@@ -42,7 +58,7 @@ struct JoinReq {
   uint32_t history;
   JoinMode mode;
   uint64_t since;     // Shard::kNoSince: no resume
-  std::string epoch;  // a poll cursor's epoch (a different one means: from seq 0)
+  std::string epoch;  // the viewer's epoch, when it gave one (a different one: reset gap)
   uint32_t tag;       // the viewer shard's, returned as is
 };
 
@@ -56,9 +72,10 @@ struct JoinReply {
   uint64_t head = 0;
   uint64_t online = 0;
   bool counted = false;  // the owner counts this viewer (undo with a leave)
-  uint64_t gap_from = 0, gap_to = 0;  // gap_to == 0: no gap before `history`
+  uint64_t gap_from = 0, gap_to = 0;  // gap_to == 0: no gap before `history` (unless reset)
+  bool reset = false;                 // the viewer resumed from another epoch: a reset gap
   uint64_t last = 0;                  // the seq a poll's cursor moves to
-  std::vector<std::string> history;   // message objects after the gap, oldest first
+  std::vector<room::SequencedMsg> history;  // events after the gap, priority ones first
   std::string error;
 };
 

@@ -98,11 +98,12 @@ void Shard::OnPollReply(JoinReply* rep) {
   std::string gap;
   std::vector<std::string_view> objects;
   objects.reserve(rep->history.size() + 1);
-  if (rep->gap_to != 0) {
-    gap = GapJson(rep->room, rep->gap_from, rep->gap_to);
+  if (rep->gap_to != 0 || rep->reset) {
+    gap = GapJson(rep->room, rep->gap_from, rep->gap_to,
+                  rep->reset ? std::string_view(rep->epoch) : std::string_view{});
     objects.push_back(gap);
   }
-  for (const std::string& m : rep->history) objects.push_back(m);
+  for (const room::SequencedMsg& m : rep->history) objects.push_back(m.json);
   ShardMetrics::Add(metrics_.deliveries_total, rep->history.size());
   AnswerPoll(rep->conn, rep->tag, rep->room, rep->epoch, rep->last, objects, idx);
 }

@@ -26,11 +26,22 @@ void Shard::SendToOwner(std::string_view room, uint32_t kind, uint64_t a, void* 
   mesh_.Send(room::OwnerShardOf(room, shared_->shards), mesh::Item{kind, 0, a, ptr});
 }
 
-void Shard::Publish(ConnId c, bool http, std::string_view room, const chat::ClientOp& op) {
+void Shard::Publish(ConnId c, bool http, std::string_view room, const chat::ClientOp& op,
+                    bool admin) {
   ShardMetrics::Add(metrics_.messages_in_total, 1);
-  auto* req = new PublishReq{std::string(room), UserName(c), op.text,     op.cid,
-                             UnixMs(),          c,           Sess(c).gen, http, cur_cors_};
+  auto* req = new PublishReq{std::string(room), admin ? op.user : UserName(c),
+                             op.text,           op.cid,
+                             UnixMs(),          c,
+                             Sess(c).gen,       http,
+                             cur_cors_,         admin && op.prio,
+                             admin ? op.msg_kind : std::string()};
   SendToOwner(room, kItemPublish, 0, req);
+}
+
+void Shard::Retract(ConnId c, std::string_view room, uint64_t target, const chat::RetractBody& b) {
+  SendToOwner(room, kItemRetract, 0,
+              new RetractReq{std::string(room), target, b.reason, b.by, UnixMs(), c, Sess(c).gen,
+                             cur_cors_});
 }
 
 void Shard::HandleItem(const mesh::Item& it) {
@@ -53,6 +64,9 @@ void Shard::HandleItem(const mesh::Item& it) {
       break;
     case kItemLeave:
       OnLeave(from, static_cast<std::string*>(it.ptr), static_cast<uint32_t>(it.a));
+      break;
+    case kItemRetract:
+      OnRetract(from, static_cast<RetractReq*>(it.ptr));
       break;
     default:
       RC_ERROR(id_, "unknown mesh item kind %u", it.kind);
@@ -80,6 +94,9 @@ void Shard::FreeItem(const mesh::Item& it) {
     case kItemLeave:
       delete static_cast<std::string*>(it.ptr);
       break;
+    case kItemRetract:
+      delete static_cast<RetractReq*>(it.ptr);
+      break;
     default:
       break;
   }
@@ -95,23 +112,78 @@ void Shard::OnPublish(int from, PublishReq* req) {
   std::unique_ptr<PublishReq> own(req);
   auto* ack = new AckReply{req->conn, req->gen, req->http, req->cors};
   ack->cid = req->cid;
+  if (log_ && log_->Broken()) {
+    ack->error = "log_failed";
+    mesh_.Send(from, mesh::Item{kItemAck, 0, 0, ack});
+    return;
+  }
   room::OwnerRoom* r = owned_.GetOrCreate(req->room);
   if (!r) {
     ack->error = "room_limit";
     mesh_.Send(from, mesh::Item{kItemAck, 0, 0, ack});
     return;
   }
-  const room::SequencedMsg& m =
-      r->Sequence({req->room, req->user, req->text, req->cid, req->ts_ms, loop_.NowMs()});
+  if (const uint64_t seen = dedup_.Find(req->room, req->user, req->cid, req->ts_ms)) {
+    // A resend (same user, room and cid): the original ack, once the original is written.
+    ShardMetrics::Add(metrics_.messages_deduplicated_total, 1);
+    ack->seq = seen;
+    ack->id = req->cid;
+    ack->duplicate = true;
+    SendAfterLog(from, mesh::Item{kItemAck, 0, 0, ack});
+    return;
+  }
+  room::PublishInput in{req->room, req->user, req->text, req->cid, req->ts_ms, loop_.NowMs()};
+  in.prio = req->prio;
+  in.kind = req->kind;
+  const room::SequencedMsg& m = r->Sequence(in, /*visible=*/!log_);
   ShardMetrics::Add(metrics_.messages_sequenced_total, 1);
+  if (m.Prio()) ShardMetrics::Add(metrics_.prio_sequenced_total, 1);
+  dedup_.Remember(req->room, req->user, req->cid, m.seq, req->ts_ms);
   ack->seq = m.seq;
   ack->id = r->MessageId(req->cid, m.seq);
-  mesh_.Send(from, mesh::Item{kItemAck, 0, 0, ack});
+  LogEvent(r, m, req->user, req->cid, 0, req->ts_ms);
+  SendAfterLog(from, mesh::Item{kItemAck, 0, 0, ack});
+  ForwardEvent(r, m);
+}
+
+void Shard::ForwardEvent(room::OwnerRoom* r, const room::SequencedMsg& m) {
   const auto& per_shard = r->PerShard();
   for (int s = 0; s < shared_->shards; ++s) {
     if (per_shard[static_cast<size_t>(s)] == 0) continue;
-    mesh_.Send(s, mesh::Item{kItemForward, 0, 0, new ForwardMsg{req->room, m}});
+    SendAfterLog(s, mesh::Item{kItemForward, 0, 0, new ForwardMsg{r->Name(), m}});
   }
+}
+
+void Shard::OnRetract(int from, RetractReq* req) {
+  std::unique_ptr<RetractReq> own(req);
+  auto* ack = new AckReply{req->conn, req->gen, true, req->cors};
+  ack->target = req->target;
+  room::OwnerRoom* r = owned_.Find(req->room);
+  const room::SequencedMsg* ev = nullptr;
+  using St = room::OwnerRoom::RetractStatus;
+  const St st = log_ && log_->Broken() ? St::kNotFound
+                : r ? r->Retract(req->target, req->reason, req->ts_ms, loop_.NowMs(), !log_, &ev)
+                    : St::kNotFound;
+  if (log_ && log_->Broken()) {
+    ack->error = "log_failed";
+  } else if (st != St::kOk) {
+    ack->error = st == St::kAlreadyRetracted ? "already_retracted"
+                 : st == St::kNotAMessage    ? "not_a_message"
+                                             : "no_such_message";
+  }
+  if (!ev) {
+    mesh_.Send(from, mesh::Item{kItemAck, 0, 0, ack});
+    return;
+  }
+  // The audit record: who, when, why (the log keeps it too: user = by, ts, the reason in json).
+  RC_INFO(id_, "retract room=%s seq=%llu at=%llu by=%s reason=\"%s\"", req->room.c_str(),
+          static_cast<unsigned long long>(req->target), static_cast<unsigned long long>(ev->seq),
+          req->by.c_str(), req->reason.c_str());
+  ShardMetrics::Add(metrics_.retractions_total, 1);
+  ack->seq = ev->seq;
+  LogEvent(r, *ev, req->by, {}, req->target, req->ts_ms);
+  SendAfterLog(from, mesh::Item{kItemAck, 0, 0, ack});
+  ForwardEvent(r, *ev);
 }
 
 void Shard::OnJoin(int from, JoinReq* req) {
@@ -128,11 +200,16 @@ void Shard::OnJoin(int from, JoinReq* req) {
   rep->last = rep->head;
   if (req->since != kNoSince) {
     uint64_t since = req->since;
-    if (!req->epoch.empty() && req->epoch != r->Epoch()) since = 0;  // an earlier epoch
+    // Another epoch (named, or a seq this epoch never reached): the viewer's seqs are void. It
+    // starts this epoch from its beginning, told so with a reset gap.
+    if ((!req->epoch.empty() && req->epoch != r->Epoch()) || since > r->HeadSeq()) {
+      since = 0;
+      rep->reset = true;
+    }
     const auto cap = req->mode == JoinMode::kPoll ? room::OwnerRoom::Cap::kOldest
                                                   : room::OwnerRoom::Cap::kNewest;
     room::OwnerRoom::SinceResult res = r->Since(since, cfg_.max_history_request, cap);
-    rep->gap_from = res.gap_from;
+    rep->gap_from = rep->reset ? 1 : res.gap_from;
     rep->gap_to = res.gap_to;
     rep->history = std::move(res.msgs);
     rep->last = res.last;
@@ -142,7 +219,8 @@ void Shard::OnJoin(int from, JoinReq* req) {
   // A poll is parked (and counted) only when it has nothing to take away yet; a first poll
   // (no cursor) is always answered at once.
   rep->counted = req->mode != JoinMode::kPoll ||
-                 (req->since != kNoSince && rep->history.empty() && rep->gap_to == 0);
+                 (req->since != kNoSince && rep->history.empty() && rep->gap_to == 0 &&
+                  !rep->reset);
   if (rep->counted) r->AddViewers(from, 1);
   rep->online = r->Online();
   mesh_.Send(from, mesh::Item{kItemJoinReply, 0, 0, rep});
@@ -155,13 +233,36 @@ void Shard::OnLeave(int from, std::string* room, uint32_t count) {
 
 // --- viewer side ---
 
+namespace {
+
+// An owner's refusal, as (HTTP status, protocol code, message).
+struct AckError {
+  int status;
+  std::string_view code;
+  std::string_view message;
+};
+
+AckError DescribeAckError(const std::string& e) {
+  if (e == "room_limit") return {503, "unavailable", "the room could not be created (room limit)"};
+  if (e == "log_failed") {
+    return {503, "unavailable", "the message log cannot be written: nothing is accepted"};
+  }
+  if (e == "no_such_message") return {404, "not_found", "no such message in this room"};
+  if (e == "already_retracted") return {409, "already_retracted", "already retracted"};
+  if (e == "not_a_message") return {409, "not_a_message", "that seq is a retraction"};
+  return {500, "internal", e};
+}
+
+}  // namespace
+
 void Shard::OnAck(AckReply* ack) {
   std::unique_ptr<AckReply> own(ack);
   Session& s = Sess(ack->conn);
   if (s.gen != ack->gen || s.kind == SessKind::kFree) return;  // the sender left meanwhile
   if (!ack->http) {
     if (!ack->error.empty()) {
-      SendWsError(ack->conn, "unavailable", "the room could not be created (room limit)");
+      SendWsError(ack->conn, DescribeAckError(ack->error).code,
+                  DescribeAckError(ack->error).message);
       return;
     }
     std::string j = R"({"type":"ack","cid":)";
@@ -170,6 +271,7 @@ void Shard::OnAck(AckReply* ack) {
     json::AppendUint(&j, ack->seq);
     j += R"(,"id":)";
     json::AppendString(&j, ack->id);
+    if (ack->duplicate) j += R"(,"duplicate":true)";
     j += '}';
     SendWsText(ack->conn, j);
     return;
@@ -178,13 +280,23 @@ void Shard::OnAck(AckReply* ack) {
   const bool keep_alive = !(s.flags & kClosingSess);
   cur_cors_ = ack->cors;
   if (!ack->error.empty()) {
-    RespondError(ack->conn, 503, "unavailable", "the room could not be created (room limit)",
-                 keep_alive);
+    const AckError e = DescribeAckError(ack->error);
+    s.flags &= static_cast<uint8_t>(~kClosingSess);
+    RespondError(ack->conn, e.status, e.code, e.message, keep_alive);
   } else {
-    std::string body = R"({"seq":)";
-    json::AppendUint(&body, ack->seq);
-    body += R"(,"id":)";
-    json::AppendString(&body, ack->id);
+    std::string body;
+    if (ack->target != 0) {
+      body = R"({"retracted":)";
+      json::AppendUint(&body, ack->target);
+      body += R"(,"seq":)";
+      json::AppendUint(&body, ack->seq);
+    } else {
+      body = R"({"seq":)";
+      json::AppendUint(&body, ack->seq);
+      body += R"(,"id":)";
+      json::AppendString(&body, ack->id);
+      if (ack->duplicate) body += R"(,"duplicate":true)";
+    }
     body += '}';
     s.flags &= static_cast<uint8_t>(~kClosingSess);  // RespondHttp decides from keep_alive
     RespondHttp(ack->conn,
@@ -267,14 +379,13 @@ std::string Shard::WelcomeJson(const JoinReply& rep) {
 
 void Shard::AppendJoinBacklog(JoinReply* rep, bool sse, std::string* out) {
   const Framing f = sse ? Framing::kSse : Framing::kWebSocket;
-  if (rep->gap_to != 0) {
+  if (rep->gap_to != 0 || rep->reset) {
     EncodeObject(frame_writer_, f, "gap", rep->gap_to,
-                 GapJson(rep->room, rep->gap_from, rep->gap_to), out);
+                 GapJson(rep->room, rep->gap_from, rep->gap_to,
+                         rep->reset ? std::string_view(rep->epoch) : std::string_view{}),
+                 out);
   }
-  // The history's seqs end at rep->last (a resume) or at the head (history=N).
-  uint64_t seq = (rep->gap_to != 0 || !rep->history.empty()) ? rep->last : rep->head;
-  seq = seq + 1 - rep->history.size();
-  for (const std::string& h : rep->history) EncodeObject(frame_writer_, f, "msg", seq++, h, out);
+  EncodeBatch(frame_writer_, f, rep->history, out);
 }
 
 void Shard::OnWsReply(JoinReply* rep) {
@@ -349,7 +460,7 @@ void Shard::FlushReplica(uint32_t idx) {
   for (const Framing f : {Framing::kWebSocket, Framing::kSse}) {
     const auto& viewers = f == Framing::kSse ? r.sse : r.viewers;
     if (viewers.empty()) continue;
-    FanoutResult one = FanOutBatch(frame_writer_, f, r.name, r.pending, viewers, cfg_.slow_policy,
+    FanoutResult one = FanOutBatch(frame_writer_, f, r.name, r.pending, r.recent_prio, viewers, cfg_.slow_policy,
                                    cfg_.max_queue_bytes, queues);
     res.delivered += one.delivered;
     res.skipped += one.skipped;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -22,6 +23,56 @@ namespace {
 // Table slots beyond a shard's share of --max-conns: 64 for 503 answers, 64 of loop slack and one
 // listen backlog (1024) that a multishot accept may still take after it was told to pause.
 constexpr uint64_t kTableOverhead = 64 + 64 + 1024 + 16;
+// Opens every shard's log (cutting torn tails) and replays all of them into the rooms' owners.
+bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shards) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < shards.size(); ++i) {
+    store::RecoveryReport rep;
+    std::string err;
+    if (shards[i]->OpenLog(&rep, &err) != 0) {
+      RC_ERROR(static_cast<int>(i), "cannot open the message log in --data-dir %s: %s",
+               cfg.data_dir.c_str(), err.c_str());
+      return false;
+    }
+    for (const std::string& p : rep.problems) {
+      RC_WARN(static_cast<int>(i), "message log repaired: %s", p.c_str());
+    }
+    if (rep.cut_bytes) {
+      RC_WARN(static_cast<int>(i), "message log: cut %llu bytes of torn or corrupt tail",
+              static_cast<unsigned long long>(rep.cut_bytes));
+    }
+  }
+  store::ReplayReport rep;
+  std::string err;
+  const int n = static_cast<int>(shards.size());
+  const int rc = store::ReplayLog(
+      cfg.data_dir,
+      [&](const store::Record& r) {
+        shards[static_cast<size_t>(room::OwnerShardOf(r.room, n))]->RestoreEvent(r);
+      },
+      &rep, &err);
+  if (rc != 0) {
+    RC_ERROR(-1, "cannot read the message log in --data-dir %s: %s", cfg.data_dir.c_str(),
+             err.c_str());
+    return false;
+  }
+  for (const std::string& p : rep.problems) RC_WARN(-1, "message log: %s", p.c_str());
+  size_t rooms = 0;
+  for (auto& sh : shards) rooms += sh->EndRestore();
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  RC_INFO(-1,
+          "message log in %s/log: replayed %llu events (%llu MiB, %llu segments, %llu shard "
+          "dirs) into %zu rooms in %.0f ms; fsync=%s",
+          cfg.data_dir.c_str(), static_cast<unsigned long long>(rep.records),
+          static_cast<unsigned long long>(rep.bytes >> 20),
+          static_cast<unsigned long long>(rep.segments),
+          static_cast<unsigned long long>(rep.shards), rooms, ms,
+          cfg.fsync == FsyncMode::kBatch      ? "batch"
+          : cfg.fsync == FsyncMode::kInterval ? "interval"
+                                              : "never");
+  return true;
+}
+
 }  // namespace
 
 int RunServer(const Config& cfg_in) {
@@ -61,7 +112,6 @@ int RunServer(const Config& cfg_in) {
     }
   }
   RC_INFO(-1, "roomcast %s starting: %s", kVersion, DescribeConfig(cfg).c_str());
-  RC_INFO(-1, "history is kept in memory only (no durable log in this version)");
   ServerShared shared(cfg, cfg.shards);
   if (!cfg.cursor_key.empty()) {
     if (!longpoll::ParseHexKey(cfg.cursor_key, &shared.cursor_key)) {
@@ -82,6 +132,12 @@ int RunServer(const Config& cfg_in) {
   }
   std::vector<std::unique_ptr<Shard>> shards;
   for (int i = 0; i < cfg.shards; ++i) shards.push_back(std::make_unique<Shard>(&shared, i));
+  if (cfg.data_dir.empty()) {
+    RC_INFO(-1, "history is kept in memory only (no --data-dir): a restart loses it and every "
+                "room starts a new epoch");
+  } else if (!RestoreFromLog(cfg, shards)) {
+    return 1;
+  }
 
   std::vector<std::thread> threads;
   for (int i = 0; i < cfg.shards; ++i) {

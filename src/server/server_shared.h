@@ -42,6 +42,20 @@ struct alignas(64) ShardMetrics {
   std::atomic<uint64_t> longpoll_responses_total{0};
   std::atomic<uint64_t> longpoll_response_messages_total{0};
   std::atomic<uint64_t> longpoll_answers_built_total{0};  // one can answer many parked polls
+  std::atomic<uint64_t> messages_deduplicated_total{0};  // resends answered with the first ack
+  std::atomic<uint64_t> prio_sequenced_total{0};
+  std::atomic<uint64_t> retractions_total{0};
+  std::atomic<uint64_t> log_records_total{0};
+  std::atomic<uint64_t> log_bytes_total{0};
+  std::atomic<uint64_t> log_writes_total{0};   // group commits (one write per batch)
+  std::atomic<uint64_t> log_fsyncs_total{0};
+  std::atomic<uint64_t> log_write_errors_total{0};
+  std::atomic<uint64_t> log_segments{0};
+  std::atomic<uint64_t> log_disk_bytes{0};
+  // Time from a group commit's write being submitted to it being written (and synced, with
+  // --fsync batch): what an ack waits for on top of the sequencing.
+  std::atomic<uint64_t> log_commit_us_sum{0};
+  std::atomic<uint64_t> log_commit_us_max{0};  // since start
   // Prometheus lines for this shard's hottest long-poll rooms (parked polls and timeoutMs per
   // room), rebuilt by the shard once a second and swapped in whole.
   std::atomic<std::shared_ptr<const std::string>> hot_poll_rooms;

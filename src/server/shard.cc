@@ -60,10 +60,12 @@ Shard::Shard(ServerShared* shared, int id)
       mesh_(&shared->mesh, id, &loop_),
       metrics_(shared->metrics[static_cast<size_t>(id)]),
       frame_reader_(shared->cfg.max_frame),
-      owned_(shared->shards, shared->cfg.history, shared->cfg.max_rooms),
+      owned_(shared->shards, shared->cfg.history, shared->cfg.max_rooms,
+             shared->cfg.prio_history),
       replicas_(room::PacingPolicy{shared->cfg.tick_ms,
                                    ShardSendBudget(shared->cfg.send_budget, shared->shards)}),
-      cursor_codec_(shared->cursor_key) {
+      cursor_codec_(shared->cursor_key),
+      dedup_(static_cast<uint64_t>(shared->cfg.dedup_secs) * 1000, shared->cfg.dedup_max) {
   cors_headers_.resize(256);
   cors_headers_[kCorsAny] = "Access-Control-Allow-Origin: *\r\n";
   std::string_view list = cfg_.cors_origins;
@@ -100,6 +102,7 @@ void Shard::Run() {
   start_ms_ = loop_.NowMs();
   next_sweep_ms_ = start_ms_ + 1000;
   loop_.Run();
+  CloseLog();
   PublishMetrics();
   const io::LoopStats& ls = loop_.Stats();
   RC_INFO(id_,
@@ -263,6 +266,10 @@ uint32_t Shard::BeforeSleep(uint64_t now_ms) {
     const uint64_t d = poll_timers_.front().deadline_ms;
     wait = std::min<uint64_t>(wait, d > now_ms ? d - now_ms : 0);
   }
+  StartLogWrite(now_ms);
+  if (log_unsynced_ && !log_sync_busy_) {
+    wait = std::min<uint64_t>(wait, log_next_sync_ms_ > now_ms ? log_next_sync_ms_ - now_ms : 0);
+  }
   mesh_.Flush();
   if (mesh_.HasOverflow()) wait = std::min<uint32_t>(wait, 1);
   const uint64_t to_sweep = next_sweep_ms_ > now_ms ? next_sweep_ms_ - now_ms : 0;
@@ -360,6 +367,10 @@ void Shard::PublishMetrics() {
   ShardMetrics::Set(metrics_.mesh_ring_full_total, mesh_.Stats().ring_full);
   ShardMetrics::Set(metrics_.mesh_wakeups_total, mesh_.Stats().wakeups);
   ShardMetrics::Set(metrics_.rooms_owned, owned_.Count());
+  if (log_) {
+    ShardMetrics::Set(metrics_.log_segments, log_->SegmentCount());
+    ShardMetrics::Set(metrics_.log_disk_bytes, log_->TotalBytes());
+  }
   ShardMetrics::Set(metrics_.room_replicas, replicas_.Count());
   ShardMetrics::Set(metrics_.sse_viewers, sse_viewers_);
   ShardMetrics::Set(metrics_.longpoll_parked, parked_);

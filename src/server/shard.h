@@ -17,6 +17,8 @@
 
 #include "roomcast/client_op.h"
 #include "roomcast/config.h"
+#include "roomcast/dedup_window.h"
+#include "roomcast/segment_log.h"
 #include "roomcast/http_parser.h"
 #include "roomcast/mesh.h"
 #include "roomcast/poll_cursor.h"
@@ -83,6 +85,7 @@ enum ItemKind : uint32_t {
   kItemJoin,         // JoinReq, viewer's shard -> owner
   kItemJoinReply,    // JoinReply, owner -> viewer's shard
   kItemLeave,        // LeaveReq (a = count), viewer's shard -> owner
+  kItemRetract,      // RetractReq, admin's shard -> owner (answered with kItemAck)
 };
 
 // How a join is served. A long-poll "join" asks for what follows a cursor; the owner counts it
@@ -121,6 +124,11 @@ struct PollTimer {
   uint32_t gen;
 };
 
+// ?epoch=E (the epoch a resuming viewer's seqs belong to): 1..64 letters and digits, or absent
+// (*epoch empty). False when present and malformed.
+[[nodiscard]] bool ParseEpochParam(const http::Request& req, std::string* epoch);
+inline constexpr std::string_view kEpochRule = "epoch must be 1..64 letters and digits";
+
 class Shard final : public io::LoopHandler {
  public:
   Shard(ServerShared* shared, int id);
@@ -142,6 +150,14 @@ class Shard final : public io::LoopHandler {
   uint32_t BeforeSleep(uint64_t now_ms) override;
   bool HasInbound() override;
   void OnStopRequested() override;
+  void OnFileDone(uint32_t token, int res) override;
+
+  // durable.cc. Before the shard threads start (main thread): opens this shard's log (repairs a
+  // torn tail), and puts replayed events back into the rooms this shard owns.
+  [[nodiscard]] int OpenLog(store::RecoveryReport* rep, std::string* error);
+  void RestoreEvent(const store::Record& rec);
+  // After replay: drops the per-room bookkeeping it needed; returns the rooms restored.
+  size_t EndRestore();
 
  private:
   friend class WsFrameSink;
@@ -208,7 +224,10 @@ class Shard final : public io::LoopHandler {
   void CloseWs(ConnId c, ws::CloseCode code, std::string_view reason);
 
   // room_service.cc
-  void Publish(ConnId c, bool http, std::string_view room, const chat::ClientOp& op);
+  // admin: a server-side publish (op.user, op.prio and op.msg_kind count).
+  void Publish(ConnId c, bool http, std::string_view room, const chat::ClientOp& op,
+               bool admin = false);
+  void Retract(ConnId c, std::string_view room, uint64_t target, const chat::RetractBody& b);
   // Asks the room's owner to join (or, for a poll, for what follows `since`). since ==
   // kNoSince: no resume. `epoch`: the cursor's epoch (polls only).
   static constexpr uint64_t kNoSince = UINT64_MAX;
@@ -227,6 +246,25 @@ class Shard final : public io::LoopHandler {
   void OnWsReply(struct JoinReply* rep);
   std::string WelcomeJson(const struct JoinReply& rep);
   void OnLeave(int from, std::string* room, uint32_t count);
+  void OnRetract(int from, struct RetractReq* req);
+  // Forwards a sequenced event to every shard with viewers of the room (after the log write).
+  void ForwardEvent(room::OwnerRoom* r, const room::SequencedMsg& m);
+
+  // durable.cc: the group commit. Events appended during a turn are written with one write when
+  // the loop is about to sleep; the acks and forwards of those events wait for that write (and,
+  // with --fsync batch, its fdatasync), and only then do joins and polls see the events.
+  void LogEvent(room::OwnerRoom* r, const room::SequencedMsg& m, std::string_view user,
+                std::string_view cid, uint64_t target, int64_t ts_ms);
+  // Sends now without a log; with one, after every event logged so far is written.
+  void SendAfterLog(int to, mesh::Item item);
+  void StartLogWrite(uint64_t now_ms);
+  void ReleaseLogGroup();
+  void LogFailed(const char* what, int res);
+  void CloseLog();  // after the loop ended: writes what is left, synchronously
+
+  // HTTP admin endpoints (admin_front.cc).
+  void HandleAdmin(ConnId c, const http::Request& req, std::string_view body);
+  [[nodiscard]] bool AdminAuthorized(ConnId c, const http::Request& req, bool keep_alive);
   void FlushReplica(uint32_t idx);
   void SendToOwner(std::string_view room, uint32_t kind, uint64_t a, void* ptr);
 
@@ -249,6 +287,24 @@ class Shard final : public io::LoopHandler {
   std::unordered_map<std::string, PollRoomState> poll_rooms_;
   std::deque<PollTimer> poll_timers_;      // in deadline order (every hold is the same length)
   longpoll::CursorCodec cursor_codec_;
+  room::DedupWindow dedup_;
+  // The durable log (null without --data-dir) and its group commit.
+  struct LogGroup {
+    std::vector<std::pair<int, mesh::Item>> items;  // mesh sends held until written
+    std::vector<std::pair<room::OwnerRoom*, uint64_t>> visible;  // rooms' seqs shown then
+    bool Empty() const { return items.empty() && visible.empty(); }
+  };
+  std::unique_ptr<store::SegmentLog> log_;
+  LogGroup log_pending_;   // events of the batch being collected
+  LogGroup log_inflight_;  // events of the batch being written
+  store::SegmentLog::Batch log_batch_;
+  uint32_t log_written_ = 0;  // bytes of log_batch_ written so far
+  bool log_busy_ = false;     // a write (or its batch fsync) is in flight
+  bool log_sync_busy_ = false;  // an interval fsync is in flight
+  bool log_unsynced_ = false;   // written since the last interval fsync
+  uint64_t log_next_sync_ms_ = 0;
+  uint64_t log_started_us_ = 0;
+  std::unordered_map<std::string, int64_t> restore_ts_;  // replay: room -> newest record ts
   std::vector<std::string> cors_headers_;  // by CORS index
   std::vector<std::string> cors_list_;     // --cors-origins, from index kCorsFirstListed
   uint8_t cur_cors_ = kCorsNone;           // the request being handled

@@ -39,11 +39,13 @@ void Shard::HandleSse(ConnId c, const http::Request& req, std::string_view room)
   } else if (http::QueryParam(req.query, "since", &value) && !http::ParseDecimal(value, &since)) {
     return RespondError(c, 400, "bad_request", "since must be a whole number", ka);
   }
+  std::string epoch;
+  if (!ParseEpochParam(req, &epoch)) return RespondError(c, 400, "bad_request", kEpochRule, ka);
   if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
   if (!user.empty()) SetUser(c, user);
   loop_.EnqueueCopy(c, sse::StreamHead(kSseRetryMs, CorsHeaders(cur_cors_)));
   const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
-  StartJoin(c, room, h, JoinMode::kSse, since);
+  StartJoin(c, room, h, JoinMode::kSse, since, epoch);
 }
 
 void Shard::OnSseReply(JoinReply* rep) {

@@ -531,9 +531,10 @@ KEY_B = "fedcba9876543210" * 4
 
 
 def test_cursor_from_earlier_epoch_counts_as_seq_0(roomcast):
-    """A restart starts a new epoch; with the same --cursor-key an old cursor is still genuine
-    and counts as seq 0 of the new epoch (even when its seq is below the new head). A server
-    with another key refuses it."""
+    """A restart without --data-dir starts a new epoch; with the same --cursor-key an old cursor
+    is still genuine: its answer opens with a reset gap naming the new epoch, then the new epoch
+    from seq 1 (even when the old seq is below the new head). A server with another key refuses
+    it."""
     first = roomcast("--cursor-key", KEY_A, "--poll-hold-ms", 1000)
     post_many(first, ROOM, 5, prefix="old")
     low, _ = poll_ok(first, history=0)        # seq 5
@@ -544,7 +545,9 @@ def test_cursor_from_earlier_epoch_counts_as_seq_0(roomcast):
     sent = post_many(second, ROOM, 7, prefix="new")
     ans, took = poll_ok(second, cursor=low["cursor"])
     assert ans["epoch"] != low["epoch"], f"a restart must start a new epoch: {ans} {low}"
-    check_msgs(ans["messages"], ROOM, sent)   # 1..7, not 6..7
+    assert ans["messages"][0] == {"type": "gap", "room": ROOM, "from": 1, "to": 0,
+                                  "epoch": ans["epoch"], "reset": True}, ans
+    check_msgs(ans["messages"][1:], ROOM, sent)   # 1..7, not 6..7
     assert ans["seq"] == 7 and took < 0.9, (ans, took)
 
     other = roomcast("--cursor-key", KEY_B, "--poll-hold-ms", 1000)
@@ -553,8 +556,8 @@ def test_cursor_from_earlier_epoch_counts_as_seq_0(roomcast):
 
 
 def test_data_dir_keeps_cursors_valid_across_a_restart(roomcast, tmp_path):
-    """With --data-dir the cursor key is created once (mode 0600) and reused: a cursor from
-    before a restart is still accepted (new epoch: from seq 0), not refused with 400."""
+    """With --data-dir the cursor key is created once (mode 0600) and reused, and the log keeps
+    the room's epoch and seqs: a cursor from before a restart resumes where it was."""
     first = roomcast("--data-dir", tmp_path, "--poll-hold-ms", 1000)
     post_many(first, ROOM, 2, prefix="before")
     old, _ = poll_ok(first, history=0)
@@ -565,7 +568,9 @@ def test_data_dir_keeps_cursors_valid_across_a_restart(roomcast, tmp_path):
 
     second = roomcast("--data-dir", tmp_path, "--poll-hold-ms", 1000)
     sent = post_many(second, ROOM, 3, prefix="after")
+    assert [s[0] for s in sent] == [3, 4, 5], f"seq must continue after the restart: {sent}"
     ans, _took = poll_ok(second, cursor=old["cursor"])
+    assert ans["epoch"] == old["epoch"], (ans, old)
     check_msgs(ans["messages"], ROOM, sent)
     assert key.read_text() == text, "the key file changed across the restart"
 

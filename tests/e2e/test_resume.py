@@ -123,7 +123,8 @@ def test_since_older_than_history_gap_first(roomcast):
 
 
 def test_since_above_head_is_zero(roomcast):
-    """History still holds seq 1: since above the head replays the epoch from its start."""
+    """A seq this epoch never reached comes from another epoch: a reset gap (the new epoch, from
+    1, to 0 as history still holds seq 1), then the epoch from its start."""
     server = roomcast("--history", 50)
     sent = post_many(server, ROOM, 5, prefix="z")
 
@@ -131,7 +132,10 @@ def test_since_above_head_is_zero(roomcast):
         ws, w = await join_since(server, 1000)
         try:
             assert w["seq"] == 5, w
-            check_replay(split_gap(await barrier(ws), ROOM, None), ROOM, sent)
+            frames = await barrier(ws)
+            assert frames and frames[0] == {"type": "gap", "room": ROOM, "from": 1, "to": 0,
+                                            "epoch": w["epoch"], "reset": True}, frames
+            check_replay(split_gap(frames[1:], ROOM, None), ROOM, sent)
         finally:
             await close_all([ws])
     run(scenario(), 20)

@@ -206,6 +206,47 @@ TEST(IdRulesTest, RoomIds) {
   EXPECT_FALSE(IsValidRoomId("r?x=1"));
 }
 
+TEST_F(ClientOpTest, ClientSendWithPrioIsForbidden) {
+  EXPECT_CODE(Ws(R"({"op":"send","text":"x","prio":1})"), "forbidden");
+  EXPECT_NE(op_.kind, OpKind::kSend);
+}
+
+TEST_F(ClientOpTest, AdminPublishFields) {
+  auto admin = [&](std::string_view j) { return parser_.ParseAdminPublish(j, limits_, &op_); };
+  EXPECT_CODE(admin(R"({"text":"rose x10","prio":true,"kind":"gift","user":"bob","cid":"g-1"})"),
+              "");
+  EXPECT_TRUE(op_.prio);
+  EXPECT_EQ(op_.kind, OpKind::kSend);
+  EXPECT_EQ(op_.user, "bob");
+  EXPECT_EQ(op_.cid, "g-1");
+  EXPECT_CODE(admin(R"({"text":"notice","prio":1})"), "");
+  EXPECT_TRUE(op_.prio);
+  EXPECT_EQ(op_.user, "system") << "the default sender";
+  EXPECT_CODE(admin(R"({"text":"plain"})"), "");
+  EXPECT_FALSE(op_.prio);
+  EXPECT_CODE(admin(R"({"text":"x","prio":2})"), "bad_request");
+  EXPECT_CODE(admin(R"({"text":"x","prio":"yes"})"), "bad_request");
+  EXPECT_CODE(admin(R"({"text":"x","kind":"Gift!"})"), "bad_request");
+  EXPECT_CODE(admin(R"({"text":"x","kind":7})"), "bad_request");
+  EXPECT_CODE(admin(R"({"text":"x","user":"a b"})"), "bad_request");
+  EXPECT_CODE(admin(R"({"prio":1})"), "bad_request") << "text is required";
+}
+
+TEST_F(ClientOpTest, RetractBody) {
+  RetractBody b;
+  EXPECT_CODE(parser_.ParseRetract("", &b), "");
+  EXPECT_EQ(b.by, "admin");
+  EXPECT_TRUE(b.reason.empty());
+  EXPECT_CODE(parser_.ParseRetract(R"({"reason":"spam \u00e9","by":"mod-7"})", &b), "");
+  EXPECT_EQ(b.reason, "spam \xc3\xa9");
+  EXPECT_EQ(b.by, "mod-7");
+  EXPECT_CODE(parser_.ParseRetract(R"({"reason":"a\u0001"})", &b), "bad_request");
+  EXPECT_CODE(parser_.ParseRetract("{\"reason\":\"" + std::string(201, 'x') + "\"}", &b),
+              "bad_request");
+  EXPECT_CODE(parser_.ParseRetract(R"({"by":"x y"})", &b), "bad_request");
+  EXPECT_CODE(parser_.ParseRetract("[1]", &b), "bad_request");
+}
+
 TEST(IdRulesTest, UserNames) {
   EXPECT_TRUE(IsValidUserName("alice"));
   EXPECT_TRUE(IsValidUserName("bob.smith-2"));

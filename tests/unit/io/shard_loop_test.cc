@@ -236,3 +236,79 @@ TEST(ShardLoop, StopsAcceptingBeforeTheTableIsFullAndResumes) {
 
 }  // namespace
 }  // namespace roomcast::io
+
+namespace roomcast::io {
+namespace {
+
+std::string Payload() {
+  std::string s(70004, 'a');
+  s[70000] = 't';
+  s[70003] = 'l';
+  return s;
+}
+
+// Writes a file through the loop (the durable log's group commit): write, then fdatasync once
+// the write completed; OnFileDone reports each with its token.
+class FileHandler final : public LoopHandler {
+ public:
+  Loop* loop = nullptr;
+  int fd = -1;
+  std::string data = Payload();
+  std::vector<std::pair<uint32_t, int>> done;
+  bool submitted = false;
+
+  void OnAccept(ConnId) override {}
+  void OnRecv(ConnId, std::span<const uint8_t>) override {}
+  void OnPeerGone(ConnId) override {}
+  void OnSendDrained(ConnId) override {}
+  void OnClosed(ConnId) override {}
+  void OnTurn(uint64_t) override {}
+  uint32_t BeforeSleep(uint64_t) override {
+    if (!submitted) {
+      submitted = true;
+      loop->SubmitFileWrite(fd, data.data(), static_cast<uint32_t>(data.size()), 16, 7);
+    }
+    return 50;
+  }
+  bool HasInbound() override { return false; }
+  void OnStopRequested() override { loop->Finish(0); }
+  void OnFileDone(uint32_t token, int res) override {
+    done.emplace_back(token, res);
+    if (token == 7) loop->SubmitFileSync(fd, 8);
+    if (token == 8) loop->RequestStop();
+  }
+};
+
+TEST(ShardLoop, FileWriteThenSyncCompleteWithTheirTokens) {
+  char path[] = "/tmp/roomcast-io-file-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  FileHandler h;
+  h.fd = fd;
+  LoopOptions o;
+  o.listen_host = "127.0.0.1";
+  o.listen_port = FreePort();
+  o.max_conns = 8;
+  o.recv_buf_count = 16;
+  {
+    LoopThread t(o, &h);
+    if (!t.Started()) {
+      close(fd);
+      unlink(path);
+      GTEST_SKIP() << "io_uring loop unavailable here: " << t.Error();
+    }
+    t.Join();
+  }
+  ASSERT_EQ(h.done.size(), 2u);
+  EXPECT_EQ(h.done[0], std::make_pair(7u, static_cast<int>(h.data.size())));
+  EXPECT_EQ(h.done[1], std::make_pair(8u, 0));
+  std::string back(h.data.size() + 16, '\0');
+  ASSERT_EQ(pread(fd, back.data(), back.size(), 0), static_cast<ssize_t>(back.size()));
+  EXPECT_EQ(back.substr(0, 16), std::string(16, '\0')) << "written at the offset asked";
+  EXPECT_EQ(back.substr(16), h.data);
+  close(fd);
+  unlink(path);
+}
+
+}  // namespace
+}  // namespace roomcast::io

@@ -48,11 +48,11 @@ TEST(OwnerRoom, HistoryKeepsTheLastN) {
   for (int i = 0; i < 12; ++i) r.Sequence({"r1", "u", "m" + std::to_string(i), "", 0});
   auto recent = r.Recent(100);
   ASSERT_EQ(recent.size(), 5u);
-  EXPECT_NE(recent.front().find(R"("seq":8)"), std::string::npos);
-  EXPECT_NE(recent.back().find(R"("seq":12)"), std::string::npos);
+  EXPECT_NE(recent.front().json.find(R"("seq":8)"), std::string::npos);
+  EXPECT_NE(recent.back().json.find(R"("seq":12)"), std::string::npos);
   auto two = r.Recent(2);
   ASSERT_EQ(two.size(), 2u);
-  EXPECT_NE(two[0].find(R"("seq":11)"), std::string::npos);
+  EXPECT_NE(two[0].json.find(R"("seq":11)"), std::string::npos);
   EXPECT_TRUE(r.Recent(0).empty());
 }
 
@@ -89,9 +89,11 @@ TEST(OwnerRooms, LimitAndEpochs) {
 
 
 // The seq inside a message object's JSON.
-uint64_t SeqOf(const std::string& json) {
-  const size_t p = json.find(R"("seq":)");
-  return p == std::string::npos ? 0 : std::stoull(json.substr(p + 6));
+uint64_t SeqOf(const SequencedMsg& m) {
+  const size_t p = m.json.find(R"("seq":)");
+  const uint64_t in_json = p == std::string::npos ? 0 : std::stoull(m.json.substr(p + 6));
+  EXPECT_EQ(in_json, m.seq);
+  return m.seq;
 }
 
 TEST(OwnerRoomSince, WithinHistoryEveryLaterMessageOnce) {

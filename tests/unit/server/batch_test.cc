@@ -67,7 +67,7 @@ TEST(Batch, OneSharedBufferForEveryViewer) {
   std::vector<room::ViewerId> viewers;
   for (room::ViewerId v = 0; v < 1000; ++v) viewers.push_back(v);
   auto msgs = Msgs();
-  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, viewers, SlowPolicy::kSkip, 1 << 20, q);
+  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 1 << 20, q);
   EXPECT_EQ(r.delivered, 1000u);
   EXPECT_EQ(r.skipped, 0u);
   SharedBuf* first = q.got[0].at(0);
@@ -89,7 +89,7 @@ TEST(Batch, SlowViewerSkipsAheadWithGap) {
   q.drop_last = 6;
   std::vector<room::ViewerId> viewers = {0, 1, 2};
   auto msgs = Msgs();
-  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, viewers, SlowPolicy::kSkip, 4096, q);
+  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(r.delivered, 2u);
   EXPECT_EQ(r.skipped, 1u);
   ASSERT_EQ(q.got[1].size(), 1u);
@@ -105,7 +105,7 @@ TEST(Batch, GapStartsAtTheBatchWhenNothingTaggedWasDropped) {
   q.queued[0] = 5000;
   std::vector<room::ViewerId> viewers = {0};
   auto msgs = Msgs();
-  FanOutBatch(w, Framing::kWebSocket, "r1", msgs, viewers, SlowPolicy::kSkip, 4096, q);
+  FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(q.got[0][0]->bytes, TextFrame(R"({"type":"gap","room":"r1","from":7,"to":9})"));
 }
 
@@ -115,7 +115,7 @@ TEST(Batch, SlowViewerClosedUnderClosePolicy) {
   q.queued[1] = 5000;
   std::vector<room::ViewerId> viewers = {0, 1};
   auto msgs = Msgs();
-  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, viewers, SlowPolicy::kClose, 4096, q);
+  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kClose, 4096, q);
   EXPECT_EQ(r.closed, 1u);
   EXPECT_EQ(q.closed, std::vector<room::ViewerId>{1});
   EXPECT_TRUE(q.got[1].empty());
@@ -126,10 +126,10 @@ TEST(Batch, NothingToDoWithoutMessagesOrViewers) {
   FakeQueues q;
   std::vector<room::ViewerId> none;
   auto msgs = Msgs();
-  EXPECT_EQ(FanOutBatch(w, Framing::kWebSocket, "r", msgs, none, SlowPolicy::kSkip, 1, q).delivered, 0u);
+  EXPECT_EQ(FanOutBatch(w, Framing::kWebSocket, "r", msgs, {}, none, SlowPolicy::kSkip, 1, q).delivered, 0u);
   std::vector<room::SequencedMsg> empty;
   std::vector<room::ViewerId> one = {1};
-  EXPECT_EQ(FanOutBatch(w, Framing::kWebSocket, "r", empty, one, SlowPolicy::kSkip, 1, q).delivered, 0u);
+  EXPECT_EQ(FanOutBatch(w, Framing::kWebSocket, "r", empty, {}, one, SlowPolicy::kSkip, 1, q).delivered, 0u);
   EXPECT_TRUE(q.got.empty());
 }
 
@@ -153,11 +153,59 @@ TEST(Batch, SseSlowViewerGetsAGapEventWhoseIdIsItsEnd) {
   q.queued[1] = 4096;  // full
   q.drop_first = 3;
   q.drop_last = 6;
-  FanoutResult r = FanOutBatch(w, Framing::kSse, "r1", msgs, viewers, SlowPolicy::kSkip, 4096, q);
+  FanoutResult r = FanOutBatch(w, Framing::kSse, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(r.skipped, 1u);
   ASSERT_EQ(q.got[1].size(), 1u);
   EXPECT_EQ(q.got[1][0]->bytes,
             "id: 9\nevent: gap\ndata: {\"type\":\"gap\",\"room\":\"r1\",\"from\":3,\"to\":9}\n\n");
+}
+
+TEST(Batch, PriorityEventsGoFirstAndSseDropsTheirIdWhenMovedAhead) {
+  ws::FrameWriter w;
+  std::vector<room::SequencedMsg> msgs = {{7, "m7"}, {8, "p8", 0, room::kEvPrio}, {9, "m9"},
+                                          {10, "r10", 0, room::kEvPrio | room::kEvRetract}};
+  std::string ws_out;
+  EncodeBatch(w, Framing::kWebSocket, msgs, &ws_out);
+  EXPECT_EQ(ws_out, TextFrame("p8") + TextFrame("r10") + TextFrame("m7") + TextFrame("m9"));
+  std::string sse_out;
+  EncodeBatch(w, Framing::kSse, msgs, &sse_out);
+  EXPECT_EQ(sse_out,
+            "event: msg\ndata: p8\n\n"
+            "event: retract\ndata: r10\n\n"
+            "id: 7\nevent: msg\ndata: m7\n\n"
+            "id: 9\nevent: msg\ndata: m9\n\n");
+  // A priority event ahead of nothing older keeps its id.
+  std::vector<room::SequencedMsg> lead = {{5, "p5", 0, room::kEvPrio}, {6, "m6"}};
+  std::string lead_out;
+  EncodeBatch(w, Framing::kSse, lead, &lead_out);
+  EXPECT_EQ(lead_out, "id: 5\nevent: msg\ndata: p5\n\nid: 6\nevent: msg\ndata: m6\n\n");
+}
+
+TEST(Batch, SlowViewerStillGetsThePriorityEventsItsGapCovers) {
+  ws::FrameWriter w;
+  FakeQueues q;
+  q.queued[1] = 5000;  // over the bound
+  q.drop_first = 3;    // it had 3..6 queued, 4 of them a gift
+  q.drop_last = 6;
+  std::vector<room::SequencedMsg> msgs = {{7, "m7"}, {8, "p8", 0, room::kEvPrio}, {9, "m9"}};
+  std::vector<room::SequencedMsg> recent = {
+      {2, "p2", 0, room::kEvPrio}, {4, "p4", 0, room::kEvPrio}, {8, "p8", 0, room::kEvPrio}};
+  std::vector<room::ViewerId> viewers = {0, 1};
+  FanoutResult r =
+      FanOutBatch(w, Framing::kWebSocket, "r1", msgs, recent, viewers, SlowPolicy::kSkip, 4096, q);
+  EXPECT_EQ(r.skipped, 1u);
+  ASSERT_EQ(q.got[1].size(), 1u);
+  EXPECT_EQ(q.got[1][0]->bytes, TextFrame(R"({"type":"gap","room":"r1","from":3,"to":9})") +
+                                    TextFrame("p4") + TextFrame("p8"))
+      << "p2 was before the gap: the viewer had it";
+  EXPECT_EQ(q.got[1][0]->tag_first, 3u) << "a later skip over this buffer widens the range";
+  std::vector<room::ViewerId> sse_viewers = {1};
+  FakeQueues q2;
+  q2.queued[1] = 5000;
+  FanOutBatch(w, Framing::kSse, "r1", msgs, recent, sse_viewers, SlowPolicy::kSkip, 4096, q2);
+  EXPECT_EQ(q2.got[1][0]->bytes,
+            "id: 9\nevent: gap\ndata: {\"type\":\"gap\",\"room\":\"r1\",\"from\":7,\"to\":9}\n\n"
+            "event: msg\ndata: p8\n\n");
 }
 
 }  // namespace

@@ -1,0 +1,337 @@
+"""The durable log and resume across restarts (docs/durability.md): with --data-dir every event is
+written before its ack, so a kill -9 under load loses no acknowledged message; a restart replays
+the log, keeps each room's epoch and continues its seq, and every transport resumes exactly where
+it was. Without --data-dir a restart starts new epochs and a resume says so with a reset gap.
+Idempotent send: a cid resent by the same user in the room gets the original ack."""
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from httputil import SSEStream, poll_answer, post_many, room_path
+from metricsutil import fetch_metrics, metric_sum
+from rcutil import (barrier, binary_path, check_msg, check_welcome, close_all, http,
+                    post_message, recv_json, recv_next, run, send_op, ws_connect)
+
+ROOM = "durable-room"
+BIG = ("--history", 100000, "--max-history-request", 100000)
+
+
+def kill9(server) -> None:
+    """SIGKILL this server's PID (a crash) and take it out of the fixture's clean-exit check."""
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait(timeout=10)
+    server.proc = None
+
+
+async def all_events(server, room=ROOM, since=0, **params):
+    """Everything a WebSocket resume from `since` replays: (welcome, [objects])."""
+    ws = await ws_connect(server.ws_url(room, since=since, user="auditor", **params))
+    try:
+        w = check_welcome(await recv_json(ws, 5), room, "auditor")
+        return w, await barrier(ws, 20)
+    finally:
+        await close_all([ws])
+
+
+def test_kill9_under_load_loses_no_acked_message(roomcast, tmp_path):
+    """Two publishers pipeline sends while a viewer follows; the server is killed with SIGKILL
+    mid-stream. After a restart on the same --data-dir every acknowledged message is there with
+    its seq, id and text, the epoch is the same, seq continues after the last logged event, and
+    the viewer resuming with since=<last seq it saw>&epoch= gets exactly what it missed."""
+    first = roomcast("--data-dir", tmp_path, *BIG)
+    acked: dict[int, tuple[str, str]] = {}
+    seen: list[int] = []
+    state = {}
+
+    async def publisher(name, stop):
+        ws = await ws_connect(first.ws_url(ROOM, user=name))
+        await recv_json(ws, 5)
+        sent = {}
+        n = 0
+        try:
+            async def reader():
+                while True:
+                    obj = json.loads(await ws.recv())
+                    if obj.get("type") == "ack":
+                        cid = obj["cid"]
+                        assert obj.get("id") == cid and not obj.get("duplicate"), obj
+                        acked[obj["seq"]] = (cid, sent[cid])
+            rd = asyncio.ensure_future(reader())
+            while not stop.is_set():
+                for _ in range(20):
+                    cid, text = f"{name}-{n}", f"{name} says {n}"
+                    sent[cid] = text
+                    await send_op(ws, {"op": "send", "text": text, "cid": cid})
+                    n += 1
+                await asyncio.sleep(0.01)
+            try:
+                await asyncio.wait_for(rd, 3)
+            except Exception:  # the connection dies with the server
+                pass
+        finally:
+            await close_all([ws], 2)
+
+    async def viewer(stop):
+        ws = await ws_connect(first.ws_url(ROOM, user="follower"))
+        w = check_welcome(await recv_json(ws, 5), ROOM, "follower")
+        state["epoch"] = w["epoch"]
+        try:
+            while True:
+                obj = json.loads(await ws.recv())
+                if obj.get("type") == "msg":
+                    assert not seen or obj["seq"] == seen[-1] + 1, (seen[-1:], obj)
+                    seen.append(obj["seq"])
+        except Exception:
+            pass
+        finally:
+            await close_all([ws], 2)
+
+    async def scenario():
+        stop = asyncio.Event()
+        tasks = [asyncio.ensure_future(viewer(stop))]
+        await asyncio.sleep(0.2)
+        tasks += [asyncio.ensure_future(publisher(p, stop)) for p in ("pa", "pb")]
+        await asyncio.sleep(1.5)
+        kill9(first)  # mid-stream: sends still in flight
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
+    run(scenario(), 40)
+    assert len(acked) > 200, f"the load was too light to mean anything: {len(acked)} acks"
+    assert seen, "the viewer saw nothing before the kill"
+
+    second = roomcast("--data-dir", tmp_path, *BIG)
+    assert "replayed" in second.log_text(), second.log_text()
+
+    async def check_after():
+        w, objs = await all_events(second)
+        assert w["epoch"] == state["epoch"], f"the epoch must survive: {w} vs {state}"
+        by_seq = {o["seq"]: o for o in objs if o.get("type") == "msg"}
+        assert [o["seq"] for o in objs] == list(range(1, w["seq"] + 1)), "holes in the replay"
+        for seq, (cid, text) in acked.items():
+            assert seq in by_seq, f"acknowledged seq {seq} ({cid}) lost in the crash"
+            check_msg(by_seq[seq], ROOM, seq=seq, id=cid, text=text)
+        assert w["seq"] >= max(acked), (w, max(acked))
+        # The viewer resumes where it was: exactly what it missed, in order, then live.
+        last = seen[-1]
+        ws = await ws_connect(second.ws_url(ROOM, since=last, epoch=state["epoch"], user="follower"))
+        try:
+            check_welcome(await recv_json(ws, 5), ROOM, "follower")
+            missed = await barrier(ws, 10)
+            assert [o["seq"] for o in missed] == list(range(last + 1, w["seq"] + 1)), (
+                f"resume from {last}: {[o.get('type') + str(o.get('seq')) for o in missed][:10]}")
+            st, _h, body = post_message(second, ROOM, "after", {"text": "after", "cid": "after-1"})
+            assert st == 200 and json.loads(body)["seq"] == w["seq"] + 1, (st, body, w)
+            live = await recv_next(ws, 5)
+            assert live.get("type") == "msg" and live["seq"] == w["seq"] + 1, live
+        finally:
+            await close_all([ws])
+    run(check_after(), 40)
+
+
+def test_every_transport_resumes_across_a_crash(roomcast, tmp_path):
+    """WebSocket since=&epoch=, SSE Last-Event-ID and a long-poll cursor taken before a kill -9
+    each get exactly the messages posted after the restart: same epoch, no gap, no duplicate."""
+    first = roomcast("--data-dir", tmp_path)
+    before = post_many(first, ROOM, 5, prefix="b")
+    poll, _ = poll_answer(first, ROOM, history=0)
+    assert poll["seq"] == 5, poll
+    with SSEStream(first.port, room_path(ROOM, "events", history=5)) as sse:
+        assert sse.next_event()["event"] == "welcome"
+        ids = [sse.next_event()["id"] for _ in range(5)]
+    assert ids == ["1", "2", "3", "4", "5"], ids
+    kill9(first)
+
+    second = roomcast("--data-dir", tmp_path)
+    after = post_many(second, ROOM, 3, prefix="a")
+    assert [a[0] for a in after] == [6, 7, 8], f"seq must continue: {after}"
+    want = [(s, cid, text) for s, cid, text in after]
+
+    ans, _ = poll_answer(second, ROOM, cursor=poll["cursor"])
+    assert ans["epoch"] == poll["epoch"], (ans, poll)
+    assert [m["seq"] for m in ans["messages"]] == [6, 7, 8], ans
+    for m, (seq, cid, text) in zip(ans["messages"], want):
+        check_msg(m, ROOM, seq=seq, id=cid, text=text)
+
+    with SSEStream(second.port, room_path(ROOM, "events"), headers={"Last-Event-ID": "5"}) as sse:
+        wel = sse.next_event()
+        assert wel["event"] == "welcome" and wel["data"]["epoch"] == poll["epoch"], wel
+        evs = [sse.next_event() for _ in range(3)]
+    assert [(e["event"], e["id"]) for e in evs] == [("msg", "6"), ("msg", "7"), ("msg", "8")], evs
+
+    async def ws_resume():
+        ws = await ws_connect(second.ws_url(ROOM, since=5, epoch=poll["epoch"], user="r"))
+        try:
+            w = check_welcome(await recv_json(ws, 5), ROOM, "r")
+            assert w["epoch"] == poll["epoch"], w
+            got = await barrier(ws)
+            assert [o.get("type") for o in got] == ["msg"] * 3, got
+            for m, (seq, cid, text) in zip(got, want):
+                check_msg(m, ROOM, seq=seq, id=cid, text=text)
+        finally:
+            await close_all([ws])
+    run(ws_resume(), 20)
+    assert before[-1][0] == 5
+
+
+def test_without_data_dir_a_restart_is_a_new_epoch_and_resumes_say_so(roomcast):
+    """No --data-dir: history is in memory only (the start-up log says so). After a restart a
+    WebSocket or SSE viewer resuming with its old epoch gets a reset gap naming the new epoch,
+    then the new epoch from seq 1, even though its since is below the new head."""
+    first = roomcast()
+    assert "memory only" in first.log_text(), first.log_text()
+    post_many(first, ROOM, 3, prefix="old")
+    old_epoch = poll_answer(first, ROOM, history=0)[0]["epoch"]
+    assert first.stop() == 0
+    second = roomcast()
+    sent = post_many(second, ROOM, 6, prefix="new")
+
+    async def scenario():
+        ws = await ws_connect(second.ws_url(ROOM, since=2, epoch=old_epoch, user="r"))
+        try:
+            w = check_welcome(await recv_json(ws, 5), ROOM, "r")
+            assert w["epoch"] != old_epoch, w
+            got = await barrier(ws)
+            assert got[0] == {"type": "gap", "room": ROOM, "from": 1, "to": 0,
+                              "epoch": w["epoch"], "reset": True}, got
+            assert [o["seq"] for o in got[1:]] == [s[0] for s in sent], got
+            return w["epoch"]
+        finally:
+            await close_all([ws])
+    new_epoch = run(scenario(), 20)
+    # The same epoch is a plain resume.
+    with SSEStream(second.port, room_path(ROOM, "events", since=4, epoch=new_epoch)) as sse:
+        assert sse.next_event()["event"] == "welcome"
+        assert [sse.next_event()["id"] for _ in range(2)] == ["5", "6"]
+    with SSEStream(second.port, room_path(ROOM, "events", since=2, epoch=old_epoch)) as sse:
+        assert sse.next_event()["event"] == "welcome"
+        gap = sse.next_event()
+        assert gap["event"] == "gap" and gap["data"]["reset"] is True, gap
+        assert sse.next_event()["id"] == "1"
+    # A malformed epoch is refused.
+    st, _h, body = http("GET", second.url(room_path(ROOM, "events", epoch="not/valid")))
+    assert st == 400 and b"epoch" in body, (st, body)
+
+
+async def next_acks(ws, n, timeout=5.0):
+    """The next n acks on ws (other frames skipped): acks travel through the room's owner and
+    the log, so a ping barrier does not order them."""
+    out = []
+    deadline = time.monotonic() + timeout
+    while len(out) < n:
+        obj = await recv_next(ws, max(0.01, deadline - time.monotonic()))
+        if obj.get("type") == "ack":
+            out.append(obj)
+    return out
+
+
+def test_resent_cid_gets_the_original_ack(roomcast, tmp_path):
+    """Idempotent send: the same user resending a cid in the same room (same connection, a new
+    connection, over HTTP, or after a restart with --data-dir) gets the original seq, marked
+    duplicate, and viewers see the message once. Another user's same cid is another message."""
+    server = roomcast("--data-dir", tmp_path)
+
+    async def scenario():
+        viewer = await ws_connect(server.ws_url(ROOM, user="watcher"))
+        pub = await ws_connect(server.ws_url(ROOM, user="alice"))
+        sockets = [viewer, pub]
+        try:
+            await recv_json(viewer, 5)
+            await recv_json(pub, 5)
+            for _ in range(2):
+                await send_op(pub, {"op": "send", "text": "hello once", "cid": "dup-1"})
+            acks = await next_acks(pub, 2)
+            assert [(a["seq"], a.get("duplicate", False)) for a in acks] == [(1, False), (1, True)], acks
+            # A reconnect (same user) resends: still seq 1.
+            again = await ws_connect(server.ws_url(ROOM, user="alice"))
+            sockets.append(again)
+            await recv_json(again, 5)
+            await send_op(again, {"op": "send", "text": "hello once", "cid": "dup-1"})
+            ack = (await next_acks(again, 1))[0]
+            assert ack["seq"] == 1 and ack["duplicate"] is True, ack
+            # Another user with the same cid: a new message.
+            bob = await ws_connect(server.ws_url(ROOM, user="bob"))
+            sockets.append(bob)
+            await recv_json(bob, 5)
+            await send_op(bob, {"op": "send", "text": "bob's", "cid": "dup-1"})
+            ack = (await next_acks(bob, 1))[0]
+            assert ack["seq"] == 2 and not ack.get("duplicate"), ack
+            await asyncio.sleep(0.3)
+            msgs = [o for o in await barrier(viewer) if o.get("type") == "msg"]
+            assert [(m["seq"], m["user"]) for m in msgs] == [(1, "alice"), (2, "bob")], msgs
+        finally:
+            await close_all(sockets)
+    run(scenario(), 20)
+    st, _h, body = post_message(server, ROOM, "alice", {"text": "hello once", "cid": "dup-1"})
+    assert st == 200 and json.loads(body) == {"seq": 1, "id": "dup-1", "duplicate": True}, body
+    assert metric_sum(fetch_metrics(server)[2], "roomcast_messages_deduplicated_total") == 3
+    assert server.stop() == 0
+    again = roomcast("--data-dir", tmp_path)
+    st, _h, body = post_message(again, ROOM, "alice", {"text": "hello once", "cid": "dup-1"})
+    assert st == 200 and json.loads(body)["seq"] == 1, f"dedup must survive a restart: {body}"
+
+
+def test_dedup_can_be_turned_off(roomcast):
+    server = roomcast("--dedup-secs", 0)
+    a = post_message(server, ROOM, "alice", {"text": "x", "cid": "same"})
+    b = post_message(server, ROOM, "alice", {"text": "x", "cid": "same"})
+    assert (json.loads(a[2])["seq"], json.loads(b[2])["seq"]) == (1, 2), (a, b)
+
+
+def newest_segment(data_dir: Path) -> Path:
+    segs = sorted(p for p in (data_dir / "log").glob("shard-*/*.seg") if p.stat().st_size > 16)
+    assert segs, f"no segment with records under {data_dir}"
+    return max(segs, key=lambda p: p.stat().st_mtime)
+
+
+def test_torn_tail_is_cut_reported_and_start_goes_on(roomcast, tmp_path):
+    """A crash mid-write leaves a torn record at the end of the newest segment: the next start
+    cuts it at the last good record, says so, and serves every message before it."""
+    first = roomcast("--data-dir", tmp_path)
+    sent = post_many(first, ROOM, 20, prefix="t")
+    kill9(first)
+    seg = newest_segment(tmp_path)
+    good = seg.stat().st_size
+    with open(seg, "ab") as f:
+        f.write(b"\x40\x00\x00\x00\xde\xad\xbe\xef" + b"half a record")  # claims 64 bytes
+    second = roomcast("--data-dir", tmp_path)
+    log = second.log_text()
+    assert "cut" in log and seg.name in log, log
+    assert seg.stat().st_size == good, "the torn tail must be cut off the file"
+
+    async def check():
+        w, objs = await all_events(second)
+        assert [o["seq"] for o in objs] == [s[0] for s in sent], objs
+    run(check(), 20)
+    st, _h, body = post_message(second, ROOM, "w", {"text": "next", "cid": "next"})
+    assert st == 200 and json.loads(body)["seq"] == 21, body
+
+
+def test_fsync_policies_all_ack_and_count_their_syncs(roomcast, tmp_path):
+    """--fsync batch syncs every group commit before the ack; interval syncs within
+    --fsync-interval-ms; never does not sync. All three acknowledge every send."""
+    counts = {}
+    for mode in ("batch", "interval", "never"):
+        d = tmp_path / mode
+        d.mkdir()
+        srv = roomcast("--data-dir", d, "--fsync", mode, "--fsync-interval-ms", 100)
+        post_many(srv, ROOM, 10, prefix=mode)
+        time.sleep(0.4)
+        m = fetch_metrics(srv)[2]
+        counts[mode] = (metric_sum(m, "roomcast_log_fsyncs_total"),
+                        metric_sum(m, "roomcast_log_writes_total"),
+                        metric_sum(m, "roomcast_log_records_total"))
+        assert srv.stop() == 0
+    assert counts["batch"][0] >= counts["batch"][1] >= 10, counts  # one sync per group commit
+    assert counts["interval"][0] >= 1, counts
+    assert counts["never"][0] == 0, counts
+    assert all(c[2] == 10 for c in counts.values()), counts
+
+
+def test_bad_log_flags_exit_2(roomcast):
+    for args in (["--fsync", "sometimes"], ["--admin-key", "short"], ["--segment-mb", "0"]):
+        r = subprocess.run([str(binary_path()), *args], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2 and args[0] in r.stderr, (args, r.returncode, r.stderr)

@@ -1,0 +1,66 @@
+#include "roomcast/dedup_window.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace roomcast::room {
+namespace {
+
+TEST(DedupWindow, SameCidSameUserSameRoomWithinTheWindowIsFound) {
+  DedupWindow w(60000, 100);
+  EXPECT_EQ(w.Find("r", "alice", "c1", 1000), 0u);
+  w.Remember("r", "alice", "c1", 7, 1000);
+  EXPECT_EQ(w.Find("r", "alice", "c1", 1500), 7u);
+  EXPECT_EQ(w.Find("r", "bob", "c1", 1500), 0u) << "another user's cid is another message";
+  EXPECT_EQ(w.Find("r2", "alice", "c1", 1500), 0u) << "another room";
+  EXPECT_EQ(w.Find("r", "alice", "c2", 1500), 0u);
+}
+
+TEST(DedupWindow, KeysDoNotRunIntoEachOther) {
+  DedupWindow w(60000, 100);
+  w.Remember("ab", "c", "d", 1, 0);
+  EXPECT_EQ(w.Find("a", "bc", "d", 0), 0u);
+  EXPECT_EQ(w.Find("ab", "c", "d", 0), 1u);
+}
+
+TEST(DedupWindow, EmptyCidIsNeverRemembered) {
+  DedupWindow w(60000, 100);
+  w.Remember("r", "alice", "", 3, 0);
+  EXPECT_EQ(w.Size(), 0u);
+  EXPECT_EQ(w.Find("r", "alice", "", 0), 0u);
+}
+
+TEST(DedupWindow, ForgetsAfterTheWindow) {
+  DedupWindow w(1000, 100);
+  w.Remember("r", "u", "c", 5, 10000);
+  EXPECT_EQ(w.Find("r", "u", "c", 11000), 5u) << "the window's last ms still counts";
+  EXPECT_EQ(w.Find("r", "u", "c", 11001), 0u);
+  EXPECT_EQ(w.Size(), 0u) << "expired entries are freed";
+}
+
+TEST(DedupWindow, CountBoundDropsTheOldestFirst) {
+  DedupWindow w(600000, 3);
+  for (uint64_t i = 1; i <= 5; ++i) w.Remember("r", "u", "c" + std::to_string(i), i, 100 + i);
+  EXPECT_EQ(w.Size(), 3u);
+  EXPECT_EQ(w.Find("r", "u", "c1", 200), 0u);
+  EXPECT_EQ(w.Find("r", "u", "c2", 200), 0u);
+  EXPECT_EQ(w.Find("r", "u", "c3", 200), 3u);
+  EXPECT_EQ(w.Find("r", "u", "c5", 200), 5u);
+}
+
+TEST(DedupWindow, ZeroWindowTurnsItOff) {
+  DedupWindow w(0, 100);
+  w.Remember("r", "u", "c", 1, 0);
+  EXPECT_EQ(w.Find("r", "u", "c", 0), 0u);
+}
+
+TEST(DedupWindow, RememberedAgainKeepsTheNewerEntry) {
+  DedupWindow w(1000, 100);
+  w.Remember("r", "u", "c", 1, 0);
+  w.Remember("r", "u", "c", 9, 900);  // e.g. resent after the first expired elsewhere
+  EXPECT_EQ(w.Find("r", "u", "c", 1500), 9u) << "the old record must not erase the new entry";
+}
+
+}  // namespace
+}  // namespace roomcast::room
