@@ -77,8 +77,9 @@ class OwnerRoom {
 
   // Retracts message `target`: hides it from history and the priority list, and sequences a
   // retract event {"type":"retract","room","seq":target,"at":SEQ,"reason","ts"} (who did it is
-  // the caller's to record). A target older than the history kept is retracted all the same.
-  enum class RetractStatus { kOk, kNotFound, kAlreadyRetracted, kNotAMessage };
+  // the caller's to record). Only a message still kept (in history or the priority list) can be
+  // retracted: of an older one the room no longer knows what it was (kGone).
+  enum class RetractStatus { kOk, kNotFound, kAlreadyRetracted, kNotAMessage, kGone };
   RetractStatus Retract(uint64_t target, std::string_view reason, int64_t ts_ms, uint64_t mono_ms,
                         bool visible, const SequencedMsg** out);
 

@@ -109,6 +109,15 @@ OpError ParseSendFields(const simdjson::dom::object& obj, const TextLimits& limi
   return {};
 }
 
+// The priority lane is for server-side publishes only.
+OpError RefuseClientPrio(const simdjson::dom::object& obj) {
+  simdjson::dom::element ignored;
+  if (obj.at_key("prio").get(ignored) == simdjson::SUCCESS) {
+    return Fail("forbidden", "\"prio\" is for server-side publishes (POST /admin/rooms/R/publish)");
+  }
+  return {};
+}
+
 OpError ParseReactFields(const simdjson::dom::object& obj, ClientOp* out) {
   std::string_view emoji;
   if (GetString(obj, "emoji", &emoji) != Field::kString || emoji.empty() ||
@@ -170,10 +179,7 @@ OpError ClientOpParser::ParseWsOp(std::string_view json, const TextLimits& limit
   }
   out->op_name.assign(op);
   if (op == "send") {
-    simdjson::dom::element ignored;
-    if (obj.at_key("prio").get(ignored) == simdjson::SUCCESS) {
-      return Fail("forbidden", "\"prio\" is for server-side publishes (POST /admin/rooms/R/publish)");
-    }
+    if (OpError e = RefuseClientPrio(obj); !e.code.empty()) return e;
     return ParseSendFields(obj, limits, out);
   }
   if (op == "react") return ParseReactFields(obj, out);
@@ -194,6 +200,7 @@ OpError ClientOpParser::ParseHttpSend(std::string_view json, const TextLimits& l
   Reset(out);
   simdjson::dom::object obj;
   if (OpError e = impl_->ParseObject(json, &obj); !e.code.empty()) return e;
+  if (OpError e = RefuseClientPrio(obj); !e.code.empty()) return e;
   return ParseSendFields(obj, limits, out);
 }
 

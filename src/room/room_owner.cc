@@ -115,10 +115,23 @@ OwnerRoom::RetractStatus OwnerRoom::Retract(uint64_t target, std::string_view re
                                             int64_t ts_ms, uint64_t mono_ms, bool visible,
                                             const SequencedMsg** out) {
   if (target == 0 || target > visible_) return RetractStatus::kNotFound;
-  if (const SequencedMsg* m = FindInHistory(target)) {
-    if (m->flags & kEvHidden) return RetractStatus::kAlreadyRetracted;
-    if (m->Retract()) return RetractStatus::kNotAMessage;
+  const SequencedMsg* kept = FindInHistory(target);
+  if (!kept) {
+    auto p = LowerBound(prio_, target);
+    if (p == prio_.end() || p->seq != target) {
+      // Out of history: its retraction, if any, is still on the priority list.
+      const std::string needle = R"(,"seq":)" + std::to_string(target) + R"(,"at":)";
+      for (const SequencedMsg& e : prio_) {
+        if (e.Retract() && e.json.find(needle) != std::string::npos) {
+          return RetractStatus::kAlreadyRetracted;
+        }
+      }
+      return RetractStatus::kGone;
+    }
+    kept = &*p;
   }
+  if (kept->flags & kEvHidden) return RetractStatus::kAlreadyRetracted;
+  if (kept->Retract()) return RetractStatus::kNotAMessage;
   Hide(target);
   SequencedMsg m;
   m.seq = seq_ + 1;

@@ -17,7 +17,8 @@ void EncodeObject(ws::FrameWriter& writer, Framing framing, std::string_view typ
 }
 
 void EncodeBatch(ws::FrameWriter& writer, Framing framing,
-                 std::span<const room::SequencedMsg> msgs, std::string* out) {
+                 std::span<const room::SequencedMsg> msgs, std::string* out,
+                 uint64_t no_id_upto) {
   size_t total = 0;
   for (const auto& m : msgs) total += m.json.size() + 40;
   out->reserve(out->size() + total);
@@ -33,7 +34,8 @@ void EncodeBatch(ws::FrameWriter& writer, Framing framing,
   if (any_prio) {
     for (const auto& m : msgs) {
       if (!m.Prio()) continue;
-      const uint64_t id = first_plain != 0 && first_plain < m.seq ? 0 : m.seq;
+      const bool moved_ahead = first_plain != 0 && first_plain < m.seq;
+      const uint64_t id = moved_ahead || m.seq <= no_id_upto ? 0 : m.seq;
       EncodeObject(writer, framing, EventType(m), id, m.json, out);
     }
   }
@@ -74,7 +76,9 @@ FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_v
   const size_t size = buf->bytes.size();
   res.bytes = size;
   for (room::ViewerId v : viewers) {
-    if (queues.QueuedBytes(v) + size <= max_queue_bytes) {
+    // The bound limits a backlog: an empty queue takes a batch of any size.
+    const uint32_t queued = queues.QueuedBytes(v);
+    if (queued == 0 || queued + size <= max_queue_bytes) {
       queues.Enqueue(v, buf);
       ++res.delivered;
       continue;

@@ -45,8 +45,11 @@ struct FanoutResult {
 // Appends the frames (or events) of msgs to *out: priority events first, then ordinary ones,
 // each part in seq order. An SSE priority event moved ahead of an ordinary one with a lower seq
 // carries no `id:`, so that a stream cut between them never resumes past the ordinary one.
+// SSE events with seq <= no_id_upto carry no id either (those replayed after a gap event whose
+// id is later: an id never goes backwards).
 void EncodeBatch(ws::FrameWriter& writer, Framing framing,
-                 std::span<const room::SequencedMsg> msgs, std::string* out);
+                 std::span<const room::SequencedMsg> msgs, std::string* out,
+                 uint64_t no_id_upto = 0);
 
 // The SSE event name of an event: "msg" or "retract".
 [[nodiscard]] inline std::string_view EventType(const room::SequencedMsg& m) {

@@ -241,7 +241,8 @@ void Shard::HandleHttpSend(ConnId c, const http::Request& req, std::string_view 
   chat::ClientOp op;
   chat::OpError err = op_parser_.ParseHttpSend(body, text_limits_, &op);
   if (!err.code.empty()) {
-    RespondError(c, err.code == "too_large" ? 413 : 400, err.code, err.message, ka);
+    const int status = err.code == "too_large" ? 413 : err.code == "forbidden" ? 403 : 400;
+    RespondError(c, status, err.code, err.message, ka);
     return;
   }
   Session& s = Sess(c);

@@ -123,7 +123,8 @@ void Shard::OnPublish(int from, PublishReq* req) {
     mesh_.Send(from, mesh::Item{kItemAck, 0, 0, ack});
     return;
   }
-  if (const uint64_t seen = dedup_.Find(req->room, req->user, req->cid, req->ts_ms)) {
+  if (const uint64_t seen =
+          dedup_.Admit(req->room, req->user, req->cid, req->ts_ms, r->LastSeq() + 1)) {
     // A resend (same user, room and cid): the original ack, once the original is written.
     ShardMetrics::Add(metrics_.messages_deduplicated_total, 1);
     ack->seq = seen;
@@ -138,7 +139,6 @@ void Shard::OnPublish(int from, PublishReq* req) {
   const room::SequencedMsg& m = r->Sequence(in, /*visible=*/!log_);
   ShardMetrics::Add(metrics_.messages_sequenced_total, 1);
   if (m.Prio()) ShardMetrics::Add(metrics_.prio_sequenced_total, 1);
-  dedup_.Remember(req->room, req->user, req->cid, m.seq, req->ts_ms);
   ack->seq = m.seq;
   ack->id = r->MessageId(req->cid, m.seq);
   LogEvent(r, m, req->user, req->cid, 0, req->ts_ms);
@@ -169,6 +169,7 @@ void Shard::OnRetract(int from, RetractReq* req) {
   } else if (st != St::kOk) {
     ack->error = st == St::kAlreadyRetracted ? "already_retracted"
                  : st == St::kNotAMessage    ? "not_a_message"
+                 : st == St::kGone           ? "gone"
                                              : "no_such_message";
   }
   if (!ev) {
@@ -250,6 +251,9 @@ AckError DescribeAckError(const std::string& e) {
   if (e == "no_such_message") return {404, "not_found", "no such message in this room"};
   if (e == "already_retracted") return {409, "already_retracted", "already retracted"};
   if (e == "not_a_message") return {409, "not_a_message", "that seq is a retraction"};
+  if (e == "gone") {
+    return {410, "gone", "that message is older than the history kept: it is no longer served"};
+  }
   return {500, "internal", e};
 }
 
@@ -385,7 +389,7 @@ void Shard::AppendJoinBacklog(JoinReply* rep, bool sse, std::string* out) {
                          rep->reset ? std::string_view(rep->epoch) : std::string_view{}),
                  out);
   }
-  EncodeBatch(frame_writer_, f, rep->history, out);
+  EncodeBatch(frame_writer_, f, rep->history, out, rep->gap_to);
 }
 
 void Shard::OnWsReply(JoinReply* rep) {

@@ -64,3 +64,29 @@ TEST(DedupWindow, RememberedAgainKeepsTheNewerEntry) {
 
 }  // namespace
 }  // namespace roomcast::room
+
+namespace roomcast::room {
+namespace {
+
+TEST(DedupWindow, AdmitRemembersTheNewOneAndAnswersTheResend) {
+  DedupWindow w(60000, 100);
+  EXPECT_EQ(w.Admit("r", "u", "c1", 1000, 5), 0u) << "new: remembered as seq 5";
+  EXPECT_EQ(w.Admit("r", "u", "c1", 1200, 6), 5u) << "resent: the original seq";
+  EXPECT_EQ(w.Find("r", "u", "c1", 1300), 5u);
+  EXPECT_EQ(w.Admit("r", "u", "", 1300, 7), 0u) << "no cid, no dedup";
+  EXPECT_EQ(w.Size(), 1u);
+}
+
+TEST(DedupWindow, ChurnAtTheCountBoundKeepsExactlyTheNewest) {
+  DedupWindow w(600000, 1000);
+  for (uint64_t i = 1; i <= 20000; ++i) {
+    ASSERT_EQ(w.Admit("r", "u", "c" + std::to_string(i), static_cast<int64_t>(i), i), 0u);
+    if (i % 7 == 0) w.Remember("r", "u", "c" + std::to_string(i - 3), i - 3, static_cast<int64_t>(i));
+  }
+  EXPECT_LE(w.Size(), 1000u);
+  EXPECT_EQ(w.Find("r", "u", "c20000", 20000), 20000u);
+  EXPECT_EQ(w.Find("r", "u", "c1", 20000), 0u);
+}
+
+}  // namespace
+}  // namespace roomcast::room

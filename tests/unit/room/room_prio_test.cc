@@ -103,6 +103,21 @@ TEST(OwnerRoomRetract, RetractedPrioLeavesThePrioList) {
       << "the retract outlives history; the gift it removed is gone";
 }
 
+TEST(OwnerRoomRetract, OutOfHistoryOnlyWhatIsStillKnown) {
+  OwnerRoom r("r", "e", 3, 1);
+  r.Sequence(Plain("a"));  // 1
+  r.Sequence(Prio("g"));   // 2
+  const SequencedMsg* ev = nullptr;
+  ASSERT_EQ(r.Retract(1, "", 0, 0, true, &ev), OwnerRoom::RetractStatus::kOk);  // 3
+  for (int i = 0; i < 5; ++i) r.Sequence(Plain("x"));  // 4..8: history keeps 6..8
+  EXPECT_EQ(r.Retract(1, "", 0, 0, true, &ev), OwnerRoom::RetractStatus::kAlreadyRetracted)
+      << "its retract event is still on the priority list";
+  EXPECT_EQ(r.Retract(3, "", 0, 0, true, &ev), OwnerRoom::RetractStatus::kNotAMessage);
+  EXPECT_EQ(r.Retract(4, "", 0, 0, true, &ev), OwnerRoom::RetractStatus::kGone);
+  EXPECT_EQ(r.Retract(2, "", 0, 0, true, &ev), OwnerRoom::RetractStatus::kOk)
+      << "a priority message outlives history and stays retractable";
+}
+
 TEST(OwnerRoomVisibility, UnwrittenEventsAreNotShown) {
   OwnerRoom r("r", "e", 100, 1);
   r.Sequence(Plain("a"), false);

@@ -208,5 +208,16 @@ TEST(Batch, SlowViewerStillGetsThePriorityEventsItsGapCovers) {
             "event: msg\ndata: p8\n\n");
 }
 
+TEST(Batch, AnEmptyQueueTakesABatchLargerThanTheBound) {
+  ws::FrameWriter w;
+  FakeQueues q;
+  std::vector<room::SequencedMsg> msgs = {{1, std::string(3000, 'a')}, {2, std::string(3000, 'b')}};
+  std::vector<room::ViewerId> viewers = {0};
+  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip,
+                               4096, q);
+  EXPECT_EQ(r.delivered, 1u) << "the bound limits a backlog, not one batch";
+  EXPECT_EQ(r.skipped, 0u);
+}
+
 }  // namespace
 }  // namespace roomcast::server
