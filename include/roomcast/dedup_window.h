@@ -14,6 +14,7 @@
 #include <deque>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace roomcast::room {
 
@@ -31,6 +32,11 @@ class DedupWindow {
   // Remembers that (room, user, cid) got seq at ts_ms. No-op for an empty cid or a zero window.
   void Remember(std::string_view room, std::string_view user, std::string_view cid, uint64_t seq,
                 int64_t ts_ms);
+  // Start-up replay, for a log far longer than the window holds: Preload is cheap (a ring of the
+  // newest max_entries, no table work); EndPreload remembers what the ring holds, oldest first.
+  void Preload(std::string_view room, std::string_view user, std::string_view cid, uint64_t seq,
+               int64_t ts_ms);
+  void EndPreload();
   [[nodiscard]] size_t Size() const { return by_key_.size(); }
   // Forgets entries older than the window (Find and Remember also do, as they go).
   void Expire(int64_t now_ms);
@@ -60,6 +66,13 @@ class DedupWindow {
   Map by_key_;
   std::deque<Remembered> order_;
   uint64_t order_serial_front_ = 0;  // serial of order_.front()
+  struct Preloaded {
+    Key key;
+    uint64_t seq;
+    int64_t ts_ms;
+  };
+  std::vector<Preloaded> preload_;  // a ring of at most max_entries_
+  size_t preload_next_ = 0;
 };
 
 }  // namespace roomcast::room

@@ -1,28 +1,35 @@
 #include "roomcast/dedup_window.h"
 
+#include <cstring>
+
 namespace roomcast::room {
 
 namespace {
 
-// FNV-1a over the parts with a separator byte, from two different starting points and byte
-// orders, so that the two hashes are independent enough for a 128-bit identity.
-void Mix(uint64_t* h, std::string_view part) {
-  for (unsigned char c : part) {
-    *h ^= c;
-    *h *= 0x100000001b3ull;
-  }
-  *h ^= 0xff;  // the separator: ("ab","c") and ("a","bc") differ
-  *h *= 0x100000001b3ull;
+// A word-at-a-time multiply-xorshift hash of each part and its length, from two different
+// seeds and multipliers, so that the two results are independent enough for a 128-bit identity.
+inline uint64_t MixWord(uint64_t h, uint64_t w, uint64_t k) {
+  h = (h ^ w) * k;
+  return h ^ (h >> 29);
 }
 
-void MixReversed(uint64_t* h, std::string_view part) {
-  for (size_t i = part.size(); i > 0; --i) {
-    *h ^= static_cast<unsigned char>(part[i - 1]);
-    *h *= 0x100000001b3ull;
-    *h ^= *h >> 29;
+void MixPart(uint64_t* h1, uint64_t* h2, std::string_view part) {
+  constexpr uint64_t k1 = 0x9E3779B97F4A7C15ull, k2 = 0xC2B2AE3D27D4EB4Full;
+  const char* p = part.data();
+  size_t n = part.size();
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    *h1 = MixWord(*h1, w, k1);
+    *h2 = MixWord(*h2, w + 0x632BE59BD9B4E019ull, k2);
+    p += 8;
+    n -= 8;
   }
-  *h ^= 0xfe;
-  *h *= 0x100000001b3ull;
+  uint64_t w = 0;
+  std::memcpy(&w, p, n);
+  w ^= static_cast<uint64_t>(part.size()) << 56;  // the length ends the part: ("ab","c") != ("a","bc")
+  *h1 = MixWord(*h1, w, k1);
+  *h2 = MixWord(*h2, w + 0x632BE59BD9B4E019ull, k2);
 }
 
 }  // namespace
@@ -30,10 +37,9 @@ void MixReversed(uint64_t* h, std::string_view part) {
 DedupWindow::Key DedupWindow::KeyOf(std::string_view room, std::string_view user,
                                     std::string_view cid) {
   Key k{0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
-  for (std::string_view part : {room, user, cid}) {
-    Mix(&k.h1, part);
-    MixReversed(&k.h2, part);
-  }
+  for (std::string_view part : {room, user, cid}) MixPart(&k.h1, &k.h2, part);
+  k.h1 = MixWord(k.h1, k.h1 >> 31, 0xFF51AFD7ED558CCDull);
+  k.h2 = MixWord(k.h2, k.h2 >> 33, 0xC4CEB9FE1A85EC53ull);
   return k;
 }
 
@@ -92,6 +98,28 @@ void DedupWindow::Remember(std::string_view room, std::string_view user, std::st
                            uint64_t seq, int64_t ts_ms) {
   if (cid.empty() || window_ms_ == 0 || max_entries_ == 0) return;
   Store(KeyOf(room, user, cid), seq, ts_ms);
+}
+
+void DedupWindow::Preload(std::string_view room, std::string_view user, std::string_view cid,
+                          uint64_t seq, int64_t ts_ms) {
+  if (cid.empty() || window_ms_ == 0 || max_entries_ == 0) return;
+  Preloaded p{KeyOf(room, user, cid), seq, ts_ms};
+  if (preload_.size() < max_entries_) {
+    preload_.push_back(p);
+  } else {
+    preload_[preload_next_] = p;
+    preload_next_ = (preload_next_ + 1) % max_entries_;
+  }
+}
+
+void DedupWindow::EndPreload() {
+  const size_t n = preload_.size();
+  for (size_t i = 0; i < n; ++i) {
+    const Preloaded& p = preload_[(preload_next_ + i) % n];
+    Store(p.key, p.seq, p.ts_ms);
+  }
+  std::vector<Preloaded>().swap(preload_);
+  preload_next_ = 0;
 }
 
 }  // namespace roomcast::room

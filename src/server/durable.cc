@@ -78,14 +78,16 @@ void Shard::RestoreEvent(const store::Record& rec) {
   if (rec.flags & store::kRecPrio) flags |= room::kEvPrio;
   if (rec.flags & store::kRecRetract) flags |= room::kEvRetract;
   r->Restore(rec.seq, rec.json, flags, rec.target);
-  const int64_t now = static_cast<int64_t>(UnixMsNow());
-  if (!rec.cid.empty() && rec.ts_ms + static_cast<int64_t>(cfg_.dedup_secs) * 1000 >= now) {
-    dedup_.Remember(rec.room, rec.user, rec.cid, rec.seq, rec.ts_ms);
+  if (restore_now_ms_ == 0) restore_now_ms_ = static_cast<int64_t>(UnixMsNow());
+  if (!rec.cid.empty() &&
+      rec.ts_ms + static_cast<int64_t>(cfg_.dedup_secs) * 1000 >= restore_now_ms_) {
+    dedup_.Preload(rec.room, rec.user, rec.cid, rec.seq, rec.ts_ms);
   }
 }
 
 size_t Shard::EndRestore() {
   std::unordered_map<std::string, int64_t>().swap(restore_ts_);
+  dedup_.EndPreload();
   return owned_.Count();
 }
 

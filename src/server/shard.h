@@ -305,6 +305,7 @@ class Shard final : public io::LoopHandler {
   uint64_t log_next_sync_ms_ = 0;
   uint64_t log_started_us_ = 0;
   std::unordered_map<std::string, int64_t> restore_ts_;  // replay: room -> newest record ts
+  int64_t restore_now_ms_ = 0;                           // replay: Unix ms when it began
   std::vector<std::string> cors_headers_;  // by CORS index
   std::vector<std::string> cors_list_;     // --cors-origins, from index kCorsFirstListed
   uint8_t cur_cors_ = kCorsNone;           // the request being handled

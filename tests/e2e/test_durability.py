@@ -335,3 +335,41 @@ def test_bad_log_flags_exit_2(roomcast):
     for args in (["--fsync", "sometimes"], ["--admin-key", "short"], ["--segment-mb", "0"]):
         r = subprocess.run([str(binary_path()), *args], capture_output=True, text=True, timeout=10)
         assert r.returncode == 2 and args[0] in r.stderr, (args, r.returncode, r.stderr)
+
+
+def test_retraction_and_priority_survive_a_crash(roomcast, tmp_path):
+    """The log keeps tombstones and the priority lane: after a kill -9 and a restart a retracted
+    message is still never served (history, resume, long-poll), its retract event still is, and
+    a priority message older than --history is still replayed first."""
+    key = "k" * 20
+    first = roomcast("--data-dir", tmp_path, "--admin-key", key, "--history", 4)
+    auth = {"Authorization": f"Bearer {key}"}
+    st, _h, body = http("POST", first.url(f"/admin/rooms/{ROOM}/publish"),
+                        json.dumps({"text": "gift!", "prio": True, "kind": "gift", "cid": "g-1"}),
+                        headers=auth)
+    assert st == 200 and json.loads(body)["seq"] == 1, body
+    post_many(first, ROOM, 3, prefix="p")                                     # 2..4
+    st, _h, body = http("DELETE", first.url(f"/admin/rooms/{ROOM}/messages/3"),
+                        json.dumps({"reason": "spam", "by": "mod-1"}), headers=auth)
+    assert st == 200 and json.loads(body) == {"retracted": 3, "seq": 5}, body
+    post_many(first, ROOM, 2, prefix="q")                                     # 6..7
+    kill9(first)
+
+    second = roomcast("--data-dir", tmp_path, "--admin-key", key, "--history", 4)
+
+    def shape(objs):
+        return [(o["type"], o.get("seq"), o.get("at")) for o in objs]
+    want_tail = [("msg", 1, None), ("retract", 3, 5), ("msg", 4, None), ("msg", 6, None),
+                 ("msg", 7, None)]
+
+    async def ws_views():
+        _w, objs = await all_events(second)                                   # since=0
+        assert shape(objs) == [("gap", None, None)] + want_tail, objs
+        assert objs[0]["from"] == 1 and objs[0]["to"] == 3, objs[0]
+        assert all("p line 1" not in json.dumps(o) for o in objs), objs
+    run(ws_views(), 20)
+    ans, _ = poll_answer(second, ROOM, history=4)
+    assert shape(ans["messages"]) == [("msg", 1, None), ("retract", 3, 5), ("msg", 4, None),
+                                      ("msg", 6, None), ("msg", 7, None)], ans
+    st, _h, body = http("DELETE", second.url(f"/admin/rooms/{ROOM}/messages/3"), headers=auth)
+    assert st == 409 and json.loads(body)["error"] == "already_retracted", (st, body)

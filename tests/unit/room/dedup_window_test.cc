@@ -90,3 +90,22 @@ TEST(DedupWindow, ChurnAtTheCountBoundKeepsExactlyTheNewest) {
 
 }  // namespace
 }  // namespace roomcast::room
+
+namespace roomcast::room {
+namespace {
+
+TEST(DedupWindow, PreloadKeepsTheNewestUpToTheBound) {
+  DedupWindow w(600000, 3);
+  for (uint64_t i = 1; i <= 10; ++i) w.Preload("r", "u", "c" + std::to_string(i), i, 100 + i);
+  EXPECT_EQ(w.Size(), 0u) << "nothing is remembered before EndPreload";
+  w.EndPreload();
+  EXPECT_EQ(w.Size(), 3u);
+  EXPECT_EQ(w.Find("r", "u", "c7", 200), 0u);
+  EXPECT_EQ(w.Find("r", "u", "c8", 200), 8u);
+  EXPECT_EQ(w.Find("r", "u", "c10", 200), 10u);
+  EXPECT_EQ(w.Admit("r", "u", "c11", 200, 11), 0u) << "and it goes on as usual";
+  EXPECT_EQ(w.Find("r", "u", "c8", 200), 0u) << "the oldest made room";
+}
+
+}  // namespace
+}  // namespace roomcast::room
