@@ -165,11 +165,6 @@ bool ParseStampText(std::string_view p, Stamp* out) {
   return true;
 }
 
-bool ParseAckCounter(std::string_view p, uint32_t* counter) {
-  uint32_t pub = 0;
-  return ParseAckCid(p, {}, &pub, counter);
-}
-
 bool ParseAckCid(std::string_view p, std::string_view suffix, uint32_t* pub_out,
                  uint32_t* counter) {
   constexpr std::string_view kKey = R"("cid":"p)";

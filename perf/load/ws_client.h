@@ -44,7 +44,7 @@ void AppendStampText(std::string* out, uint64_t send_ns, uint32_t pub, uint32_t 
                      uint32_t text_bytes);
 
 // The JSON of a roomcast send op whose text is AppendStampText's. cid is "p<pub>-<counter>"
-// followed by cid_suffix (the publish scenario's run token, so that no cid repeats across runs
+// followed by cid_suffix (the run token, so that no cid repeats across runs
 // against one server, which would answer a repeated cid from its dedup window).
 void AppendSendOp(std::string* out, uint64_t send_ns, uint32_t pub, uint32_t counter,
                   uint32_t text_bytes, std::string_view cid_suffix = {});
@@ -64,8 +64,6 @@ enum class ServerKind { kMsg, kAck, kWelcome, kGap, kError, kPong, kOther };
 // Finds "text":"t=... in a roomcast msg frame and parses the stamp; false if absent (a foreign
 // message).
 [[nodiscard]] bool ParseMsgStamp(std::string_view payload, Stamp* out);
-// Parses the counter out of an ack's "cid":"p<pub>-<counter>"; false if the cid is not ours.
-[[nodiscard]] bool ParseAckCounter(std::string_view payload, uint32_t* counter);
 // The publisher and counter of an ack whose cid is exactly "p<pub>-<counter><suffix>"; false if
 // the cid is not ours.
 [[nodiscard]] bool ParseAckCid(std::string_view payload, std::string_view suffix, uint32_t* pub,
