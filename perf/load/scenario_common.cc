@@ -74,4 +74,23 @@ bool WaitForStage(SharedState& shared, WorkerPool& pool, Stage stage, uint64_t d
   }
 }
 
+bool JoinAndSchedule(SharedState& shared, WorkerPool& pool, uint32_t workers, const Options& opt,
+                     uint64_t deadline_ns, const char* who) {
+  constexpr uint64_t kSec = 1000000000ull;
+  Control& ctl = shared.Ctl();
+  bool ok = WaitForStage(shared, pool, Stage::kReady, deadline_ns, true);
+  const uint64_t joined = NowNs();
+  uint64_t welcomed = 0;
+  for (uint32_t w = 0; w < workers; ++w) welcomed += shared.Slot(w).welcomed.load();
+  if (welcomed == 0) {
+    std::fprintf(stderr, "roomcast-load: no %s got its welcome: not publishing\n", who);
+    ok = false;
+  }
+  // With nothing to measure the schedule is empty: workers skip straight to their report.
+  ctl.publish_start_ns = joined + 20000000;  // 20 ms for every worker to see the command
+  ctl.measure_start_ns = ctl.publish_start_ns + (ok ? static_cast<uint64_t>(opt.warmup * kSec) : 0);
+  ctl.publish_end_ns = ctl.measure_start_ns + (ok ? static_cast<uint64_t>(opt.duration * kSec) : 0);
+  return ok;
+}
+
 }  // namespace roomcast::load

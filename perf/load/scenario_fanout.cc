@@ -44,19 +44,8 @@ int RunFanoutScenario(const Options& opt, StormWatch* storm) {
     return 1;
   }
   Control& ctl = shared.Ctl();
-  bool ok = WaitForStage(shared, pool, Stage::kReady, hard - kSec, true);
+  bool ok = JoinAndSchedule(shared, pool, workers, opt, hard - kSec, "connection");
   const uint64_t joined = NowNs();
-
-  uint64_t welcomed = 0;
-  for (uint32_t w = 0; w < workers; ++w) welcomed += shared.Slot(w).welcomed.load();
-  if (welcomed == 0) {
-    std::fprintf(stderr, "roomcast-load: no connection got its welcome: not publishing\n");
-    ok = false;
-  }
-  // With nothing to measure the schedule is empty: workers skip straight to their report.
-  ctl.publish_start_ns = joined + 20000000;  // 20 ms for every worker to see the command
-  ctl.measure_start_ns = ctl.publish_start_ns + (ok ? static_cast<uint64_t>(opt.warmup * kSec) : 0);
-  ctl.publish_end_ns = ctl.measure_start_ns + (ok ? static_cast<uint64_t>(opt.duration * kSec) : 0);
   if (storm && ok) storm->Schedule(ctl, ctl.measure_start_ns);
   ctl.command.store(static_cast<uint32_t>(Command::kGo), std::memory_order_release);
 

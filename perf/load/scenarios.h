@@ -33,4 +33,12 @@ class StormWatch;
 [[nodiscard]] bool WaitForStage(SharedState& shared, WorkerPool& pool, Stage stage,
                                 uint64_t deadline_ns, bool progress);
 
+// The common start of fanout and publish: waits until every worker has joined (Stage::kReady),
+// checks that at least one connection got its welcome (`who` names them in the message), and
+// writes the publish schedule (start 20 ms from now, warm-up, measured window) into the control
+// block; the caller then sends Command::kGo. A failed start leaves an empty schedule (workers
+// skip to their report) and returns false.
+[[nodiscard]] bool JoinAndSchedule(SharedState& shared, WorkerPool& pool, uint32_t workers,
+                                   const Options& opt, uint64_t deadline_ns, const char* who);
+
 }  // namespace roomcast::load

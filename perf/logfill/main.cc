@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "roomcast/room_owner.h"
 #include "roomcast/segment_log.h"
 
 namespace {
@@ -137,14 +138,9 @@ Options Parse(int argc, char** argv) {
   return o;
 }
 
-// FNV-1a 32-bit modulo the shard count: the same placement as room::OwnerShardOf.
+// The server's own placement, so that each room's records land in its owner's directory.
 int ShardOf(std::string_view room, uint64_t shards) {
-  uint32_t h = 2166136261u;
-  for (unsigned char ch : room) {
-    h ^= ch;
-    h *= 16777619u;
-  }
-  return static_cast<int>(h % static_cast<uint32_t>(shards));
+  return roomcast::room::OwnerShardOf(room, static_cast<int>(shards));
 }
 
 int64_t UnixMs() {

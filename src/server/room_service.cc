@@ -161,12 +161,12 @@ void Shard::OnRetract(int from, RetractReq* req) {
   room::OwnerRoom* r = owned_.Find(req->room);
   const room::SequencedMsg* ev = nullptr;
   using St = room::OwnerRoom::RetractStatus;
-  const St st = log_ && log_->Broken() ? St::kNotFound
-                : r ? r->Retract(req->target, req->reason, req->ts_ms, loop_.NowMs(), !log_, &ev)
-                    : St::kNotFound;
   if (log_ && log_->Broken()) {
     ack->error = "log_failed";
-  } else if (st != St::kOk) {
+  } else if (const St st = r ? r->Retract(req->target, req->reason, req->ts_ms, loop_.NowMs(),
+                                          /*visible=*/!log_, &ev)
+                             : St::kNotFound;
+             st != St::kOk) {
     ack->error = st == St::kAlreadyRetracted ? "already_retracted"
                  : st == St::kNotAMessage    ? "not_a_message"
                  : st == St::kGone           ? "gone"
@@ -177,9 +177,11 @@ void Shard::OnRetract(int from, RetractReq* req) {
     return;
   }
   // The audit record: who, when, why (the log keeps it too: user = by, ts, the reason in json).
-  RC_INFO(id_, "retract room=%s seq=%llu at=%llu by=%s reason=\"%s\"", req->room.c_str(),
+  std::string reason;
+  json::AppendString(&reason, req->reason);
+  RC_INFO(id_, "retract room=%s seq=%llu at=%llu by=%s reason=%s", req->room.c_str(),
           static_cast<unsigned long long>(req->target), static_cast<unsigned long long>(ev->seq),
-          req->by.c_str(), req->reason.c_str());
+          req->by.c_str(), reason.c_str());
   ShardMetrics::Add(metrics_.retractions_total, 1);
   ack->seq = ev->seq;
   LogEvent(r, *ev, req->by, {}, req->target, req->ts_ms);
