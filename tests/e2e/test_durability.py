@@ -373,3 +373,29 @@ def test_retraction_and_priority_survive_a_crash(roomcast, tmp_path):
                                       ("msg", 6, None), ("msg", 7, None)], ans
     st, _h, body = http("DELETE", second.url(f"/admin/rooms/{ROOM}/messages/3"), headers=auth)
     assert st == 409 and json.loads(body)["error"] == "already_retracted", (st, body)
+
+
+def test_changing_the_shard_count_keeps_every_room(roomcast, tmp_path):
+    """Rooms move between owner shards when --shards changes; the log of every old shard
+    directory is still replayed into the room's new owner, so across 2 -> 1 -> 3 shards each room
+    keeps its epoch and all its messages, in order, and seq continues."""
+    rooms = [f"shardy-{i}" for i in range(6)]
+    sent = {r: [] for r in rooms}
+    epochs = {}
+    for step, shards in enumerate((2, 1, 3)):
+        srv = roomcast("--data-dir", tmp_path, shards=shards)
+        for r in rooms:
+            got = post_many(srv, r, 2, prefix=f"s{step}")
+            if sent[r]:
+                assert got[0][0] == sent[r][-1][0] + 1, f"{r}: seq must continue: {got}"
+            sent[r] += got
+            ans, _ = poll_answer(srv, r, history=0)
+            epochs.setdefault(r, ans["epoch"])
+            assert ans["epoch"] == epochs[r], f"{r}: the epoch changed with --shards {shards}"
+        assert srv.stop() == 0
+    last = roomcast("--data-dir", tmp_path, shards=2)
+    for r in rooms:
+        ans, _ = poll_answer(last, r, history=100)
+        assert [(m["seq"], m["id"]) for m in ans["messages"]] == [(s, c) for s, c, _t in sent[r]], (
+            r, ans["messages"])
+        assert len(list((tmp_path / "log").glob("shard-*"))) == 3
