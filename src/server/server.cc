@@ -88,6 +88,8 @@ int RunServer(const Config& cfg_in) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // A file over RLIMIT_FSIZE must fail the write (EFBIG, reported by the log), not kill us.
+  signal(SIGXFSZ, SIG_IGN);
 
   // A fixed-file table cannot be larger than RLIMIT_NOFILE: raise the soft limit to the hard one
   // and, if one shard's share of --max-conns still does not fit, lower --max-conns and say so.

@@ -399,3 +399,42 @@ def test_changing_the_shard_count_keeps_every_room(roomcast, tmp_path):
         assert [(m["seq"], m["id"]) for m in ans["messages"]] == [(s, c) for s, c, _t in sent[r]], (
             r, ans["messages"])
         assert len(list((tmp_path / "log").glob("shard-*"))) == 3
+
+
+def test_a_log_that_cannot_be_written_refuses_publishes_and_loses_nothing_acked(roomcast, tmp_path):
+    """A disk that fails (here: the server's RLIMIT_FSIZE, so writes past 200 KB fail with
+    EFBIG): the shard logs the error, counts it, answers the sends it could not write with 503
+    unavailable instead of an ack, and refuses further publishes. After a restart on a healthy
+    disk every acknowledged message is there, the torn tail cut."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, hard))  # inherited by the server only
+    try:
+        srv = roomcast("--data-dir", tmp_path, shards=1)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    acked = []
+    refused = None
+    for i in range(3000):
+        st, _h, body = post_message(srv, ROOM, "w", {"text": "y" * 300, "cid": f"f-{i}"})
+        if st != 200:
+            refused = (st, json.loads(body))
+            break
+        acked.append(json.loads(body)["seq"])
+    assert refused and refused[0] == 503 and refused[1]["error"] == "unavailable", refused
+    assert 300 < len(acked) < 700, len(acked)
+    st, _h, body = post_message(srv, ROOM, "w", {"text": "again", "cid": "after"})
+    assert st == 503, (st, body)
+    assert metric_sum(fetch_metrics(srv)[2], "roomcast_log_write_errors_total") >= 1
+    assert "durable log write failed" in srv.log_text(), srv.log_text()
+    assert srv.stop() == 0
+
+    again = roomcast("--data-dir", tmp_path, shards=1, *BIG)
+
+    async def check():
+        _w, objs = await all_events(again)
+        have = [o["seq"] for o in objs if o.get("type") == "msg"]
+        assert have[:len(acked)] == acked, "an acknowledged message was lost"
+    run(check(), 20)
+    st, _h, body = post_message(again, ROOM, "w", {"text": "healthy", "cid": "h-1"})
+    assert st == 200, (st, body)
