@@ -117,10 +117,12 @@ class Loop {
   void Enqueue(ConnId c, SharedBuf* buf, uint32_t off = 0);
   void EnqueueCopy(ConnId c, std::string bytes);
   [[nodiscard]] uint32_t QueuedBytes(ConnId c) const;
-  // Drops every queued buffer not yet handed to the kernel. Reports the smallest tag_first and
-  // the largest tag_last of the dropped buffers that carry tags (0 when none). Returns bytes
-  // dropped.
-  size_t DropUnsent(ConnId c, uint64_t* first_tag, uint64_t* last_tag);
+  // Drops every queued buffer that carries tags (a room batch) and is not yet handed to the
+  // kernel; buffers without tags (acks, errors, replies) stay, in order. Reports the smallest
+  // tag_first and the largest tag_last of the dropped buffers (0 when none), and in *kept_unsent
+  // the bytes of the kept ones the kernel does not hold yet. Returns bytes dropped.
+  size_t DropUnsent(ConnId c, uint64_t* first_tag, uint64_t* last_tag,
+                    uint32_t* kept_unsent = nullptr);
   void Close(ConnId c, CloseMode mode);
   [[nodiscard]] bool IsOpen(ConnId c) const;
 

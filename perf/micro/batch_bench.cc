@@ -43,9 +43,10 @@ class CountingQueues final : public ViewerQueues {
     bytes += buf->bytes.size();
     buf->Unref();  // "sent" at once: the creator's reference still holds the buffer
   }
-  void DropUnsent(room::ViewerId, uint64_t* first_seq, uint64_t* last_seq) override {
+  uint32_t DropUnsent(room::ViewerId, uint64_t* first_seq, uint64_t* last_seq) override {
     *first_seq = 0;
     *last_seq = 0;
+    return 0;
   }
   void CloseSlow(room::ViewerId) override { ++closed; }
 

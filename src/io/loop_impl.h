@@ -161,7 +161,10 @@ struct Loop::Impl {
   void FlushSends();
   void StartSend(uint32_t slot, Conn* c);
   void ConsumeSent(Conn* c, uint32_t bytes);
-  size_t DropQueue(Conn* c, uint64_t* first_tag, uint64_t* last_tag);
+  // Drops what the kernel does not hold yet: everything, or with tagged_only just the buffers
+  // that carry tags (room batches).
+  size_t DropQueue(Conn* c, uint64_t* first_tag, uint64_t* last_tag, bool tagged_only = false,
+                   uint32_t* kept_unsent = nullptr);
 
   // Close path (conn_life.cc).
   void AdvanceClose(uint32_t slot, Conn* c);

@@ -59,8 +59,10 @@ uint32_t Loop::QueuedBytes(ConnId slot) const {
   return c ? c->queued : 0;
 }
 
-size_t Loop::DropUnsent(ConnId slot, uint64_t* first_tag, uint64_t* last_tag) {
-  return impl_->DropQueue(impl_->Get(slot), first_tag, last_tag);
+size_t Loop::DropUnsent(ConnId slot, uint64_t* first_tag, uint64_t* last_tag,
+                        uint32_t* kept_unsent) {
+  return impl_->DropQueue(impl_->Get(slot), first_tag, last_tag, /*tagged_only=*/true,
+                          kept_unsent);
 }
 
 void Loop::Impl::MarkDirty(uint32_t slot, Conn* c) {
@@ -135,9 +137,11 @@ void Loop::Impl::ConsumeSent(Conn* c, uint32_t bytes) {
 }
 
 // Drops queued references that the kernel does not hold (all of them when nothing is in flight).
-size_t Loop::Impl::DropQueue(Conn* c, uint64_t* first_tag, uint64_t* last_tag) {
+size_t Loop::Impl::DropQueue(Conn* c, uint64_t* first_tag, uint64_t* last_tag,
+                             bool tagged_only, uint32_t* kept_unsent) {
   if (first_tag) *first_tag = 0;
   if (last_tag) *last_tag = 0;
+  if (kept_unsent) *kept_unsent = 0;
   SendRef** link = &c->head;
   SendRef* keep_tail = nullptr;
   if (c->flags & kSending) {
@@ -149,11 +153,19 @@ size_t Loop::Impl::DropQueue(Conn* c, uint64_t* first_tag, uint64_t* last_tag) {
   size_t dropped = 0;
   SendRef* r = *link;
   *link = nullptr;
-  c->tail = keep_tail ? keep_tail : nullptr;
-  if (!keep_tail) c->head = nullptr;
   while (r) {
     SendRef* next = r->next;
     const SharedBuf* b = r->buf;
+    if (tagged_only && b->tag_first == 0 && b->tag_last == 0) {
+      // Not a batch (an ack, an error, a reply): it stays, in order.
+      if (kept_unsent) *kept_unsent += static_cast<uint32_t>(b->bytes.size() - r->off);
+      r->next = nullptr;
+      *link = r;
+      link = &r->next;
+      keep_tail = r;
+      r = next;
+      continue;
+    }
     dropped += b->bytes.size() - r->off;
     if (b->tag_first && first_tag && (*first_tag == 0 || b->tag_first < *first_tag)) {
       *first_tag = b->tag_first;
@@ -163,6 +175,8 @@ size_t Loop::Impl::DropQueue(Conn* c, uint64_t* first_tag, uint64_t* last_tag) {
     FreeRef(r);
     r = next;
   }
+  c->tail = keep_tail;
+  if (!keep_tail) c->head = nullptr;
   c->queued -= std::min<uint32_t>(c->queued, static_cast<uint32_t>(dropped));
   return dropped;
 }

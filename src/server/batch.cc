@@ -90,7 +90,13 @@ FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_v
     }
     // Skip ahead: drop what is still queued and say which seqs this viewer will not get.
     uint64_t dropped_first = 0, dropped_last = 0;
-    queues.DropUnsent(v, &dropped_first, &dropped_last);
+    if (queues.DropUnsent(v, &dropped_first, &dropped_last) > max_queue_bytes) {
+      // Over the bound with what may not be dropped (its own acks and replies, e.g. a client
+      // that sends without reading): skipping ahead cannot help.
+      queues.CloseSlow(v);
+      ++res.closed;
+      continue;
+    }
     const uint64_t from = dropped_first ? std::min(dropped_first, first) : first;
     std::string frame;
     EncodeObject(writer, framing, "gap", last, GapJson(room, from, last), &frame);

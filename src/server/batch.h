@@ -24,8 +24,10 @@ class ViewerQueues {
  public:
   virtual uint32_t QueuedBytes(room::ViewerId v) = 0;
   virtual void Enqueue(room::ViewerId v, SharedBuf* buf) = 0;  // takes its own reference
-  // Drops what the kernel does not hold yet; reports the seq range the dropped buffers carried.
-  virtual void DropUnsent(room::ViewerId v, uint64_t* first_seq, uint64_t* last_seq) = 0;
+  // Drops the batches the kernel does not hold yet (acks and replies stay); reports the seq range
+  // the dropped buffers carried.
+  // Returns the bytes it had to keep that the kernel does not hold yet.
+  virtual uint32_t DropUnsent(room::ViewerId v, uint64_t* first_seq, uint64_t* last_seq) = 0;
   virtual void CloseSlow(room::ViewerId v) = 0;
 
  protected:

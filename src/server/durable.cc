@@ -125,13 +125,20 @@ void Shard::SendAfterLog(int to, mesh::Item item) {
 
 void Shard::StartLogWrite(uint64_t now_ms) {
   if (!log_ || log_->Broken()) return;
+  StartGroupCommit();
+  // After the write's Take, which may have rolled (and closed) the segment: an SQE prepared
+  // before it would name a closed descriptor when the loop submits it. A roll syncs the segment
+  // it closes, so syncing the active one covers everything.
   if (cfg_.fsync == FsyncMode::kInterval && log_unsynced_ && !log_sync_busy_ &&
-      now_ms >= log_next_sync_ms_ && log_->ActiveFd() >= 0) {
+      now_ms >= log_next_sync_ms_ && log_->ActiveFd() >= 0 && !log_->Broken()) {
     loop_.SubmitFileSync(log_->ActiveFd(), kTokIntervalSync);
     log_sync_busy_ = true;
     log_unsynced_ = false;
     log_next_sync_ms_ = now_ms + cfg_.fsync_interval_ms;
   }
+}
+
+void Shard::StartGroupCommit() {
   if (log_busy_) return;
   if (!log_->HasPending()) {
     // Acks of resends whose originals are written by now: nothing new to wait for.

@@ -440,8 +440,10 @@ class ShardViewerQueues final : public ViewerQueues {
   explicit ShardViewerQueues(io::Loop& loop) : loop_(loop) {}
   uint32_t QueuedBytes(room::ViewerId v) override { return loop_.QueuedBytes(v); }
   void Enqueue(room::ViewerId v, SharedBuf* buf) override { loop_.Enqueue(v, buf); }
-  void DropUnsent(room::ViewerId v, uint64_t* first, uint64_t* last) override {
-    loop_.DropUnsent(v, first, last);
+  uint32_t DropUnsent(room::ViewerId v, uint64_t* first, uint64_t* last) override {
+    uint32_t kept = 0;
+    loop_.DropUnsent(v, first, last, &kept);
+    return kept;
   }
   void CloseSlow(room::ViewerId v) override { loop_.Close(v, io::CloseMode::kAbort); }
 

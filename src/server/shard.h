@@ -257,7 +257,8 @@ class Shard final : public io::LoopHandler {
                 std::string_view cid, uint64_t target, int64_t ts_ms);
   // Sends now without a log; with one, after every event logged so far is written.
   void SendAfterLog(int to, mesh::Item item);
-  void StartLogWrite(uint64_t now_ms);
+  void StartLogWrite(uint64_t now_ms);  // the group commit, and the interval fsync when due
+  void StartGroupCommit();
   void ReleaseLogGroup();
   void LogFailed(const char* what, int res);
   void CloseLog();  // after the loop ended: writes what is left, synchronously

@@ -14,6 +14,7 @@ struct FakeQueues final : ViewerQueues {
   std::map<room::ViewerId, std::vector<SharedBuf*>> got;
   std::vector<room::ViewerId> closed;
   uint64_t drop_first = 0, drop_last = 0;
+  std::map<room::ViewerId, uint32_t> undroppable;  // bytes DropUnsent keeps (acks, replies)
 
   uint32_t QueuedBytes(room::ViewerId v) override { return queued[v]; }
   void Enqueue(room::ViewerId v, SharedBuf* buf) override {
@@ -21,10 +22,11 @@ struct FakeQueues final : ViewerQueues {
     got[v].push_back(buf);
     queued[v] += static_cast<uint32_t>(buf->bytes.size());
   }
-  void DropUnsent(room::ViewerId v, uint64_t* first, uint64_t* last) override {
+  uint32_t DropUnsent(room::ViewerId v, uint64_t* first, uint64_t* last) override {
     *first = drop_first;
     *last = drop_last;
-    queued[v] = 0;
+    queued[v] = undroppable[v];
+    return undroppable[v];
   }
   void CloseSlow(room::ViewerId v) override { closed.push_back(v); }
   ~FakeQueues() {
@@ -217,6 +219,23 @@ TEST(Batch, AnEmptyQueueTakesABatchLargerThanTheBound) {
                                4096, q);
   EXPECT_EQ(r.delivered, 1u) << "the bound limits a backlog, not one batch";
   EXPECT_EQ(r.skipped, 0u);
+}
+
+TEST(Batch, ASlowViewerWhoseAcksAloneFillTheQueueIsClosed) {
+  ws::FrameWriter w;
+  FakeQueues q;
+  q.queued[1] = 9000;
+  q.undroppable[1] = 5000;  // over the 4096 bound even after its batches are dropped
+  q.queued[2] = 9000;
+  q.undroppable[2] = 100;  // fine after the drop: skips ahead
+  std::vector<room::ViewerId> viewers = {1, 2};
+  auto msgs = Msgs();
+  FanoutResult r =
+      FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
+  EXPECT_EQ(r.closed, 1u);
+  EXPECT_EQ(q.closed, std::vector<room::ViewerId>{1});
+  EXPECT_EQ(r.skipped, 1u);
+  ASSERT_EQ(q.got[2].size(), 1u);
 }
 
 }  // namespace
