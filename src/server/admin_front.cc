@@ -11,11 +11,12 @@ namespace roomcast::server {
 namespace {
 
 // Compares without stopping at the first difference, so that timing does not tell how much of
-// a guessed key was right.
+// a guessed key was right (its length is no secret: the rules give it).
 bool SameSecret(std::string_view a, std::string_view b) {
-  unsigned diff = a.size() == b.size() ? 0u : 1u;
+  if (a.size() != b.size()) return false;
+  unsigned diff = 0;
   for (size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b.empty() ? 0 : b[i % b.size()]);
+    diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]);
   }
   return diff == 0;
 }
