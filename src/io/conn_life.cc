@@ -302,24 +302,24 @@ void Loop::Impl::AdvanceClose(uint32_t slot, Conn* c) {
       return;
     }
     if (!(c->flags & kWrShut)) {
-      c->flags |= kWrShut;
+      c->flags |= kWrShut | kShutWrInFlight;
       io_uring_sqe* sqe = GetSqe();
       io_uring_prep_shutdown(sqe, static_cast<int>(slot), SHUT_WR);
       sqe->flags |= IOSQE_FIXED_FILE;
-      io_uring_sqe_set_data64(sqe, PackUserData(kOpShutdown, c->gen, slot));
+      io_uring_sqe_set_data64(sqe, PackUserData(kOpShutdownWr, c->gen, slot));
     }
     if (c->flags & kRecvArmed) return;  // waiting for the peer's FIN (or the linger deadline)
   } else if (c->flags & kRecvArmed) {
     if (!(c->flags & kRdShut)) {
-      c->flags |= kWrShut | kRdShut;
+      c->flags |= kWrShut | kRdShut | kShutRdWrInFlight;
       io_uring_sqe* sqe = GetSqe();
       io_uring_prep_shutdown(sqe, static_cast<int>(slot), SHUT_RDWR);  // ends the receive
       sqe->flags |= IOSQE_FIXED_FILE;
-      io_uring_sqe_set_data64(sqe, PackUserData(kOpShutdown, c->gen, slot));
+      io_uring_sqe_set_data64(sqe, PackUserData(kOpShutdownRdWr, c->gen, slot));
     }
     return;
   }
-  if (c->flags & kSending) return;
+  if (c->flags & (kSending | kShutWrInFlight | kShutRdWrInFlight)) return;  // all ops naming it end
   c->flags |= kCloseSubmitted;
   io_uring_sqe* sqe = GetSqe();
   io_uring_prep_close_direct(sqe, slot);
@@ -341,6 +341,13 @@ void Loop::Impl::ExpireLingers() {
     loop->Close(l.slot, CloseMode::kAbort);  // the peer never answered our FIN
   }
   lingering.resize(keep);
+}
+
+void Loop::Impl::OnShutdownDone(uint32_t slot, uint32_t gen, uint16_t in_flight_flag) {
+  Conn* c = Get(slot);
+  if ((c->gen & 0xFFFFFF) != gen) return;  // cannot happen: the close waits for this completion
+  c->flags &= static_cast<uint16_t>(~in_flight_flag);
+  if ((c->flags & kOpen) && (c->flags & kClosing)) AdvanceClose(slot, c);
 }
 
 void Loop::Impl::OnCloseDone(uint32_t slot, uint32_t gen, int res) {

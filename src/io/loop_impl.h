@@ -19,7 +19,8 @@ enum Op : uint8_t {
   kOpAccept = 1,
   kOpRecv,
   kOpSend,
-  kOpShutdown,
+  kOpShutdownWr,    // SHUT_WR of a graceful close
+  kOpShutdownRdWr,  // SHUT_RDWR that ends the receive of an abortive close
   kOpClose,
   kOpWake,
   kOpMsgSent,
@@ -67,6 +68,11 @@ enum : uint16_t {
   kCloseSubmitted = 1 << 7,
   kRecvPaused = 1 << 8,  // receive stopped for lack of buffers; re-armed later
   kRdShut = 1 << 9,      // the read side was shut down (ends the multishot receive)
+  // A SHUTDOWN names the slot and is still with the kernel: the slot must not be closed (and so
+  // reused by accept) until it completes, or it would shut down the next connection there. Each
+  // kind is submitted at most once per connection (kWrShut / kRdShut guard them).
+  kShutWrInFlight = 1 << 10,
+  kShutRdWrInFlight = 1 << 11,
 };
 
 // A fixed-size connection record (40 bytes), indexed by fixed-file slot.
@@ -150,6 +156,7 @@ struct Loop::Impl {
   void OnAcceptDone(const io_uring_cqe* cqe);
   void OnRecvDone(uint32_t slot, uint32_t gen, const io_uring_cqe* cqe);
   void OnSendDone(uint32_t slot, uint32_t gen, int res);
+  void OnShutdownDone(uint32_t slot, uint32_t gen, uint16_t in_flight_flag);
   void OnCloseDone(uint32_t slot, uint32_t gen, int res);
   void RearmPausedRecvs();
   void ExpireLingers();

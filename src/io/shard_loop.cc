@@ -203,8 +203,12 @@ void Loop::Impl::Dispatch(const io_uring_cqe* cqe) {
     case kOpSend:
       OnSendDone(slot, gen, cqe->res);
       break;
-    case kOpShutdown:
-      break;  // the receive's end (res 0) drives the close
+    case kOpShutdownWr:  // the receive's end (res 0) drives the close, once these are done
+      OnShutdownDone(slot, gen, kShutWrInFlight);
+      break;
+    case kOpShutdownRdWr:
+      OnShutdownDone(slot, gen, kShutRdWrInFlight);
+      break;
     case kOpClose:
       OnCloseDone(slot, gen, cqe->res);
       break;
@@ -233,6 +237,7 @@ void Loop::Impl::Teardown() {
 
 Loop::Impl::~Impl() {
   for (auto& chunk : conns) {
+    if (!chunk) continue;  // chunks are allocated on first use (Get), so some may be missing
     for (uint32_t i = 0; i < kConnChunk; ++i) DropQueue(&chunk[i], nullptr, nullptr);
   }
   while (free_ops) {
