@@ -30,6 +30,10 @@ enum EventFlags : uint8_t {
   kEvPrio = 1,     // the priority lane: never dropped, sent first, replayed first
   kEvRetract = 2,  // a {"type":"retract"} object (always prio too)
   kEvHidden = 4,   // a retracted message: kept as a placeholder, never served
+  // Seqs lost to a damaged log: one placeholder at the last of them whose json is the gap
+  // object that names them all ({"type":"gap","room","from","to"}); served in their place by
+  // resumes, skipped by history=N joins.
+  kEvLost = 8,
 };
 
 // A sequenced event as it travels to viewers: its seq and its JSON object text.
@@ -38,9 +42,15 @@ struct SequencedMsg {
   std::string json;
   uint64_t sequenced_ms = 0;  // CLOCK_MONOTONIC ms when the owner sequenced it (for lag metrics)
   uint8_t flags = 0;
+  uint64_t lost_from = 0;  // kEvLost: the first seq the placeholder stands for (seq is the last)
   [[nodiscard]] bool Prio() const { return (flags & kEvPrio) != 0; }
   [[nodiscard]] bool Retract() const { return (flags & kEvRetract) != 0; }
+  [[nodiscard]] bool Lost() const { return (flags & kEvLost) != 0; }
 };
+
+// {"type":"gap","room":R,"from":F,"to":T} and, with new_epoch, "epoch" and "reset":true.
+[[nodiscard]] std::string GapJson(std::string_view room, uint64_t from, uint64_t to,
+                                  std::string_view new_epoch = {});
 
 struct PublishInput {
   std::string_view room;
@@ -90,6 +100,14 @@ class OwnerRoom {
   // A retract event hides its target as Retract did.
   void Restore(uint64_t seq, std::string_view json, uint8_t flags, uint64_t target);
 
+  // Start-up replay, after every event is back. MarkLost: seqs from..to may have been written
+  // to a log that is now damaged (the room's last event came before the damage): they are never
+  // used again in this epoch, and a resume across them gets a gap. FillHoles: the seqs missing
+  // between kept events (lost in a damaged log) become gap placeholders, so that a resume
+  // across them is told instead of silently skipping them.
+  void MarkLost(uint64_t from, uint64_t to);
+  void FillHoles();
+
   // Join with ?history=N: priority events first (those among the last n visible events, and up to
   // n kept ones older than those), then the ordinary ones among the last n; each part oldest
   // first.
@@ -120,7 +138,11 @@ class OwnerRoom {
   SequencedMsg* FindInHistory(uint64_t seq);
   void Hide(uint64_t target);
   void TrimHistory();
-  static SequencedMsg Copy(const SequencedMsg& m) { return {m.seq, m.json, 0, m.flags}; }
+  static SequencedMsg Copy(const SequencedMsg& m) { return {m.seq, m.json, 0, m.flags, m.lost_from}; }
+  // A kEvLost placeholder for from..to.
+  SequencedMsg LostPlaceholder(uint64_t from, uint64_t to) const;
+  // The first seq an entry stands for (lost_from for a placeholder).
+  static uint64_t FirstSeqOf(const SequencedMsg& m) { return m.Lost() ? m.lost_from : m.seq; }
 
   std::string name_;
   std::string epoch_;

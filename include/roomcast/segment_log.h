@@ -66,6 +66,13 @@ enum class DecodeStatus {
 [[nodiscard]] DecodeStatus DecodeRecord(std::span<const uint8_t> in, Record* out, size_t* consumed,
                                         const char** reason = nullptr);
 
+// A cheap test for scanning past damage: false when `in` certainly does not start a frame (bad
+// length, type or flags in the bytes present); true means "decode it to know".
+[[nodiscard]] bool MayStartRecord(std::span<const uint8_t> in);
+// The smallest a framed record can be: an upper bound on the records a damaged range held is
+// its size divided by this, rounded up.
+inline constexpr size_t kMinEncodedSize = kFrameHeaderSize + 36;  // the fixed fields alone
+
 enum class FsyncPolicy {
   kBatch,     // the caller fdatasyncs ActiveFd() after every batch
   kInterval,  // the caller fdatasyncs ActiveFd() now and then
@@ -85,9 +92,15 @@ struct RecoveryReport {
   uint64_t segments = 0;   // this shard's segment files found (good ones, active included)
   uint64_t records = 0;    // good records in the newest segment (the only one scanned)
   uint64_t bytes = 0;      // bytes of the good segments after repair
-  uint64_t cut_bytes = 0;  // bytes cut from the newest segment's tail (or a short one replaced)
+  uint64_t cut_bytes = 0;  // bytes of a torn tail cut from the newest segment (or a short one)
+  uint64_t damaged_bytes = 0;  // corrupt bytes found in the newest segment (kept, never cut)
   std::vector<std::string> problems;  // "<file>: offset <n>: <reason> ..." one per finding
 };
+
+// At most this many records fit in `bytes` of a damaged range (at least 1).
+[[nodiscard]] inline uint64_t MaxRecordsIn(uint64_t bytes) {
+  return bytes == 0 ? 1 : (bytes + kMinEncodedSize - 1) / kMinEncodedSize;
+}
 
 // One shard's writer. Only the owning shard thread may call it (Open may run on any thread before
 // that). Not copyable. At most one batch is in flight: Take, then Committed or Failed.
@@ -100,8 +113,10 @@ class SegmentLog {
 
   // Creates the directories as needed (mode 0700), reads every segment's header (a wrong magic is
   // reported and that file is left alone: never deleted, never counted, never appended to), scans
-  // the newest good segment and cuts a torn or corrupt tail at the last good record (ftruncate,
-  // reported with file, offset and reason). A newest segment shorter than its header is replaced.
+  // the newest good segment and cuts a torn tail (only a last, partial record right after a good
+  // one: ftruncate, reported with file, offset and reason). Corruption anywhere else is never
+  // cut: it is reported, the segment is kept as it is, and appending goes to a new segment. A
+  // newest segment shorter than its header is replaced.
   // Opens the newest segment (O_WRONLY) for appending, or creates the next one (segment 1 in an
   // empty directory). Call once. Returns 0, or -errno with *error set; never throws or aborts on
   // bad files. rep may be null.
@@ -177,17 +192,30 @@ class SegmentLog {
 struct ReplayReport {
   uint64_t shards = 0, segments = 0, records = 0;
   uint64_t bytes = 0;      // bytes of the segment files read
-  uint64_t cut_bytes = 0;  // bytes not replayed: behind a bad record, or a whole bad file
+  uint64_t cut_bytes = 0;  // bytes not replayed: damaged ranges, torn tails, whole bad files
+  uint64_t damaged = 0;    // damaged ranges met (each also reported to on_damage)
   std::vector<std::string> problems;  // "<file>: offset <n>: <reason> ..." one per finding
+};
+
+// A stretch of the log where records may have been lost, met by replay in log order: every
+// record replayed before the call was written before it, every one after, after it.
+struct LogDamage {
+  std::string_view file;
+  uint64_t offset = 0, bytes = 0;
+  uint64_t max_records = 0;  // at most this many records were in it (MaxRecordsIn)
 };
 
 // Start-up replay. Reads every shard-<N> directory under data_dir/log in shard-number order, each
 // one's segments in number order, and calls fn for every good record (views valid during the call
-// only). A bad record ends its segment (reported; the next segment follows); a short or foreign
-// file is reported and skipped. Modifies nothing. A missing data_dir/log is 0 records. Returns 0,
-// or -errno with *error set for a directory that cannot be read. rep and error may be null.
+// only). A bad record costs only itself: the scan finds the next intact record after it. Each
+// damaged range is reported and given to on_damage (when set) in order with the records; so is a
+// torn record at the end of any segment but a directory's newest (only there can a crash have
+// torn a record that was never acknowledged). A short or foreign file is reported and skipped.
+// Modifies nothing. A missing data_dir/log is 0 records. Returns 0, or -errno with *error set for
+// a directory that cannot be read. rep and error may be null.
 [[nodiscard]] int ReplayLog(const std::string& data_dir,
                             const std::function<void(const Record&)>& fn, ReplayReport* rep,
-                            std::string* error);
+                            std::string* error,
+                            const std::function<void(const LogDamage&)>& on_damage = {});
 
 }  // namespace roomcast::store

@@ -41,6 +41,23 @@ bool InsertOrdered(std::deque<SequencedMsg>& d, SequencedMsg m) {
 
 }  // namespace
 
+std::string GapJson(std::string_view room, uint64_t from, uint64_t to,
+                    std::string_view new_epoch) {
+  std::string gap = R"({"type":"gap","room":)";
+  json::AppendString(&gap, room);
+  gap += R"(,"from":)";
+  json::AppendUint(&gap, from);
+  gap += R"(,"to":)";
+  json::AppendUint(&gap, to);
+  if (!new_epoch.empty()) {
+    gap += R"(,"epoch":)";
+    json::AppendString(&gap, new_epoch);
+    gap += R"(,"reset":true)";
+  }
+  gap += '}';
+  return gap;
+}
+
 OwnerRoom::OwnerRoom(std::string name, std::string epoch, size_t history_cap, int shards,
                      size_t prio_cap)
     : name_(std::move(name)),
@@ -130,6 +147,7 @@ OwnerRoom::RetractStatus OwnerRoom::Retract(uint64_t target, std::string_view re
     }
     kept = &*p;
   }
+  if (kept->Lost()) return RetractStatus::kGone;
   if (kept->flags & kEvHidden) return RetractStatus::kAlreadyRetracted;
   if (kept->Retract()) return RetractStatus::kNotAMessage;
   Hide(target);
@@ -168,13 +186,42 @@ void OwnerRoom::Restore(uint64_t seq, std::string_view json, uint8_t flags, uint
   TrimHistory();
 }
 
+SequencedMsg OwnerRoom::LostPlaceholder(uint64_t from, uint64_t to) const {
+  return SequencedMsg{to, GapJson(name_, from, to), 0, kEvLost, from};
+}
+
+void OwnerRoom::MarkLost(uint64_t from, uint64_t to) {
+  if (from <= seq_ || to < from) return;
+  history_.push_back(LostPlaceholder(from, to));
+  seq_ = to;
+  visible_ = seq_;
+  TrimHistory();
+}
+
+void OwnerRoom::FillHoles() {
+  bool holes = false;
+  for (size_t i = 1; i < history_.size() && !holes; ++i) {
+    holes = FirstSeqOf(history_[i]) > history_[i - 1].seq + 1;
+  }
+  if (!holes) return;
+  std::deque<SequencedMsg> filled;
+  for (SequencedMsg& m : history_) {
+    if (!filled.empty() && FirstSeqOf(m) > filled.back().seq + 1) {
+      filled.push_back(LostPlaceholder(filled.back().seq + 1, FirstSeqOf(m) - 1));
+    }
+    filled.push_back(std::move(m));
+  }
+  history_.swap(filled);
+  TrimHistory();
+}
+
 std::vector<SequencedMsg> OwnerRoom::Recent(size_t n) const {
   std::vector<SequencedMsg> prio, plain;
   uint64_t window_first = visible_ + 1;
   if (history_cap_ != 0) {
     for (auto it = history_.rbegin(); it != history_.rend() && plain.size() + prio.size() < n;
          ++it) {
-      if (it->seq > visible_ || (it->flags & kEvHidden)) continue;
+      if (it->seq > visible_ || (it->flags & (kEvHidden | kEvLost))) continue;
       (it->Prio() ? prio : plain).push_back(Copy(*it));
       window_first = it->seq;
     }
@@ -199,7 +246,7 @@ OwnerRoom::SinceResult OwnerRoom::Since(uint64_t since, size_t max, Cap cap) con
   r.last = since;
   if (since == visible_) return r;
   const uint64_t oldest =
-      history_cap_ == 0 || history_.empty() ? visible_ + 1 : history_.front().seq;
+      history_cap_ == 0 || history_.empty() ? visible_ + 1 : FirstSeqOf(history_.front());
   uint64_t first = std::max(since + 1, oldest);  // first seq we can return
   const uint64_t available = visible_ + 1 - first;
   if (available > max && cap == Cap::kNewest) first = visible_ + 1 - max;
@@ -217,6 +264,10 @@ OwnerRoom::SinceResult OwnerRoom::Since(uint64_t since, size_t max, Cap cap) con
   std::vector<SequencedMsg> plain;
   for (auto it = LowerBound(history_, first); it != history_.end() && it->seq <= end; ++it) {
     if (it->flags & kEvHidden) continue;
+    if (it->Lost() && it->lost_from < first) {  // name only the seqs after what the caller has
+      plain.push_back(LostPlaceholder(first, it->seq));
+      continue;
+    }
     (it->Prio() ? r.msgs : plain).push_back(Copy(*it));
   }
   r.msgs.reserve(r.msgs.size() + plain.size());

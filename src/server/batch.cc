@@ -40,25 +40,8 @@ void EncodeBatch(ws::FrameWriter& writer, Framing framing,
     }
   }
   for (const auto& m : msgs) {
-    if (!m.Prio()) EncodeObject(writer, framing, "msg", m.seq, m.json, out);
+    if (!m.Prio()) EncodeObject(writer, framing, EventType(m), m.seq, m.json, out);
   }
-}
-
-std::string GapJson(std::string_view room, uint64_t from, uint64_t to,
-                    std::string_view new_epoch) {
-  std::string gap = R"({"type":"gap","room":)";
-  json::AppendString(&gap, room);
-  gap += R"(,"from":)";
-  json::AppendUint(&gap, from);
-  gap += R"(,"to":)";
-  json::AppendUint(&gap, to);
-  if (!new_epoch.empty()) {
-    gap += R"(,"epoch":)";
-    json::AppendString(&gap, new_epoch);
-    gap += R"(,"reset":true)";
-  }
-  gap += '}';
-  return gap;
 }
 
 FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_view room,
@@ -99,7 +82,7 @@ FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_v
     }
     const uint64_t from = dropped_first ? std::min(dropped_first, first) : first;
     std::string frame;
-    EncodeObject(writer, framing, "gap", last, GapJson(room, from, last), &frame);
+    EncodeObject(writer, framing, "gap", last, room::GapJson(room, from, last), &frame);
     // The priority events the gap covers still go out (no SSE id: the gap's id is the latest).
     for (const room::SequencedMsg& p : recent_prio) {
       if (p.seq >= from && p.seq <= last) EncodeObject(writer, framing, EventType(p), 0, p.json, &frame);

@@ -53,20 +53,14 @@ void EncodeBatch(ws::FrameWriter& writer, Framing framing,
                  std::span<const room::SequencedMsg> msgs, std::string* out,
                  uint64_t no_id_upto = 0);
 
-// The SSE event name of an event: "msg" or "retract".
+// The SSE event name of an event: "msg", "retract", or "gap" for seqs lost to a damaged log.
 [[nodiscard]] inline std::string_view EventType(const room::SequencedMsg& m) {
-  return m.Retract() ? "retract" : "msg";
+  return m.Retract() ? "retract" : m.Lost() ? "gap" : "msg";
 }
 
 // Appends one JSON object as a frame or an event: event name `type`, SSE id `id` when non-zero.
 void EncodeObject(ws::FrameWriter& writer, Framing framing, std::string_view type, uint64_t id,
                   std::string_view json, std::string* out);
-
-// The gap notice {"type":"gap","room":R,"from":A,"to":B} as JSON. With new_epoch (a viewer that
-// resumed from another epoch) it also carries "epoch":new_epoch,"reset":true: the viewer's
-// seqs from the old epoch are void and A..B name seqs of the new one.
-[[nodiscard]] std::string GapJson(std::string_view room, uint64_t from, uint64_t to,
-                                  std::string_view new_epoch = {});
 
 // Builds the batch of msgs once and queues it on every viewer, applying the slow-viewer policy.
 // A viewer that skips ahead gets a gap notice followed by the priority events inside the gap

@@ -78,6 +78,9 @@ void Shard::RestoreEvent(const store::Record& rec) {
   if (rec.flags & store::kRecPrio) flags |= room::kEvPrio;
   if (rec.flags & store::kRecRetract) flags |= room::kEvRetract;
   r->Restore(rec.seq, rec.json, flags, rec.target);
+  if (!restore_damage_.empty()) {
+    restore_damage_seen_[std::string(rec.room)] = static_cast<uint32_t>(restore_damage_.size());
+  }
   if (restore_now_ms_ == 0) restore_now_ms_ = static_cast<int64_t>(UnixMsNow());
   if (!rec.cid.empty() &&
       rec.ts_ms + static_cast<int64_t>(cfg_.dedup_secs) * 1000 >= restore_now_ms_) {
@@ -85,7 +88,36 @@ void Shard::RestoreEvent(const store::Record& rec) {
   }
 }
 
+void Shard::RestoreDamage(uint64_t max_records) { restore_damage_.push_back(max_records); }
+
 size_t Shard::EndRestore() {
+  // lost_after[i]: the events a room may have lost in damaged ranges i and later.
+  std::vector<uint64_t> lost_after(restore_damage_.size() + 1, 0);
+  for (size_t i = restore_damage_.size(); i-- > 0;) {
+    lost_after[i] = lost_after[i + 1] + restore_damage_[i];
+  }
+  uint64_t marked = 0;
+  owned_.ForEach([&](room::OwnerRoom& r) {
+    // Seqs missing between kept events were lost (or cut by retention): a resume is told.
+    r.FillHoles();
+    if (restore_damage_.empty()) return;
+    auto it = restore_damage_seen_.find(r.Name());
+    const uint64_t lost = lost_after[it == restore_damage_seen_.end() ? 0 : it->second];
+    if (lost == 0) return;
+    // Its newest events may be in the damage: never hand out those seqs again in this epoch.
+    const uint64_t from = r.LastSeq() + 1;
+    r.MarkLost(from, from + lost - 1);
+    ++marked;
+  });
+  if (marked) {
+    RC_WARN(id_,
+            "message log damage: %llu rooms whose newest events came before a damaged range "
+            "skip up to %llu seqs each; resumes across them get a gap",
+            static_cast<unsigned long long>(marked),
+            static_cast<unsigned long long>(lost_after[0]));
+  }
+  std::vector<uint64_t>().swap(restore_damage_);
+  std::unordered_map<std::string, uint32_t>().swap(restore_damage_seen_);
   std::unordered_map<std::string, int64_t>().swap(restore_ts_);
   dedup_.EndPreload();
   return owned_.Count();
@@ -218,11 +250,15 @@ void Shard::ReleaseLogGroup() {
 }
 
 void Shard::LogFailed(const char* what, int res) {
-  if (!log_->Broken()) log_->Failed(res);
+  if (!log_->Broken()) {
+    log_->Failed(res);
+    shared_->logs_broken.fetch_add(1, std::memory_order_relaxed);
+  }
   ShardMetrics::Add(metrics_.log_write_errors_total, 1);
   RC_ERROR(id_, "durable log %s failed: %s (%s): this shard refuses publishes from now on", what,
            std::strerror(-res), log_->LastError().c_str());
   log_busy_ = false;
+  log_unsynced_ = false;  // nothing will be synced any more: the loop must not wait for it
   // The events not written are never shown: their senders get an error instead of an ack.
   for (LogGroup* g : {&log_inflight_, &log_pending_}) {
     for (auto& [to, item] : g->items) {

@@ -133,6 +133,10 @@ void Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view b
   if (path == "/readyz") {
     if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka);
     if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
+    if (shared_->logs_broken.load(std::memory_order_relaxed) > 0) {
+      return RespondError(c, 503, "unavailable",
+                          "the message log cannot be written: publishes are refused", ka);
+    }
     RespondHttp(c, http::BuildResponse(200, "application/json", R"({"status":"ready"})", ka, cors),
                 ka);
     return;

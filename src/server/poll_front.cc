@@ -99,7 +99,7 @@ void Shard::OnPollReply(JoinReply* rep) {
   std::vector<std::string_view> objects;
   objects.reserve(rep->history.size() + 1);
   if (rep->gap_to != 0 || rep->reset) {
-    gap = GapJson(rep->room, rep->gap_from, rep->gap_to,
+    gap = room::GapJson(rep->room, rep->gap_from, rep->gap_to,
                   rep->reset ? std::string_view(rep->epoch) : std::string_view{});
     objects.push_back(gap);
   }

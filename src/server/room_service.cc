@@ -387,7 +387,7 @@ void Shard::AppendJoinBacklog(JoinReply* rep, bool sse, std::string* out) {
   const Framing f = sse ? Framing::kSse : Framing::kWebSocket;
   if (rep->gap_to != 0 || rep->reset) {
     EncodeObject(frame_writer_, f, "gap", rep->gap_to,
-                 GapJson(rep->room, rep->gap_from, rep->gap_to,
+                 room::GapJson(rep->room, rep->gap_from, rep->gap_to,
                          rep->reset ? std::string_view(rep->epoch) : std::string_view{}),
                  out);
   }

@@ -38,8 +38,14 @@ bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shar
       RC_WARN(static_cast<int>(i), "message log repaired: %s", p.c_str());
     }
     if (rep.cut_bytes) {
-      RC_WARN(static_cast<int>(i), "message log: cut %llu bytes of torn or corrupt tail",
+      RC_WARN(static_cast<int>(i), "message log: cut %llu bytes of a torn tail",
               static_cast<unsigned long long>(rep.cut_bytes));
+    }
+    if (rep.damaged_bytes) {
+      RC_WARN(static_cast<int>(i),
+              "message log: %llu damaged bytes in the newest segment, kept; intact records "
+              "after them are replayed",
+              static_cast<unsigned long long>(rep.damaged_bytes));
     }
   }
   store::ReplayReport rep;
@@ -50,7 +56,10 @@ bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shar
       [&](const store::Record& r) {
         shards[static_cast<size_t>(room::OwnerShardOf(r.room, n))]->RestoreEvent(r);
       },
-      &rep, &err);
+      &rep, &err,
+      [&](const store::LogDamage& d) {
+        for (auto& sh : shards) sh->RestoreDamage(d.max_records);
+      });
   if (rc != 0) {
     RC_ERROR(-1, "cannot read the message log in --data-dir %s: %s", cfg.data_dir.c_str(),
              err.c_str());

@@ -92,6 +92,8 @@ struct ServerShared {
   std::unique_ptr<ShardMetrics[]> metrics;
   std::atomic<int> shards_ready{0};
   std::atomic<int> shards_failed{0};
+  // Shards whose durable log failed: they refuse publishes until a restart, so /readyz says 503.
+  std::atomic<int> logs_broken{0};
 };
 
 }  // namespace roomcast::server

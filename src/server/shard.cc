@@ -267,7 +267,7 @@ uint32_t Shard::BeforeSleep(uint64_t now_ms) {
     wait = std::min<uint64_t>(wait, d > now_ms ? d - now_ms : 0);
   }
   StartLogWrite(now_ms);
-  if (log_unsynced_ && !log_sync_busy_) {
+  if (log_unsynced_ && !log_sync_busy_ && !log_->Broken()) {
     wait = std::min<uint64_t>(wait, log_next_sync_ms_ > now_ms ? log_next_sync_ms_ - now_ms : 0);
   }
   mesh_.Flush();

@@ -157,6 +157,9 @@ class Shard final : public io::LoopHandler {
   [[nodiscard]] int OpenLog(store::RecoveryReport* rep, std::string* error);
   void RestoreEvent(const store::Record& rec);
   // After replay: drops the per-room bookkeeping it needed; returns the rooms restored.
+  // Replay met a damaged stretch of the log (in order with the records): rooms whose last event
+  // came before it may have lost up to max_records events there.
+  void RestoreDamage(uint64_t max_records);
   size_t EndRestore();
 
  private:
@@ -307,6 +310,9 @@ class Shard final : public io::LoopHandler {
   uint64_t log_started_us_ = 0;
   std::unordered_map<std::string, int64_t> restore_ts_;  // replay: room -> newest record ts
   int64_t restore_now_ms_ = 0;                           // replay: Unix ms when it began
+  std::vector<uint64_t> restore_damage_;  // replay: max records lost in each damaged range
+  // replay, once damage was met: room -> damaged ranges met before its newest record
+  std::unordered_map<std::string, uint32_t> restore_damage_seen_;
   std::vector<std::string> cors_headers_;  // by CORS index
   std::vector<std::string> cors_list_;     // --cors-origins, from index kCorsFirstListed
   uint8_t cur_cors_ = kCorsNone;           // the request being handled

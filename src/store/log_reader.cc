@@ -41,9 +41,10 @@ std::string At(const std::string& path, uint64_t off) {
   return path + ": offset " + std::to_string(off) + ": ";
 }
 
-// One segment file: its header, then its records until the end or the first bad one.
-void ReplaySegment(const std::string& path, SegmentScanner* scanner,
-                   const std::function<void(const Record&)>& fn, ReplayReport* rep) {
+// One segment file: its header, then every intact record.
+void ReplaySegment(const std::string& path, bool newest, SegmentScanner* scanner,
+                   const std::function<void(const Record&)>& fn,
+                   const std::function<void(const LogDamage&)>& on_damage, ReplayReport* rep) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     rep->problems.push_back(At(path, 0) + "cannot open: " + ErrnoText(errno) + "; skipped");
@@ -67,23 +68,41 @@ void ReplaySegment(const std::string& path, SegmentScanner* scanner,
     close(fd);
     return;
   }
-  const ScanResult scan = scanner->Scan(fd, kSegmentHeaderSize, &fn);
+  auto damaged = [&](uint64_t offset, uint64_t bytes, const std::string& what) {
+    ++rep->damaged;
+    rep->cut_bytes += bytes;
+    const uint64_t max_records = MaxRecordsIn(bytes);
+    rep->problems.push_back(At(path, offset) + what + ": " + std::to_string(bytes) +
+                            " bytes not replayed (up to " + std::to_string(max_records) +
+                            " records lost)");
+    if (on_damage) on_damage(LogDamage{path, offset, bytes, max_records});
+  };
+  const std::function<void(const DamagedRange&)> on_range = [&](const DamagedRange& d) {
+    damaged(d.offset, d.bytes, d.reason);
+  };
+  const ScanResult scan = scanner->Scan(fd, kSegmentHeaderSize, &fn, &on_range);
   close(fd);
   rep->records += scan.records;
-  if (scan.err != 0 || scan.reason != nullptr) {
+  if (scan.err != 0) {
     const uint64_t rest = size > scan.good_end ? size - scan.good_end : 0;
-    rep->problems.push_back(
-        At(path, scan.good_end) +
-        (scan.err != 0 ? "read error: " + ErrnoText(scan.err) : std::string(scan.reason)) +
-        "; the rest of the segment (" + std::to_string(rest) + " bytes) is not replayed");
-    rep->cut_bytes += rest;
+    damaged(scan.good_end, rest, "read error: " + ErrnoText(scan.err));
+  } else if (scan.torn) {
+    const uint64_t rest = size - scan.torn_at;
+    if (newest) {  // a crash mid-write: never acknowledged (SegmentLog::Open cuts it)
+      rep->problems.push_back(At(path, scan.torn_at) + "torn record at the end of the file (" +
+                              std::to_string(rest) + " bytes); not replayed");
+      rep->cut_bytes += rest;
+    } else {
+      damaged(scan.torn_at, rest, "torn record at the end of a closed segment");
+    }
   }
 }
 
 }  // namespace
 
 int ReplayLog(const std::string& data_dir, const std::function<void(const Record&)>& fn,
-              ReplayReport* rep, std::string* error) {
+              ReplayReport* rep, std::string* error,
+              const std::function<void(const LogDamage&)>& on_damage) {
   ReplayReport local_rep;
   if (rep == nullptr) rep = &local_rep;
   std::string local_error;
@@ -103,7 +122,10 @@ int ReplayLog(const std::string& data_dir, const std::function<void(const Record
       return rc;
     }
     ++rep->shards;
-    for (uint64_t n : numbers) ReplaySegment(dir + "/" + SegmentName(n), &scanner, fn, rep);
+    for (size_t i = 0; i < numbers.size(); ++i) {
+      ReplaySegment(dir + "/" + SegmentName(numbers[i]), i + 1 == numbers.size(), &scanner, fn,
+                    on_damage, rep);
+    }
   }
   return 0;
 }

@@ -18,6 +18,7 @@ namespace {
 constexpr uint8_t kTypeEvent = 1;
 // type, flags, seq, target, ts_ms, then the five length prefixes.
 constexpr size_t kFixedPayload = 1 + 1 + 8 + 8 + 8 + 1 + 1 + 2 + 2 + 4;
+static_assert(kMinEncodedSize == kFrameHeaderSize + kFixedPayload);
 
 template <typename T>
 void Put(std::string* out, T v) {
@@ -105,6 +106,18 @@ void EncodeRecord(const Record& r, std::string* out) {
   out->append(r.json);
   const uint32_t crc = Crc32c(out->data() + start + kFrameHeaderSize, payload_len);
   std::memcpy(out->data() + start + 4, &crc, 4);
+}
+
+bool MayStartRecord(std::span<const uint8_t> in) {
+  if (in.size() < 4) return true;
+  uint32_t payload_len;
+  std::memcpy(&payload_len, in.data(), 4);
+  if (payload_len < kFixedPayload || payload_len > kMaxPayload) return false;
+  if (in.size() > kFrameHeaderSize && in[kFrameHeaderSize] != kTypeEvent) return false;
+  if (in.size() > kFrameHeaderSize + 1 && (in[kFrameHeaderSize + 1] & ~(kRecPrio | kRecRetract))) {
+    return false;
+  }
+  return true;
 }
 
 DecodeStatus DecodeRecord(std::span<const uint8_t> in, Record* out, size_t* consumed,

@@ -107,32 +107,61 @@ SegmentScanner::SegmentScanner(size_t buffer_bytes)
     : buf_(std::max(buffer_bytes, kFrameHeaderSize + kMaxPayload)) {}
 
 ScanResult SegmentScanner::Scan(int fd, uint64_t start,
-                                const std::function<void(const Record&)>* fn) {
+                                const std::function<void(const Record&)>* fn,
+                                const std::function<void(const DamagedRange&)>* on_damage) {
   ScanResult res;
+  res.good_end = start;
   (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   uint64_t base = start;  // file offset of buf_[0]
   size_t filled = 0, pos = 0;
   bool eof = false;
+  bool in_damage = false;  // searching for the next good frame after a bad one
+  bool maybe_torn = false;  // ...after a frame that runs past the end of the file
+  DamagedRange bad;
+  auto end_damage = [&](uint64_t end) {
+    bad.bytes = end - bad.offset;
+    res.damage.push_back(bad);
+    if (on_damage != nullptr) (*on_damage)(bad);
+    in_damage = false;
+  };
   for (;;) {
     while (pos < filled) {
+      const std::span<const uint8_t> in(buf_.data() + pos, filled - pos);
+      if (in_damage && !MayStartRecord(in)) {  // cheap test before the crc of a candidate
+        ++pos;
+        continue;
+      }
       Record rec;
       size_t used = 0;
       const char* why = nullptr;
-      const DecodeStatus st = DecodeRecord(
-          std::span<const uint8_t>(buf_.data() + pos, filled - pos), &rec, &used, &why);
-      if (st == DecodeStatus::kNeedMore) break;
-      if (st == DecodeStatus::kCorrupt) {
+      const DecodeStatus st = DecodeRecord(in, &rec, &used, &why);
+      if (st == DecodeStatus::kNeedMore && !eof) break;  // read on, then decide
+      if (st == DecodeStatus::kOk) {
+        if (in_damage) end_damage(base + pos);
+        if (fn != nullptr) (*fn)(rec);
+        ++res.records;
+        pos += used;
         res.good_end = base + pos;
-        res.reason = why;
-        return res;
+        continue;
       }
-      if (fn != nullptr) (*fn)(rec);
-      ++res.records;
-      pos += used;
+      if (in_damage) {  // not a frame start after all
+        ++pos;
+        continue;
+      }
+      // A bad frame, or one that runs past the end of the file: a torn tail only if no good
+      // record follows inside it (a bad length can also claim too much).
+      in_damage = true;
+      maybe_torn = st == DecodeStatus::kNeedMore;
+      bad = DamagedRange{base + pos, 0, maybe_torn ? "bad payload length" : why};
+      ++pos;
     }
     if (eof) {
-      res.good_end = base + pos;
-      if (pos < filled) res.reason = "torn record at the end of the file";
+      if (in_damage && maybe_torn) {
+        res.torn = true;
+        res.torn_at = bad.offset;
+      } else if (in_damage) {
+        end_damage(base + filled);
+      }
       return res;
     }
     if (pos > 0) {
@@ -146,7 +175,6 @@ ScanResult SegmentScanner::Scan(int fd, uint64_t start,
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       res.err = -errno;
-      res.good_end = base;
       return res;
     }
     if (n == 0) eof = true;

@@ -30,11 +30,24 @@ enum class HeaderStatus { kOk, kShort, kBadMagic };
 // "strerror text" for a -errno or errno value.
 [[nodiscard]] std::string ErrnoText(int err);
 
+// A stretch of a segment that holds no decodable record between two good ones (or a good one and
+// the end of the file): corruption. Every intact record after it is still read.
+struct DamagedRange {
+  uint64_t offset = 0;  // file offset where decoding first failed
+  uint64_t bytes = 0;   // up to the next good record, or to the end of the file
+  const char* reason = nullptr;
+};
+
 struct ScanResult {
-  uint64_t good_end = 0;         // file offset just past the last good record
-  uint64_t records = 0;          // good records seen
-  const char* reason = nullptr;  // why scanning stopped before the end of the file; null: clean
-  int err = 0;                   // -errno of a failed read (reason is then null)
+  uint64_t good_end = 0;  // file offset just past the last good record
+  uint64_t records = 0;   // good records seen
+  // A torn tail: the last frame, starting right after a good record (or the header), claims more
+  // bytes than the file has. The only damage a crash mid-write leaves; its record was never
+  // acknowledged. torn_at is its offset (== good_end).
+  bool torn = false;
+  uint64_t torn_at = 0;
+  std::vector<DamagedRange> damage;  // in file order; anything else that failed to decode
+  int err = 0;                       // -errno of a failed read (the scan stops there)
 };
 
 // Reads a segment's records sequentially with large pread calls into one reused buffer.
@@ -42,9 +55,13 @@ class SegmentScanner {
  public:
   static constexpr size_t kDefaultBuffer = 4u << 20;
   explicit SegmentScanner(size_t buffer_bytes = kDefaultBuffer);
-  // Decodes records from file offset `start` until the end of the file or the first bad record,
-  // calling fn (when non-null) for each good one.
-  ScanResult Scan(int fd, uint64_t start, const std::function<void(const Record&)>* fn);
+  // Decodes records from file offset `start` to the end of the file, calling fn (when non-null)
+  // for each good one. After a bad frame it searches byte by byte for the next frame that
+  // decodes whole (length, crc32c and inner lengths), so one bad byte costs one record, not the
+  // rest of the segment; on_damage (when non-null) is called for each damaged range, in order
+  // with the records around it.
+  ScanResult Scan(int fd, uint64_t start, const std::function<void(const Record&)>* fn,
+                  const std::function<void(const DamagedRange&)>* on_damage = nullptr);
 
  private:
   std::vector<uint8_t> buf_;

@@ -140,11 +140,17 @@ int SegmentLog::RecoverNewest(uint64_t number, uint64_t size, RecoveryReport* re
   const ScanResult scan = scanner.Scan(rfd, kSegmentHeaderSize, nullptr);
   close(rfd);
   if (scan.err != 0) {
-    *error = "cannot read " + path + " at offset " + std::to_string(scan.good_end) + ": " +
+    *error = "cannot read " + path + " after offset " + std::to_string(scan.good_end) + ": " +
              ErrnoText(scan.err);
     return scan.err;
   }
   rep->records += scan.records;
+  for (const DamagedRange& d : scan.damage) {
+    rep->problems.push_back(path + Offset(d.offset) + d.reason + ": " + std::to_string(d.bytes) +
+                            " damaged bytes (up to " + std::to_string(MaxRecordsIn(d.bytes)) +
+                            " records lost); every intact record around them is kept");
+    rep->damaged_bytes += d.bytes;
+  }
   fd_ = openat(dir_fd_, SegmentName(number).c_str(), O_WRONLY | O_CLOEXEC);
   if (fd_ < 0) {
     const int err = -errno;
@@ -153,22 +159,31 @@ int SegmentLog::RecoverNewest(uint64_t number, uint64_t size, RecoveryReport* re
   }
   active_number_ = number;
   active_size_ = size;
-  if (scan.reason != nullptr || scan.good_end < size) {
-    const uint64_t cut = size - scan.good_end;
-    if (ftruncate(fd_, static_cast<off_t>(scan.good_end)) != 0 ||
+  if (scan.torn) {
+    // Only the last, partial record, which was never acknowledged: cut it.
+    const uint64_t cut = size - scan.torn_at;
+    if (ftruncate(fd_, static_cast<off_t>(scan.torn_at)) != 0 ||
         (opt_.fsync != FsyncPolicy::kNever && fdatasync(fd_) != 0)) {
       const int err = -errno;
-      *error = "cannot cut " + path + " at offset " + std::to_string(scan.good_end) + ": " +
+      *error = "cannot cut " + path + " at offset " + std::to_string(scan.torn_at) + ": " +
                ErrnoText(err);
       return err;
     }
-    rep->problems.push_back(path + Offset(scan.good_end) +
-                            (scan.reason != nullptr ? scan.reason : "trailing bytes") + "; cut " +
+    rep->problems.push_back(path + Offset(scan.torn_at) + "torn record at the end of the file; cut " +
                             std::to_string(cut) + " bytes");
     rep->cut_bytes += cut;
-    active_size_ = scan.good_end;
+    active_size_ = scan.torn_at;
   }
   total_bytes_ += active_size_;
+  if (!scan.damage.empty()) {
+    // Corruption is kept as evidence (replay reports it and tells clients what is gone every
+    // time); new records go to a fresh segment rather than after the damage.
+    close(fd_);
+    fd_ = -1;
+    closed_.push_back({number, active_size_});
+    rep->problems.push_back(path + ": damaged; left as it is, appending to the next segment");
+    return CreateSegment(number + 1, /*write_header=*/true, /*replace=*/false, error);
+  }
   return 0;
 }
 

@@ -20,6 +20,12 @@ ROOM = "durable-room"
 BIG = ("--history", 100000, "--max-history-request", 100000)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def kill9(server) -> None:
     """SIGKILL this server's PID (a crash) and take it out of the fixture's clean-exit check."""
     os.kill(server.proc.pid, signal.SIGKILL)
@@ -427,6 +433,16 @@ def test_a_log_that_cannot_be_written_refuses_publishes_and_loses_nothing_acked(
     assert st == 503, (st, body)
     assert metric_sum(fetch_metrics(srv)[2], "roomcast_log_write_errors_total") >= 1
     assert "durable log write failed" in srv.log_text(), srv.log_text()
+    # Not ready any more (a load balancer takes the node out), and the shard does not spin: the
+    # interval fdatasync that will never come must not keep its loop awake.
+    st, _h, body = http("GET", srv.url("/readyz"))
+    assert (st, json.loads(body)["error"]) == (503, "unavailable"), (st, body)
+    st, _h, _body = http("GET", srv.url("/healthz"))
+    assert st == 200
+    before = cpu_seconds(srv.proc.pid)
+    time.sleep(3)
+    used = cpu_seconds(srv.proc.pid) - before
+    assert used < 0.3, f"the server used {used:.2f} s of CPU in 3 idle seconds after the failure"
     assert srv.stop() == 0
 
     again = roomcast("--data-dir", tmp_path, shards=1, *BIG)

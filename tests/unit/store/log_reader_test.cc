@@ -84,7 +84,7 @@ TEST(ReplayLog, ReadsEveryShardInShardNumberOrder) {
   EXPECT_EQ(r.report.records, 15u);
 }
 
-TEST(ReplayLog, ABadRecordEndsOnlyItsOwnSegment) {
+TEST(ReplayLog, ABadRecordCostsOnlyItselfAndIsReportedInOrder) {
   TempDir tmp;
   WriteShard(tmp.path(), 0, "r", 1, 40, 1000);
   const std::string seg1 = SegPath(tmp.ShardDir(0), 1);
@@ -92,7 +92,9 @@ TEST(ReplayLog, ABadRecordEndsOnlyItsOwnSegment) {
   ASSERT_TRUE(std::filesystem::exists(SegPath(tmp.ShardDir(0), 3)));
   Replayed clean = ReplayAll(tmp.path());
   ASSERT_EQ(clean.records.size(), 40u);
-  // Segment 1: flip a byte in its third record. Segment 2: cut inside its last record.
+  EXPECT_TRUE(clean.damage.empty());
+  // Segment 1: flip a byte in its third record. Segment 2 (closed: segment 3 follows): cut
+  // inside its last record, which no crash can do to a closed segment, so it is damage too.
   std::string s1 = ReadFile(seg1);
   std::string s2 = ReadFile(seg2);
   const std::vector<size_t> at1 = RecordOffsets(s1);
@@ -111,17 +113,56 @@ TEST(ReplayLog, ABadRecordEndsOnlyItsOwnSegment) {
   EXPECT_TRUE(HasProblem(r.report.problems, {seg1, "offset " + std::to_string(at1[2]), "crc"}));
   EXPECT_TRUE(
       HasProblem(r.report.problems, {seg2, "offset " + std::to_string(at2.back()), "torn"}));
-  // Records 1-2 of segment 1, all but the last of segment 2, then everything after.
+  // Every record but the third and the last of segment 2.
+  const uint64_t lost2 = at1.size() + at2.size();
   std::vector<uint64_t> want, got;
   for (uint64_t s = 1; s <= 40; ++s) {
-    if (s > 2 && s <= at1.size()) continue;
-    if (s == at1.size() + at2.size()) continue;
-    want.push_back(s);
+    if (s != 3 && s != lost2) want.push_back(s);
   }
   for (const OwnedRecord& g : r.records) got.push_back(g.seq);
   EXPECT_EQ(got, want);
-  EXPECT_EQ(r.report.cut_bytes, (s1.size() - at1[2]) + (s2.size() - 5 - at2.back()));
+  const uint64_t bad1 = at1[3] - at1[2];
+  const uint64_t bad2 = s2.size() - 5 - at2.back();
+  EXPECT_EQ(r.report.cut_bytes, bad1 + bad2);
+  EXPECT_EQ(r.report.damaged, 2u);
+  ASSERT_EQ(r.damage.size(), 2u);
+  EXPECT_EQ(r.damage[0].after_records, 2u);  // in order with the records around it
+  EXPECT_EQ(r.damage[0].file, seg1);
+  EXPECT_EQ(r.damage[0].offset, at1[2]);
+  EXPECT_EQ(r.damage[0].bytes, bad1);
+  EXPECT_GE(r.damage[0].max_records, 1u);
+  EXPECT_EQ(r.damage[0].max_records, MaxRecordsIn(bad1));
+  EXPECT_EQ(r.damage[1].after_records, lost2 - 2);
+  EXPECT_EQ(r.damage[1].file, seg2);
+  EXPECT_EQ(r.damage[1].bytes, bad2);
   EXPECT_EQ(r.report.segments, clean.report.segments);
+}
+
+TEST(ReplayLog, EveryBitFlipInARecordCostsThatRecordOnly) {
+  TempDir tmp;
+  WriteShard(tmp.path(), 0, "r", 1, 9, 1u << 20);
+  const std::string seg = SegPath(tmp.ShardDir(0), 1);
+  const std::string good = ReadFile(seg);
+  const std::vector<size_t> at = RecordOffsets(good);
+  ASSERT_EQ(at.size(), 9u);
+  // Record 5: every byte of it, the frame header's length and crc included, one bit at a time.
+  for (size_t off = at[4]; off < at[5]; ++off) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string bad = good;
+      bad[off] = static_cast<char>(bad[off] ^ (1 << bit));
+      WriteFile(seg, bad);
+      Replayed r = ReplayAll(tmp.path());
+      ASSERT_EQ(r.rc, 0);
+      std::vector<uint64_t> got;
+      for (const OwnedRecord& g : r.records) got.push_back(g.seq);
+      ASSERT_EQ(got, (std::vector<uint64_t>{1, 2, 3, 4, 6, 7, 8, 9}))
+          << "offset " << off << " bit " << bit;
+      ASSERT_EQ(r.damage.size(), 1u) << "offset " << off << " bit " << bit;
+      EXPECT_EQ(r.damage[0].after_records, 4u);
+      EXPECT_EQ(r.damage[0].offset, at[4]);
+      EXPECT_EQ(r.damage[0].bytes, at[5] - at[4]);
+    }
+  }
 }
 
 TEST(ReplayLog, GarbageShortAndEmptyFilesAreReportedAndSkipped) {

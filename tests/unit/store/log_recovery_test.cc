@@ -1,5 +1,5 @@
-// SegmentLog::Open on damaged files: torn and corrupt tails cut, short newest segments replaced,
-// foreign files left alone, and the log usable afterwards.
+// SegmentLog::Open on damaged files: a torn tail cut, corruption kept (appending moves to a new
+// segment), short newest segments replaced, foreign files left alone, the log usable afterwards.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -102,42 +102,75 @@ TEST(LogRecovery, TornTailIsCutAtEveryOffsetOfTheLastRecord) {
   }
 }
 
-TEST(LogRecovery, CrcMismatchInTheNewestSegmentIsCutThere) {
+TEST(LogRecovery, CorruptRecordInTheNewestSegmentIsKeptAndTheRecordsAfterItToo) {
   TempDir tmp, copy;
   WriteLog(tmp.path(), 1, 9, 64ull << 20, 3);
   const std::string path = SegPath(tmp.ShardDir(0), 1);
   std::string seg = ReadFile(path);
   const uint64_t start5 = RecordStart(5);
-  const uint64_t flip_at = (start5 + RecordStart(6)) / 2;  // inside record 5's payload
+  const uint64_t end5 = RecordStart(6);
+  const uint64_t flip_at = (start5 + end5) / 2;  // inside record 5's payload
   seg[flip_at] = static_cast<char>(seg[flip_at] ^ 0x20);
   WriteFile(path, seg);
   std::filesystem::create_directories(copy.ShardDir(0));
   const std::string copy_path = SegPath(copy.ShardDir(0), 1);
   WriteFile(copy_path, seg);
 
-  // Unrepaired: the reader reports the problem and stops the segment there.
+  // Unrepaired: the reader reports the damage and reads on after it.
   Replayed r = ReplayAll(copy.path());
   ASSERT_EQ(r.rc, 0);
-  ExpectSeqs(r.records, Range(1, 4));
+  ExpectSeqs(r.records, {1, 2, 3, 4, 6, 7, 8, 9});
   ASSERT_EQ(r.report.problems.size(), 1u);
   EXPECT_TRUE(HasProblem(r.report.problems,
                          {copy_path, "offset " + std::to_string(start5), "crc mismatch"}))
       << r.report.problems[0];
-  EXPECT_EQ(r.report.cut_bytes, seg.size() - start5);
+  EXPECT_EQ(r.report.cut_bytes, end5 - start5);
+  ASSERT_EQ(r.damage.size(), 1u);
+  EXPECT_EQ(r.damage[0].after_records, 4u);
   EXPECT_EQ(ReadFile(copy_path), seg);
 
+  // Open keeps every byte (the damage is evidence for every later replay) and appends to the
+  // next segment.
   SegmentLog log;
   RecoveryReport rep;
   std::string error;
   ASSERT_EQ(log.Open(Options(tmp.path()), &rep, &error), 0) << error;
-  ASSERT_EQ(rep.problems.size(), 1u);
-  EXPECT_TRUE(HasProblem(rep.problems, {path, "offset " + std::to_string(start5), "crc mismatch"}))
-      << rep.problems[0];
-  EXPECT_EQ(rep.cut_bytes, seg.size() - start5);
-  EXPECT_EQ(std::filesystem::file_size(path), start5);
-  log.Append(MakeRecord("r", 5).View());
+  EXPECT_TRUE(HasProblem(rep.problems, {path, "offset " + std::to_string(start5), "crc mismatch"}));
+  EXPECT_TRUE(HasProblem(rep.problems, {path, "next segment"}));
+  EXPECT_EQ(rep.cut_bytes, 0u);
+  EXPECT_EQ(rep.damaged_bytes, end5 - start5);
+  EXPECT_EQ(ReadFile(path), seg);
+  EXPECT_EQ(log.SegmentCount(), 2u);
+  log.Append(MakeRecord("r", 10).View());
   WriteOneBatch(&log);
-  ExpectSeqs(ReplayAll(tmp.path()).records, Range(1, 5));
+  EXPECT_TRUE(std::filesystem::exists(SegPath(tmp.ShardDir(0), 2)));
+  Replayed after = ReplayAll(tmp.path());
+  ExpectSeqs(after.records, {1, 2, 3, 4, 6, 7, 8, 9, 10});
+  ASSERT_EQ(after.damage.size(), 1u);
+  EXPECT_EQ(after.damage[0].after_records, 4u);
+}
+
+TEST(LogRecovery, CorruptionAtTheEndIsNotATornTail) {
+  // The last record complete but with a wrong crc (e.g. zeros after a power loss): it may have
+  // been acknowledged, so it is damage, kept and reported, not a torn tail to cut.
+  TempDir tmp;
+  WriteLog(tmp.path(), 1, 5);
+  const std::string path = SegPath(tmp.ShardDir(0), 1);
+  std::string seg = ReadFile(path);
+  const uint64_t start5 = RecordStart(5);
+  std::fill(seg.begin() + static_cast<std::ptrdiff_t>(start5 + 8), seg.end(), '\0');
+  WriteFile(path, seg);
+  SegmentLog log;
+  RecoveryReport rep;
+  std::string error;
+  ASSERT_EQ(log.Open(Options(tmp.path()), &rep, &error), 0) << error;
+  EXPECT_EQ(rep.cut_bytes, 0u);
+  EXPECT_EQ(rep.damaged_bytes, seg.size() - start5);
+  EXPECT_EQ(ReadFile(path), seg);
+  Replayed r = ReplayAll(tmp.path());
+  ExpectSeqs(r.records, Range(1, 4));
+  ASSERT_EQ(r.damage.size(), 1u);
+  EXPECT_EQ(r.damage[0].offset, start5);
 }
 
 TEST(LogRecovery, ShortOrEmptyNewestSegmentIsReplaced) {
@@ -205,20 +238,29 @@ TEST(LogRecovery, ForeignFilesWithTheSegNameAreReportedAndLeftAlone) {
   EXPECT_TRUE(HasProblem(r.report.problems, {SegPath(tmp.ShardDir(0), 2), "short"}));
 }
 
-TEST(LogRecovery, GoodHeaderWithGarbageBodyIsCutToTheHeader) {
+TEST(LogRecovery, GoodHeaderWithGarbageBodyIsKeptAsDamage) {
   TempDir tmp;
   std::filesystem::create_directories(tmp.ShardDir(0));
   const std::string path = SegPath(tmp.ShardDir(0), 1);
-  WriteFile(path, std::string("RCLOG\0\1\0", 8) + std::string(8, '\0') + std::string(500, '\x7f'));
+  const std::string bytes =
+      std::string("RCLOG\0\1\0", 8) + std::string(8, '\0') + std::string(500, '\x7f');
+  WriteFile(path, bytes);
   SegmentLog log;
   RecoveryReport rep;
   std::string error;
   ASSERT_EQ(log.Open(Options(tmp.path()), &rep, &error), 0) << error;
   EXPECT_TRUE(HasProblem(rep.problems, {path, "offset 16", "bad payload length"}));
-  EXPECT_EQ(rep.cut_bytes, 500u);
+  EXPECT_EQ(rep.cut_bytes, 0u);
+  EXPECT_EQ(rep.damaged_bytes, 500u);
+  EXPECT_EQ(ReadFile(path), bytes);
   log.Append(MakeRecord("r", 1).View());
   WriteOneBatch(&log);
-  ExpectSeqs(ReplayAll(tmp.path()).records, {1});
+  Replayed r = ReplayAll(tmp.path());
+  ExpectSeqs(r.records, {1});
+  ASSERT_EQ(r.damage.size(), 1u);
+  EXPECT_EQ(r.damage[0].after_records, 0u);
+  EXPECT_EQ(r.damage[0].bytes, 500u);
+  EXPECT_EQ(r.damage[0].max_records, MaxRecordsIn(500));
 }
 
 }  // namespace

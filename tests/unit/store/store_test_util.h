@@ -86,9 +86,17 @@ inline void WriteOneBatch(SegmentLog* log, uint64_t now_ms = kNow) {
   log->Committed(now_ms);
 }
 
+// A damaged range as replay reported it, with how many records came before it.
+struct SeenDamage {
+  size_t after_records = 0;
+  std::string file;
+  uint64_t offset = 0, bytes = 0, max_records = 0;
+};
+
 struct Replayed {
   int rc = 0;
   std::vector<OwnedRecord> records;
+  std::vector<SeenDamage> damage;
   ReplayReport report;
   std::string error;
 };
@@ -97,7 +105,10 @@ inline Replayed ReplayAll(const std::string& data_dir) {
   Replayed out;
   out.rc = ReplayLog(
       data_dir, [&](const Record& r) { out.records.push_back(OwnedRecord::From(r)); }, &out.report,
-      &out.error);
+      &out.error, [&](const LogDamage& d) {
+        out.damage.push_back(
+            {out.records.size(), std::string(d.file), d.offset, d.bytes, d.max_records});
+      });
   return out;
 }
 
