@@ -8,7 +8,6 @@
 #include "roomcast/json_writer.h"
 #include "roomcast/log.h"
 #include "roomcast/poll_response.h"
-#include "mesh_items.h"
 #include "shard.h"
 
 namespace roomcast::server {
@@ -72,40 +71,40 @@ void Shard::HandlePoll(ConnId c, const http::Request& req, std::string_view room
             PollTag::Pack(ka, cur_cors_));
 }
 
-void Shard::OnPollReply(JoinReply* rep) {
-  std::unique_ptr<JoinReply> own(rep);
-  const uint32_t idx = replicas_.Find(rep->room);
-  const PollTag tag = PollTag::Unpack(rep->tag);
-  Session& s = Sess(rep->conn);
-  if (!rep->error.empty()) {
+void Shard::OnPollReply(mesh::JoinReply& rep) {
+  const uint32_t idx = replicas_.Find(rep.room);
+  const PollTag tag = PollTag::Unpack(rep.tag);
+  Session& s = Sess(rep.to.conn);
+  if (rep.refusal != chat::Refusal::kNone) {
+    const chat::RefusalInfo& e = chat::Describe(rep.refusal);
     s.kind = SessKind::kHttp;
     cur_cors_ = tag.cors;
-    RespondError(rep->conn, 503, "unavailable", rep->error, tag.keep_alive);
-    if (tag.keep_alive) ResumeHeldInput(rep->conn);
+    RespondError(rep.to.conn, e.http_status, e.code, e.text, tag.keep_alive);
+    if (tag.keep_alive) ResumeHeldInput(rep.to.conn);
     return;
   }
-  NotePollHead(rep->room, rep->head);
-  if (rep->counted) {
+  NotePollHead(rep.room, rep.head);
+  if (rep.counted) {
     // Nothing newer than the cursor: park until the next batch or the deadline.
     const uint64_t deadline = loop_.NowMs() + cfg_.poll_hold_ms;
-    s.viewer_pos = replicas_.AddPoller(idx, room::Poller{rep->conn, rep->tag, rep->last, deadline});
+    s.viewer_pos = replicas_.AddPoller(idx, room::Poller{rep.to.conn, rep.tag, rep.last, deadline});
     s.kind = SessKind::kPollParked;
     ++parked_;
-    if (auto it = poll_rooms_.find(rep->room); it != poll_rooms_.end()) it->second.parked++;
-    poll_timers_.push_back(PollTimer{deadline, rep->conn, rep->gen});
+    if (auto it = poll_rooms_.find(rep.room); it != poll_rooms_.end()) it->second.parked++;
+    poll_timers_.push_back(PollTimer{deadline, rep.to.conn, rep.to.gen});
     return;
   }
   std::string gap;
   std::vector<std::string_view> objects;
-  objects.reserve(rep->history.size() + 1);
-  if (rep->gap_to != 0 || rep->reset) {
-    gap = room::GapJson(rep->room, rep->gap_from, rep->gap_to,
-                  rep->reset ? std::string_view(rep->epoch) : std::string_view{});
+  objects.reserve(rep.history.size() + 1);
+  if (rep.gap_to != 0 || rep.reset) {
+    gap = room::GapJson(rep.room, rep.gap_from, rep.gap_to,
+                  rep.reset ? std::string_view(rep.epoch) : std::string_view{});
     objects.push_back(gap);
   }
-  for (const room::SequencedMsg& m : rep->history) objects.push_back(m.json);
-  ShardMetrics::Add(metrics_.deliveries_total, rep->history.size());
-  AnswerPoll(rep->conn, rep->tag, rep->room, rep->epoch, rep->last, objects, idx);
+  for (const room::SequencedMsg& m : rep.history) objects.push_back(m.json);
+  ShardMetrics::Add(metrics_.deliveries_total, rep.history.size());
+  AnswerPoll(rep.to.conn, rep.tag, rep.room, rep.epoch, rep.last, objects, idx);
 }
 
 void Shard::NotePollHead(const std::string& room, uint64_t head) {
@@ -246,7 +245,7 @@ void Shard::FlushPollers(uint32_t idx) {
     if (auto it = poll_rooms_.find(room); it != poll_rooms_.end()) {
       it->second.parked -= std::min(it->second.parked, answered);
     }
-    SendToOwner(room, kItemLeave, answered, new std::string(room));
+    SendToOwner(room, mesh::LeaveReq{std::string(room), answered});
   }
   // Requests pipelined behind the answered polls go on last: they may start new polls.
   for (ConnId c : resume) ResumeHeldInput(c);
@@ -274,7 +273,7 @@ void Shard::ExpirePolls(uint64_t now_ms) {
     const std::string room = replicas_.At(idx).name;
     const std::string epoch = replicas_.At(idx).epoch;
     RemoveParked(t.conn);
-    SendToOwner(room, kItemLeave, 1, new std::string(room));
+    SendToOwner(room, mesh::LeaveReq{std::string(room), 1});
     AnswerPoll(t.conn, p.tag, room, epoch, p.seq, {}, idx);
   }
 }
@@ -294,7 +293,7 @@ void Shard::DrainPoll(ConnId c) {
   const std::string room = replicas_.At(idx).name;
   const std::string epoch = replicas_.At(idx).epoch;
   RemoveParked(c);
-  SendToOwner(room, kItemLeave, 1, new std::string(room));
+  SendToOwner(room, mesh::LeaveReq{std::string(room), 1});
   std::string bye = R"({"type":"bye","reconnect_ms":)";
   json::AppendUint(&bye, cfg_.bye_reconnect_ms);
   bye += '}';

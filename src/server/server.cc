@@ -54,11 +54,11 @@ bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shar
   const int rc = store::ReplayLog(
       cfg.data_dir,
       [&](const store::Record& r) {
-        shards[static_cast<size_t>(room::OwnerShardOf(r.room, n))]->RestoreEvent(r);
+        shards[static_cast<size_t>(room::OwnerShardOf(r.room, n))]->Owner().RestoreEvent(r);
       },
       &rep, &err,
       [&](const store::LogDamage& d) {
-        for (auto& sh : shards) sh->RestoreDamage(d.max_records);
+        for (auto& sh : shards) sh->Owner().RestoreDamage(d.max_records);
       });
   if (rc != 0) {
     RC_ERROR(-1, "cannot read the message log in --data-dir %s: %s", cfg.data_dir.c_str(),
@@ -67,7 +67,7 @@ bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shar
   }
   for (const std::string& p : rep.problems) RC_WARN(-1, "message log: %s", p.c_str());
   size_t rooms = 0;
-  for (auto& sh : shards) rooms += sh->EndRestore();
+  for (auto& sh : shards) rooms += sh->Owner().EndRestore();
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   RC_INFO(-1,
           "message log in %s/log: replayed %llu events (%llu MiB, %llu segments, %llu shard "

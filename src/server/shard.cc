@@ -50,6 +50,18 @@ uint32_t ShardSendBudget(uint32_t per_core, int shards) {
   return static_cast<uint32_t>(b < 1000 ? 1000 : b);
 }
 
+owner::OwnerOptions OwnerOptionsOf(const Config& cfg, int shards) {
+  owner::OwnerOptions o;
+  o.shards = shards;
+  o.history = cfg.history;
+  o.max_rooms = cfg.max_rooms;
+  o.prio_history = cfg.prio_history;
+  o.max_history_request = cfg.max_history_request;
+  o.dedup_ms = static_cast<uint64_t>(cfg.dedup_secs) * 1000;
+  o.dedup_max = cfg.dedup_max;
+  return o;
+}
+
 }  // namespace
 
 Shard::Shard(ServerShared* shared, int id)
@@ -60,12 +72,16 @@ Shard::Shard(ServerShared* shared, int id)
       mesh_(&shared->mesh, id, &loop_),
       metrics_(shared->metrics[static_cast<size_t>(id)]),
       frame_reader_(shared->cfg.max_frame),
-      owned_(shared->shards, shared->cfg.history, shared->cfg.max_rooms,
-             shared->cfg.prio_history),
       replicas_(room::PacingPolicy{shared->cfg.tick_ms,
                                    ShardSendBudget(shared->cfg.send_budget, shared->shards)}),
       cursor_codec_(shared->cursor_key),
-      dedup_(static_cast<uint64_t>(shared->cfg.dedup_secs) * 1000, shared->cfg.dedup_max) {
+      outbox_(&mesh_),
+      memory_log_(&outbox_),
+      owner_(id, OwnerOptionsOf(shared->cfg, shared->shards), &memory_log_, &outbox_,
+             owner::OwnerCounters{&metrics_.messages_sequenced_total,
+                                  &metrics_.prio_sequenced_total,
+                                  &metrics_.messages_deduplicated_total,
+                                  &metrics_.retractions_total}) {
   cors_headers_.resize(256);
   cors_headers_[kCorsAny] = "Access-Control-Allow-Origin: *\r\n";
   std::string_view list = cfg_.cors_origins;
@@ -102,7 +118,7 @@ void Shard::Run() {
   start_ms_ = loop_.NowMs();
   next_sweep_ms_ = start_ms_ + 1000;
   loop_.Run();
-  CloseLog();
+  if (durable_log_) durable_log_->Close();
   PublishMetrics();
   const io::LoopStats& ls = loop_.Stats();
   RC_INFO(id_,
@@ -242,7 +258,13 @@ void Shard::OnClosed(ConnId c) {
 
 void Shard::OnTurn(uint64_t now_ms) {
   clock_s_ = static_cast<uint32_t>((now_ms - start_ms_) / 1000);
-  mesh_.Drain(4096, [this](const mesh::Item& it) { HandleItem(it); });
+  mesh_.Drain(4096, [this](const mesh::Item& it) {
+    if (std::unique_ptr<mesh::Message> msg = mesh::Unpack(it)) {
+      HandleMessage(static_cast<int>(it.from), *msg);
+    } else {
+      RC_ERROR(id_, "mesh item of unknown kind %u", it.kind);
+    }
+  });
   if (now_ms >= next_sweep_ms_) {
     next_sweep_ms_ = now_ms + 1000;
     Sweep();
@@ -266,10 +288,7 @@ uint32_t Shard::BeforeSleep(uint64_t now_ms) {
     const uint64_t d = poll_timers_.front().deadline_ms;
     wait = std::min<uint64_t>(wait, d > now_ms ? d - now_ms : 0);
   }
-  StartLogWrite(now_ms);
-  if (log_unsynced_ && !log_sync_busy_ && !log_->Broken()) {
-    wait = std::min<uint64_t>(wait, log_next_sync_ms_ > now_ms ? log_next_sync_ms_ - now_ms : 0);
-  }
+  if (durable_log_) wait = std::min(wait, durable_log_->StartWrite(now_ms));
   mesh_.Flush();
   if (mesh_.HasOverflow()) wait = std::min<uint32_t>(wait, 1);
   const uint64_t to_sweep = next_sweep_ms_ > now_ms ? next_sweep_ms_ - now_ms : 0;
@@ -366,10 +385,10 @@ void Shard::PublishMetrics() {
   ShardMetrics::Set(metrics_.loop_turns_total, ls.loop_turns);
   ShardMetrics::Set(metrics_.mesh_ring_full_total, mesh_.Stats().ring_full);
   ShardMetrics::Set(metrics_.mesh_wakeups_total, mesh_.Stats().wakeups);
-  ShardMetrics::Set(metrics_.rooms_owned, owned_.Count());
-  if (log_) {
-    ShardMetrics::Set(metrics_.log_segments, log_->SegmentCount());
-    ShardMetrics::Set(metrics_.log_disk_bytes, log_->TotalBytes());
+  ShardMetrics::Set(metrics_.rooms_owned, owner_.RoomCount());
+  if (durable_log_) {
+    ShardMetrics::Set(metrics_.log_segments, durable_log_->SegmentCount());
+    ShardMetrics::Set(metrics_.log_disk_bytes, durable_log_->TotalBytes());
   }
   ShardMetrics::Set(metrics_.room_replicas, replicas_.Count());
   ShardMetrics::Set(metrics_.sse_viewers, sse_viewers_);

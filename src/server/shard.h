@@ -15,9 +15,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "mesh/messages.h"
+#include "owner/event_log.h"
+#include "owner/group_commit_log.h"
+#include "owner/owner_service.h"
 #include "roomcast/client_op.h"
 #include "roomcast/config.h"
-#include "roomcast/dedup_window.h"
 #include "roomcast/segment_log.h"
 #include "roomcast/http_parser.h"
 #include "roomcast/mesh.h"
@@ -77,20 +80,7 @@ struct Session {
   PendingInput* pending = nullptr;
 };
 
-// Mesh item kinds (payload object in Item::ptr, owned by the receiver).
-enum ItemKind : uint32_t {
-  kItemPublish = 1,  // PublishReq, ingest shard -> owner
-  kItemAck,          // AckReply, owner -> ingest shard
-  kItemForward,      // ForwardMsg, owner -> every shard with viewers
-  kItemJoin,         // JoinReq, viewer's shard -> owner
-  kItemJoinReply,    // JoinReply, owner -> viewer's shard
-  kItemLeave,        // LeaveReq (a = count), viewer's shard -> owner
-  kItemRetract,      // RetractReq, admin's shard -> owner (answered with kItemAck)
-};
-
-// How a join is served. A long-poll "join" asks for what follows a cursor; the owner counts it
-// as a viewer only when it will be parked (nothing newer yet).
-enum class JoinMode : uint8_t { kWs, kSse, kPoll };
+using mesh::JoinMode;
 
 // CORS: which Access-Control-Allow-Origin a request gets (an index into Shard::cors_headers_).
 enum : uint8_t { kCorsNone = 0, kCorsAny = 1, kCorsFirstListed = 2, kCorsDenied = 255 };
@@ -152,15 +142,11 @@ class Shard final : public io::LoopHandler {
   void OnStopRequested() override;
   void OnFileDone(uint32_t token, int res) override;
 
-  // durable.cc. Before the shard threads start (main thread): opens this shard's log (repairs a
-  // torn tail), and puts replayed events back into the rooms this shard owns.
+  // Before the shard threads start (main thread): opens this shard's durable log (repairs a
+  // torn tail) and makes it the owner's EventLog; then replay puts logged events back into the
+  // rooms this shard owns (OwnerService::RestoreEvent and friends).
   [[nodiscard]] int OpenLog(store::RecoveryReport* rep, std::string* error);
-  void RestoreEvent(const store::Record& rec);
-  // After replay: drops the per-room bookkeeping it needed; returns the rooms restored.
-  // Replay met a damaged stretch of the log (in order with the records): rooms whose last event
-  // came before it may have lost up to max_records events there.
-  void RestoreDamage(uint64_t max_records);
-  size_t EndRestore();
+  owner::OwnerService& Owner() { return owner_; }
 
  private:
   friend class WsFrameSink;
@@ -192,7 +178,7 @@ class Shard final : public io::LoopHandler {
 
   // poll_front.cc (long-poll)
   void HandlePoll(ConnId c, const http::Request& req, std::string_view room);
-  void OnPollReply(struct JoinReply* rep);
+  void OnPollReply(mesh::JoinReply& rep);
   // Answers one poll now: the JSON objects, a cursor at seq; back to plain HTTP.
   void AnswerPoll(ConnId c, uint32_t tag, const std::string& room, std::string_view epoch,
                   uint64_t seq, const std::vector<std::string_view>& objects, uint32_t replica);
@@ -216,7 +202,7 @@ class Shard final : public io::LoopHandler {
 
   // sse_front.cc
   void HandleSse(ConnId c, const http::Request& req, std::string_view room);
-  void OnSseReply(struct JoinReply* rep);
+  void OnSseReply(mesh::JoinReply& rep);
   void SseHeartbeat();
 
   // ws_front.cc
@@ -233,44 +219,25 @@ class Shard final : public io::LoopHandler {
   void Retract(ConnId c, std::string_view room, uint64_t target, const chat::RetractBody& b);
   // Asks the room's owner to join (or, for a poll, for what follows `since`). since ==
   // kNoSince: no resume. `epoch`: the cursor's epoch (polls only).
-  static constexpr uint64_t kNoSince = UINT64_MAX;
+  static constexpr uint64_t kNoSince = mesh::kNoSince;
   void StartJoin(ConnId c, std::string_view room, uint32_t history, JoinMode mode = JoinMode::kWs,
                  uint64_t since = kNoSince, std::string_view epoch = {}, uint32_t tag = 0);
   // The frames (or events) a joining stream viewer gets after its welcome.
-  void AppendJoinBacklog(struct JoinReply* rep, bool sse, std::string* out);
+  void AppendJoinBacklog(const mesh::JoinReply& rep, bool sse, std::string* out);
   void LeaveRoom(ConnId c);
-  void HandleItem(const mesh::Item& item);
-  static void FreeItem(const mesh::Item& item);
-  void OnPublish(int from, struct PublishReq* req);
-  void OnAck(struct AckReply* ack);
-  void OnForward(struct ForwardMsg* fwd);
-  void OnJoin(int from, struct JoinReq* req);
-  void OnJoinReply(struct JoinReply* rep);
-  void OnWsReply(struct JoinReply* rep);
-  std::string WelcomeJson(const struct JoinReply& rep);
-  void OnLeave(int from, std::string* room, uint32_t count);
-  void OnRetract(int from, struct RetractReq* req);
-  // Forwards a sequenced event to every shard with viewers of the room (after the log write).
-  void ForwardEvent(room::OwnerRoom* r, const room::SequencedMsg& m);
-
-  // durable.cc: the group commit. Events appended during a turn are written with one write when
-  // the loop is about to sleep; the acks and forwards of those events wait for that write (and,
-  // with --fsync batch, its fdatasync), and only then do joins and polls see the events.
-  void LogEvent(room::OwnerRoom* r, const room::SequencedMsg& m, std::string_view user,
-                std::string_view cid, uint64_t target, int64_t ts_ms);
-  // Sends now without a log; with one, after every event logged so far is written.
-  void SendAfterLog(int to, mesh::Item item);
-  void StartLogWrite(uint64_t now_ms);  // the group commit, and the interval fsync when due
-  void StartGroupCommit();
-  void ReleaseLogGroup();
-  void LogFailed(const char* what, int res);
-  void CloseLog();  // after the loop ended: writes what is left, synchronously
+  // Every message another shard (or this one) sent us: one dispatch over mesh::Message.
+  void HandleMessage(int from, mesh::Message& msg);
+  void OnAck(mesh::AckReply& ack);
+  void OnForward(mesh::ForwardMsg& fwd);
+  void OnJoinReply(mesh::JoinReply& rep);
+  void OnWsReply(mesh::JoinReply& rep);
+  std::string WelcomeJson(const mesh::JoinReply& rep);
 
   // HTTP admin endpoints (admin_front.cc).
   void HandleAdmin(ConnId c, const http::Request& req, std::string_view body);
   [[nodiscard]] bool AdminAuthorized(ConnId c, const http::Request& req, bool keep_alive);
   void FlushReplica(uint32_t idx);
-  void SendToOwner(std::string_view room, uint32_t kind, uint64_t a, void* ptr);
+  void SendToOwner(std::string_view room, mesh::Message&& msg);
 
   void Sweep();
   void PublishMetrics();
@@ -286,33 +253,23 @@ class Shard final : public io::LoopHandler {
   chat::ClientOpParser op_parser_;
   chat::TextLimits text_limits_;
   http::ParseLimits http_limits_;
-  room::OwnerRooms owned_;
   room::Replicas replicas_;
   std::unordered_map<std::string, PollRoomState> poll_rooms_;
   std::deque<PollTimer> poll_timers_;      // in deadline order (every hold is the same length)
   longpoll::CursorCodec cursor_codec_;
-  room::DedupWindow dedup_;
-  // The durable log (null without --data-dir) and its group commit.
-  struct LogGroup {
-    std::vector<std::pair<int, mesh::Item>> items;  // mesh sends held until written
-    std::vector<std::pair<room::OwnerRoom*, uint64_t>> visible;  // rooms' seqs shown then
-    bool Empty() const { return items.empty() && visible.empty(); }
+  // The owner side of the rooms this shard owns, and where their events are kept.
+  class MeshOutbox final : public owner::Outbox {
+   public:
+    explicit MeshOutbox(mesh::Endpoint* mesh) : mesh_(mesh) {}
+    void Send(int shard, mesh::Message&& msg) override { mesh_->Send(shard, mesh::Pack(std::move(msg))); }
+
+   private:
+    mesh::Endpoint* mesh_;
   };
-  std::unique_ptr<store::SegmentLog> log_;
-  LogGroup log_pending_;   // events of the batch being collected
-  LogGroup log_inflight_;  // events of the batch being written
-  store::SegmentLog::Batch log_batch_;
-  uint32_t log_written_ = 0;  // bytes of log_batch_ written so far
-  bool log_busy_ = false;     // a write (or its batch fsync) is in flight
-  bool log_sync_busy_ = false;  // an interval fsync is in flight
-  bool log_unsynced_ = false;   // written since the last interval fsync
-  uint64_t log_next_sync_ms_ = 0;
-  uint64_t log_started_us_ = 0;
-  std::unordered_map<std::string, int64_t> restore_ts_;  // replay: room -> newest record ts
-  int64_t restore_now_ms_ = 0;                           // replay: Unix ms when it began
-  std::vector<uint64_t> restore_damage_;  // replay: max records lost in each damaged range
-  // replay, once damage was met: room -> damaged ranges met before its newest record
-  std::unordered_map<std::string, uint32_t> restore_damage_seen_;
+  MeshOutbox outbox_;
+  owner::MemoryEventLog memory_log_;
+  std::unique_ptr<owner::GroupCommitLog> durable_log_;  // with --data-dir
+  owner::OwnerService owner_;
   std::vector<std::string> cors_headers_;  // by CORS index
   std::vector<std::string> cors_list_;     // --cors-origins, from index kCorsFirstListed
   uint8_t cur_cors_ = kCorsNone;           // the request being handled

@@ -6,7 +6,6 @@
 
 #include "batch.h"
 #include "roomcast/sse_event.h"
-#include "mesh_items.h"
 #include "shard.h"
 
 namespace roomcast::server {
@@ -48,28 +47,27 @@ void Shard::HandleSse(ConnId c, const http::Request& req, std::string_view room)
   StartJoin(c, room, h, JoinMode::kSse, since, epoch);
 }
 
-void Shard::OnSseReply(JoinReply* rep) {
-  std::unique_ptr<JoinReply> own(rep);
-  const uint32_t idx = replicas_.Find(rep->room);
-  Session& s = Sess(rep->conn);
-  if (!rep->error.empty()) {
+void Shard::OnSseReply(mesh::JoinReply& rep) {
+  const uint32_t idx = replicas_.Find(rep.room);
+  Session& s = Sess(rep.to.conn);
+  if (rep.refusal != chat::Refusal::kNone) {
     std::string ev;
     sse::AppendEvent(&ev, "error", false, 0,
                      R"({"type":"error","code":"unavailable","message":"room limit reached"})");
-    loop_.EnqueueCopy(rep->conn, std::move(ev));
+    loop_.EnqueueCopy(rep.to.conn, std::move(ev));
     s.flags |= kClosingSess;
-    loop_.Close(rep->conn, io::CloseMode::kGraceful);
+    loop_.Close(rep.to.conn, io::CloseMode::kGraceful);
     return;
   }
   // As for WebSocket joins: what waits in the replica predates this viewer's start.
   if (!replicas_.At(idx).pending.empty()) FlushReplica(idx);
-  s.viewer_pos = replicas_.AddViewer(idx, rep->conn, room::ViewerList::kSse);
+  s.viewer_pos = replicas_.AddViewer(idx, rep.to.conn, room::ViewerList::kSse);
   s.kind = SessKind::kSse;
   ++sse_viewers_;
   std::string events;
-  sse::AppendEvent(&events, "welcome", false, 0, WelcomeJson(*rep));
+  sse::AppendEvent(&events, "welcome", false, 0, WelcomeJson(rep));
   AppendJoinBacklog(rep, true, &events);
-  loop_.EnqueueCopy(rep->conn, std::move(events));
+  loop_.EnqueueCopy(rep.to.conn, std::move(events));
 }
 
 void Shard::SseHeartbeat() {

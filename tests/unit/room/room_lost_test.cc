@@ -34,9 +34,9 @@ TEST(OwnerRoomLost, HolesBecomeGapsOnResume) {
   const auto res = r.Since(0, 100, OwnerRoom::Cap::kOldest);
   EXPECT_EQ(res.gap_to, 0u);
   EXPECT_EQ(Jsons(res.msgs),
-            (std::vector<std::string>{Msg(1), Msg(2), R"({"type":"gap","room":"r","from":3,"to":4})",
-                                      Msg(5), Msg(6), R"({"type":"gap","room":"r","from":7,"to":8})",
-                                      Msg(9)}));
+            (std::vector<std::string>{
+                Msg(1), Msg(2), R"({"type":"gap","room":"r","from":3,"to":4})", Msg(5), Msg(6),
+                R"({"type":"gap","room":"r","from":7,"to":8})", Msg(9)}));
   EXPECT_EQ(res.last, 9u);
   EXPECT_TRUE(res.msgs[2].Lost());
   EXPECT_EQ(res.msgs[2].seq, 4u);  // an SSE id / cursor after it resumes past the hole
@@ -46,8 +46,8 @@ TEST(OwnerRoomLost, AResumeInsideAHoleIsToldOnlyWhatItLacks) {
   OwnerRoom r = Restored({1, 2, 8});
   r.FillHoles();
   const auto res = r.Since(4, 100, OwnerRoom::Cap::kOldest);
-  EXPECT_EQ(Jsons(res.msgs), (std::vector<std::string>{
-                                 R"({"type":"gap","room":"r","from":5,"to":7})", Msg(8)}));
+  EXPECT_EQ(Jsons(res.msgs),
+            (std::vector<std::string>{R"({"type":"gap","room":"r","from":5,"to":7})", Msg(8)}));
 }
 
 TEST(OwnerRoomLost, HistoryJoinsSkipPlaceholders) {
@@ -79,9 +79,9 @@ TEST(OwnerRoomLost, APlaceholderAtTheFrontOfHistoryCountsFromItsFirstSeq) {
   const auto res = r.Since(0, 100, OwnerRoom::Cap::kOldest);
   EXPECT_EQ(res.gap_from, 1u);
   EXPECT_EQ(res.gap_to, 2u);
-  EXPECT_EQ(Jsons(res.msgs),
-            (std::vector<std::string>{R"({"type":"gap","room":"r","from":3,"to":9})", Msg(10),
-                                      Msg(11)}));
+  EXPECT_EQ(
+      Jsons(res.msgs),
+      (std::vector<std::string>{R"({"type":"gap","room":"r","from":3,"to":9})", Msg(10), Msg(11)}));
 }
 
 TEST(OwnerRoomLost, ALostSeqCannotBeRetracted) {

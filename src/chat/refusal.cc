@@ -1,0 +1,29 @@
+#include "refusal.h"
+
+namespace roomcast::chat {
+
+namespace {
+
+constexpr RefusalInfo kTable[] = {
+    /* kNone */ {"internal", 500, "internal error"},
+    /* kRoomLimit */ {"unavailable", 503, "the room could not be created (room limit)"},
+    /* kTooManyRooms */ {"unavailable", 503, "too many rooms on this server"},
+    /* kLogFailed */
+    {"unavailable", 503, "the message log cannot be written: nothing is accepted"},
+    /* kNoSuchMessage */ {"not_found", 404, "no such message in this room"},
+    /* kAlreadyRetracted */ {"already_retracted", 409, "already retracted"},
+    /* kNotAMessage */ {"not_a_message", 409, "that seq is a retraction"},
+    /* kGone */
+    {"gone", 410, "that message is older than the history kept: it is no longer served"},
+};
+static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kGone) + 1,
+              "one table row per Refusal");
+
+}  // namespace
+
+const RefusalInfo& Describe(Refusal r) {
+  const auto i = static_cast<size_t>(r);
+  return i < sizeof(kTable) / sizeof(kTable[0]) ? kTable[i] : kTable[0];
+}
+
+}  // namespace roomcast::chat

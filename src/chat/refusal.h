@@ -1,0 +1,32 @@
+// Refusals: every reason the server turns a request down that travels between layers (an owner's
+// answer to a publish, a retraction or a join), as one enum with one table of wire code, HTTP
+// status and text. A front never compares strings to choose an answer; it looks the refusal up.
+// Pure data, any thread.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace roomcast::chat {
+
+enum class Refusal : uint8_t {
+  kNone = 0,
+  kRoomLimit,         // a publish into a room that cannot be created (--max-rooms)
+  kTooManyRooms,      // a join into a room that cannot be created (--max-rooms)
+  kLogFailed,         // the owner's durable log cannot be written
+  kNoSuchMessage,     // a retraction of a seq the room never had
+  kAlreadyRetracted,  // ... of a message retracted before
+  kNotAMessage,       // ... of a retraction
+  kGone,              // ... of a message older than the history kept
+};
+
+struct RefusalInfo {
+  std::string_view code;  // the protocol's error code ({"type":"error","code"} / {"error"})
+  int http_status;
+  std::string_view text;  // the human-readable message
+};
+
+// The table entry of a refusal (kNone: a 500 "internal", never sent by a correct caller).
+[[nodiscard]] const RefusalInfo& Describe(Refusal r);
+
+}  // namespace roomcast::chat

@@ -1,0 +1,128 @@
+// The typed shard-to-shard messages: one variant of every kind, owned by the message (the ring
+// carries a pointer to a heap Message whose ownership moves with it). Handling a Message is one
+// std::visit, so a new kind is a compile error until every dispatcher handles it; freeing one
+// nobody received is deleting it. Any thread may build one; the receiving shard owns it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "chat/refusal.h"
+#include "roomcast/mesh.h"
+#include "roomcast/room_owner.h"
+
+namespace roomcast::mesh {
+
+// Where an answer goes back to on the asking shard: a connection and its generation (the
+// connection may have been closed and its slot reused meanwhile).
+struct ReplyTo {
+  uint32_t conn = 0;
+  uint32_t gen = 0;
+};
+
+// How a join is served. A long-poll "join" asks for what follows a cursor; the owner counts it
+// as a viewer only when it will be parked (nothing newer yet).
+enum class JoinMode : uint8_t { kWs, kSse, kPoll };
+
+inline constexpr uint64_t kNoSince = UINT64_MAX;  // a join without a resume
+
+// Ingest shard -> owner: a message to sequence.
+struct PublishReq {
+  std::string room, user, text, cid;
+  int64_t ts_ms = 0;
+  ReplyTo to;
+  bool http = false;
+  uint8_t cors = 0;   // the answer form, returned as is
+  bool prio = false;  // admin publishes only
+  std::string kind;   // admin publishes only
+};
+
+// Admin's shard -> owner: a retraction of message `target` (answered with an AckReply whose
+// `target` is set).
+struct RetractReq {
+  std::string room;
+  uint64_t target = 0;
+  std::string reason, by;
+  int64_t ts_ms = 0;
+  ReplyTo to;
+  uint8_t cors = 0;
+};
+
+// Owner -> ingest shard: the answer to a PublishReq or a RetractReq.
+struct AckReply {
+  ReplyTo to;
+  bool http = false;
+  uint8_t cors = 0;
+  uint64_t seq = 0;
+  std::string id, cid;
+  chat::Refusal refusal = chat::Refusal::kNone;  // not kNone: nothing was sequenced
+  bool duplicate = false;                        // a cid seen before: seq is the original's
+  uint64_t target = 0;  // a retraction's answer: the retracted seq (seq: the retract event)
+};
+
+// Owner -> every shard with viewers of the room: one sequenced event.
+struct ForwardMsg {
+  std::string room;
+  room::SequencedMsg msg;
+};
+
+// Viewer's shard -> owner.
+struct JoinReq {
+  std::string room;
+  ReplyTo to;
+  uint32_t history = 0;
+  JoinMode mode = JoinMode::kWs;
+  uint64_t since = kNoSince;
+  std::string epoch;  // the viewer's epoch, when it gave one (a different one: reset gap)
+  uint32_t tag = 0;   // the viewer shard's, returned as is
+};
+
+// Owner -> viewer's shard.
+struct JoinReply {
+  std::string room;
+  ReplyTo to;
+  JoinMode mode = JoinMode::kWs;
+  uint32_t tag = 0;
+  std::string epoch;
+  uint64_t head = 0;
+  uint64_t online = 0;
+  bool counted = false;                     // the owner counts this viewer (undo with a LeaveReq)
+  uint64_t gap_from = 0, gap_to = 0;        // gap_to == 0: no gap before `history` (unless reset)
+  bool reset = false;                       // the viewer resumed from another epoch: a reset gap
+  uint64_t last = 0;                        // the seq a poll's cursor moves to
+  std::vector<room::SequencedMsg> history;  // events after the gap, priority ones first
+  chat::Refusal refusal = chat::Refusal::kNone;
+};
+
+// Viewer's shard -> owner: `count` viewers of the room left.
+struct LeaveReq {
+  std::string room;
+  uint32_t count = 1;
+};
+
+using Message =
+    std::variant<PublishReq, RetractReq, AckReply, ForwardMsg, JoinReq, JoinReply, LeaveReq>;
+
+// A Message in a ring: the Item owns it through ptr (kind 1). Pack moves it to the heap; Unpack
+// takes ownership back (null for an item that carries no Message).
+inline constexpr uint32_t kMessageItem = 1;
+[[nodiscard]] inline Item Pack(Message&& m) {
+  return Item{kMessageItem, 0, 0, new Message(std::move(m))};
+}
+[[nodiscard]] inline std::unique_ptr<Message> Unpack(const Item& it) {
+  return std::unique_ptr<Message>(it.kind == kMessageItem ? static_cast<Message*>(it.ptr)
+                                                          : nullptr);
+}
+
+// Overloaded lambdas for std::visit.
+template <typename... Fs>
+struct Visitor : Fs... {
+  using Fs::operator()...;
+};
+template <typename... Fs>
+Visitor(Fs...) -> Visitor<Fs...>;
+
+}  // namespace roomcast::mesh

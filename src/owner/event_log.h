@@ -1,0 +1,53 @@
+// The seam between a room's owner and where its events are kept: the durable segment log
+// (GroupCommitLog), memory only (MemoryEventLog), and later a Redis broker. The owner sequences an
+// event, appends it here, and sends every answer that must not get ahead of the event (its ack,
+// its forwards) through SendAfterWritten. A log that defers makes the event visible to joins and
+// polls only once written. Owner shard thread only.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <utility>
+
+#include "mesh/messages.h"
+#include "roomcast/room_owner.h"
+
+namespace roomcast::owner {
+
+// Where the owner's messages go: the mesh in the server, a recorder in unit tests.
+class Outbox {
+ public:
+  virtual ~Outbox() = default;
+  virtual void Send(int shard, mesh::Message&& msg) = 0;
+};
+
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+  // False once nothing more can be written: the owner refuses what would need it.
+  [[nodiscard]] virtual bool Writable() const = 0;
+  // True when events are shown only once written (Append then makes them visible later).
+  [[nodiscard]] virtual bool Deferred() const = 0;
+  // Room r's sequenced event m. user: the sender (a retraction: who did it); target: the seq a
+  // retraction removes, else 0.
+  virtual void Append(room::OwnerRoom* r, const room::SequencedMsg& m, std::string_view user,
+                      std::string_view cid, uint64_t target, int64_t ts_ms) = 0;
+  // Sends msg to shard `to` once every event appended so far is written (at once if none waits).
+  virtual void SendAfterWritten(int to, mesh::Message&& msg) = 0;
+};
+
+// No log (no --data-dir): events are shown at once and nothing waits.
+class MemoryEventLog final : public EventLog {
+ public:
+  explicit MemoryEventLog(Outbox* out) : out_(out) {}
+  bool Writable() const override { return true; }
+  bool Deferred() const override { return false; }
+  void Append(room::OwnerRoom*, const room::SequencedMsg&, std::string_view, std::string_view,
+              uint64_t, int64_t) override {}
+  void SendAfterWritten(int to, mesh::Message&& msg) override { out_->Send(to, std::move(msg)); }
+
+ private:
+  Outbox* out_;
+};
+
+}  // namespace roomcast::owner

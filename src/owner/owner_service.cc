@@ -1,0 +1,148 @@
+#include "owner/owner_service.h"
+
+#include <memory>
+#include <utility>
+
+#include "roomcast/json_writer.h"
+#include "roomcast/log.h"
+
+namespace roomcast::owner {
+
+using chat::Refusal;
+
+OwnerService::OwnerService(int shard, const OwnerOptions& opt, EventLog* log, Outbox* out,
+                           OwnerCounters counters)
+    : shard_(shard),
+      opt_(opt),
+      log_(log),
+      out_(out),
+      counters_(counters),
+      rooms_(opt.shards, opt.history, opt.max_rooms, opt.prio_history),
+      dedup_(opt.dedup_ms, opt.dedup_max) {}
+
+void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_ms) {
+  mesh::AckReply ack;
+  ack.to = req.to;
+  ack.http = req.http;
+  ack.cors = req.cors;
+  ack.cid = req.cid;
+  if (!log_->Writable()) {
+    ack.refusal = Refusal::kLogFailed;
+    return out_->Send(from, std::move(ack));
+  }
+  room::OwnerRoom* r = rooms_.GetOrCreate(req.room);
+  if (!r) {
+    ack.refusal = Refusal::kRoomLimit;
+    return out_->Send(from, std::move(ack));
+  }
+  if (const uint64_t seen =
+          dedup_.Admit(req.room, req.user, req.cid, req.ts_ms, r->LastSeq() + 1)) {
+    // A resend (same user, room and cid): the original ack, once the original is written.
+    OwnerCounters::Add(counters_.deduplicated, 1);
+    ack.seq = seen;
+    ack.id = req.cid;
+    ack.duplicate = true;
+    return log_->SendAfterWritten(from, std::move(ack));
+  }
+  room::PublishInput in{req.room, req.user, req.text, req.cid, req.ts_ms, now_mono_ms};
+  in.prio = req.prio;
+  in.kind = req.kind;
+  const room::SequencedMsg& m = r->Sequence(in, /*visible=*/!log_->Deferred());
+  OwnerCounters::Add(counters_.sequenced, 1);
+  if (m.Prio()) OwnerCounters::Add(counters_.prio, 1);
+  ack.seq = m.seq;
+  ack.id = r->MessageId(req.cid, m.seq);
+  log_->Append(r, m, req.user, req.cid, 0, req.ts_ms);
+  log_->SendAfterWritten(from, std::move(ack));
+  Forward(r, m);
+}
+
+void OwnerService::Forward(room::OwnerRoom* r, const room::SequencedMsg& m) {
+  const auto& per_shard = r->PerShard();
+  for (int s = 0; s < opt_.shards; ++s) {
+    if (per_shard[static_cast<size_t>(s)] == 0) continue;
+    log_->SendAfterWritten(s, mesh::ForwardMsg{r->Name(), m});
+  }
+}
+
+void OwnerService::OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_ms) {
+  mesh::AckReply ack;
+  ack.to = req.to;
+  ack.http = true;
+  ack.cors = req.cors;
+  ack.target = req.target;
+  room::OwnerRoom* r = rooms_.Find(req.room);
+  const room::SequencedMsg* ev = nullptr;
+  using St = room::OwnerRoom::RetractStatus;
+  if (!log_->Writable()) {
+    ack.refusal = Refusal::kLogFailed;
+  } else if (const St st = r ? r->Retract(req.target, req.reason, req.ts_ms, now_mono_ms,
+                                          /*visible=*/!log_->Deferred(), &ev)
+                             : St::kNotFound;
+             st != St::kOk) {
+    ack.refusal = st == St::kAlreadyRetracted ? Refusal::kAlreadyRetracted
+                  : st == St::kNotAMessage    ? Refusal::kNotAMessage
+                  : st == St::kGone           ? Refusal::kGone
+                                              : Refusal::kNoSuchMessage;
+  }
+  if (!ev) return out_->Send(from, std::move(ack));
+  // The audit record: who, when, why (the log keeps it too: user = by, ts, the reason in json).
+  std::string reason;
+  json::AppendString(&reason, req.reason);
+  RC_INFO(shard_, "retract room=%s seq=%llu at=%llu by=%s reason=%s", req.room.c_str(),
+          static_cast<unsigned long long>(req.target), static_cast<unsigned long long>(ev->seq),
+          req.by.c_str(), reason.c_str());
+  OwnerCounters::Add(counters_.retractions, 1);
+  ack.seq = ev->seq;
+  log_->Append(r, *ev, req.by, {}, req.target, req.ts_ms);
+  log_->SendAfterWritten(from, std::move(ack));
+  Forward(r, *ev);
+}
+
+void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
+  mesh::JoinReply rep;
+  rep.room = req.room;
+  rep.to = req.to;
+  rep.mode = req.mode;
+  rep.tag = req.tag;
+  room::OwnerRoom* r = rooms_.GetOrCreate(req.room);
+  if (!r) {
+    rep.refusal = Refusal::kTooManyRooms;
+    return out_->Send(from, std::move(rep));
+  }
+  rep.epoch = r->Epoch();
+  rep.head = r->HeadSeq();
+  rep.last = rep.head;
+  if (req.since != mesh::kNoSince) {
+    uint64_t since = req.since;
+    // Another epoch (named, or a seq this epoch never reached): the viewer's seqs are void. It
+    // starts this epoch from its beginning, told so with a reset gap.
+    if ((!req.epoch.empty() && req.epoch != r->Epoch()) || since > r->HeadSeq()) {
+      since = 0;
+      rep.reset = true;
+    }
+    const auto cap = req.mode == mesh::JoinMode::kPoll ? room::OwnerRoom::Cap::kOldest
+                                                       : room::OwnerRoom::Cap::kNewest;
+    room::OwnerRoom::SinceResult res = r->Since(since, opt_.max_history_request, cap);
+    rep.gap_from = rep.reset ? 1 : res.gap_from;
+    rep.gap_to = res.gap_to;
+    rep.history = std::move(res.msgs);
+    rep.last = res.last;
+  } else if (req.history) {
+    rep.history = r->Recent(req.history);
+  }
+  // A poll is parked (and counted) only when it has nothing to take away yet; a first poll
+  // (no cursor) is always answered at once.
+  rep.counted =
+      req.mode != mesh::JoinMode::kPoll ||
+      (req.since != mesh::kNoSince && rep.history.empty() && rep.gap_to == 0 && !rep.reset);
+  if (rep.counted) r->AddViewers(from, 1);
+  rep.online = r->Online();
+  out_->Send(from, std::move(rep));
+}
+
+void OwnerService::OnLeave(int from, const mesh::LeaveReq& req) {
+  if (room::OwnerRoom* r = rooms_.Find(req.room)) r->RemoveViewers(from, req.count);
+}
+
+}  // namespace roomcast::owner

@@ -1,0 +1,91 @@
+// OwnerService: the owner side of the rooms one shard owns (room::OwnerShardOf). Publish,
+// retract, join and leave arrive as typed mesh messages and are decided here, in one place per
+// room, without locks: seq, history, idempotent resends, visibility. Answers and forwards go out
+// through the EventLog (after the event is written) or the Outbox. Knows nothing of sockets,
+// frames or HTTP; driven by plain calls in unit tests. Owner shard thread only (the Restore*
+// calls: the main thread, before the shards run).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "mesh/messages.h"
+#include "owner/event_log.h"
+#include "roomcast/dedup_window.h"
+#include "roomcast/room_owner.h"
+#include "roomcast/segment_log.h"
+
+namespace roomcast::owner {
+
+struct OwnerOptions {
+  int shards = 1;
+  size_t history = 1000;
+  size_t max_rooms = 100000;
+  size_t prio_history = 100;
+  size_t max_history_request = 1000;
+  uint64_t dedup_ms = 300000;
+  size_t dedup_max = 100000;
+};
+
+// Counters another thread may read (/metrics), owned by the caller (the server points them at
+// its per-shard metrics): written by the owner's thread only, relaxed.
+struct OwnerCounters {
+  std::atomic<uint64_t>* sequenced;     // messages sequenced here
+  std::atomic<uint64_t>* prio;          // ...of them priority messages
+  std::atomic<uint64_t>* deduplicated;  // resends answered with the first ack
+  std::atomic<uint64_t>* retractions;
+  static void Add(std::atomic<uint64_t>* c, uint64_t n) {
+    c->store(c->load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+};
+
+class OwnerService {
+ public:
+  // `log` may be replaced with UseLog before the shard runs (a durable one, after it is opened).
+  OwnerService(int shard, const OwnerOptions& opt, EventLog* log, Outbox* out,
+               OwnerCounters counters);
+  OwnerService(const OwnerService&) = delete;
+  OwnerService& operator=(const OwnerService&) = delete;
+  void UseLog(EventLog* log) { log_ = log; }
+
+  // A message from shard `from` to sequence: answered with an AckReply to `from` (after the
+  // event is written), forwarded once to every shard with viewers. now_mono_ms: CLOCK_MONOTONIC.
+  void OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_ms);
+  // An admin retraction: answered with an AckReply (target set) or a refusal.
+  void OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_ms);
+  // A viewer joins (or a long-poll asks what follows its cursor): answered with a JoinReply.
+  void OnJoin(int from, mesh::JoinReq& req);
+  void OnLeave(int from, const mesh::LeaveReq& req);
+
+  // Start-up replay (owner_restore.cc), in log order: every record, each damaged range met, then
+  // EndRestore once. Returns the rooms owned.
+  void RestoreEvent(const store::Record& rec);
+  void RestoreDamage(uint64_t max_records);
+  size_t EndRestore();
+
+  [[nodiscard]] size_t RoomCount() const { return rooms_.Count(); }
+  room::OwnerRooms& Rooms() { return rooms_; }
+
+ private:
+  void Forward(room::OwnerRoom* r, const room::SequencedMsg& m);
+
+  int shard_;
+  OwnerOptions opt_;
+  EventLog* log_;
+  Outbox* out_;
+  OwnerCounters counters_;
+  room::OwnerRooms rooms_;
+  room::DedupWindow dedup_;
+  // Replay only.
+  std::unordered_map<std::string, int64_t> restore_ts_;  // room -> newest record ts
+  int64_t restore_now_ms_ = 0;                           // Unix ms when replay began
+  std::vector<uint64_t> restore_damage_;                 // max records lost in each damaged range
+  // once damage was met: room -> damaged ranges met before its newest record
+  std::unordered_map<std::string, uint32_t> restore_damage_seen_;
+};
+
+}  // namespace roomcast::owner

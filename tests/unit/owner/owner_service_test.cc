@@ -1,0 +1,252 @@
+// OwnerService driven by plain calls: what it answers, to which shard, and when (before or after
+// its EventLog has written the event).
+#include "owner/owner_service.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace roomcast::owner {
+namespace {
+
+struct Sent {
+  int shard;
+  mesh::Message msg;
+};
+
+class RecordingOutbox final : public Outbox {
+ public:
+  void Send(int shard, mesh::Message&& msg) override { sent.push_back({shard, std::move(msg)}); }
+  std::vector<Sent> sent;
+  template <typename T>
+  T& At(size_t i) {
+    return std::get<T>(sent.at(i).msg);
+  }
+};
+
+// A log that holds everything until Flush, as the durable one does until its write completes.
+class HoldingLog final : public EventLog {
+ public:
+  explicit HoldingLog(Outbox* out) : out_(out) {}
+  bool Writable() const override { return writable; }
+  bool Deferred() const override { return true; }
+  void Append(room::OwnerRoom* r, const room::SequencedMsg& m, std::string_view user,
+              std::string_view, uint64_t, int64_t) override {
+    appended.push_back(m.seq);
+    users.emplace_back(user);
+    visible.emplace_back(r, m.seq);
+  }
+  void SendAfterWritten(int to, mesh::Message&& msg) override {
+    held.emplace_back(to, std::move(msg));
+  }
+  void Flush() {
+    for (auto& [r, seq] : visible) r->MakeVisible(seq);
+    for (auto& [to, msg] : held) out_->Send(to, std::move(msg));
+    visible.clear();
+    held.clear();
+  }
+  bool writable = true;
+  std::vector<uint64_t> appended;
+  std::vector<std::string> users;
+  std::vector<std::pair<room::OwnerRoom*, uint64_t>> visible;
+  std::vector<std::pair<int, mesh::Message>> held;
+
+ private:
+  Outbox* out_;
+};
+
+struct Fixture {
+  explicit Fixture(int shards = 2, size_t max_rooms = 100) {
+    opt.shards = shards;
+    opt.max_rooms = max_rooms;
+  }
+  OwnerOptions opt;
+  std::atomic<uint64_t> sequenced{0}, prio{0}, dedup{0}, retractions{0};
+  OwnerCounters Counters() { return {&sequenced, &prio, &dedup, &retractions}; }
+};
+
+mesh::PublishReq Pub(std::string room, std::string user, std::string text, std::string cid = "") {
+  mesh::PublishReq r;
+  r.room = std::move(room);
+  r.user = std::move(user);
+  r.text = std::move(text);
+  r.cid = std::move(cid);
+  r.ts_ms = 1000;
+  r.to = {7, 3};
+  return r;
+}
+
+mesh::JoinReq Join(std::string room, uint64_t since = mesh::kNoSince, uint32_t history = 0) {
+  mesh::JoinReq j;
+  j.room = std::move(room);
+  j.to = {9, 1};
+  j.since = since;
+  j.history = history;
+  return j;
+}
+
+TEST(OwnerService, PublishAcksTheSenderAndForwardsOncePerShardWithViewers) {
+  Fixture f(3);
+  RecordingOutbox out;
+  MemoryEventLog log(&out);
+  OwnerService owner(0, f.opt, &log, &out, f.Counters());
+  auto j1 = Join("r");
+  owner.OnJoin(1, j1);  // a viewer on shard 1
+  auto j2 = Join("r");
+  owner.OnJoin(2, j2);  // two on shard 2
+  owner.OnJoin(2, j2);
+  out.sent.clear();
+  auto p = Pub("r", "alice", "hi", "c-1");
+  owner.OnPublish(0, p, 5);
+  ASSERT_EQ(out.sent.size(), 3u);
+  EXPECT_EQ(out.sent[0].shard, 0);
+  const auto& ack = out.At<mesh::AckReply>(0);
+  EXPECT_EQ(ack.seq, 1u);
+  EXPECT_EQ(ack.id, "c-1");
+  EXPECT_EQ(ack.to.conn, 7u);
+  EXPECT_EQ(ack.to.gen, 3u);
+  EXPECT_EQ(ack.refusal, chat::Refusal::kNone);
+  EXPECT_EQ(out.sent[1].shard, 1);
+  EXPECT_EQ(out.sent[2].shard, 2);
+  EXPECT_EQ(out.At<mesh::ForwardMsg>(1).msg.seq, 1u);
+  EXPECT_NE(out.At<mesh::ForwardMsg>(2).msg.json.find(R"("text":"hi")"), std::string::npos);
+  EXPECT_EQ(f.sequenced.load(), 1u);
+}
+
+TEST(OwnerService, AResendGetsTheOriginalAckAndIsNotSequencedAgain) {
+  Fixture f;
+  RecordingOutbox out;
+  MemoryEventLog log(&out);
+  OwnerService owner(0, f.opt, &log, &out, f.Counters());
+  auto p = Pub("r", "alice", "hi", "c-1");
+  owner.OnPublish(0, p, 5);
+  owner.OnPublish(1, p, 6);
+  auto other = Pub("r", "bob", "hi", "c-1");  // another user's cid is another message
+  owner.OnPublish(1, other, 7);
+  ASSERT_EQ(out.sent.size(), 3u);
+  EXPECT_TRUE(out.At<mesh::AckReply>(1).duplicate);
+  EXPECT_EQ(out.At<mesh::AckReply>(1).seq, 1u);
+  EXPECT_EQ(out.sent[1].shard, 1);
+  EXPECT_FALSE(out.At<mesh::AckReply>(2).duplicate);
+  EXPECT_EQ(out.At<mesh::AckReply>(2).seq, 2u);
+  EXPECT_EQ(f.dedup.load(), 1u);
+  EXPECT_EQ(f.sequenced.load(), 2u);
+}
+
+TEST(OwnerService, ADeferringLogHoldsAcksForwardsAndVisibilityUntilWritten) {
+  Fixture f;
+  RecordingOutbox out;
+  HoldingLog log(&out);
+  OwnerService owner(0, f.opt, &log, &out, f.Counters());
+  auto j = Join("r");
+  owner.OnJoin(1, j);
+  out.sent.clear();
+  auto p = Pub("r", "alice", "hi");
+  owner.OnPublish(0, p, 5);
+  EXPECT_TRUE(out.sent.empty());
+  EXPECT_EQ(log.appended, (std::vector<uint64_t>{1}));
+  EXPECT_EQ(log.users, (std::vector<std::string>{"alice"}));
+  // Not written yet: a join sees head 0 and nothing to replay.
+  auto late = Join("r", 0);
+  owner.OnJoin(1, late);
+  ASSERT_EQ(out.sent.size(), 1u);
+  EXPECT_EQ(out.At<mesh::JoinReply>(0).head, 0u);
+  EXPECT_TRUE(out.At<mesh::JoinReply>(0).history.empty());
+  log.Flush();
+  ASSERT_EQ(out.sent.size(), 3u);
+  EXPECT_EQ(out.At<mesh::AckReply>(1).seq, 1u);
+  EXPECT_EQ(out.At<mesh::ForwardMsg>(2).msg.seq, 1u);
+  auto after = Join("r", 0);
+  owner.OnJoin(1, after);
+  EXPECT_EQ(out.At<mesh::JoinReply>(3).head, 1u);
+  EXPECT_EQ(out.At<mesh::JoinReply>(3).history.size(), 1u);
+}
+
+TEST(OwnerService, RefusalsAreTypedAndSentAtOnce) {
+  Fixture f(1, /*max_rooms=*/1);
+  RecordingOutbox out;
+  HoldingLog log(&out);
+  OwnerService owner(0, f.opt, &log, &out, f.Counters());
+  auto a = Pub("a", "u", "x");
+  owner.OnPublish(0, a, 1);  // room "a" takes the only room
+  log.Flush();
+  auto b = Pub("b", "u", "x");
+  owner.OnPublish(0, b, 2);
+  EXPECT_EQ(out.At<mesh::AckReply>(1).refusal, chat::Refusal::kRoomLimit);
+  auto jb = Join("b");
+  owner.OnJoin(0, jb);
+  EXPECT_EQ(out.At<mesh::JoinReply>(2).refusal, chat::Refusal::kTooManyRooms);
+  EXPECT_EQ(chat::Describe(chat::Refusal::kTooManyRooms).http_status, 503);
+  EXPECT_EQ(chat::Describe(chat::Refusal::kTooManyRooms).code, "unavailable");
+  log.writable = false;
+  auto again = Pub("a", "u", "y");
+  owner.OnPublish(0, again, 3);
+  EXPECT_EQ(out.At<mesh::AckReply>(3).refusal, chat::Refusal::kLogFailed);
+  EXPECT_EQ(log.appended.size(), 1u);
+}
+
+TEST(OwnerService, RetractAnswersWithTheRetractEventOrTheReason) {
+  Fixture f;
+  RecordingOutbox out;
+  MemoryEventLog log(&out);
+  OwnerService owner(0, f.opt, &log, &out, f.Counters());
+  auto p = Pub("r", "alice", "oops");
+  owner.OnPublish(0, p, 1);
+  mesh::RetractReq rr{"r", 1, "spam", "mod", 2, {4, 4}, 0};
+  owner.OnRetract(1, rr, 2);
+  const auto& ok = out.At<mesh::AckReply>(1);
+  EXPECT_EQ(ok.refusal, chat::Refusal::kNone);
+  EXPECT_EQ(ok.target, 1u);
+  EXPECT_EQ(ok.seq, 2u);
+  owner.OnRetract(1, rr, 3);
+  EXPECT_EQ(out.At<mesh::AckReply>(2).refusal, chat::Refusal::kAlreadyRetracted);
+  mesh::RetractReq none{"r", 99, "", "mod", 2, {4, 4}, 0};
+  owner.OnRetract(1, none, 3);
+  EXPECT_EQ(out.At<mesh::AckReply>(3).refusal, chat::Refusal::kNoSuchMessage);
+  mesh::RetractReq other{"nope", 1, "", "mod", 2, {4, 4}, 0};
+  owner.OnRetract(1, other, 3);
+  EXPECT_EQ(out.At<mesh::AckReply>(4).refusal, chat::Refusal::kNoSuchMessage);
+  EXPECT_EQ(f.retractions.load(), 1u);
+}
+
+TEST(OwnerService, JoinsResumeAndLeavesCount) {
+  Fixture f;
+  RecordingOutbox out;
+  MemoryEventLog log(&out);
+  OwnerService owner(0, f.opt, &log, &out, f.Counters());
+  for (int i = 0; i < 5; ++i) {
+    auto p = Pub("r", "u", "m" + std::to_string(i));
+    owner.OnPublish(0, p, 1);
+  }
+  out.sent.clear();
+  auto resume = Join("r", 3);
+  owner.OnJoin(1, resume);
+  const auto& rep = out.At<mesh::JoinReply>(0);
+  EXPECT_EQ(rep.head, 5u);
+  ASSERT_EQ(rep.history.size(), 2u);
+  EXPECT_EQ(rep.history[0].seq, 4u);
+  EXPECT_TRUE(rep.counted);
+  EXPECT_EQ(rep.online, 1u);
+  auto other_epoch = Join("r", 3);
+  other_epoch.epoch = "zzzz";
+  owner.OnJoin(1, other_epoch);
+  EXPECT_TRUE(out.At<mesh::JoinReply>(1).reset);
+  EXPECT_EQ(out.At<mesh::JoinReply>(1).history.size(), 5u);
+  owner.OnLeave(1, mesh::LeaveReq{"r", 2});
+  auto last = Join("r");
+  owner.OnJoin(1, last);
+  EXPECT_EQ(out.At<mesh::JoinReply>(2).online, 1u);
+}
+
+TEST(MeshMessage, PackAndUnpackMoveOwnership) {
+  mesh::Item it = mesh::Pack(mesh::LeaveReq{"room", 3});
+  std::unique_ptr<mesh::Message> back = mesh::Unpack(it);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(std::get<mesh::LeaveReq>(*back).count, 3u);
+  EXPECT_FALSE(mesh::Unpack(mesh::Item{0, 0, 0, nullptr}));
+}
+
+}  // namespace
+}  // namespace roomcast::owner
