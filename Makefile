@@ -12,7 +12,7 @@ BUILD_DIR := build
 ASAN_DIR  := build-asan
 
 .DEFAULT_GOAL := build
-.PHONY: deps build build-asan run test test-unit test-e2e e2e-asan bench install clean
+.PHONY: deps build build-asan run test test-unit test-e2e e2e-asan bench install clean check-layers
 
 deps:
 	bash scripts/install-deps.sh
@@ -39,9 +39,16 @@ run: build
 # Unit tests under the sanitizers first, then the release build; then the end-to-end suites
 # against the release binary (ROOMCAST_BIN overrides it).
 test: build build-asan
+	$(MAKE) --no-print-directory check-layers
 	meson test -C $(ASAN_DIR) --suite unit --print-errorlogs
 	meson test -C $(BUILD_DIR) --suite unit --print-errorlogs
 	$(MAKE) --no-print-directory test-e2e
+
+# Every #include respects the layers (scripts/check_layers.py), and the checker itself fails on a
+# wrong include (tests/tools).
+check-layers:
+	$(PYTHON) scripts/check_layers.py
+	$(PYTHON) -m pytest -q tests/tools
 
 test-unit: build build-asan
 	meson test -C $(ASAN_DIR) --suite unit --print-errorlogs
