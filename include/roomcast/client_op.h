@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "chat/refusal.h"
+
 namespace roomcast::chat {
 
 enum class OpKind { kSend, kPing, kReact, kDelete, kBan, kMode, kUnknown };
@@ -35,10 +37,12 @@ struct TextLimits {
   uint32_t max_cid_bytes = 64;
 };
 
-// Error codes are the protocol's `error.code` values.
+// A refused op: kBadRequest, kTooLarge or kForbidden (kNone on success), with its wire code
+// (the protocol's `error.code`) and a human-readable reason.
 struct OpError {
-  std::string_view code;  // "" on success; else "bad_request" or "too_large"
-  std::string message;    // human-readable reason
+  Refusal refusal = Refusal::kNone;
+  std::string_view code;  // "" on success; else Describe(refusal).code
+  std::string message;
 };
 
 class ClientOpParser {

@@ -12,13 +12,13 @@
 namespace roomcast::chat {
 namespace {
 
-constexpr std::string_view kBadRequest = "bad_request";
-constexpr std::string_view kTooLarge = "too_large";
+constexpr Refusal kBadRequest = Refusal::kBadRequest;
+constexpr Refusal kTooLarge = Refusal::kTooLarge;
 constexpr size_t kMaxEmojiBytes = 32;
 constexpr size_t kMaxIdBytes = 64;
 constexpr size_t kMaxUtf8BytesPerCodePoint = 4;
 
-OpError Fail(std::string_view code, std::string message) { return {code, std::move(message)}; }
+OpError Fail(Refusal r, std::string message) { return {r, Describe(r).code, std::move(message)}; }
 
 bool IsIdChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -113,7 +113,7 @@ OpError ParseSendFields(const simdjson::dom::object& obj, const TextLimits& limi
 OpError RefuseClientPrio(const simdjson::dom::object& obj) {
   simdjson::dom::element ignored;
   if (obj.at_key("prio").get(ignored) == simdjson::SUCCESS) {
-    return Fail("forbidden", "\"prio\" is for server-side publishes (POST /admin/rooms/R/publish)");
+    return Fail(Refusal::kForbidden, "\"prio\" is for server-side publishes (POST /admin/rooms/R/publish)");
   }
   return {};
 }

@@ -6,6 +6,9 @@ namespace {
 
 constexpr RefusalInfo kTable[] = {
     /* kNone */ {"internal", 500, "internal error"},
+    /* kBadRequest */ {"bad_request", 400, "bad request"},
+    /* kTooLarge */ {"too_large", 413, "too large"},
+    /* kForbidden */ {"forbidden", 403, "forbidden"},
     /* kRoomLimit */ {"unavailable", 503, "the room could not be created (room limit)"},
     /* kTooManyRooms */ {"unavailable", 503, "too many rooms on this server"},
     /* kLogFailed */

@@ -11,6 +11,9 @@ namespace roomcast::chat {
 
 enum class Refusal : uint8_t {
   kNone = 0,
+  kBadRequest,        // input that breaks the protocol's rules (the message says which)
+  kTooLarge,          // input over a size limit
+  kForbidden,         // not allowed to this caller (e.g. "prio" from a client)
   kRoomLimit,         // a publish into a room that cannot be created (--max-rooms)
   kTooManyRooms,      // a join into a room that cannot be created (--max-rooms)
   kLogFailed,         // the owner's durable log cannot be written

@@ -71,8 +71,8 @@ void Shard::HandleAdmin(ConnId c, const http::Request& req, std::string_view bod
   if (publish) {
     chat::ClientOp op;
     chat::OpError err = op_parser_.ParseAdminPublish(body, text_limits_, &op);
-    if (!err.code.empty()) {
-      return RespondError(c, err.code == "too_large" ? 413 : 400, err.code, err.message, ka);
+    if (err.refusal != chat::Refusal::kNone) {
+      return RespondError(c, chat::Describe(err.refusal).http_status, err.code, err.message, ka);
     }
     s.flags |= kAwaitingAck;
     if (!ka) s.flags |= kClosingSess;
@@ -84,7 +84,9 @@ void Shard::HandleAdmin(ConnId c, const http::Request& req, std::string_view bod
   }
   chat::RetractBody rb;
   chat::OpError err = op_parser_.ParseRetract(body, &rb);
-  if (!err.code.empty()) return RespondError(c, 400, err.code, err.message, ka);
+  if (err.refusal != chat::Refusal::kNone) {
+    return RespondError(c, chat::Describe(err.refusal).http_status, err.code, err.message, ka);
+  }
   s.flags |= kAwaitingAck;
   if (!ka) s.flags |= kClosingSess;
   Retract(c, room, target, rb);

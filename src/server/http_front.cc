@@ -244,9 +244,8 @@ void Shard::HandleHttpSend(ConnId c, const http::Request& req, std::string_view 
   }
   chat::ClientOp op;
   chat::OpError err = op_parser_.ParseHttpSend(body, text_limits_, &op);
-  if (!err.code.empty()) {
-    const int status = err.code == "too_large" ? 413 : err.code == "forbidden" ? 403 : 400;
-    RespondError(c, status, err.code, err.message, ka);
+  if (err.refusal != chat::Refusal::kNone) {
+    RespondError(c, chat::Describe(err.refusal).http_status, err.code, err.message, ka);
     return;
   }
   Session& s = Sess(c);
