@@ -30,8 +30,9 @@ LAYERS: dict[str, set[str]] = {
     "store": {"base"},
     "mesh": {"base", "io", "chat", "room"},
     "owner": {"base", "io", "mesh", "chat", "room", "store"},
+    "session": {"base"},
     "server": {"base", "io", "mesh", "chat", "http", "ws", "sse", "longpoll", "room", "store",
-               "owner"},
+               "owner", "session"},
     "main": {"base", "server"},  # src/main.cc
 }
 

@@ -28,21 +28,6 @@ bool ParseEpochParam(const http::Request& req, std::string* epoch) {
   return true;
 }
 
-void Shard::SetUser(ConnId c, const std::string& user) {
-  Session& s = Sess(c);
-  if (s.user_len > 0) {
-    user_names_[s.user] = user;  // reuse this connection's slot
-  } else if (!free_user_slots_.empty()) {
-    s.user = free_user_slots_.back();
-    free_user_slots_.pop_back();
-    user_names_[s.user] = user;
-  } else {
-    s.user = static_cast<uint32_t>(user_names_.size());
-    user_names_.push_back(user);
-  }
-  s.user_len = static_cast<uint16_t>(user.size());
-}
-
 size_t Shard::ProcessHttp(ConnId c, std::span<const uint8_t> data) {
   std::string_view buf(reinterpret_cast<const char*>(data.data()), data.size());
   http::Request req;
@@ -225,7 +210,7 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req) {
   loop_.EnqueueCopy(c, ws::UpgradeResponse(key));
   Session& s = Sess(c);
   s.kind = SessKind::kWsJoining;
-  if (!user.empty()) SetUser(c, user);
+  if (!user.empty()) sessions_.SetUser(c, user);
   const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
   StartJoin(c, room, h, JoinMode::kWs, since, epoch);
 }
@@ -251,7 +236,7 @@ void Shard::HandleHttpSend(ConnId c, const http::Request& req, std::string_view 
   Session& s = Sess(c);
   s.flags |= kAwaitingAck;
   if (!ka) s.flags |= kClosingSess;  // answer, then close (see OnAck)
-  if (!user.empty()) SetUser(c, user);
+  if (!user.empty()) sessions_.SetUser(c, user);
   Publish(c, true, room, op);
   return;
 }

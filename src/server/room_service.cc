@@ -30,7 +30,7 @@ void Shard::Publish(ConnId c, bool http, std::string_view room, const chat::Clie
   ShardMetrics::Add(metrics_.messages_in_total, 1);
   mesh::PublishReq req;
   req.room = room;
-  req.user = admin ? op.user : UserName(c);
+  req.user = admin ? op.user : sessions_.UserName(c);
   req.text = op.text;
   req.cid = op.cid;
   req.ts_ms = UnixMs();
@@ -178,7 +178,7 @@ std::string Shard::WelcomeJson(const mesh::JoinReply& rep) {
   j += R"(,"online":)";
   json::AppendUint(&j, rep.online);
   j += R"(,"modes":{"slow_secs":0,"subscribers_only":false,"emote_only":false},"user":)";
-  json::AppendString(&j, UserName(rep.to.conn));
+  json::AppendString(&j, sessions_.UserName(rep.to.conn));
   j += '}';
   return j;
 }

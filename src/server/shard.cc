@@ -15,8 +15,6 @@ namespace roomcast::server {
 
 namespace {
 
-constexpr uint32_t kSessChunk = 1024;
-
 io::LoopOptions MakeLoopOptions(const Config& cfg, int id, int shards) {
   io::LoopOptions o;
   o.shard_id = id;
@@ -81,7 +79,8 @@ Shard::Shard(ServerShared* shared, int id)
              owner::OwnerCounters{&metrics_.messages_sequenced_total,
                                   &metrics_.prio_sequenced_total,
                                   &metrics_.messages_deduplicated_total,
-                                  &metrics_.retractions_total}) {
+                                  &metrics_.retractions_total}),
+      sessions_(id) {
   cors_headers_.resize(256);
   cors_headers_[kCorsAny] = "Access-Control-Allow-Origin: *\r\n";
   std::string_view list = cfg_.cors_origins;
@@ -101,12 +100,7 @@ Shard::Shard(ServerShared* shared, int id)
                     static_cast<uint32_t>(shared->shards);
 }
 
-Shard::~Shard() {
-  for (auto& chunk : sessions_) {
-    if (!chunk) continue;
-    for (uint32_t i = 0; i < kSessChunk; ++i) delete chunk[i].pending;
-  }
-}
+Shard::~Shard() = default;
 
 int Shard::Init(std::string* error) {
   int rc = loop_.Init(error);
@@ -131,27 +125,8 @@ void Shard::Run() {
           static_cast<unsigned long long>(ls.send_calls));
 }
 
-Session& Shard::Sess(ConnId c) {
-  uint32_t chunk = c / kSessChunk;
-  if (chunk >= sessions_.size()) sessions_.resize(chunk + 1);
-  if (!sessions_[chunk]) sessions_[chunk] = std::make_unique<Session[]>(kSessChunk);
-  return sessions_[chunk][c % kSessChunk];
-}
-
-std::string Shard::UserName(ConnId c) const {
-  const Session& s = const_cast<Shard*>(this)->Sess(c);
-  if (s.user_len > 0) return user_names_[s.user];
-  return "anon-" + std::to_string(id_) + "-" + std::to_string(c) + "-" + std::to_string(s.gen);
-}
-
 void Shard::OnAccept(ConnId c) {
-  Session& s = Sess(c);
-  const uint32_t gen = s.gen + 1;
-  s = Session{};
-  s.gen = gen;
-  s.kind = SessKind::kHttp;
-  s.last_active = clock_s_;
-  max_slot_ = std::max(max_slot_, c + 1);
+  Session& s = sessions_.Open(c, clock_s_);
   ShardMetrics::Add(metrics_.accepted_total, 1);
   if (loop_.LiveConns() > max_conns_here_ || draining_) {
     // Over the configured limit: a clean refusal the client can read, then close.
@@ -215,8 +190,7 @@ void Shard::SetPendingInput(ConnId c, std::span<const uint8_t> rest) {
   Session& s = Sess(c);
   if (rest.empty()) {
     if (s.pending && !s.pending->assembling) {
-      delete s.pending;
-      s.pending = nullptr;
+      s.pending.reset();
     } else if (s.pending) {
       s.pending->input.clear();
     }
@@ -229,8 +203,7 @@ void Shard::SetPendingInput(ConnId c, std::span<const uint8_t> rest) {
     loop_.Close(c, io::CloseMode::kAbort);
     return;
   }
-  if (!s.pending) s.pending = new PendingInput;
-  s.pending->input.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
+  session::SessionTable::Pending(s).input.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
 }
 
 void Shard::OnPeerGone(ConnId c) {
@@ -245,15 +218,7 @@ void Shard::OnClosed(ConnId c) {
   if (s.kind == SessKind::kWs || s.kind == SessKind::kSse || s.kind == SessKind::kPollParked) {
     LeaveRoom(c);
   }
-  if (s.user_len > 0) {
-    user_names_[s.user].clear();
-    user_names_[s.user].shrink_to_fit();
-    free_user_slots_.push_back(s.user);
-  }
-  delete s.pending;
-  const uint32_t gen = s.gen;
-  s = Session{};
-  s.gen = gen;  // a JoinReply or ack still in flight for this connection will not match
+  sessions_.Release(c);
 }
 
 void Shard::OnTurn(uint64_t now_ms) {
@@ -298,7 +263,7 @@ uint32_t Shard::BeforeSleep(uint64_t now_ms) {
 bool Shard::HasInbound() { return mesh_.HasInbound(); }
 
 void Shard::Sweep() {
-  for (ConnId c = 0; c < max_slot_; ++c) {
+  for (ConnId c = 0; c < sessions_.SlotBound(); ++c) {
     Session& s = Sess(c);
     if (s.kind == SessKind::kFree || s.kind == SessKind::kRefused || (s.flags & kClosingSess)) {
       continue;
@@ -343,7 +308,7 @@ void Shard::OnStopRequested() {
   sse::AppendEvent(&events, "bye", false, 0, bye);
   SharedBuf* sse_bye = SharedBuf::Make(std::move(events));
   uint32_t said_bye = 0;
-  for (ConnId c = 0; c < max_slot_; ++c) {
+  for (ConnId c = 0; c < sessions_.SlotBound(); ++c) {
     Session& s = Sess(c);
     if (s.kind == SessKind::kFree || s.kind == SessKind::kRefused) continue;
     if (s.kind == SessKind::kWs || s.kind == SessKind::kWsJoining) {

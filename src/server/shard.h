@@ -30,6 +30,7 @@
 #include "roomcast/room_replica.h"
 #include "roomcast/shard_loop.h"
 #include "roomcast/ws_frame.h"
+#include "session/session_table.h"
 #include "batch.h"
 #include "server_shared.h"
 
@@ -37,48 +38,13 @@ namespace roomcast::server {
 
 using io::ConnId;
 
-// What a connection is now. An HTTP connection becomes a WebSocket or SSE viewer for good; a
-// long-poll is an HTTP connection that waits for its room (joining, then parked) and is HTTP
-// again once answered.
-enum class SessKind : uint8_t {
-  kFree,
-  kHttp,
-  kWsJoining,
-  kWs,
-  kRefused,
-  kPollJoining,  // asked the owner for what follows its cursor
-  kPollParked,   // at the room's head: in the replica's pollers until a batch or its deadline
-  kSseJoining,
-  kSse,
-};
-
-enum : uint8_t {
-  kSawRequest = 1 << 0,   // an HTTP request head arrived on this connection
-  kAwaitingAck = 1 << 1,  // an HTTP send waits for the owner's answer; input is held meanwhile
-  kPinged = 1 << 2,       // a WebSocket ping is outstanding
-  kClosingSess = 1 << 3,  // we decided to close; ignore further input
-};
-
-// Input that could not be handled yet: an incomplete HTTP head or WebSocket frame, held input
-// behind a pending request, a fragmented message. Exists only while needed.
-struct PendingInput {
-  std::string input;
-  std::string fragments;
-  bool assembling = false;
-};
-
-// Fixed-size per-connection record (32 bytes), indexed by connection id.
-struct Session {
-  uint32_t gen = 0;
-  SessKind kind = SessKind::kFree;
-  uint8_t flags = 0;
-  uint16_t user_len = 0;  // 0: anonymous ("anon-<shard>-<conn>-<gen>")
-  uint32_t replica = room::kNoReplica;
-  uint32_t viewer_pos = 0;
-  uint32_t last_active = 0;  // shard clock, seconds
-  uint32_t user = 0;         // index into the shard's user names when user_len > 0
-  PendingInput* pending = nullptr;
-};
+using session::kAwaitingAck;
+using session::kClosingSess;
+using session::kPinged;
+using session::kSawRequest;
+using session::PendingInput;
+using session::Session;
+using session::SessKind;
 
 using mesh::JoinMode;
 
@@ -150,9 +116,7 @@ class Shard final : public io::LoopHandler {
 
  private:
   friend class WsFrameSink;
-  Session& Sess(ConnId c);
-  std::string UserName(ConnId c) const;
-  void SetUser(ConnId c, const std::string& user);
+  Session& Sess(ConnId c) { return sessions_.Get(c); }
   void ProcessInput(ConnId c, std::span<const uint8_t> data);
   size_t ProcessHttp(ConnId c, std::span<const uint8_t> data);
   size_t ProcessWs(ConnId c, std::span<const uint8_t> data);
@@ -273,10 +237,7 @@ class Shard final : public io::LoopHandler {
   std::vector<std::string> cors_headers_;  // by CORS index
   std::vector<std::string> cors_list_;     // --cors-origins, from index kCorsFirstListed
   uint8_t cur_cors_ = kCorsNone;           // the request being handled
-  std::vector<std::unique_ptr<Session[]>> sessions_;
-  uint32_t max_slot_ = 0;
-  std::vector<std::string> user_names_;  // per-connection user names (index in Session::user)
-  std::vector<uint32_t> free_user_slots_;
+  session::SessionTable sessions_;
   uint32_t max_conns_here_;
   uint64_t start_ms_ = 0;
   uint32_t clock_s_ = 0;

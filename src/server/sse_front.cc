@@ -41,7 +41,7 @@ void Shard::HandleSse(ConnId c, const http::Request& req, std::string_view room)
   std::string epoch;
   if (!ParseEpochParam(req, &epoch)) return RespondError(c, 400, "bad_request", kEpochRule, ka);
   if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
-  if (!user.empty()) SetUser(c, user);
+  if (!user.empty()) sessions_.SetUser(c, user);
   loop_.EnqueueCopy(c, sse::StreamHead(kSseRetryMs, CorsHeaders(cur_cors_)));
   const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
   StartJoin(c, room, h, JoinMode::kSse, since, epoch);
@@ -74,7 +74,7 @@ void Shard::SseHeartbeat() {
   std::string hb;
   sse::AppendComment(&hb, "hb");
   SharedBuf* buf = SharedBuf::Make(std::move(hb));
-  for (ConnId c = 0; c < max_slot_; ++c) {
+  for (ConnId c = 0; c < sessions_.SlotBound(); ++c) {
     const Session& s = Sess(c);
     if (s.kind == SessKind::kSse && !(s.flags & kClosingSess)) loop_.Enqueue(c, buf);
   }

@@ -91,8 +91,7 @@ bool Shard::HandleFrame(ConnId c, const ws::Frame& f) {
         HandleWsText(c, f.payload);
         return !(Sess(c).flags & kClosingSess);
       }
-      if (!s.pending) s.pending = new PendingInput;
-      s.pending->assembling = true;
+      session::SessionTable::Pending(s).assembling = true;
       s.pending->fragments.assign(f.payload);
       return true;
     case ws::Opcode::kContinuation: {
