@@ -23,10 +23,10 @@ bool SameSecret(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-bool Shard::AdminAuthorized(ConnId c, const http::Request& req, bool ka) {
+bool Shard::AdminAuthorized(ConnId c, const http::Request& req, AnswerForm a) {
+  const bool ka = a.keep_alive;
   if (cfg_.admin_key.empty()) {
-    RespondError(c, 403, "forbidden", "the admin API is off: start the server with --admin-key",
-                 ka);
+    RespondError(c, a, 403, "forbidden", "the admin API is off: start the server with --admin-key");
     return false;
   }
   std::string_view auth = req.Find("Authorization");
@@ -37,7 +37,7 @@ bool Shard::AdminAuthorized(ConnId c, const http::Request& req, bool ka) {
     RespondHttp(c,
                 http::BuildJsonError(401, "unauthorized",
                                      "missing or wrong admin key (Authorization: Bearer KEY)", ka,
-                                     std::string(CorsHeaders(cur_cors_)) +
+                                     std::string(CorsHeaders(a.cors)) +
                                          "WWW-Authenticate: Bearer realm=\"roomcast-admin\"\r\n"),
                 ka);
     return false;
@@ -45,8 +45,9 @@ bool Shard::AdminAuthorized(ConnId c, const http::Request& req, bool ka) {
   return true;
 }
 
-void Shard::HandleAdmin(ConnId c, const http::Request& req, std::string_view body) {
-  const bool ka = req.keep_alive && !draining_;
+void Shard::HandleAdmin(ConnId c, const http::Request& req, AnswerForm a,
+                        std::string_view body) {
+  const bool ka = a.keep_alive;
   constexpr std::string_view kPrefix = "/admin/rooms/";
   std::string_view rest = req.path.substr(kPrefix.size());
   const size_t slash = rest.find('/');
@@ -55,41 +56,41 @@ void Shard::HandleAdmin(ConnId c, const http::Request& req, std::string_view bod
       slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
   const bool publish = what == "publish";
   const bool retract = what.substr(0, 9) == "messages/";
-  if (!publish && !retract) return RespondError(c, 404, "not_found", "no such endpoint", ka);
+  if (!publish && !retract) return RespondError(c, a, 404, "not_found", "no such endpoint");
   if (publish && req.method != "POST") {
-    return RespondError(c, 405, "method_not_allowed", "use POST", ka);
+    return RespondError(c, a, 405, "method_not_allowed", "use POST");
   }
   if (retract && req.method != "DELETE") {
-    return RespondError(c, 405, "method_not_allowed", "use DELETE", ka);
+    return RespondError(c, a, 405, "method_not_allowed", "use DELETE");
   }
-  if (!AdminAuthorized(c, req, ka)) return;
+  if (!AdminAuthorized(c, req, a)) return;
   if (!chat::IsValidRoomId(room)) {
-    return RespondError(c, 400, "bad_request", "room must be 1..64 bytes of [A-Za-z0-9_.:-]", ka);
+    return RespondError(c, a, 400, "bad_request", "room must be 1..64 bytes of [A-Za-z0-9_.:-]");
   }
-  if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
+  if (draining_) return RespondError(c, a.Closing(), 503, "draining", "server is draining");
   Session& s = Sess(c);
   if (publish) {
     chat::ClientOp op;
     chat::OpError err = op_parser_.ParseAdminPublish(body, text_limits_, &op);
     if (err.refusal != chat::Refusal::kNone) {
-      return RespondError(c, chat::Describe(err.refusal).http_status, err.code, err.message, ka);
+      return RespondError(c, a, chat::Describe(err.refusal).http_status, err.code, err.message);
     }
     s.flags |= kAwaitingAck;
     if (!ka) s.flags |= kClosingSess;
-    return Publish(c, true, room, op, /*admin=*/true);
+    return Publish(c, true, room, op, /*admin=*/true, a.cors);
   }
   uint64_t target = 0;
   if (!http::ParseDecimal(what.substr(9), &target) || target == 0) {
-    return RespondError(c, 400, "bad_request", "the message seq must be a whole number from 1", ka);
+    return RespondError(c, a, 400, "bad_request", "the message seq must be a whole number from 1");
   }
   chat::RetractBody rb;
   chat::OpError err = op_parser_.ParseRetract(body, &rb);
   if (err.refusal != chat::Refusal::kNone) {
-    return RespondError(c, chat::Describe(err.refusal).http_status, err.code, err.message, ka);
+    return RespondError(c, a, chat::Describe(err.refusal).http_status, err.code, err.message);
   }
   s.flags |= kAwaitingAck;
   if (!ka) s.flags |= kClosingSess;
-  Retract(c, room, target, rb);
+  Retract(c, room, target, rb, a.cors);
 }
 
 }  // namespace roomcast::server

@@ -36,21 +36,23 @@ size_t Shard::ProcessHttp(ConnId c, std::span<const uint8_t> data) {
     case http::ParseStatus::kIncomplete:
       return 0;
     case http::ParseStatus::kBadRequest:
-      RespondError(c, 400, "bad_request", "malformed HTTP request head", false);
+      RespondError(c, NoRequestForm(), 400, "bad_request", "malformed HTTP request head");
       return data.size();
     case http::ParseStatus::kHeadTooLarge:
-      RespondError(c, 431, "too_large", "request head too large or too many headers", false);
+      RespondError(c, NoRequestForm(), 431, "too_large",
+                   "request head too large or too many headers");
       return data.size();
     case http::ParseStatus::kNotImplemented:
-      RespondError(c, 501, "not_implemented", "Transfer-Encoding is not supported", false);
+      RespondError(c, NoRequestForm(), 501, "not_implemented",
+                   "Transfer-Encoding is not supported");
       return data.size();
     case http::ParseStatus::kComplete:
       break;
   }
   Sess(c).flags |= kSawRequest;
   if (req.content_length > cfg_.max_body) {
-    RespondError(c, 413, "too_large",
-                 "request body over " + std::to_string(cfg_.max_body) + " bytes", false);
+    RespondError(c, AnswerForm{false, CorsIndex(req)}, 413, "too_large",
+                 "request body over " + std::to_string(cfg_.max_body) + " bytes");
     return data.size();
   }
   const size_t total = req.head_bytes + req.content_length;
@@ -68,11 +70,15 @@ void Shard::RespondHttp(ConnId c, std::string response, bool keep_alive) {
   }
 }
 
-void Shard::RespondError(ConnId c, int status, std::string_view code, std::string_view message,
-                         bool keep_alive) {
+void Shard::RespondError(ConnId c, AnswerForm a, int status, std::string_view code,
+                         std::string_view message) {
   ShardMetrics::Add(metrics_.errors_sent_total, 1);
-  RespondHttp(c, http::BuildJsonError(status, code, message, keep_alive, CorsHeaders(cur_cors_)),
-              keep_alive);
+  RespondHttp(c, http::BuildJsonError(status, code, message, a.keep_alive, CorsHeaders(a.cors)),
+              a.keep_alive);
+}
+
+AnswerForm Shard::NoRequestForm() const {
+  return {false, cfg_.cors_origins == "*" ? kCorsAny : kCorsNone};
 }
 
 uint8_t Shard::CorsIndex(const http::Request& req) const {
@@ -90,103 +96,103 @@ uint8_t Shard::CorsIndex(const http::Request& req) const {
 
 std::string_view Shard::CorsHeaders(uint8_t idx) const { return cors_headers_[idx]; }
 
-void Shard::HandlePreflight(ConnId c, bool keep_alive) {
-  if (cur_cors_ == kCorsDenied) {
-    RespondError(c, 403, "forbidden", "origin not allowed (see --cors-origins)", keep_alive);
+void Shard::HandlePreflight(ConnId c, AnswerForm a) {
+  if (a.cors == kCorsDenied) {
+    RespondError(c, a, 403, "forbidden", "origin not allowed (see --cors-origins)");
     return;
   }
-  std::string extra(CorsHeaders(cur_cors_));
+  std::string extra(CorsHeaders(a.cors));
   extra +=
       "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
       "Access-Control-Allow-Headers: Authorization, Content-Type, Last-Event-ID\r\n"
       "Access-Control-Max-Age: 600\r\n";
-  RespondHttp(c, http::BuildResponse(204, "", "", keep_alive, extra), keep_alive);
+  RespondHttp(c, http::BuildResponse(204, "", "", a.keep_alive, extra), a.keep_alive);
 }
 
 void Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view body) {
   const bool ka = req.keep_alive && !draining_;
   const std::string_view path = req.path;
   const bool get = req.method == "GET" || req.method == "HEAD";
-  cur_cors_ = CorsIndex(req);
-  const std::string_view cors = CorsHeaders(cur_cors_);
+  const AnswerForm a{ka, CorsIndex(req)};
+  const std::string_view cors = CorsHeaders(a.cors);
   if (path == "/healthz") {
-    if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka);
+    if (!get) return RespondError(c, a, 405, "method_not_allowed", "use GET");
     RespondHttp(c, http::BuildResponse(200, "application/json", R"({"status":"ok"})", ka, cors),
                 ka);
     return;
   }
   if (path == "/readyz") {
-    if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka);
-    if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
+    if (!get) return RespondError(c, a, 405, "method_not_allowed", "use GET");
+    if (draining_) return RespondError(c, a.Closing(), 503, "draining", "server is draining");
     if (shared_->logs_broken.load(std::memory_order_relaxed) > 0) {
-      return RespondError(c, 503, "unavailable",
-                          "the message log cannot be written: publishes are refused", ka);
+      return RespondError(c, a, 503, "unavailable",
+                          "the message log cannot be written: publishes are refused");
     }
     RespondHttp(c, http::BuildResponse(200, "application/json", R"({"status":"ready"})", ka, cors),
                 ka);
     return;
   }
   if (path == "/metrics") {
-    if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka);
+    if (!get) return RespondError(c, a, 405, "method_not_allowed", "use GET");
     RespondHttp(
         c, http::BuildResponse(200, "text/plain; version=0.0.4", RenderMetrics(), ka, cors), ka);
     return;
   }
   if (path == "/ws") {
-    if (req.method != "GET") return RespondError(c, 405, "method_not_allowed", "use GET", ka);
-    return HandleUpgrade(c, req);
+    if (req.method != "GET") return RespondError(c, a, 405, "method_not_allowed", "use GET");
+    return HandleUpgrade(c, req, a);
   }
-  if (path.substr(0, 13) == "/admin/rooms/") return HandleAdmin(c, req, body);
+  if (path.substr(0, 13) == "/admin/rooms/") return HandleAdmin(c, req, a, body);
   constexpr std::string_view kRooms = "/rooms/";
   if (path.substr(0, kRooms.size()) == kRooms) {
-    if (req.method == "OPTIONS") return HandlePreflight(c, ka);
+    if (req.method == "OPTIONS") return HandlePreflight(c, a);
     const std::string_view rest = path.substr(kRooms.size());
     const size_t slash = rest.rfind('/');
     const std::string_view room = slash == std::string_view::npos ? rest : rest.substr(0, slash);
     const std::string_view what =
         slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
     if (what == "messages" && !room.empty()) {
-      if (req.method == "POST") return HandleHttpSend(c, req, room, body);
-      if (req.method == "GET") return HandlePoll(c, req, room);
-      return RespondError(c, 405, "method_not_allowed", "use GET to poll or POST to send", ka);
+      if (req.method == "POST") return HandleHttpSend(c, req, a, room, body);
+      if (req.method == "GET") return HandlePoll(c, req, a, room);
+      return RespondError(c, a, 405, "method_not_allowed", "use GET to poll or POST to send");
     }
     if (what == "events" && !room.empty()) {
-      if (req.method == "GET") return HandleSse(c, req, room);
-      return RespondError(c, 405, "method_not_allowed", "use GET", ka);
+      if (req.method == "GET") return HandleSse(c, req, a, room);
+      return RespondError(c, a, 405, "method_not_allowed", "use GET");
     }
   }
-  RespondError(c, 404, "not_found", "no such endpoint", ka);
+  RespondError(c, a, 404, "not_found", "no such endpoint");
 }
 
-void Shard::HandleUpgrade(ConnId c, const http::Request& req) {
+void Shard::HandleUpgrade(ConnId c, const http::Request& req, AnswerForm a) {
   std::string room;
   if (!http::QueryParam(req.query, "room", &room) || !chat::IsValidRoomId(room)) {
-    RespondError(c, 400, "bad_request", kRoomRule, false);
+    RespondError(c, a.Closing(), 400, "bad_request", kRoomRule);
     return;
   }
   std::string user;
   if (http::QueryParam(req.query, "user", &user) && !chat::IsValidUserName(user)) {
-    RespondError(c, 400, "bad_request", kUserRule, false);
+    RespondError(c, a.Closing(), 400, "bad_request", kUserRule);
     return;
   }
   uint64_t history = 0;
   std::string history_s;
   if (http::QueryParam(req.query, "history", &history_s) && !http::ParseDecimal(history_s, &history)) {
-    RespondError(c, 400, "bad_request", "history must be a whole number", false);
+    RespondError(c, a.Closing(), 400, "bad_request", "history must be a whole number");
     return;
   }
   uint64_t since = kNoSince;
   if (http::QueryParam(req.query, "since", &history_s) && !http::ParseDecimal(history_s, &since)) {
-    RespondError(c, 400, "bad_request", "since must be a whole number", false);
+    RespondError(c, a.Closing(), 400, "bad_request", "since must be a whole number");
     return;
   }
   std::string epoch;
   if (!ParseEpochParam(req, &epoch)) {
-    RespondError(c, 400, "bad_request", kEpochRule, false);
+    RespondError(c, a.Closing(), 400, "bad_request", kEpochRule);
     return;
   }
   if (!req.HeaderHasToken("Upgrade", "websocket") || !req.HeaderHasToken("Connection", "upgrade")) {
-    RespondError(c, 400, "bad_request", "expected a WebSocket upgrade request", false);
+    RespondError(c, a.Closing(), 400, "bad_request", "expected a WebSocket upgrade request");
     return;
   }
   if (req.Find("Sec-WebSocket-Version") != "13") {
@@ -200,11 +206,11 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req) {
   }
   std::string_view key = req.Find("Sec-WebSocket-Key");
   if (!ws::IsValidClientKey(key)) {
-    RespondError(c, 400, "bad_request", "missing or malformed Sec-WebSocket-Key", false);
+    RespondError(c, a.Closing(), 400, "bad_request", "missing or malformed Sec-WebSocket-Key");
     return;
   }
   if (draining_) {
-    RespondError(c, 503, "draining", "server is draining", false);
+    RespondError(c, a.Closing(), 503, "draining", "server is draining");
     return;
   }
   loop_.EnqueueCopy(c, ws::UpgradeResponse(key));
@@ -215,29 +221,29 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req) {
   StartJoin(c, room, h, JoinMode::kWs, since, epoch);
 }
 
-void Shard::HandleHttpSend(ConnId c, const http::Request& req, std::string_view room,
-                           std::string_view body) {
-  const bool ka = req.keep_alive && !draining_;
+void Shard::HandleHttpSend(ConnId c, const http::Request& req, AnswerForm a,
+                           std::string_view room, std::string_view body) {
+  const bool ka = a.keep_alive;
   if (!chat::IsValidRoomId(room)) {
-    RespondError(c, 400, "bad_request", kRoomRule, ka);
+    RespondError(c, a, 400, "bad_request", kRoomRule);
     return;
   }
   std::string user;
   if (http::QueryParam(req.query, "user", &user) && !chat::IsValidUserName(user)) {
-    RespondError(c, 400, "bad_request", kUserRule, ka);
+    RespondError(c, a, 400, "bad_request", kUserRule);
     return;
   }
   chat::ClientOp op;
   chat::OpError err = op_parser_.ParseHttpSend(body, text_limits_, &op);
   if (err.refusal != chat::Refusal::kNone) {
-    RespondError(c, chat::Describe(err.refusal).http_status, err.code, err.message, ka);
+    RespondError(c, a, chat::Describe(err.refusal).http_status, err.code, err.message);
     return;
   }
   Session& s = Sess(c);
   s.flags |= kAwaitingAck;
   if (!ka) s.flags |= kClosingSess;  // answer, then close (see OnAck)
   if (!user.empty()) sessions_.SetUser(c, user);
-  Publish(c, true, room, op);
+  Publish(c, true, room, op, /*admin=*/false, a.cors);
   return;
 }
 

@@ -22,19 +22,19 @@ constexpr uint64_t kPollRoomIdleMs = 60000;
 
 }  // namespace
 
-void Shard::HandlePoll(ConnId c, const http::Request& req, std::string_view room) {
-  const bool ka = req.keep_alive && !draining_;
+void Shard::HandlePoll(ConnId c, const http::Request& req, AnswerForm a,
+                       std::string_view room) {
   ShardMetrics::Add(metrics_.longpoll_requests_total, 1);
   if (!chat::IsValidRoomId(room)) {
-    return RespondError(c, 400, "bad_request", "room must be 1..64 bytes of [A-Za-z0-9_.:-]", ka);
+    return RespondError(c, a, 400, "bad_request", "room must be 1..64 bytes of [A-Za-z0-9_.:-]");
   }
   std::string value;
   if (http::QueryParam(req.query, "user", &value) && !chat::IsValidUserName(value)) {
-    return RespondError(c, 400, "bad_request", "user must be 1..64 bytes of [A-Za-z0-9_.:-]", ka);
+    return RespondError(c, a, 400, "bad_request", "user must be 1..64 bytes of [A-Za-z0-9_.:-]");
   }
   uint64_t history = cfg_.poll_history;
   if (http::QueryParam(req.query, "history", &value) && !http::ParseDecimal(value, &history)) {
-    return RespondError(c, 400, "bad_request", "history must be a whole number", ka);
+    return RespondError(c, a, 400, "bad_request", "history must be a whole number");
   }
   longpoll::Cursor cursor;
   bool has_cursor = false;
@@ -43,17 +43,17 @@ void Shard::HandlePoll(ConnId c, const http::Request& req, std::string_view room
       case longpoll::CursorError::kNone:
         break;
       case longpoll::CursorError::kMalformed:
-        return RespondError(c, 400, "bad_cursor", "malformed cursor: poll without one", ka);
+        return RespondError(c, a, 400, "bad_cursor", "malformed cursor: poll without one");
       case longpoll::CursorError::kBadSignature:
-        return RespondError(c, 400, "bad_cursor",
-                            "cursor signature does not verify: poll without one", ka);
+        return RespondError(c, a, 400, "bad_cursor",
+                            "cursor signature does not verify: poll without one");
     }
     if (cursor.room != room) {
-      return RespondError(c, 400, "bad_cursor", "cursor is for another room", ka);
+      return RespondError(c, a, 400, "bad_cursor", "cursor is for another room");
     }
     has_cursor = true;
   }
-  if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
+  if (draining_) return RespondError(c, a.Closing(), 503, "draining", "server is draining");
   std::string key(room);
   auto it = poll_rooms_.find(key);
   if (it == poll_rooms_.end() && poll_rooms_.size() < cfg_.max_rooms) {
@@ -68,7 +68,7 @@ void Shard::HandlePoll(ConnId c, const http::Request& req, std::string_view room
   const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
   StartJoin(c, room, has_cursor ? 0 : h, JoinMode::kPoll, has_cursor ? cursor.seq : kNoSince,
             has_cursor ? std::string_view(cursor.epoch) : std::string_view{},
-            PollTag::Pack(ka, cur_cors_));
+            AnswerForm::Pack(a));
 }
 
 void Shard::OnPollReply(mesh::JoinReply& rep) {
@@ -78,8 +78,7 @@ void Shard::OnPollReply(mesh::JoinReply& rep) {
   if (rep.refusal != chat::Refusal::kNone) {
     const chat::RefusalInfo& e = chat::Describe(rep.refusal);
     s.kind = SessKind::kHttp;
-    cur_cors_ = tag.cors;
-    RespondError(rep.to.conn, e.http_status, e.code, e.text, tag.keep_alive);
+    RespondError(rep.to.conn, tag, e.http_status, e.code, e.text);
     if (tag.keep_alive) ResumeHeldInput(rep.to.conn);
     return;
   }
@@ -298,7 +297,7 @@ void Shard::DrainPoll(ConnId c) {
   json::AppendUint(&bye, cfg_.bye_reconnect_ms);
   bye += '}';
   const PollTag tag = PollTag::Unpack(p.tag);
-  loop_.EnqueueCopy(c, PollResponse(PollTag::Pack(false, tag.cors), room, epoch, p.seq, {bye},
+  loop_.EnqueueCopy(c, PollResponse(AnswerForm::Pack(tag.Closing()), room, epoch, p.seq, {bye},
                                     cfg_.bye_reconnect_ms));
   replicas_.ReleaseIfUnused(idx);
   EndPoll(c, false);

@@ -26,7 +26,7 @@ void Shard::SendToOwner(std::string_view room, mesh::Message&& msg) {
 }
 
 void Shard::Publish(ConnId c, bool http, std::string_view room, const chat::ClientOp& op,
-                    bool admin) {
+                    bool admin, uint8_t cors) {
   ShardMetrics::Add(metrics_.messages_in_total, 1);
   mesh::PublishReq req;
   req.room = room;
@@ -36,15 +36,16 @@ void Shard::Publish(ConnId c, bool http, std::string_view room, const chat::Clie
   req.ts_ms = UnixMs();
   req.to = {c, Sess(c).gen};
   req.http = http;
-  req.cors = cur_cors_;
+  req.cors = cors;
   req.prio = admin && op.prio;
   if (admin) req.kind = op.msg_kind;
   SendToOwner(room, std::move(req));
 }
 
-void Shard::Retract(ConnId c, std::string_view room, uint64_t target, const chat::RetractBody& b) {
+void Shard::Retract(ConnId c, std::string_view room, uint64_t target, const chat::RetractBody& b,
+                    uint8_t cors) {
   SendToOwner(room, mesh::RetractReq{std::string(room), target, b.reason, b.by, UnixMs(),
-                                     {c, Sess(c).gen}, cur_cors_});
+                                     {c, Sess(c).gen}, cors});
 }
 
 void Shard::HandleMessage(int from, mesh::Message& msg) {
@@ -89,11 +90,11 @@ void Shard::OnAck(mesh::AckReply& ack) {
   }
   s.flags &= static_cast<uint8_t>(~kAwaitingAck);
   const bool keep_alive = !(s.flags & kClosingSess);
-  cur_cors_ = ack.cors;
+  const AnswerForm form{keep_alive, ack.cors};
   if (ack.refusal != chat::Refusal::kNone) {
     const chat::RefusalInfo& e = chat::Describe(ack.refusal);
     s.flags &= static_cast<uint8_t>(~kClosingSess);
-    RespondError(ack.to.conn, e.http_status, e.code, e.text, keep_alive);
+    RespondError(ack.to.conn, form, e.http_status, e.code, e.text);
   } else {
     std::string body;
     if (ack.target != 0) {
@@ -112,7 +113,7 @@ void Shard::OnAck(mesh::AckReply& ack) {
     s.flags &= static_cast<uint8_t>(~kClosingSess);  // RespondHttp decides from keep_alive
     RespondHttp(ack.to.conn,
                 http::BuildResponse(200, "application/json", body, keep_alive,
-                                    CorsHeaders(cur_cors_)),
+                                    CorsHeaders(form.cors)),
                 keep_alive);
   }
   if (keep_alive) ResumeHeldInput(ack.to.conn);

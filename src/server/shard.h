@@ -51,15 +51,19 @@ using mesh::JoinMode;
 // CORS: which Access-Control-Allow-Origin a request gets (an index into Shard::cors_headers_).
 enum : uint8_t { kCorsNone = 0, kCorsAny = 1, kCorsFirstListed = 2, kCorsDenied = 255 };
 
-// A long-poll's answer form, carried through the owner and kept with a parked poll.
-struct PollTag {
+// How an HTTP answer is given: keep the connection or close it after, and which CORS headers it
+// carries. It travels with the request (through the owner and back, and with a parked poll), so
+// no answer ever depends on which request was handled last.
+struct AnswerForm {
   bool keep_alive;
   uint8_t cors;
-  static uint32_t Pack(bool keep_alive, uint8_t cors) {
-    return (keep_alive ? 1u : 0u) | (static_cast<uint32_t>(cors) << 1);
+  [[nodiscard]] AnswerForm Closing() const { return {false, cors}; }
+  static uint32_t Pack(AnswerForm a) {
+    return (a.keep_alive ? 1u : 0u) | (static_cast<uint32_t>(a.cors) << 1);
   }
-  static PollTag Unpack(uint32_t t) { return {(t & 1) != 0, static_cast<uint8_t>(t >> 1)}; }
+  static AnswerForm Unpack(uint32_t t) { return {(t & 1) != 0, static_cast<uint8_t>(t >> 1)}; }
 };
+using PollTag = AnswerForm;  // a long-poll's answer form, packed into JoinReq::tag
 
 // What long-poll pacing knows about one room on this shard. Kept by room name, not with the
 // replica: in a paced room most polls are answered at once and never park, so the replica comes
@@ -126,13 +130,16 @@ class Shard final : public io::LoopHandler {
   // Handles one complete request. A request that ends the connection sets kClosingSess, which
   // stops further input.
   void HandleRequest(ConnId c, const http::Request& req, std::string_view body);
-  void HandleUpgrade(ConnId c, const http::Request& req);
-  void HandleHttpSend(ConnId c, const http::Request& req, std::string_view room,
+  void HandleUpgrade(ConnId c, const http::Request& req, AnswerForm a);
+  void HandleHttpSend(ConnId c, const http::Request& req, AnswerForm a, std::string_view room,
                       std::string_view body);
   void RespondHttp(ConnId c, std::string response, bool keep_alive);
-  void RespondError(ConnId c, int status, std::string_view code, std::string_view message,
-                    bool keep_alive);
-  void HandlePreflight(ConnId c, bool keep_alive);
+  void RespondError(ConnId c, AnswerForm a, int status, std::string_view code,
+                    std::string_view message);
+  void HandlePreflight(ConnId c, AnswerForm a);
+  // The form of an answer to input that is not a request (a malformed head): closing, with the
+  // CORS headers every answer carries under --cors-origins '*'.
+  [[nodiscard]] AnswerForm NoRequestForm() const;
   std::string RenderMetrics();
   // CORS: the index for this request's Origin, and the header lines for an index.
   uint8_t CorsIndex(const http::Request& req) const;
@@ -141,7 +148,7 @@ class Shard final : public io::LoopHandler {
   void ResumeHeldInput(ConnId c);
 
   // poll_front.cc (long-poll)
-  void HandlePoll(ConnId c, const http::Request& req, std::string_view room);
+  void HandlePoll(ConnId c, const http::Request& req, AnswerForm a, std::string_view room);
   void OnPollReply(mesh::JoinReply& rep);
   // Answers one poll now: the JSON objects, a cursor at seq; back to plain HTTP.
   void AnswerPoll(ConnId c, uint32_t tag, const std::string& room, std::string_view epoch,
@@ -165,7 +172,7 @@ class Shard final : public io::LoopHandler {
   void DrainPoll(ConnId c);
 
   // sse_front.cc
-  void HandleSse(ConnId c, const http::Request& req, std::string_view room);
+  void HandleSse(ConnId c, const http::Request& req, AnswerForm a, std::string_view room);
   void OnSseReply(mesh::JoinReply& rep);
   void SseHeartbeat();
 
@@ -178,9 +185,11 @@ class Shard final : public io::LoopHandler {
 
   // room_service.cc
   // admin: a server-side publish (op.user, op.prio and op.msg_kind count).
+  // cors: the answer form's, for an HTTP send (returned with the ack).
   void Publish(ConnId c, bool http, std::string_view room, const chat::ClientOp& op,
-               bool admin = false);
-  void Retract(ConnId c, std::string_view room, uint64_t target, const chat::RetractBody& b);
+               bool admin = false, uint8_t cors = kCorsNone);
+  void Retract(ConnId c, std::string_view room, uint64_t target, const chat::RetractBody& b,
+               uint8_t cors);
   // Asks the room's owner to join (or, for a poll, for what follows `since`). since ==
   // kNoSince: no resume. `epoch`: the cursor's epoch (polls only).
   static constexpr uint64_t kNoSince = mesh::kNoSince;
@@ -198,8 +207,8 @@ class Shard final : public io::LoopHandler {
   std::string WelcomeJson(const mesh::JoinReply& rep);
 
   // HTTP admin endpoints (admin_front.cc).
-  void HandleAdmin(ConnId c, const http::Request& req, std::string_view body);
-  [[nodiscard]] bool AdminAuthorized(ConnId c, const http::Request& req, bool keep_alive);
+  void HandleAdmin(ConnId c, const http::Request& req, AnswerForm a, std::string_view body);
+  [[nodiscard]] bool AdminAuthorized(ConnId c, const http::Request& req, AnswerForm a);
   void FlushReplica(uint32_t idx);
   void SendToOwner(std::string_view room, mesh::Message&& msg);
 
@@ -236,7 +245,6 @@ class Shard final : public io::LoopHandler {
   owner::OwnerService owner_;
   std::vector<std::string> cors_headers_;  // by CORS index
   std::vector<std::string> cors_list_;     // --cors-origins, from index kCorsFirstListed
-  uint8_t cur_cors_ = kCorsNone;           // the request being handled
   session::SessionTable sessions_;
   uint32_t max_conns_here_;
   uint64_t start_ms_ = 0;

@@ -14,35 +14,34 @@ namespace {
 constexpr uint32_t kSseRetryMs = 1000;  // the reconnect delay EventSource is told to use
 }  // namespace
 
-void Shard::HandleSse(ConnId c, const http::Request& req, std::string_view room) {
-  const bool ka = req.keep_alive && !draining_;
+void Shard::HandleSse(ConnId c, const http::Request& req, AnswerForm a, std::string_view room) {
   if (!chat::IsValidRoomId(room)) {
-    return RespondError(c, 400, "bad_request", "room must be 1..64 bytes of [A-Za-z0-9_.:-]", ka);
+    return RespondError(c, a, 400, "bad_request", "room must be 1..64 bytes of [A-Za-z0-9_.:-]");
   }
   std::string user;
   if (http::QueryParam(req.query, "user", &user) && !chat::IsValidUserName(user)) {
-    return RespondError(c, 400, "bad_request", "user must be 1..64 bytes of [A-Za-z0-9_.:-]", ka);
+    return RespondError(c, a, 400, "bad_request", "user must be 1..64 bytes of [A-Za-z0-9_.:-]");
   }
   uint64_t history = 0;
   std::string value;
   if (http::QueryParam(req.query, "history", &value) && !http::ParseDecimal(value, &history)) {
-    return RespondError(c, 400, "bad_request", "history must be a whole number", ka);
+    return RespondError(c, a, 400, "bad_request", "history must be a whole number");
   }
   uint64_t since = kNoSince;
   bool has_id = false;
   const std::string_view last_id = req.Find("Last-Event-ID", &has_id);
   if (has_id) {
     if (!sse::ParseEventId(last_id, &since)) {
-      return RespondError(c, 400, "bad_request", "Last-Event-ID must be a whole number", ka);
+      return RespondError(c, a, 400, "bad_request", "Last-Event-ID must be a whole number");
     }
   } else if (http::QueryParam(req.query, "since", &value) && !http::ParseDecimal(value, &since)) {
-    return RespondError(c, 400, "bad_request", "since must be a whole number", ka);
+    return RespondError(c, a, 400, "bad_request", "since must be a whole number");
   }
   std::string epoch;
-  if (!ParseEpochParam(req, &epoch)) return RespondError(c, 400, "bad_request", kEpochRule, ka);
-  if (draining_) return RespondError(c, 503, "draining", "server is draining", false);
+  if (!ParseEpochParam(req, &epoch)) return RespondError(c, a, 400, "bad_request", kEpochRule);
+  if (draining_) return RespondError(c, a.Closing(), 503, "draining", "server is draining");
   if (!user.empty()) sessions_.SetUser(c, user);
-  loop_.EnqueueCopy(c, sse::StreamHead(kSseRetryMs, CorsHeaders(cur_cors_)));
+  loop_.EnqueueCopy(c, sse::StreamHead(kSseRetryMs, CorsHeaders(a.cors)));
   const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
   StartJoin(c, room, h, JoinMode::kSse, since, epoch);
 }
