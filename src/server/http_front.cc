@@ -4,6 +4,7 @@
 
 #include "roomcast/json_writer.h"
 #include "roomcast/log.h"
+#include "roomcast/static_files.h"
 #include "roomcast/ws_handshake.h"
 #include "shard.h"
 
@@ -165,6 +166,16 @@ void Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view b
       if (req.method == "GET") return HandleSse(c, req, room);
       return RespondError(c, 405, "method_not_allowed", "use GET", ka);
     }
+    if (what == "history" && !room.empty()) {
+      if (req.method == "GET") return HandleHistory(c, req, room);
+      return RespondError(c, 405, "method_not_allowed", "use GET", ka);
+    }
+  }
+  // The JS client and the demo page (src/web): GET and HEAD only.
+  if (const web::StaticFile* f = web::FindStatic(path, !cfg_.no_demo)) {
+    if (!get) return RespondError(c, 405, "method_not_allowed", "use GET", ka);
+    const std::string_view inm = req.Find("If-None-Match");
+    return RespondHttp(c, web::StaticResponse(*f, req.method == "HEAD", inm, ka, cors), ka);
   }
   RespondError(c, 404, "not_found", "no such endpoint", ka);
 }

@@ -79,4 +79,25 @@ struct JoinReply {
   std::string error;
 };
 
+// GET /rooms/R/history?after=S&limit=N (history_front.cc): a page of what the room keeps.
+struct HistoryReq {
+  std::string room;
+  uint64_t after;
+  uint32_t limit;
+  ConnId conn;
+  uint32_t gen;
+  uint8_t cors;
+};
+
+struct HistoryReply {
+  ConnId conn;
+  uint32_t gen;
+  uint8_t cors;
+  std::string room, epoch;  // epoch empty: no such room
+  uint64_t head = 0;
+  uint64_t gap_from = 0, gap_to = 0;  // gap_to == 0: no gap
+  uint64_t last = 0;                  // the last seq returned or covered by the gap
+  std::vector<room::SequencedMsg> msgs;  // seq order
+};
+
 }  // namespace roomcast::server

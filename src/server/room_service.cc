@@ -68,6 +68,12 @@ void Shard::HandleItem(const mesh::Item& it) {
     case kItemRetract:
       OnRetract(from, static_cast<RetractReq*>(it.ptr));
       break;
+    case kItemHistory:
+      OnHistory(from, static_cast<HistoryReq*>(it.ptr));
+      break;
+    case kItemHistoryReply:
+      OnHistoryReply(static_cast<HistoryReply*>(it.ptr));
+      break;
     default:
       RC_ERROR(id_, "unknown mesh item kind %u", it.kind);
       break;
@@ -96,6 +102,12 @@ void Shard::FreeItem(const mesh::Item& it) {
       break;
     case kItemRetract:
       delete static_cast<RetractReq*>(it.ptr);
+      break;
+    case kItemHistory:
+      delete static_cast<HistoryReq*>(it.ptr);
+      break;
+    case kItemHistoryReply:
+      delete static_cast<HistoryReply*>(it.ptr);
       break;
     default:
       break;

@@ -86,6 +86,8 @@ enum ItemKind : uint32_t {
   kItemJoinReply,    // JoinReply, owner -> viewer's shard
   kItemLeave,        // LeaveReq (a = count), viewer's shard -> owner
   kItemRetract,      // RetractReq, admin's shard -> owner (answered with kItemAck)
+  kItemHistory,       // HistoryReq, requester's shard -> owner
+  kItemHistoryReply,  // HistoryReply, owner -> requester's shard
 };
 
 // How a join is served. A long-poll "join" asks for what follows a cursor; the owner counts it
@@ -262,6 +264,11 @@ class Shard final : public io::LoopHandler {
   void ReleaseLogGroup();
   void LogFailed(const char* what, int res);
   void CloseLog();  // after the loop ended: writes what is left, synchronously
+
+  // history_front.cc: GET /rooms/R/history?after=S&limit=N, a page of what the room keeps.
+  void HandleHistory(ConnId c, const http::Request& req, std::string_view room);
+  void OnHistory(int from, struct HistoryReq* req);
+  void OnHistoryReply(struct HistoryReply* rep);
 
   // HTTP admin endpoints (admin_front.cc).
   void HandleAdmin(ConnId c, const http::Request& req, std::string_view body);
