@@ -79,7 +79,7 @@ export class Room extends Emitter {
     this.t = null; this.conn = null; this.transport = null;
     this.timers = {};
     this.state = 'disconnected';
-    this._connect(0);
+    this._connect(client._start());
   }
 
   // --- public ---
