@@ -74,7 +74,7 @@ export class Room extends Emitter {
     this.buf = new Map(); // seq -> event that came before its turn
     this.ids = new Map(); // de-duplication keys, oldest first
     this.outbox = new Map(); // cid -> {text, prio, resolve, reject, sent}
-    this.cursor = null;
+    this.cursor = null; this.holeTo = 0;
     this.attempt = 0; this.closed = false; this.online = true;
     this.t = null; this.conn = null; this.transport = null;
     this.timers = {};
@@ -272,7 +272,8 @@ export class Room extends Emitter {
       this.last = a.seq;
       return;
     }
-    if (a.epoch !== this.epoch) this._object({ type: 'gap', room: this.name, from: 1, to: 0, epoch: a.epoch, reset: true });
+    if (this.epoch == null) this.epoch = a.epoch;
+    else if (a.epoch !== this.epoch) this._object({ type: 'gap', room: this.name, from: 1, to: 0, epoch: a.epoch, reset: true });
     if (a.seq > this.last) this._hole(a.seq);
   }
 
@@ -315,7 +316,7 @@ export class Room extends Emitter {
       case 'msg': case 'retract': return this._event(o);
       case 'gap':
         if (o.reset) {
-          this.epoch = o.epoch; this.last = o.to; this.buf.clear(); this.cursor = null;
+          this.epoch = o.epoch; this.last = this.holeTo = o.to; this.buf.clear(); this.cursor = null;
           return this.emit('gap', o);
         }
         return this._hole(o.to);
@@ -364,11 +365,11 @@ export class Room extends Emitter {
       this.buf.delete(this.last);
       this._deliver(o);
     }
-    if (!this.buf.size) { this.holeTo = 0; this._timer('hole'); }
+    if (!this.buf.size && this.last >= this.holeTo) this._timer('hole');
   }
   // Seqs up to `to` are missing: wait a little for the stream, then ask history.
   _hole(to, wait = 0) {
-    this.holeTo = Math.max(this.holeTo || 0, to);
+    this.holeTo = Math.max(this.holeTo, to);
     if (!this.filling) this._timer('hole', wait, () => this._fill());
   }
   async _fill() {
