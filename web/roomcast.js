@@ -104,8 +104,8 @@ export class Room extends Emitter {
 
   // --- connection ---
   _state(s) {
-    if (this.state === s) return;
-    this.state = s;
+    if (this.state === s && this.shownT === this.transport) return;
+    this.state = s; this.shownT = this.transport;
     const v = { state: s, transport: this.transport, room: this.name };
     this.emit('connection', v);
     this.client.emit('state', v);
@@ -407,7 +407,8 @@ export class Room extends Emitter {
 export class Roomcast extends Emitter {
   constructor(baseUrl, opts = {}) {
     super();
-    this.o = { ...DEFAULTS, ...opts };
+    this.o = { ...DEFAULTS };
+    for (const k in opts) if (opts[k] !== undefined) this.o[k] = opts[k];
     this.o.WebSocket ||= globalThis.WebSocket;
     this.o.fetch ||= globalThis.fetch?.bind(globalThis);
     this.base = new URL(baseUrl || '/', globalThis.location?.href);

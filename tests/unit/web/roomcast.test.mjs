@@ -21,6 +21,13 @@ function collect(room) {
   return got;
 }
 
+test('options given as undefined keep their defaults', () => {
+  const net = fakeNet();
+  const c = new Roomcast('http://srv.test/', { WebSocket: net.WebSocket, fetch: net.fetch, transports: undefined, minDelayMs: undefined });
+  assert.deepEqual(c.transports, ['websocket', 'sse', 'longpoll']);
+  assert.equal(c.o.minDelayMs, 500);
+});
+
 test('backoff: full jitter between the floor and an exponential cap of 20 s', () => {
   assert.equal(backoffDelay(0, 500, 20000, () => 0), 500);
   assert.equal(backoffDelay(0, 500, 20000, () => 1), 1500);
