@@ -76,7 +76,7 @@ export class Room extends Emitter {
     this.outbox = new Map(); // cid -> {text, prio, resolve, reject, sent}
     this.cursor = null; this.holeTo = 0;
     this.attempt = 0; this.closed = false; this.online = true;
-    this.t = null; this.conn = null; this.transport = null;
+    this.conn = null; this.transport = null;
     this.timers = {};
     this.state = 'disconnected';
     this._connect(client._start());
