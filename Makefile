@@ -12,7 +12,7 @@ BUILD_DIR := build
 ASAN_DIR  := build-asan
 
 .DEFAULT_GOAL := build
-.PHONY: deps build build-asan run test test-unit test-e2e e2e-asan bench install clean check-layers
+.PHONY: deps build build-asan run test test-unit test-js-unit test-e2e e2e-asan bench install clean check-layers
 
 deps:
 	bash scripts/install-deps.sh
@@ -42,6 +42,7 @@ test: build build-asan
 	$(MAKE) --no-print-directory check-layers
 	meson test -C $(ASAN_DIR) --suite unit --print-errorlogs
 	meson test -C $(BUILD_DIR) --suite unit --print-errorlogs
+	$(MAKE) --no-print-directory test-js-unit
 	$(MAKE) --no-print-directory test-e2e
 
 # Every #include respects the layers (scripts/check_layers.py), and the checker itself fails on a
@@ -53,6 +54,12 @@ check-layers:
 test-unit: build build-asan
 	meson test -C $(ASAN_DIR) --suite unit --print-errorlogs
 	meson test -C $(BUILD_DIR) --suite unit --print-errorlogs
+	$(MAKE) --no-print-directory test-js-unit
+
+# The JS client's logic (fake transports) and its size: under 8 KB minified and gzipped.
+test-js-unit: deps
+	$(NODE) --test tests/unit/web/
+	$(NODE) scripts/client_size.mjs --max 8192
 
 test-e2e:
 	$(PYTHON) -m pytest -q tests/e2e

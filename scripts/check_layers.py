@@ -31,8 +31,9 @@ LAYERS: dict[str, set[str]] = {
     "mesh": {"base", "io", "chat", "room"},
     "owner": {"base", "io", "mesh", "chat", "room", "store"},
     "session": {"base"},
+    "web": set(),
     "server": {"base", "io", "mesh", "chat", "http", "ws", "sse", "longpoll", "room", "store",
-               "owner", "session"},
+               "owner", "session", "web"},
     "main": {"base", "server"},  # src/main.cc
 }
 
@@ -42,7 +43,7 @@ PUBLIC_HEADERS: dict[str, str] = {
     "poll_cursor.h": "longpoll", "poll_pacing.h": "longpoll", "poll_response.h": "longpoll",
     "room_owner.h": "room", "room_replica.h": "room", "segment_log.h": "store",
     "shard_loop.h": "io", "shared_buf.h": "io", "spsc_ring.h": "mesh", "sse_event.h": "sse",
-    "utf8.h": "chat", "ws_frame.h": "ws", "ws_handshake.h": "ws",
+    "utf8.h": "chat", "ws_frame.h": "ws", "ws_handshake.h": "ws", "static_files.h": "web",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages roomcast needs to build and test (and, with --bench, to benchmark).
-# Idempotent: asks dpkg which packages are missing and runs apt-get only when some are.
+# Idempotent: asks dpkg which packages are missing and runs apt-get only when some are; runs
+# `npm ci` (the JS dev tools pinned in package-lock.json) only when node_modules does not match it.
 #   scripts/install-deps.sh           build + test dependencies
 #   scripts/install-deps.sh --bench   the above plus the benchmark group (nginx, nchan)
 set -euo pipefail
@@ -10,7 +11,7 @@ BASE_PKGS=(
   liburing-dev libwslay-dev libmimalloc-dev libssl-dev libsimdjson-dev
   libgtest-dev libbenchmark-dev
   python3 python3-websockets python3-pytest
-  curl node-ws
+  curl node-ws chromium
 )
 BENCH_PKGS=(nginx libnginx-mod-nchan)
 
@@ -49,6 +50,10 @@ done
 if ! command -v node >/dev/null 2>&1; then
   missing+=(nodejs)
 fi
+# npm comes with a Node from elsewhere; with Debian's nodejs it is Debian's npm.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps: all ${#pkgs[@]} packages present$([ "$want_bench" = 1 ] && echo ' (with bench group)'), nothing to install"
@@ -66,7 +71,7 @@ else
     || die "apt-get install failed for: ${missing[*]}"
   still=()
   for p in "${missing[@]}"; do
-    [ "$p" = nodejs ] && continue
+    [ "$p" = nodejs ] || [ "$p" = npm ] && continue
     is_installed "$p" || still+=("$p")
   done
   [ "${#still[@]}" -eq 0 ] || die "still not installed after apt-get: ${still[*]}"
@@ -79,3 +84,17 @@ command -v node >/dev/null 2>&1 || die "node not found on PATH after installing 
   || die "/usr/bin/python3 cannot import websockets and pytest (python3-websockets, python3-pytest)"
 NODE_PATH=/usr/share/nodejs node -e 'require("ws")' 2>/dev/null \
   || die "node cannot load 'ws' from /usr/share/nodejs (package node-ws)"
+command -v chromium >/dev/null 2>&1 || die "chromium not found on PATH (package chromium)"
+
+# The JS dev tools (esbuild, to measure the client's size), exactly as package-lock.json pins them.
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+command -v npm >/dev/null 2>&1 || die "npm not found on PATH"
+lock_sum="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+stamp="$ROOT/node_modules/.roomcast-lock-sha256"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_sum" ]; then
+  echo "install-deps: node_modules matches package-lock.json, nothing to install"
+else
+  echo "install-deps: npm ci (package-lock.json)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund) || die "npm ci failed"
+  echo "$lock_sum" > "$stamp"
+fi

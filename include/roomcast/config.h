@@ -57,6 +57,7 @@ struct Config {
   std::string admin_key;              // Bearer key for /admin/...; empty: admin API off
   LogLevel log_level = LogLevel::kInfo;
   bool dev_auth = false;  // ?user=NAME names a client (see --help)
+  bool no_demo = false;   // do not serve the demo page at / (the JS client is served all the same)
 };
 
 enum class ParseOutcome { kRun, kExitOk, kExitUsage };

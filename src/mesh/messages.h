@@ -103,8 +103,29 @@ struct LeaveReq {
   uint32_t count = 1;
 };
 
-using Message =
-    std::variant<PublishReq, RetractReq, AckReply, ForwardMsg, JoinReq, JoinReply, LeaveReq>;
+// Requester's shard -> owner: a page of what the room keeps after seq `after`
+// (GET /rooms/R/history?after=S&limit=N). Counts no viewer and creates no room.
+struct HistoryReq {
+  std::string room;
+  uint64_t after = 0;
+  uint32_t limit = 0;
+  ReplyTo to;
+  uint8_t cors = 0;
+};
+
+// Owner -> requester's shard.
+struct HistoryReply {
+  ReplyTo to;
+  uint8_t cors = 0;
+  std::string room, epoch;  // epoch empty: no such room
+  uint64_t head = 0;
+  uint64_t gap_from = 0, gap_to = 0;     // gap_to == 0: no gap
+  uint64_t last = 0;                     // the last seq returned or covered by the gap
+  std::vector<room::SequencedMsg> msgs;  // seq order
+};
+
+using Message = std::variant<PublishReq, RetractReq, AckReply, ForwardMsg, JoinReq, JoinReply,
+                             LeaveReq, HistoryReq, HistoryReply>;
 
 // A Message in a ring: the Item owns it through ptr (kind 1). Pack moves it to the heap; Unpack
 // takes ownership back (null for an item that carries no Message).

@@ -1,5 +1,6 @@
 #include "owner/owner_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -143,6 +144,32 @@ void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
 
 void OwnerService::OnLeave(int from, const mesh::LeaveReq& req) {
   if (room::OwnerRoom* r = rooms_.Find(req.room)) r->RemoveViewers(from, req.count);
+}
+
+void OwnerService::OnHistory(int from, const mesh::HistoryReq& req) {
+  mesh::HistoryReply rep;
+  rep.to = req.to;
+  rep.cors = req.cors;
+  rep.room = req.room;
+  if (const room::OwnerRoom* r = rooms_.Find(req.room)) {
+    rep.epoch = r->Epoch();
+    rep.head = r->HeadSeq();
+    rep.last = req.after;
+    // A seq above the head is of another epoch: nothing of it is here (the epoch says so).
+    if (req.after < rep.head) {
+      room::OwnerRoom::SinceResult res =
+          r->Since(req.after, req.limit, room::OwnerRoom::Cap::kOldest);
+      rep.gap_from = res.gap_from;
+      rep.gap_to = res.gap_to;
+      rep.last = res.last;
+      rep.msgs = std::move(res.msgs);
+      // Since puts priority events first; a page is in seq order.
+      std::stable_sort(
+          rep.msgs.begin(), rep.msgs.end(),
+          [](const room::SequencedMsg& a, const room::SequencedMsg& b) { return a.seq < b.seq; });
+    }
+  }
+  out_->Send(from, std::move(rep));
 }
 
 }  // namespace roomcast::owner

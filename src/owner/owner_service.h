@@ -60,6 +60,8 @@ class OwnerService {
   // A viewer joins (or a long-poll asks what follows its cursor): answered with a JoinReply.
   void OnJoin(int from, mesh::JoinReq& req);
   void OnLeave(int from, const mesh::LeaveReq& req);
+  // A page of history (seq order): answered with a HistoryReply, at once.
+  void OnHistory(int from, const mesh::HistoryReq& req);
 
   // Start-up replay (owner_restore.cc), in log order: every record, each damaged range met, then
   // EndRestore once. Returns the rooms owned.

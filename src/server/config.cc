@@ -111,6 +111,8 @@ std::vector<Option> Options(Config* c) {
       {"dev-auth", Kind::kBool, &c->dev_auth, 0, 1,
        "let ?user=NAME name a client (development only; until JWT auth lands, ?user= is always "
        "honoured and this flag changes nothing)"},
+      {"no-demo", Kind::kBool, &c->no_demo, 0, 1,
+       "do not serve the demo chat page at / (/roomcast.js and /roomcast.d.ts are still served)"},
   };
 }
 
@@ -163,6 +165,7 @@ void PrintHelp(const std::vector<Option>& opts) {
       "  --%-24s print this help and exit\n  --%-24s print the version and exit\n"
       "\nEndpoints: GET /ws?room=R[&since=SEQ][&history=N][&user=NAME] (WebSocket),\n"
       "GET /rooms/R/messages[?cursor=C] (long-poll), GET /rooms/R/events (SSE),\n"
+      "GET /rooms/R/history?after=SEQ&limit=N, GET / (demo page), /roomcast.js, /roomcast.d.ts,\n"
       "POST /rooms/R/messages?user=NAME, POST /admin/rooms/R/publish,\n"
       "DELETE /admin/rooms/R/messages/SEQ, GET /healthz, /readyz, /metrics. See docs/protocol.md.\n",
       "help", "version");

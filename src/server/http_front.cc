@@ -4,6 +4,7 @@
 
 #include "roomcast/json_writer.h"
 #include "roomcast/log.h"
+#include "roomcast/static_files.h"
 #include "roomcast/ws_handshake.h"
 #include "shard.h"
 
@@ -160,6 +161,16 @@ void Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view b
       if (req.method == "GET") return HandleSse(c, req, a, room);
       return RespondError(c, a, 405, "method_not_allowed", "use GET");
     }
+    if (what == "history" && !room.empty()) {
+      if (req.method == "GET") return HandleHistory(c, req, a, room);
+      return RespondError(c, a, 405, "method_not_allowed", "use GET");
+    }
+  }
+  // The JS client and the demo page (src/web): GET and HEAD only.
+  if (const web::StaticFile* f = web::FindStatic(path, !cfg_.no_demo)) {
+    if (!get) return RespondError(c, a, 405, "method_not_allowed", "use GET");
+    const std::string_view inm = req.Find("If-None-Match");
+    return RespondHttp(c, web::StaticResponse(*f, req.method == "HEAD", inm, ka, cors), ka);
   }
   RespondError(c, a, 404, "not_found", "no such endpoint");
 }

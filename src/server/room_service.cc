@@ -58,6 +58,8 @@ void Shard::HandleMessage(int from, mesh::Message& msg) {
                  [&](mesh::AckReply& m) { OnAck(m); },
                  [&](mesh::ForwardMsg& m) { OnForward(m); },
                  [&](mesh::JoinReply& m) { OnJoinReply(m); },
+                 [&](mesh::HistoryReq& m) { owner_.OnHistory(from, m); },
+                 [&](mesh::HistoryReply& m) { OnHistoryReply(m); },
              },
              msg);
 }

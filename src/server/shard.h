@@ -206,6 +206,10 @@ class Shard final : public io::LoopHandler {
   void OnWsReply(mesh::JoinReply& rep);
   std::string WelcomeJson(const mesh::JoinReply& rep);
 
+  // history_front.cc: GET /rooms/R/history?after=S&limit=N, a page of what the room keeps.
+  void HandleHistory(ConnId c, const http::Request& req, AnswerForm a, std::string_view room);
+  void OnHistoryReply(mesh::HistoryReply& rep);
+
   // HTTP admin endpoints (admin_front.cc).
   void HandleAdmin(ConnId c, const http::Request& req, AnswerForm a, std::string_view body);
   [[nodiscard]] bool AdminAuthorized(ConnId c, const http::Request& req, AnswerForm a);
