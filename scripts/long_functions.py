@@ -33,6 +33,7 @@ trailing-`requires` oddities; none occur here.
 import argparse
 import os
 import re
+import signal
 import sys
 
 EXTENSIONS = ('.cc', '.cpp', '.h', '.hpp')
@@ -276,4 +277,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet when piped into head
     sys.exit(main(sys.argv[1:]))
