@@ -164,6 +164,9 @@ class SegmentLog {
     uint64_t number = 0;
     uint64_t bytes = 0;
   };
+  // Open's treatment of one segment file found at start-up (oldest first; newest: the last).
+  [[nodiscard]] int RecoverSegment(uint64_t number, bool newest, RecoveryReport* rep,
+                                   std::string* error);
   [[nodiscard]] int RecoverNewest(uint64_t number, uint64_t size, RecoveryReport* rep,
                                   std::string* error);
   [[nodiscard]] int CreateSegment(uint64_t number, bool write_header, bool replace,

@@ -1,7 +1,10 @@
-// Merging worker slots for fanout_results.h.
+// Merging worker slots, and the report rows the scenarios share, for fanout_results.h.
 #include "fanout_results.h"
 
 #include <algorithm>
+#include <string>
+
+#include "uring_client.h"
 
 namespace roomcast::load {
 
@@ -137,6 +140,23 @@ void AddHttpViewerRows(Report& r, Transport transport, const HttpViewerCounters&
   r.Int("http_bad_answers", "unreadable answers (whole run)", n(run.bad_answers));
   r.Int("gap_seqs", "seqs skipped by gap objects (whole run)", n(run.gap_seqs));
   r.Int("http_closes", "answers with Connection: close", n(run.closes));
+}
+
+void AddJoinRows(Report& r, const Merged& m, double join_s) {
+  r.Int("welcomed", "welcomed", static_cast<long long>(m.welcomed));
+  r.Int("failed", "failed before welcome",
+        static_cast<long long>(m.failed - m.t.closed_after_welcome));
+  for (int i = 0; i < kFailStages; ++i) {
+    if (!m.t.failed_by_stage[i]) continue;
+    const std::string name = FailStageName(static_cast<FailStage>(i));
+    r.Int("failed_" + name, "  of which at " + name,
+          static_cast<long long>(m.t.failed_by_stage[i]));
+  }
+  r.Int("closed_during_run", "closed after welcome",
+        static_cast<long long>(m.t.closed_after_welcome));
+  r.Num("join_s", "time to join all", join_s, "s", 2);
+  r.Num("connect_p50_ms", "connect to welcome p50", m.connect_time.ValueAt(0.5) * 1e-6, "ms", 2);
+  r.Num("connect_p99_ms", "connect to welcome p99", m.connect_time.ValueAt(0.99) * 1e-6, "ms", 2);
 }
 
 void AddLatency(Report& r, const std::string& prefix, const Histogram& h) {

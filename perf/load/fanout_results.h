@@ -36,6 +36,10 @@ struct Merged {
 // The longest long-poll timeoutMs any worker's viewers were told so far (0 for other transports).
 [[nodiscard]] uint64_t MaxPollWaitMs(SharedState& shared);
 
+// The "connections" rows fanout, storm and publish share: welcomed, failed (and by stage), closed
+// during the run, the time to join all (join_s) and the connect-to-welcome percentiles.
+void AddJoinRows(Report& r, const Merged& m, double join_s);
+
 // Rows <prefix>_samples, _p50_ms, _p90_ms, _p99_ms, _p999_ms, _max_ms, _mean_ms.
 void AddLatency(Report& r, const std::string& prefix, const Histogram& h);
 

@@ -1,5 +1,5 @@
-// Fanout and storm worker: join, publish on schedule, check every delivery; storm: drop the storm
-// group at its time and rejoin it at once.
+// Fanout and storm worker: plan its share, join, publish on schedule; storm: drop the storm group
+// at its time and rejoin it at once. What it does with what it receives: fanout_checks.cc.
 #include "fanout_worker.h"
 
 #include <sys/resource.h>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fanout_plan.h"
+#include "fanout_worker_internal.h"
 #include "http_viewers.h"
 #include "nchan_wire.h"
 #include "proc_stats.h"
@@ -18,141 +19,15 @@
 
 namespace roomcast::load {
 
+namespace fanout_internal {
+
 namespace {
 
 constexpr uint64_t kLateNs = 5000000;      // a send this far behind schedule counts as late
 constexpr uint64_t kMinWaitNs = 250000;    // pacing granularity: never wake more often
 constexpr uint64_t kIdleWaitNs = 5000000;  // wait per loop turn when nothing is scheduled
-constexpr uint32_t kNoPublisher = 0xffffffffu;
 
-// What a connection counts for.
-enum class Role : uint8_t {
-  kCalm,       // loss, order and latency are checked (fanout: every receiving connection)
-  kStorm,      // a storm-group viewer's first connection (dropped at the storm)
-  kRejoined,   // a storm-group viewer's connection opened after the storm
-  kBystander,  // storm, default grouping: a roomcast publisher of a storm room (receives)
-  kSender,     // nchan publisher: HTTP only, receives no message
-};
-
-struct Publisher {
-  uint32_t conn = 0;
-  uint32_t global = 0;  // j
-  uint32_t next_counter = 1;
-  uint32_t first_measured = 0;  // counter of the first measured message; 0 until then
-  uint32_t responses = 0;       // nchan: HTTP responses so far (they come in request order)
-  uint64_t outstanding = 0;     // sent, neither acked nor refused
-};
-
-class FanoutWorker final : public ClientHandler, public HttpViewerSink {
- public:
-  FanoutWorker(const Options& opt, SharedState* shared, uint32_t index, uint64_t deadline)
-      : opt_(opt),
-        shared_(shared),
-        slot_(shared->Slot(index)),
-        index_(index),
-        workers_(shared->Workers()),
-        deadline_(deadline),
-        nchan_(opt.target.kind == TargetKind::kNchan),
-        storm_(opt.scenario == Scenario::kStorm),
-        http_viewers_(opt.transport != Transport::kWs),
-        client_(opt.target, opt.source_ips, this),
-        http_(opt, &client_, this) {}
-
-  int Run();
-
-  void OnOpen(uint32_t conn) override {
-    if (nchan_) return MarkWelcomed(conn);  // nchan sends no welcome: the 101 (or connect) is it
-    if (IsHttpViewer(conn)) http_.OnOpen(conn);
-  }
-  void OnText(uint32_t conn, std::string_view payload) override {
-    OnObject(conn, Classify(payload), payload);
-  }
-  void OnFailed(uint32_t conn, FailStage stage, int err) override;
-  size_t OnRaw(uint32_t conn, std::string_view data) override;
-  // Long-poll and SSE viewers: joined at their first answer / welcome event; their objects get the
-  // WebSocket viewers' checks.
-  void OnViewerJoined(uint32_t conn) override { MarkWelcomed(conn); }
-  void OnViewerObject(uint32_t conn, ServerKind kind, std::string_view object) override {
-    OnObject(conn, kind, object);
-  }
-
- private:
-  void Plan();
-  void AddConn(uint32_t room, uint32_t pub, Role role, uint64_t global);
-  void OpenConn(uint32_t id);
-  bool Join();  // false: past the deadline
-  void SendOne(Publisher& p, uint64_t now);
-  void MarkWelcomed(uint32_t conn);
-  void OnStamp(uint32_t conn, const Stamp& st);
-  void Acked(uint32_t conn, uint32_t counter);
-  void Refused(uint32_t conn, std::string_view what);
-  // One roomcast object (a WebSocket frame, a long-poll messages[] entry, an SSE event's data).
-  void OnObject(uint32_t conn, ServerKind kind, std::string_view payload);
-  [[nodiscard]] bool IsHttpViewer(uint32_t conn) const {
-    return http_viewers_ && pub_of_conn_[conn] == kNoPublisher;
-  }
-  // UringClient::Poll with the HTTP viewers' waits: those due are sent first, and the wait for
-  // completions ends no later than the next one.
-  void PollClient(uint64_t deadline_ns) {
-    if (http_viewers_) {
-      http_.FireDue(NowNs());
-      deadline_ns = std::min(deadline_ns, http_.NextDue());
-    }
-    client_.Poll(deadline_ns);
-  }
-  // Storm: drop the group now; then keep --storm-inflight rejoins connecting.
-  void DropStormGroup();
-  void StepRejoins();
-  // One loop turn: the storm if due, rejoins, then completions until deadline_ns.
-  void Turn(uint64_t deadline_ns);
-  void Progress() {
-    slot_.received.store(totals_.received - totals_.duplicates, std::memory_order_relaxed);
-    slot_.outstanding.store(outstanding_, std::memory_order_relaxed);
-    if (http_viewers_) {
-      slot_.max_poll_wait_ms.store(http_.Counters().wait_ms_max, std::memory_order_relaxed);
-    }
-  }
-
-  const Options& opt_;
-  SharedState* shared_;
-  WorkerSlot& slot_;
-  uint32_t index_;
-  uint32_t workers_;
-  uint64_t deadline_;
-  bool nchan_;
-  bool storm_;
-  bool http_viewers_;  // --transport longpoll or sse: viewers are HTTP, publishers WebSocket
-  UringClient client_;
-  HttpViewers http_;
-  HttpViewerCounters http_at_measure_;
-  // Per local connection id: local viewers first, then local publishers, then (storm) one
-  // rejoin id per local storm viewer.
-  std::vector<uint32_t> room_;
-  std::vector<uint32_t> pub_of_conn_;  // index into pubs_, or kNoPublisher
-  std::vector<Role> role_;
-  std::vector<uint32_t> last_offset_;   // where the connection's last-counter row starts
-  std::vector<uint32_t> last_counter_;  // per connection, per publisher of its room
-  std::vector<uint8_t> welcomed_;
-  std::vector<uint64_t> global_index_;  // viewer v or V + j: names and source addresses
-  std::vector<Publisher> pubs_;
-  uint32_t conns_ = 0;     // ids joined at the start (the rest are rejoin ids)
-  uint64_t resolved_ = 0;  // of the first conns_: welcomed or failed
-  uint64_t outstanding_ = 0;
-  uint32_t failures_logged_ = 0;
-  uint64_t measure_start_ns_ = ~uint64_t{0};
-  // storm
-  std::vector<uint32_t> storm_conns_;  // local storm viewers' first ids
-  std::vector<uint32_t> rejoin_id_;    // parallel to storm_conns_
-  std::vector<uint32_t> rejoins_;      // rejoin ids to open, in order
-  uint64_t storm_at_ns_ = 0;
-  bool storm_done_ = false;
-  size_t rejoin_next_ = 0, rejoin_check_ = 0;
-  uint64_t rejoin_resolved_ = 0;
-  std::string op_, frame_, room_name_;
-  std::string cid_suffix_;  // "-<run token>": cids never repeat across runs
-  uint32_t mask_ = 0x2545f491u;
-  WorkerTotals totals_;
-};
+}  // namespace
 
 void FanoutWorker::AddConn(uint32_t room, uint32_t pub, Role role, uint64_t global) {
   room_.push_back(room);
@@ -252,184 +127,6 @@ bool FanoutWorker::Join() {
   return true;
 }
 
-void FanoutWorker::MarkWelcomed(uint32_t conn) {
-  if (welcomed_[conn]) return;
-  welcomed_[conn] = 1;
-  const uint64_t now = NowNs();
-  if (role_[conn] == Role::kRejoined) {
-    ++rejoin_resolved_;
-    slot_.rejoined.fetch_add(1, std::memory_order_relaxed);
-    slot_.rejoin_time.Record(now - client_.OpenedAt(conn));
-    if (now > slot_.last_rejoin_ns.load(std::memory_order_relaxed))
-      slot_.last_rejoin_ns.store(now, std::memory_order_relaxed);
-    return;
-  }
-  ++resolved_;
-  slot_.welcomed.fetch_add(1, std::memory_order_relaxed);
-  slot_.connect_time.Record(now - client_.OpenedAt(conn));
-  totals_.last_welcome_ns = std::max(totals_.last_welcome_ns, now);
-}
-
-void FanoutWorker::OnFailed(uint32_t conn, FailStage stage, int err) {
-  if (role_[conn] == Role::kRejoined) {
-    if (welcomed_[conn]) {
-      ++totals_.rejoined_closed;
-    } else {
-      ++totals_.rejoin_failed_by_stage[static_cast<int>(stage)];
-      ++rejoin_resolved_;
-      slot_.rejoin_failed.fetch_add(1, std::memory_order_relaxed);
-    }
-    return;
-  }
-  if (welcomed_[conn]) {
-    ++totals_.closed_after_welcome;
-  } else {
-    ++totals_.failed_by_stage[static_cast<int>(stage)];
-    ++resolved_;
-    if (++failures_logged_ <= 3) {
-      std::fprintf(stderr, "roomcast-load: worker %u: connection failed at %s (errno %d)\n", index_,
-                   FailStageName(stage), -err);
-    }
-  }
-  slot_.failed.fetch_add(1, std::memory_order_relaxed);
-  if (pub_of_conn_[conn] != kNoPublisher) {
-    Publisher& p = pubs_[pub_of_conn_[conn]];
-    outstanding_ -= p.outstanding;
-    totals_.unacked += p.outstanding;  // they will never be acked now
-    p.outstanding = 0;
-  }
-}
-
-void FanoutWorker::Acked(uint32_t conn, uint32_t counter) {
-  Publisher& p = pubs_[pub_of_conn_[conn]];
-  if (p.outstanding) {
-    --p.outstanding;
-    --outstanding_;
-  }
-  if (p.first_measured && counter >= p.first_measured) {
-    ++totals_.acked;
-    shared_->Room(index_, room_[conn]).acked.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-void FanoutWorker::Refused(uint32_t conn, std::string_view what) {
-  ++totals_.error_frames;
-  Publisher& p = pubs_[pub_of_conn_[conn]];
-  if (p.outstanding) {
-    --p.outstanding;
-    --outstanding_;
-    ++totals_.unacked;
-  }
-  if (totals_.error_frames <= 3) {
-    std::fprintf(stderr, "roomcast-load: worker %u: server error: %.*s\n", index_,
-                 static_cast<int>(std::min<size_t>(what.size(), 200)), what.data());
-  }
-}
-
-void FanoutWorker::OnObject(uint32_t conn, ServerKind kind, std::string_view payload) {
-  Stamp st;
-  if (nchan_) {  // the raw message body
-    if (ParseStampText(payload, &st)) return OnStamp(conn, st);
-    ++totals_.foreign;
-    return;
-  }
-  switch (kind) {
-    case ServerKind::kMsg:
-      if (ParseMsgStamp(payload, &st)) return OnStamp(conn, st);
-      ++totals_.foreign;
-      return;
-    case ServerKind::kAck: {
-      uint32_t counter = 0;
-      uint32_t pub = 0;
-      if (pub_of_conn_[conn] == kNoPublisher ||
-          !ParseAckCid(payload, cid_suffix_, &pub, &counter)) {
-        ++totals_.other_frames;
-        return;
-      }
-      return Acked(conn, counter);
-    }
-    case ServerKind::kWelcome:
-      return MarkWelcomed(conn);
-    case ServerKind::kGap:
-      ++totals_.gap_frames;
-      return;
-    case ServerKind::kError:
-      if (pub_of_conn_[conn] != kNoPublisher) return Refused(conn, payload);
-      ++totals_.error_frames;
-      return;
-    case ServerKind::kPong:
-    case ServerKind::kOther:
-      ++totals_.other_frames;
-      return;
-  }
-}
-
-size_t FanoutWorker::OnRaw(uint32_t conn, std::string_view data) {
-  if (IsHttpViewer(conn)) return http_.OnRaw(conn, data);
-  return ForEachHttpResponse(
-      data,
-      [&](const HttpResponse& r, std::string_view whole) {
-        if (pub_of_conn_[conn] == kNoPublisher) return true;
-        Publisher& p = pubs_[pub_of_conn_[conn]];
-        const uint32_t counter = ++p.responses;  // counters go 1, 2, ... in request order
-        if (r.status >= 200 && r.status < 300) {
-          Acked(conn, counter);
-        } else {
-          Refused(conn, whole);
-        }
-        return true;
-      },
-      [&](std::string_view rest) {
-        std::fprintf(stderr, "roomcast-load: worker %u: bad HTTP response: %.*s\n", index_,
-                     static_cast<int>(std::min<size_t>(rest.size(), 120)), rest.data());
-        client_.Abort(conn, FailStage::kProtocol);  // data may be gone after this
-      });
-}
-
-void FanoutWorker::OnStamp(uint32_t conn, const Stamp& st) {
-  const uint32_t room = room_[conn];
-  const Role role = role_[conn];
-  if (role == Role::kSender || st.pub % opt_.rooms != room ||
-      st.pub / opt_.rooms >= PublishersInRoom(opt_, room)) {
-    ++totals_.foreign;
-    return;
-  }
-  uint32_t& last = last_counter_[last_offset_[conn] + st.pub / opt_.rooms];
-  const bool fresh = st.counter > last;
-  // A rejoined connection starts in the middle of the sequence: its first counter is no gap.
-  if (fresh && role == Role::kCalm && st.counter > last + 1)
-    totals_.gap_lost += st.counter - last - 1;
-  if (fresh) last = st.counter;
-  if (st.send_ns < measure_start_ns_) {
-    ++totals_.warmup_received;
-    return;
-  }
-  const uint64_t now = NowNs();
-  const uint64_t latency = now > st.send_ns ? now - st.send_ns : 0;
-  if (role != Role::kCalm) {
-    ++totals_.other_received;
-    if (role == Role::kRejoined && fresh) slot_.rejoin_latency.Record(latency);
-    return;
-  }
-  ++totals_.received;
-  if (!fresh) {
-    ++totals_.duplicates;
-    return;
-  }
-  slot_.latency.Record(latency);
-  if (!storm_) return;
-  if (st.send_ns < storm_at_ns_) {
-    slot_.calm_before.Record(latency);
-    return;
-  }
-  const uint64_t whole = shared_->Ctl().whole_ns.load(std::memory_order_relaxed);
-  if (whole == 0 || st.send_ns < whole) {
-    slot_.calm_during.Record(latency);
-  } else {
-    slot_.calm_after.Record(latency);
-  }
-}
-
 void FanoutWorker::SendOne(Publisher& p, uint64_t now) {
   if (client_.State(p.conn) != ConnState::kOpen) {
     ++totals_.skipped_sends;
@@ -508,6 +205,21 @@ int FanoutWorker::Run() {
     return 2;
   }
   if (http_viewers_) http_.Init(static_cast<uint32_t>(room_.size()));
+  JoinAndCountMembers();
+  WaitForGo();
+  AdoptSchedule();
+  PublishOnSchedule();
+  StartWindow();  // a run that ended before the window still reports from here
+  totals_.http_window = http_.Counters().Since(http_at_measure_);
+  WaitForAcks();
+  slot_.stage.store(static_cast<uint32_t>(Stage::kPublished), std::memory_order_release);
+  ReceiveUntilFinish();
+  ReportTotals();
+  client_.CloseAll();
+  return 0;
+}
+
+void FanoutWorker::JoinAndCountMembers() {
   const bool joined = Join();
   // Calm members per room at go time: every calm connection that joined and is still open.
   for (uint32_t c = 0; c < conns_; ++c) {
@@ -518,93 +230,107 @@ int FanoutWorker::Run() {
   }
   slot_.stage.store(static_cast<uint32_t>(Stage::kReady), std::memory_order_release);
   if (!joined) std::fprintf(stderr, "roomcast-load: worker %u: deadline while joining\n", index_);
+}
 
-  Control& ctl = shared_->Ctl();
+void FanoutWorker::WaitForGo() {
+  const Control& ctl = shared_->Ctl();
   while (ctl.command.load(std::memory_order_acquire) < static_cast<uint32_t>(Command::kGo) &&
          NowNs() < deadline_) {
     PollClient(NowNs() + 2000000);
   }
-  const uint64_t start = ctl.publish_start_ns, end = ctl.publish_end_ns;
+}
+
+void FanoutWorker::AdoptSchedule() {
+  const Control& ctl = shared_->Ctl();
+  publish_start_ns_ = ctl.publish_start_ns;
+  publish_end_ns_ = ctl.publish_end_ns;
   // The run token: cids never repeat across runs on one server, whose dedup window would answer
   // a repeated cid with its first ack and not deliver it again.
   char token[24];
-  std::snprintf(token, sizeof token, "-%llx", static_cast<unsigned long long>(start));
+  std::snprintf(token, sizeof token, "-%llx", static_cast<unsigned long long>(publish_start_ns_));
   cid_suffix_ = token;
-  const uint64_t measure = ctl.measure_start_ns;
-  measure_start_ns_ = measure;  // every worker judges stamps against the same instant
+  measure_start_ns_ = ctl.measure_start_ns;  // every worker judges stamps against the same instant
   storm_at_ns_ = ctl.storm_at_ns;
   if (storm_at_ns_ == 0) storm_ = false;  // the parent did not schedule one (nothing to measure)
-  const double period_ns = opt_.rate > 0 ? 1e9 / opt_.rate : 0;
+  period_ns_ = opt_.rate > 0 ? 1e9 / opt_.rate : 0;
+}
+
+void FanoutWorker::StartWindow() {
+  if (cpu_at_measure_ >= 0) return;
+  cpu_at_measure_ = RusageCpuSeconds(RUSAGE_SELF);
+  http_.StartWindow();
+  http_at_measure_ = http_.Counters();
+}
+
+bool FanoutWorker::SendDue(uint64_t now, uint64_t* next_at) {
   const uint64_t p_total = opt_.publishers;
-  uint64_t g = 0;
-  double cpu_at_measure = -1;
-  // Every message scheduled before `end` is sent, even when the loop wakes after `end`.
+  if (p_total == 0) return true;
+  for (;;) {
+    const uint64_t at =
+        publish_start_ns_ + static_cast<uint64_t>(static_cast<double>(next_message_) * period_ns_);
+    if (at >= publish_end_ns_) return true;
+    if (at > now) {
+      *next_at = at;
+      return false;
+    }
+    // The schedule is global: message g is publisher g % P's, whichever worker holds it.
+    const uint64_t j = next_message_ % p_total;
+    if (PublisherWorker(opt_, storm_, workers_, j) == index_) {
+      if (now - at > kLateNs) ++totals_.late_sends;
+      SendOne(pubs_[PublisherSlot(opt_, storm_, workers_, j)], now);
+    }
+    ++next_message_;
+  }
+}
+
+void FanoutWorker::PublishOnSchedule() {
+  // Every message scheduled before the end is sent, even when the loop wakes after the end.
   for (uint64_t now = NowNs(); now < deadline_; now = NowNs()) {
-    if (now >= measure && cpu_at_measure < 0) {
-      cpu_at_measure = RusageCpuSeconds(RUSAGE_SELF);
-      http_.StartWindow();
-      http_at_measure_ = http_.Counters();
-    }
-    uint64_t next_at = end;
-    bool exhausted = p_total == 0;
-    while (!exhausted) {
-      const uint64_t at = start + static_cast<uint64_t>(static_cast<double>(g) * period_ns);
-      if (at >= end) {
-        exhausted = true;
-        break;
-      }
-      if (at > now) {
-        next_at = at;
-        break;
-      }
-      const uint64_t j = g % p_total;
-      if (PublisherWorker(opt_, storm_, workers_, j) == index_) {
-        if (now - at > kLateNs) ++totals_.late_sends;
-        SendOne(pubs_[PublisherSlot(opt_, storm_, workers_, j)], now);
-      }
-      ++g;
-    }
-    if (exhausted && now >= end) break;
+    if (now >= measure_start_ns_) StartWindow();
+    uint64_t next_at = publish_end_ns_;
+    const bool exhausted = SendDue(now, &next_at);
+    if (exhausted && now >= publish_end_ns_) break;
     Turn(std::max(next_at, now + kMinWaitNs));
     Progress();
   }
-  if (cpu_at_measure < 0) {
-    cpu_at_measure = RusageCpuSeconds(RUSAGE_SELF);
-    http_.StartWindow();
-    http_at_measure_ = http_.Counters();
-  }
-  totals_.http_window = http_.Counters().Since(http_at_measure_);
+}
+
+void FanoutWorker::WaitForAcks() {
   // Stragglers: acks still on their way.
-  const uint64_t straggle_end = end + static_cast<uint64_t>(opt_.straggler_secs * 1e9);
+  const uint64_t straggle_end = publish_end_ns_ + static_cast<uint64_t>(opt_.straggler_secs * 1e9);
   while (outstanding_ > 0 && NowNs() < std::min(straggle_end, deadline_)) {
     Turn(NowNs() + 1000000);
     Progress();
   }
-  slot_.stage.store(static_cast<uint32_t>(Stage::kPublished), std::memory_order_release);
+}
+
+void FanoutWorker::ReceiveUntilFinish() {
   // Deliveries (and rejoins) still on their way: the parent decides when it has seen enough.
+  const Control& ctl = shared_->Ctl();
   while (ctl.command.load(std::memory_order_acquire) < static_cast<uint32_t>(Command::kFinish) &&
          NowNs() < deadline_) {
     Turn(NowNs() + 1000000);
     Progress();
   }
   Progress();
+}
+
+void FanoutWorker::ReportTotals() {
   const double cpu_now = RusageCpuSeconds(RUSAGE_SELF);
-  totals_.cpu_window_s = cpu_now - cpu_at_measure;
+  totals_.cpu_window_s = cpu_now - cpu_at_measure_;
   totals_.cpu_total_s = cpu_now;
   totals_.unacked += outstanding_;
   totals_.client = client_.Counters();
   totals_.http = http_.Counters();
   slot_.totals = totals_;
   slot_.stage.store(static_cast<uint32_t>(Stage::kDone), std::memory_order_release);
-  client_.CloseAll();
-  return 0;
 }
 
-}  // namespace
+}  // namespace fanout_internal
 
 int RunFanoutWorker(const Options& opt, SharedState* shared, uint32_t index,
                     uint64_t hard_deadline_ns) {
-  FanoutWorker w(opt, shared, index, hard_deadline_ns);
+  fanout_internal::FanoutWorker w(opt, shared, index, hard_deadline_ns);
   return w.Run();
 }
 

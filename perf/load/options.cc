@@ -1,7 +1,6 @@
-// The flag table of roomcast-load, its --help text and the loopback URL check.
+// The flag table of roomcast-load, its --help text and the checks of the parsed options (the
+// loopback URL check itself: loopback_url.cc).
 #include "options.h"
-
-#include <arpa/inet.h>
 
 #include <cmath>
 #include <cstdio>
@@ -219,62 +218,8 @@ bool SetValue(const Flag& f, const char* text) {
   return true;
 }
 
-}  // namespace
-
-bool ParseLoopbackUrl(const std::string& url, Target* t, std::string* why) {
-  std::string_view u(url);
-  if (u.substr(0, 5) == "ws://") {
-    u.remove_prefix(5);
-  } else if (u.substr(0, 7) == "http://") {  // the same server; reads better for HTTP viewers
-    u.remove_prefix(7);
-  } else {
-    *why = "the URL must start with ws:// (or http://)";
-    return false;
-  }
-  const size_t slash = u.find('/');
-  std::string_view authority = u.substr(0, slash);
-  if (slash != std::string_view::npos && u.size() > slash + 1) {
-    t->path = std::string(u.substr(slash));
-    t->path_given = true;
-  }
-  std::string_view host, port;
-  if (!authority.empty() && authority[0] == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return *why = "unterminated [IPv6] host", false;
-    host = authority.substr(1, close - 1);
-    if (authority.size() > close + 1 && authority[close + 1] == ':')
-      port = authority.substr(close + 2);
-  } else {
-    const size_t colon = authority.rfind(':');
-    host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-  }
-  if (port.empty()) return *why = "the URL needs an explicit port", false;
-  const long p = std::strtol(std::string(port).c_str(), nullptr, 10);
-  if (p <= 0 || p > 65535) return *why = "bad port '" + std::string(port) + "'", false;
-  t->port = static_cast<uint16_t>(p);
-  const std::string h(host);
-  if (h == "localhost") {
-    t->ipv6 = false;
-    inet_pton(AF_INET, "127.0.0.1", &t->v4);
-  } else if (inet_pton(AF_INET, h.c_str(), &t->v4) == 1) {
-    t->ipv6 = false;
-    if ((ntohl(t->v4.s_addr) >> 24) != 127) {
-      return *why = "refusing non-loopback host " + h + " (only 127.x.x.x, localhost, ::1)", false;
-    }
-  } else if (inet_pton(AF_INET6, h.c_str(), &t->v6) == 1) {
-    t->ipv6 = true;
-    if (!IN6_IS_ADDR_LOOPBACK(&t->v6)) {
-      return *why = "refusing non-loopback host " + h + " (only 127.x.x.x, localhost, ::1)", false;
-    }
-  } else {
-    return *why = "refusing host '" + h + "' (only 127.x.x.x, localhost, ::1)", false;
-  }
-  t->host_header = std::string(authority);
-  return true;
-}
-
-ParseOutcome ParseOptions(int argc, char** argv, Options* opt) {
+// argv[1]: --help, or the scenario, whose bit in Applies is stored in *mine. kRun to go on.
+ParseOutcome ParseScenario(int argc, char** argv, Options* opt, unsigned* mine) {
   if (argc < 2) {
     PrintHelp(opt);
     return ParseOutcome::kExitUsage;
@@ -284,19 +229,18 @@ ParseOutcome ParseOptions(int argc, char** argv, Options* opt) {
     PrintHelp(opt);
     return ParseOutcome::kExitOk;
   }
-  unsigned mine = 0;
   if (cmd == "fanout") {
     opt->scenario = Scenario::kFanout;
-    mine = kFan;
+    *mine = kFan;
   } else if (cmd == "connect") {
     opt->scenario = Scenario::kConnect;
-    mine = kConn;
+    *mine = kConn;
   } else if (cmd == "storm") {
     opt->scenario = Scenario::kStorm;
-    mine = kStormOnly;
+    *mine = kStormOnly;
   } else if (cmd == "publish") {
     opt->scenario = Scenario::kPublish;
-    mine = kPub;
+    *mine = kPub;
   } else {
     std::fprintf(
         stderr,
@@ -304,78 +248,81 @@ ParseOutcome ParseOptions(int argc, char** argv, Options* opt) {
         argv[1]);
     return ParseOutcome::kExitUsage;
   }
-  // --rate means connects/s for the connect scenario: parse into a scratch double, then route.
-  bool rate_given = false;
-  std::vector<Flag> flags = FlagTable(opt);
-  for (int i = 2; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      PrintHelp(opt);
-      return ParseOutcome::kExitOk;
-    }
-    if (arg.substr(0, 2) != "--") {
-      std::fprintf(stderr, "roomcast-load: unexpected argument '%s'\n", argv[i]);
-      return ParseOutcome::kExitUsage;
-    }
-    arg.remove_prefix(2);
-    std::string value;
-    bool has_value = false;
-    if (const size_t eq = arg.find('='); eq != std::string_view::npos) {
-      value = std::string(arg.substr(eq + 1));
-      arg = arg.substr(0, eq);
-      has_value = true;
-    }
-    const Flag* flag = nullptr;
-    for (const Flag& f : flags) {
-      if (arg == f.name) flag = &f;
-    }
-    if (!flag) {
-      std::fprintf(stderr, "roomcast-load: unknown flag --%.*s (see --help)\n",
-                   static_cast<int>(arg.size()), arg.data());
-      return ParseOutcome::kExitUsage;
-    }
-    if (!(flag->applies & mine)) {
-      std::fprintf(stderr, "roomcast-load: --%s does not apply to this scenario\n", flag->name);
-      return ParseOutcome::kExitUsage;
-    }
-    if (flag->kind == Kind::kBool) {
-      *static_cast<bool*>(flag->target) = true;
-      continue;
-    }
-    if (!has_value) {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "roomcast-load: --%s needs a value\n", flag->name);
-        return ParseOutcome::kExitUsage;
-      }
-      value = argv[++i];
-    }
-    if (flag->kind == Kind::kString) {
-      *static_cast<std::string*>(flag->target) = value;
-      continue;
-    }
-    if (flag->kind == Kind::kPids) {
-      if (!AppendPids(*flag, value)) return ParseOutcome::kExitUsage;
-      continue;
-    }
-    if (!SetValue(*flag, value.c_str())) return ParseOutcome::kExitUsage;
-    if (flag->target == &opt->rate) rate_given = true;
-    if (flag->target == &opt->publishers) opt->publishers_given = true;
+  return ParseOutcome::kRun;
+}
+
+// Reads the flag at argv[*i] into its target, and its value, which is either written as
+// --name=value or is the next argument (then *i moves past it). A flag must apply to the
+// scenario (`mine`). Notes in *rate_given whether --rate was given, for ApplyScenarioDefaults.
+// kRun to go on; kExitOk and kExitUsage end parsing, the message already printed.
+ParseOutcome ParseFlag(const std::vector<Flag>& flags, unsigned mine, int argc, char** argv, int* i,
+                       Options* opt, bool* rate_given) {
+  std::string_view arg = argv[*i];
+  if (arg == "--help" || arg == "-h") {
+    PrintHelp(opt);
+    return ParseOutcome::kExitOk;
   }
-  if (opt->scenario == Scenario::kConnect) {
-    if (rate_given) opt->connect_rate = opt->rate;
-    if (opt->connect_rate <= 0) {
-      std::fprintf(stderr, "roomcast-load: connect: --rate must be > 0\n");
+  if (arg.substr(0, 2) != "--") {
+    std::fprintf(stderr, "roomcast-load: unexpected argument '%s'\n", argv[*i]);
+    return ParseOutcome::kExitUsage;
+  }
+  arg.remove_prefix(2);
+  std::string value;
+  bool has_value = false;
+  if (const size_t eq = arg.find('='); eq != std::string_view::npos) {
+    value = std::string(arg.substr(eq + 1));
+    arg = arg.substr(0, eq);
+    has_value = true;
+  }
+  const Flag* flag = nullptr;
+  for (const Flag& f : flags) {
+    if (arg == f.name) flag = &f;
+  }
+  if (!flag) {
+    std::fprintf(stderr, "roomcast-load: unknown flag --%.*s (see --help)\n",
+                 static_cast<int>(arg.size()), arg.data());
+    return ParseOutcome::kExitUsage;
+  }
+  if (!(flag->applies & mine)) {
+    std::fprintf(stderr, "roomcast-load: --%s does not apply to this scenario\n", flag->name);
+    return ParseOutcome::kExitUsage;
+  }
+  if (flag->kind == Kind::kBool) {
+    *static_cast<bool*>(flag->target) = true;  // a boolean flag takes no value
+    return ParseOutcome::kRun;
+  }
+  if (!has_value) {
+    if (*i + 1 >= argc) {
+      std::fprintf(stderr, "roomcast-load: --%s needs a value\n", flag->name);
       return ParseOutcome::kExitUsage;
     }
+    value = argv[++*i];
   }
+  if (flag->kind == Kind::kString) {
+    *static_cast<std::string*>(flag->target) = value;
+    return ParseOutcome::kRun;
+  }
+  if (flag->kind == Kind::kPids) {
+    return AppendPids(*flag, value) ? ParseOutcome::kRun : ParseOutcome::kExitUsage;
+  }
+  if (!SetValue(*flag, value.c_str())) return ParseOutcome::kExitUsage;
+  if (flag->target == &opt->rate) *rate_given = true;
+  if (flag->target == &opt->publishers) opt->publishers_given = true;
+  return ParseOutcome::kRun;
+}
+
+// --url, --target and --transport from their text into Options::target and ::transport, and the
+// transport's limits (HTTP viewers are roomcast's; the storm's rejoins are WebSocket joins).
+// False after printing the problem.
+bool ResolveTarget(Options* opt) {
   if (opt->url.empty()) {
     std::fprintf(stderr, "roomcast-load: --url is required\n");
-    return ParseOutcome::kExitUsage;
+    return false;
   }
   std::string why;
   if (!ParseLoopbackUrl(opt->url, &opt->target, &why)) {
     std::fprintf(stderr, "roomcast-load: --url %s: %s\n", opt->url.c_str(), why.c_str());
-    return ParseOutcome::kExitUsage;
+    return false;
   }
   if (opt->target_name == "roomcast") {
     opt->target.kind = TargetKind::kRoomcast;
@@ -384,7 +331,7 @@ ParseOutcome ParseOptions(int argc, char** argv, Options* opt) {
   } else {
     std::fprintf(stderr, "roomcast-load: --target wants roomcast or nchan, got '%s'\n",
                  opt->target_name.c_str());
-    return ParseOutcome::kExitUsage;
+    return false;
   }
   if (opt->transport_name == "ws") {
     opt->transport = Transport::kWs;
@@ -395,63 +342,106 @@ ParseOutcome ParseOptions(int argc, char** argv, Options* opt) {
   } else {
     std::fprintf(stderr, "roomcast-load: --transport wants ws, longpoll or sse, got '%s'\n",
                  opt->transport_name.c_str());
-    return ParseOutcome::kExitUsage;
+    return false;
   }
   if (opt->transport != Transport::kWs) {
     if (opt->target.kind != TargetKind::kRoomcast) {
       std::fprintf(stderr, "roomcast-load: --transport %s is for --target roomcast only\n",
                    opt->transport_name.c_str());
-      return ParseOutcome::kExitUsage;
+      return false;
     }
     if (opt->scenario == Scenario::kStorm) {
       std::fprintf(stderr,
                    "roomcast-load: storm supports --transport ws only (its rejoins are WebSocket "
                    "joins); use fanout or connect for %s viewers\n",
                    opt->transport_name.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+// publish: roomcast only, unpaced unless --rate was given, at least one publisher.
+bool CheckPublish(Options* opt, bool rate_given) {
+  if (opt->target.kind != TargetKind::kRoomcast) {
+    std::fprintf(stderr,
+                 "roomcast-load: publish measures roomcast's acks only; --target %s is not "
+                 "supported\n",
+                 opt->target_name.c_str());
+    return false;
+  }
+  if (!rate_given) opt->rate = 0;  // as fast as the window allows
+  if (opt->publishers == 0) {
+    std::fprintf(stderr, "roomcast-load: publish needs --publishers 1 or more\n");
+    return false;
+  }
+  return true;
+}
+
+// storm: one publisher per room by default; the storm must fall inside the measured window and
+// leave some viewers undisturbed to measure.
+bool CheckStorm(Options* opt) {
+  if (!opt->publishers_given) opt->publishers = opt->rooms;  // one per room
+  if (opt->storm_at >= opt->duration) {
+    std::fprintf(stderr, "roomcast-load: storm: --storm-at (%g) must be below --duration (%g)\n",
+                 opt->storm_at, opt->duration);
+    return false;
+  }
+  if (opt->storm_fraction == 0 && opt->rooms < 2) {
+    std::fprintf(stderr,
+                 "roomcast-load: storm: with one room there is no undisturbed room; give "
+                 "--rooms 2 or more, or --storm-fraction F\n");
+    return false;
+  }
+  if (opt->viewers == 0) {
+    std::fprintf(stderr, "roomcast-load: storm needs viewers\n");
+    return false;
+  }
+  return true;
+}
+
+// fanout and storm: someone to connect, and a rate whenever someone publishes.
+bool CheckFanout(const Options& opt) {
+  if (opt.viewers + static_cast<uint64_t>(opt.publishers) == 0) {
+    std::fprintf(stderr, "roomcast-load: fanout needs at least one viewer or publisher\n");
+    return false;
+  }
+  if (opt.publishers > 0 && opt.rate <= 0) {
+    std::fprintf(stderr, "roomcast-load: fanout: --rate must be > 0 with publishers\n");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ParseOutcome ParseOptions(int argc, char** argv, Options* opt) {
+  unsigned mine = 0;
+  if (ParseOutcome o = ParseScenario(argc, argv, opt, &mine); o != ParseOutcome::kRun) return o;
+  // --rate means connects/s for the connect scenario: parse into a scratch double, then route.
+  bool rate_given = false;
+  std::vector<Flag> flags = FlagTable(opt);
+  for (int i = 2; i < argc; ++i) {
+    if (ParseOutcome o = ParseFlag(flags, mine, argc, argv, &i, opt, &rate_given);
+        o != ParseOutcome::kRun) {
+      return o;
+    }
+  }
+  if (opt->scenario == Scenario::kConnect) {
+    if (rate_given) opt->connect_rate = opt->rate;
+    if (opt->connect_rate <= 0) {
+      std::fprintf(stderr, "roomcast-load: connect: --rate must be > 0\n");
       return ParseOutcome::kExitUsage;
     }
   }
-  if (opt->scenario == Scenario::kPublish) {
-    if (opt->target.kind != TargetKind::kRoomcast) {
-      std::fprintf(stderr,
-                   "roomcast-load: publish measures roomcast's acks only; --target %s is not "
-                   "supported\n",
-                   opt->target_name.c_str());
-      return ParseOutcome::kExitUsage;
-    }
-    if (!rate_given) opt->rate = 0;  // as fast as the window allows
-    if (opt->publishers == 0) {
-      std::fprintf(stderr, "roomcast-load: publish needs --publishers 1 or more\n");
-      return ParseOutcome::kExitUsage;
-    }
+  if (!ResolveTarget(opt)) return ParseOutcome::kExitUsage;
+  if (opt->scenario == Scenario::kPublish && !CheckPublish(opt, rate_given)) {
+    return ParseOutcome::kExitUsage;
   }
-  if (opt->scenario == Scenario::kStorm) {
-    if (!opt->publishers_given) opt->publishers = opt->rooms;  // one per room
-    if (opt->storm_at >= opt->duration) {
-      std::fprintf(stderr, "roomcast-load: storm: --storm-at (%g) must be below --duration (%g)\n",
-                   opt->storm_at, opt->duration);
-      return ParseOutcome::kExitUsage;
-    }
-    if (opt->storm_fraction == 0 && opt->rooms < 2) {
-      std::fprintf(stderr,
-                   "roomcast-load: storm: with one room there is no undisturbed room; give "
-                   "--rooms 2 or more, or --storm-fraction F\n");
-      return ParseOutcome::kExitUsage;
-    }
-    if (opt->viewers == 0) {
-      std::fprintf(stderr, "roomcast-load: storm needs viewers\n");
-      return ParseOutcome::kExitUsage;
-    }
-  }
-  if (opt->scenario == Scenario::kFanout || opt->scenario == Scenario::kStorm) {
-    if (opt->viewers + static_cast<uint64_t>(opt->publishers) == 0) {
-      std::fprintf(stderr, "roomcast-load: fanout needs at least one viewer or publisher\n");
-      return ParseOutcome::kExitUsage;
-    }
-    if (opt->publishers > 0 && opt->rate <= 0) {
-      std::fprintf(stderr, "roomcast-load: fanout: --rate must be > 0 with publishers\n");
-      return ParseOutcome::kExitUsage;
-    }
+  if (opt->scenario == Scenario::kStorm && !CheckStorm(opt)) return ParseOutcome::kExitUsage;
+  if ((opt->scenario == Scenario::kFanout || opt->scenario == Scenario::kStorm) &&
+      !CheckFanout(*opt)) {
+    return ParseOutcome::kExitUsage;
   }
   return ParseOutcome::kRun;
 }

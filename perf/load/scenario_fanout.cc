@@ -21,51 +21,52 @@ namespace {
 constexpr uint64_t kSec = 1000000000ull;
 constexpr uint64_t kMaxPollGraceNs = 20 * kSec;  // within the hard deadline's 30 s margin
 
-}  // namespace
+// What the parent measured around the run: the instants of its phases and the /proc and rusage
+// readings taken at them, for the report.
+struct FanoutRun {
+  uint32_t workers = 0;
+  uint64_t t0 = 0;
+  uint64_t joined = 0;
+  uint64_t window_start = 0;
+  uint64_t window_end = 0;
+  double server_cpu0 = -1;
+  double server_cpu1 = -1;
+  double self_cpu0 = 0;
+  double self_cpu1 = 0;
+  double children_cpu = 0;
+  long long rss_start = -1;
+  long long rss_end = -1;
+  bool ok = false;
+  bool done = false;
+  uint32_t clean = 0;
 
-int RunFanout(const Options& opt) { return RunFanoutScenario(opt, nullptr); }
+  [[nodiscard]] bool Complete() const { return ok && done && clean == workers; }
+};
 
-int RunFanoutScenario(const Options& opt, StormWatch* storm) {
-  const uint32_t workers = ChooseWorkers(opt);
-  if (workers == 0) return 1;
-  const uint64_t t0 = NowNs();
-  // Joining takes time too: on 2 shared cores 100,000 viewers have needed up to 35 s.
-  const double join_allowance = opt.connect_timeout + opt.viewers / 2000.0;
-  const uint64_t hard =
-      t0 + static_cast<uint64_t>((opt.warmup + opt.duration + 30 + join_allowance) * kSec);
-  const std::vector<int>& server = opt.server_pids;
-  const long long rss_start = ProcessesRssBytes(server);
-
-  SharedState shared(workers, opt.rooms);
-  WorkerPool pool;
-  // Workers stop a second before the parent's deadline so that their results still arrive.
-  if (!pool.Start(workers,
-                  [&](uint32_t w) { return RunFanoutWorker(opt, &shared, w, hard - kSec); })) {
-    return 1;
-  }
-  Control& ctl = shared.Ctl();
-  bool ok = JoinAndSchedule(shared, pool, workers, opt, hard - kSec, "connection");
-  const uint64_t joined = NowNs();
-  if (storm && ok) storm->Schedule(ctl, ctl.measure_start_ns);
-  ctl.command.store(static_cast<uint32_t>(Command::kGo), std::memory_order_release);
-
-  double server_cpu0 = -1, self_cpu0 = 0;
-  if (ok) ok = SleepWatching(pool, ctl.measure_start_ns);
-  server_cpu0 = ProcessesCpuSeconds(server);
-  self_cpu0 = RusageCpuSeconds(RUSAGE_SELF);
-  const uint64_t window_start = NowNs();
-  const uint64_t publish_end = std::min(ctl.publish_end_ns, hard - kSec);
+// The publishing window: sleeps until publish_end while watching the workers (and, in a storm,
+// checking its progress every millisecond). False when a worker failed.
+bool WatchPublishing(SharedState& shared, WorkerPool& pool, StormWatch* storm,
+                     uint64_t publish_end) {
+  bool ok = true;
   while (ok && NowNs() < publish_end) {
     if (storm) storm->Check(shared);
     ok = SleepWatching(pool, std::min(NowNs() + (storm ? 1000000 : 100000000), publish_end));
   }
-  // Stragglers: stop once every acked message reached every calm member (and the storm is over),
-  // or after the grace time. Long-poll viewers may have been told to wait timeoutMs before their
-  // next poll: the grace grows by the longest such wait (at most kMaxPollGraceNs).
+  return ok;
+}
+
+// Stragglers: stop once every acked message reached every calm member (and the storm is over),
+// or after the grace time. Long-poll viewers may have been told to wait timeoutMs before their
+// next poll: the grace grows by the longest such wait (at most kMaxPollGraceNs). False when a
+// worker failed.
+bool WaitForStragglers(const Options& opt, SharedState& shared, WorkerPool& pool, StormWatch* storm,
+                       uint64_t hard) {
+  const Control& ctl = shared.Ctl();
   const uint64_t poll_grace = std::min(MaxPollWaitMs(shared) * 1000000, kMaxPollGraceNs);
   const uint64_t grace_end =
       std::min(ctl.publish_end_ns + static_cast<uint64_t>(opt.straggler_secs * kSec) + poll_grace,
                hard - kSec);
+  bool ok = true;
   while (ok && NowNs() < grace_end) {
     if (storm) storm->Check(shared);
     if (AllAtStage(shared, Stage::kPublished) &&
@@ -73,22 +74,34 @@ int RunFanoutScenario(const Options& opt, StormWatch* storm) {
       break;
     ok = SleepWatching(pool, std::min(NowNs() + 1000000, grace_end));
   }
-  const uint64_t window_end = NowNs();
-  const double server_cpu1 = ProcessesCpuSeconds(server);
-  const double self_cpu1 = RusageCpuSeconds(RUSAGE_SELF);
-  const long long rss_end = ProcessesRssBytes(server);
+  return ok;
+}
+
+// From the go command to the workers' exit: the measured window (server and own CPU read at its
+// edges), the straggler wait, then the finish command and the workers' reports.
+void MeasureAndFinish(const Options& opt, SharedState& shared, WorkerPool& pool, StormWatch* storm,
+                      uint64_t hard, FanoutRun* run) {
+  const std::vector<int>& server = opt.server_pids;
+  Control& ctl = shared.Ctl();
+  if (run->ok) run->ok = SleepWatching(pool, ctl.measure_start_ns);
+  run->server_cpu0 = ProcessesCpuSeconds(server);
+  run->self_cpu0 = RusageCpuSeconds(RUSAGE_SELF);
+  run->window_start = NowNs();
+  if (run->ok) {
+    run->ok = WatchPublishing(shared, pool, storm, std::min(ctl.publish_end_ns, hard - kSec));
+  }
+  if (run->ok) run->ok = WaitForStragglers(opt, shared, pool, storm, hard);
+  run->window_end = NowNs();
+  run->server_cpu1 = ProcessesCpuSeconds(server);
+  run->self_cpu1 = RusageCpuSeconds(RUSAGE_SELF);
+  run->rss_end = ProcessesRssBytes(server);
   ctl.command.store(static_cast<uint32_t>(Command::kFinish), std::memory_order_release);
-  const bool done = WaitForStage(shared, pool, Stage::kDone, hard, false);
-  const uint32_t clean = pool.WaitAll(hard);
-  const double children_cpu = RusageCpuSeconds(RUSAGE_CHILDREN);
+  run->done = WaitForStage(shared, pool, Stage::kDone, hard, false);
+  run->clean = pool.WaitAll(hard);
+  run->children_cpu = RusageCpuSeconds(RUSAGE_CHILDREN);
+}
 
-  const Merged m = MergeSlots(shared);
-  const uint64_t expected = ExpectedDeliveries(shared);
-  const uint64_t unique = m.t.received - m.t.duplicates;
-  const double window_s = static_cast<double>(window_end - window_start) / 1e9;
-  const uint64_t members = CalmMembers(shared);
-
-  Report r(storm ? "storm" : "fanout");
+void AddSetupRows(Report& r, const Options& opt, uint32_t workers) {
   r.Section("setup");
   r.Text("url", "url", opt.url);
   r.Text("target", "target", opt.target_name);
@@ -104,22 +117,9 @@ int RunFanoutScenario(const Options& opt, StormWatch* storm) {
   r.Num("duration_s", "measured duration", opt.duration, "s", 1);
   r.Num("warmup_s", "warmup", opt.warmup, "s", 1);
   r.Int("workers", "client worker processes", workers);
-  r.Section("connections");
-  r.Int("welcomed", "welcomed", static_cast<long long>(m.welcomed));
-  r.Int("failed", "failed before welcome",
-        static_cast<long long>(m.failed - m.t.closed_after_welcome));
-  for (int i = 0; i < kFailStages; ++i) {
-    if (!m.t.failed_by_stage[i]) continue;
-    const std::string name = FailStageName(static_cast<FailStage>(i));
-    r.Int("failed_" + name, "  of which at " + name,
-          static_cast<long long>(m.t.failed_by_stage[i]));
-  }
-  r.Int("closed_during_run", "closed after welcome",
-        static_cast<long long>(m.t.closed_after_welcome));
-  r.Num("join_s", "time to join all", static_cast<double>(joined - t0) / 1e9, "s", 2);
-  r.Num("connect_p50_ms", "connect to welcome p50", m.connect_time.ValueAt(0.5) * 1e-6, "ms", 2);
-  r.Num("connect_p99_ms", "connect to welcome p99", m.connect_time.ValueAt(0.99) * 1e-6, "ms", 2);
-  if (storm) storm->AddStormRows(r, m);
+}
+
+void AddPublishingRows(Report& r, const Options& opt, const Merged& m) {
   r.Section("publishing (measured window)");
   r.Int("sent", "messages sent", static_cast<long long>(m.t.sent));
   r.Int("acked", "messages acked", static_cast<long long>(m.t.acked));
@@ -129,6 +129,14 @@ int RunFanoutScenario(const Options& opt, StormWatch* storm) {
   r.Int("skipped_sends", "sends skipped (publisher gone)",
         static_cast<long long>(m.t.skipped_sends));
   r.Int("warmup_sent", "warmup messages sent", static_cast<long long>(m.t.warmup_sent));
+}
+
+// Loss, duplicates and order as the calm connections saw them, against what the server owes.
+void AddDeliveryRows(Report& r, const Options& opt, SharedState& shared, const Merged& m,
+                     const FanoutRun& run, bool storm) {
+  const uint64_t expected = ExpectedDeliveries(shared);
+  const uint64_t unique = m.t.received - m.t.duplicates;
+  const uint64_t members = CalmMembers(shared);
   r.Section(storm ? "delivery to calm connections (outside the storm)" : "delivery");
   if (storm) {
     r.Int("calm_conns", "calm connections at go", static_cast<long long>(m.t.calm_conns));
@@ -151,19 +159,27 @@ int RunFanoutScenario(const Options& opt, StormWatch* storm) {
   }
   const uint64_t all_received = m.t.received + m.t.other_received;
   r.Num("deliveries_per_s", "deliveries/s (all connections)", all_received / opt.duration, "/s", 0);
+  const uint64_t publish_end = shared.Ctl().publish_end_ns;
   r.Num("straggler_s", "waited after publishing",
-        static_cast<double>(window_end - std::min(window_end, ctl.publish_end_ns)) / 1e9, "s", 3);
+        static_cast<double>(run.window_end - std::min(run.window_end, publish_end)) / 1e9, "s", 3);
   AddHttpViewerRows(r, opt.transport, m.t.http, m.t.http_window, opt.duration);
-  r.Section("latency (send stamp to receipt)");
-  AddLatency(r, "latency", m.latency);
-  if (storm) storm->AddLatencyRows(r, m);
+}
+
+// CPU of both sides over the window (the workers' own window figure plus the parent's), server
+// memory, and the client's receive statistics.
+void AddCostRows(Report& r, const Options& opt, const Merged& m, const FanoutRun& run) {
+  const std::vector<int>& server = opt.server_pids;
+  const double window_s = static_cast<double>(run.window_end - run.window_start) / 1e9;
+  const uint64_t all_received = m.t.received + m.t.other_received;
+  const double server_cpu0 = run.server_cpu0, server_cpu1 = run.server_cpu1;
   r.Section("cost");
   r.Num("window_s", "CPU window (measure start..end)", window_s, "s", 2);
-  r.Num("client_cpu_s", "client CPU in window", m.t.cpu_window_s + (self_cpu1 - self_cpu0), "s", 3);
+  r.Num("client_cpu_s", "client CPU in window", m.t.cpu_window_s + (run.self_cpu1 - run.self_cpu0),
+        "s", 3);
   r.Num("client_cpu_pct", "client CPU in window",
-        100 * (m.t.cpu_window_s + self_cpu1 - self_cpu0) / window_s, "% of a core", 1);
+        100 * (m.t.cpu_window_s + run.self_cpu1 - run.self_cpu0) / window_s, "% of a core", 1);
   r.Num("client_cpu_total_s", "client CPU whole run (self+workers)",
-        RusageCpuSeconds(RUSAGE_SELF) + children_cpu, "s", 3);
+        RusageCpuSeconds(RUSAGE_SELF) + run.children_cpu, "s", 3);
   if (server_cpu0 >= 0 && server_cpu1 >= 0) {
     r.Num("server_cpu_s", "server CPU in window", server_cpu1 - server_cpu0, "s", 3);
     r.Num("server_cpu_pct", "server CPU in window", 100 * (server_cpu1 - server_cpu0) / window_s,
@@ -182,9 +198,9 @@ int RunFanoutScenario(const Options& opt, StormWatch* storm) {
   if (server.size() > 1) {
     r.Int("server_pids", "server processes summed", static_cast<long long>(server.size()));
   }
-  if (rss_end >= 0) {
-    r.Num("server_rss_start_mb", "server RSS at start", rss_start / 1048576.0, "MiB", 1);
-    r.Num("server_rss_end_mb", "server RSS at end", rss_end / 1048576.0, "MiB", 1);
+  if (run.rss_end >= 0) {
+    r.Num("server_rss_start_mb", "server RSS at start", run.rss_start / 1048576.0, "MiB", 1);
+    r.Num("server_rss_end_mb", "server RSS at end", run.rss_end / 1048576.0, "MiB", 1);
   } else {
     r.Missing("server_rss_end_mb", "server RSS (--server-pid)");
   }
@@ -196,10 +212,59 @@ int RunFanoutScenario(const Options& opt, StormWatch* storm) {
   r.Int("enobufs", "receive buffer ring ran dry", static_cast<long long>(m.t.client.enobufs));
   r.Int("pings_answered", "server pings answered",
         static_cast<long long>(m.t.client.pings_answered));
-  r.Text("complete", "run complete", ok && done && clean == workers ? "yes" : "no");
+}
+
+// The report: the human table, then (--json) the same figures as one JSON line.
+void PrintFanoutReport(const Options& opt, SharedState& shared, const FanoutRun& run,
+                       StormWatch* storm) {
+  const Merged m = MergeSlots(shared);
+  Report r(storm ? "storm" : "fanout");
+  AddSetupRows(r, opt, run.workers);
+  r.Section("connections");
+  AddJoinRows(r, m, static_cast<double>(run.joined - run.t0) / 1e9);
+  if (storm) storm->AddStormRows(r, m);
+  AddPublishingRows(r, opt, m);
+  AddDeliveryRows(r, opt, shared, m, run, storm != nullptr);
+  r.Section("latency (send stamp to receipt)");
+  AddLatency(r, "latency", m.latency);
+  if (storm) storm->AddLatencyRows(r, m);
+  AddCostRows(r, opt, m, run);
+  r.Text("complete", "run complete", run.Complete() ? "yes" : "no");
   r.PrintTable();
   if (opt.json) r.PrintJsonLine();
-  return ok && done && clean == workers ? 0 : 1;
+}
+
+}  // namespace
+
+int RunFanout(const Options& opt) { return RunFanoutScenario(opt, nullptr); }
+
+int RunFanoutScenario(const Options& opt, StormWatch* storm) {
+  FanoutRun run;
+  run.workers = ChooseWorkers(opt);
+  if (run.workers == 0) return 1;
+  const uint32_t workers = run.workers;
+  run.t0 = NowNs();
+  // Joining takes time too: on 2 shared cores 100,000 viewers have needed up to 35 s.
+  const double join_allowance = opt.connect_timeout + opt.viewers / 2000.0;
+  const uint64_t hard =
+      run.t0 + static_cast<uint64_t>((opt.warmup + opt.duration + 30 + join_allowance) * kSec);
+  run.rss_start = ProcessesRssBytes(opt.server_pids);
+
+  SharedState shared(workers, opt.rooms);
+  WorkerPool pool;
+  // Workers stop a second before the parent's deadline so that their results still arrive.
+  if (!pool.Start(workers,
+                  [&](uint32_t w) { return RunFanoutWorker(opt, &shared, w, hard - kSec); })) {
+    return 1;
+  }
+  Control& ctl = shared.Ctl();
+  run.ok = JoinAndSchedule(shared, pool, workers, opt, hard - kSec, "connection");
+  run.joined = NowNs();
+  if (storm && run.ok) storm->Schedule(ctl, ctl.measure_start_ns);
+  ctl.command.store(static_cast<uint32_t>(Command::kGo), std::memory_order_release);
+  MeasureAndFinish(opt, shared, pool, storm, hard, &run);
+  PrintFanoutReport(opt, shared, run, storm);
+  return run.Complete() ? 0 : 1;
 }
 
 }  // namespace roomcast::load

@@ -272,99 +272,108 @@ bool Apply(const Option& o, std::string_view value, std::string* why) {
   return false;
 }
 
-}  // namespace
-
-ParseOutcome ParseCommandLine(int argc, char** argv, Config* cfg) {
-  // The admin key may come from the environment (a systemd EnvironmentFile), which keeps it out
-  // of `ps`; the flag wins.
-  if (const char* env = std::getenv("ROOMCAST_ADMIN_KEY"); env && *env) cfg->admin_key = env;
-  std::vector<Option> opts = Options(cfg);
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      PrintHelp(opts);
-      return ParseOutcome::kExitOk;
-    }
-    if (arg == "--version") {
-      std::printf("roomcast %s\n", kVersion);
-      return ParseOutcome::kExitOk;
-    }
-    if (arg.substr(0, 2) != "--") {
-      std::fprintf(stderr, "roomcast: unexpected argument '%s' (see --help)\n", argv[i]);
-      return ParseOutcome::kExitUsage;
-    }
-    std::string_view name = arg.substr(2);
-    std::string_view value;
-    bool has_value = false;
-    if (size_t eq = name.find('='); eq != std::string_view::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    const Option* found = nullptr;
-    for (const Option& o : opts) {
-      if (name == o.name) found = &o;
-    }
-    if (!found) {
-      std::fprintf(stderr, "roomcast: unknown flag '--%.*s' (see --help)\n",
-                   static_cast<int>(name.size()), name.data());
-      return ParseOutcome::kExitUsage;
-    }
-    if (!has_value && found->kind == Kind::kBool) {
-      value = "on";  // a bare boolean flag switches it on
-      has_value = true;
-    }
-    if (!has_value) {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "roomcast: --%s needs a value\n", found->name);
-        return ParseOutcome::kExitUsage;
-      }
-      value = argv[++i];
-    }
-    std::string why;
-    if (!Apply(*found, value, &why)) {
-      std::fprintf(stderr, "roomcast: --%s %.*s: %s\n", found->name, static_cast<int>(value.size()),
-                   value.data(), why.c_str());
-      return ParseOutcome::kExitUsage;
-    }
+// Reads the flag at argv[*i] into its target, and its value, which is either written as
+// --name=value or is the next argument (then *i moves past it). kRun means go on with the next
+// argument; kExitOk and kExitUsage end parsing, the message already printed.
+ParseOutcome ParseFlag(const std::vector<Option>& opts, int argc, char** argv, int* i) {
+  std::string_view arg = argv[*i];
+  if (arg == "--help" || arg == "-h") {
+    PrintHelp(opts);
+    return ParseOutcome::kExitOk;
   }
-  if (cfg->recv_buf_count != 0 &&
-      (cfg->recv_buf_count < 16 || (cfg->recv_buf_count & (cfg->recv_buf_count - 1)) != 0)) {
+  if (arg == "--version") {
+    std::printf("roomcast %s\n", kVersion);
+    return ParseOutcome::kExitOk;
+  }
+  if (arg.substr(0, 2) != "--") {
+    std::fprintf(stderr, "roomcast: unexpected argument '%s' (see --help)\n", argv[*i]);
+    return ParseOutcome::kExitUsage;
+  }
+  std::string_view name = arg.substr(2);
+  std::string_view value;
+  bool has_value = false;
+  if (size_t eq = name.find('='); eq != std::string_view::npos) {
+    value = name.substr(eq + 1);
+    name = name.substr(0, eq);
+    has_value = true;
+  }
+  // The last entry of a name wins (the table has no duplicates).
+  const Option* found = nullptr;
+  for (const Option& o : opts) {
+    if (name == o.name) found = &o;
+  }
+  if (!found) {
+    std::fprintf(stderr, "roomcast: unknown flag '--%.*s' (see --help)\n",
+                 static_cast<int>(name.size()), name.data());
+    return ParseOutcome::kExitUsage;
+  }
+  if (!has_value && found->kind == Kind::kBool) {
+    value = "on";  // a bare boolean flag switches it on
+    has_value = true;
+  }
+  if (!has_value) {
+    if (*i + 1 >= argc) {
+      std::fprintf(stderr, "roomcast: --%s needs a value\n", found->name);
+      return ParseOutcome::kExitUsage;
+    }
+    value = argv[++*i];
+  }
+  std::string why;
+  if (!Apply(*found, value, &why)) {
+    std::fprintf(stderr, "roomcast: --%s %.*s: %s\n", found->name, static_cast<int>(value.size()),
+                 value.data(), why.c_str());
+    return ParseOutcome::kExitUsage;
+  }
+  return ParseOutcome::kRun;
+}
+
+// --cors-origins is *, empty (no origin may call) or a list of up to 250 printable origins; an
+// entry of its own "*" inside a list is refused so that a list never means "everyone".
+bool ValidCorsOrigins(const std::string& origins) {
+  if (origins == "*") return true;
+  size_t count = 0;
+  for (std::string_view rest = origins; !rest.empty();) {
+    const size_t comma = rest.find(',');
+    std::string_view o = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    while (!o.empty() && o.front() == ' ') o.remove_prefix(1);
+    while (!o.empty() && o.back() == ' ') o.remove_suffix(1);
+    bool ok = !o.empty() && o != "*";
+    for (char ch : o) ok = ok && ch > ' ' && ch < 127;
+    if (!ok || ++count > 250) return false;
+  }
+  return true;
+}
+
+// Checks that the per-flag bounds of the table cannot express: shapes of whole values and the
+// admin key, which may come from the environment and so never went through Apply. Prints the
+// first problem, in a fixed order, and returns kExitUsage; kRun when all is well.
+ParseOutcome ValidateConfig(const Config& cfg) {
+  if (cfg.recv_buf_count != 0 &&
+      (cfg.recv_buf_count < 16 || (cfg.recv_buf_count & (cfg.recv_buf_count - 1)) != 0)) {
     std::fprintf(stderr, "roomcast: --recv-buf-count must be 0 or a power of two from 16\n");
     return ParseOutcome::kExitUsage;
   }
-  if (cfg->cors_origins != "*") {
-    size_t count = 0;
-    for (std::string_view rest = cfg->cors_origins; !rest.empty();) {
-      const size_t comma = rest.find(',');
-      std::string_view o = rest.substr(0, comma);
-      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-      while (!o.empty() && o.front() == ' ') o.remove_prefix(1);
-      while (!o.empty() && o.back() == ' ') o.remove_suffix(1);
-      bool ok = !o.empty() && o != "*";
-      for (char ch : o) ok = ok && ch > ' ' && ch < 127;
-      if (!ok || ++count > 250) {
-        std::fprintf(stderr,
-                     "roomcast: --cors-origins must be *, '' or a comma-separated list of up to "
-                     "250 origins such as https://chat.example\n");
-        return ParseOutcome::kExitUsage;
-      }
-    }
+  if (!ValidCorsOrigins(cfg.cors_origins)) {
+    std::fprintf(stderr,
+                 "roomcast: --cors-origins must be *, '' or a comma-separated list of up to "
+                 "250 origins such as https://chat.example\n");
+    return ParseOutcome::kExitUsage;
   }
-  if (!cfg->cursor_key.empty()) {
-    bool hex = cfg->cursor_key.size() == 64;
-    for (char ch : cfg->cursor_key) hex = hex && std::isxdigit(static_cast<unsigned char>(ch));
+  if (!cfg.cursor_key.empty()) {
+    bool hex = cfg.cursor_key.size() == 64;
+    for (char ch : cfg.cursor_key) hex = hex && std::isxdigit(static_cast<unsigned char>(ch));
     if (!hex) {
       std::fprintf(stderr, "roomcast: --cursor-key must be 64 hex characters (32 bytes)\n");
       return ParseOutcome::kExitUsage;
     }
   }
-  if (!cfg->admin_key.empty() && cfg->admin_key.size() < 16) {
+  if (!cfg.admin_key.empty() && cfg.admin_key.size() < 16) {
     std::fprintf(stderr,
                  "roomcast: --admin-key (or ROOMCAST_ADMIN_KEY) must be at least 16 characters\n");
     return ParseOutcome::kExitUsage;
   }
-  for (char ch : cfg->admin_key) {
+  for (char ch : cfg.admin_key) {
     if (ch <= ' ' || ch >= 127) {
       std::fprintf(stderr,
                    "roomcast: --admin-key (or ROOMCAST_ADMIN_KEY) must be printable ASCII without "
@@ -373,6 +382,21 @@ ParseOutcome ParseCommandLine(int argc, char** argv, Config* cfg) {
     }
   }
   return ParseOutcome::kRun;
+}
+
+}  // namespace
+
+ParseOutcome ParseCommandLine(int argc, char** argv, Config* cfg) {
+  // The admin key may come from the environment (a systemd EnvironmentFile), which keeps it out
+  // of `ps`; the flag wins.
+  if (const char* env = std::getenv("ROOMCAST_ADMIN_KEY"); env && *env) cfg->admin_key = env;
+  std::vector<Option> opts = Options(cfg);
+  for (int i = 1; i < argc; ++i) {
+    if (ParseOutcome outcome = ParseFlag(opts, argc, argv, &i); outcome != ParseOutcome::kRun) {
+      return outcome;
+    }
+  }
+  return ValidateConfig(*cfg);
 }
 
 std::string DescribeConfig(const Config& cfg) {

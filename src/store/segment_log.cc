@@ -35,6 +35,29 @@ int MakeDirs(const std::string& path, std::string* error) {
 
 std::string Offset(uint64_t off) { return ": offset " + std::to_string(off) + ": "; }
 
+// Reads the size and header status of segment `name` (in dir_fd, `path` for messages). Only
+// fstat and a header read: recovery decides from these whether the file is ours and how to treat
+// it. Returns 0, or -errno with *error set.
+int ReadSegmentHeader(int dir_fd, const std::string& name, const std::string& path, uint64_t* size,
+                      HeaderStatus* hs, std::string* error) {
+  const int fd = openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = -errno;
+    *error = "cannot open " + path + ": " + ErrnoText(err);
+    return err;
+  }
+  struct stat st;
+  int rc = fstat(fd, &st) == 0 ? 0 : -errno;
+  if (rc == 0) rc = CheckSegmentHeader(fd, hs);
+  close(fd);
+  if (rc != 0) {
+    *error = "cannot read " + path + ": " + ErrnoText(rc);
+    return rc;
+  }
+  *size = static_cast<uint64_t>(st.st_size);
+  return 0;
+}
+
 }  // namespace
 
 SegmentLog::~SegmentLog() {
@@ -73,47 +96,10 @@ int SegmentLog::Open(const LogOptions& o, RecoveryReport* rep, std::string* erro
     *error = "cannot list " + dir_ + ": " + ErrnoText(rc);
     return rc;
   }
+  // Oldest first, so that closed_ ends up oldest first and only the last one is the newest.
   for (size_t i = 0; i < numbers.size(); ++i) {
-    const uint64_t n = numbers[i];
     const bool newest = i + 1 == numbers.size();
-    const std::string path = SegmentPath(n);
-    const int fd = openat(dir_fd_, SegmentName(n).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      const int err = -errno;
-      *error = "cannot open " + path + ": " + ErrnoText(err);
-      return err;
-    }
-    struct stat st;
-    HeaderStatus hs = HeaderStatus::kOk;
-    int rc = fstat(fd, &st) == 0 ? 0 : -errno;
-    if (rc == 0) rc = CheckSegmentHeader(fd, &hs);
-    close(fd);
-    if (rc != 0) {
-      *error = "cannot read " + path + ": " + ErrnoText(rc);
-      return rc;
-    }
-    const uint64_t size = static_cast<uint64_t>(st.st_size);
-    if (hs == HeaderStatus::kShort && newest) {
-      rep->problems.push_back(path + Offset(0) + "short segment (" + std::to_string(size) +
-                              " bytes, no full header); replaced");
-      rep->cut_bytes += size;
-      if (int rc2 = CreateSegment(n, /*write_header=*/true, /*replace=*/true, error); rc2 != 0) {
-        return rc2;
-      }
-      continue;
-    }
-    if (hs != HeaderStatus::kOk) {
-      rep->problems.push_back(path + Offset(0) +
-                              (hs == HeaderStatus::kShort ? "short segment (" : "bad magic (") +
-                              std::to_string(size) + " bytes); skipped, left in place");
-      continue;
-    }
-    if (newest) {
-      if (int rc2 = RecoverNewest(n, size, rep, error); rc2 != 0) return rc2;
-    } else {
-      closed_.push_back({n, size});
-      total_bytes_ += size;
-    }
+    if (int rc = RecoverSegment(numbers[i], newest, rep, error); rc != 0) return rc;
   }
   if (fd_ < 0) {
     // An empty directory, or a newest file that is not ours: start the next number.
@@ -124,6 +110,34 @@ int SegmentLog::Open(const LogOptions& o, RecoveryReport* rep, std::string* erro
   }
   rep->segments = SegmentCount();
   rep->bytes = total_bytes_;
+  return 0;
+}
+
+int SegmentLog::RecoverSegment(uint64_t number, bool newest, RecoveryReport* rep,
+                               std::string* error) {
+  const std::string path = SegmentPath(number);
+  uint64_t size = 0;
+  HeaderStatus hs = HeaderStatus::kOk;
+  if (int rc = ReadSegmentHeader(dir_fd_, SegmentName(number), path, &size, &hs, error); rc != 0) {
+    return rc;
+  }
+  if (hs == HeaderStatus::kShort && newest) {
+    // A crash between creating the file and writing its header: nothing in it was acknowledged.
+    rep->problems.push_back(path + Offset(0) + "short segment (" + std::to_string(size) +
+                            " bytes, no full header); replaced");
+    rep->cut_bytes += size;
+    return CreateSegment(number, /*write_header=*/true, /*replace=*/true, error);
+  }
+  if (hs != HeaderStatus::kOk) {
+    // Not provably ours: never deleted, counted or appended to.
+    rep->problems.push_back(path + Offset(0) +
+                            (hs == HeaderStatus::kShort ? "short segment (" : "bad magic (") +
+                            std::to_string(size) + " bytes); skipped, left in place");
+    return 0;
+  }
+  if (newest) return RecoverNewest(number, size, rep, error);
+  closed_.push_back({number, size});
+  total_bytes_ += size;
   return 0;
 }
 
