@@ -46,10 +46,11 @@ test: build build-asan
 	$(MAKE) --no-print-directory test-e2e
 
 # Every #include respects the layers (scripts/check_layers.py), and the checker itself fails on a
-# wrong include (tests/tools).
+# wrong include (tests/tools); no function is over 80 lines (scripts/long_functions.py).
 check-layers:
 	$(PYTHON) scripts/check_layers.py
 	$(PYTHON) -m pytest -q tests/tools
+	$(PYTHON) scripts/long_functions.py --check src perf
 
 test-unit: build build-asan
 	meson test -C $(ASAN_DIR) --suite unit --print-errorlogs

@@ -28,8 +28,12 @@ struct Option {
   const char* help;
 };
 
+// The flags in --help order: connections, rooms and transports first, then what is kept across
+// restarts and how the server is operated (OperationOptions).
+std::vector<Option> OperationOptions(Config* c);
+
 std::vector<Option> Options(Config* c) {
-  return {
+  std::vector<Option> opts = {
       {"listen", Kind::kListen, c, 0, 0, "ADDR:PORT to listen on (IPv6 as [::1]:PORT)"},
       {"shards", Kind::kInt, &c->shards, 0, 1024, "shard threads; 0 = one per CPU"},
       {"history", Kind::kU32, &c->history, 0, 1000000, "messages kept per room"},
@@ -78,6 +82,13 @@ std::vector<Option> Options(Config* c) {
        "the longest timeoutMs a long-poll answer advises"},
       {"sse-heartbeat-secs", Kind::kU32, &c->sse_heartbeat_secs, 1, 3600,
        "send an SSE comment line this often so proxies keep streams open"},
+  };
+  for (Option& o : OperationOptions(c)) opts.push_back(o);
+  return opts;
+}
+
+std::vector<Option> OperationOptions(Config* c) {
+  return {
       {"cors-origins", Kind::kString, &c->cors_origins, 0, 4096,
        "origins whose pages may call the server: *, a comma-separated list, or '' for none"},
       {"cursor-key", Kind::kString, &c->cursor_key, 0, 64,

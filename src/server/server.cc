@@ -82,101 +82,96 @@ bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shar
   return true;
 }
 
-}  // namespace
-
-int RunServer(const Config& cfg_in) {
-  Config cfg = cfg_in;
-  if (cfg.shards <= 0) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    cfg.shards = n > 0 ? static_cast<int>(n) : 1;
-  }
-  // Block the stop signals in every thread; the main thread waits for them with sigwait.
+// The stop signals are blocked in every thread (the main thread waits for them with sigwait);
+// a broken pipe is an error return, and a file over RLIMIT_FSIZE fails the write (EFBIG, reported
+// by the log) instead of killing the process.
+sigset_t BlockStopSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  // A file over RLIMIT_FSIZE must fail the write (EFBIG, reported by the log), not kill us.
   signal(SIGXFSZ, SIG_IGN);
+  return set;
+}
 
-  // A fixed-file table cannot be larger than RLIMIT_NOFILE: raise the soft limit to the hard one
-  // and, if one shard's share of --max-conns still does not fit, lower --max-conns and say so.
+// A fixed-file table cannot be larger than RLIMIT_NOFILE: raises the soft limit to the hard one
+// and, if one shard's share of --max-conns still does not fit, lowers --max-conns and says so.
+void FitConnectionsToDescriptorLimit(Config* cfg) {
   rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-    if (rl.rlim_cur < rl.rlim_max) {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    const uint64_t table_cap = rl.rlim_cur > 256 ? rl.rlim_cur - kTableOverhead : 128;
-    const uint64_t per_shard =
-        (cfg.max_conns + static_cast<uint64_t>(cfg.shards) - 1) / static_cast<uint64_t>(cfg.shards);
-    if (per_shard > table_cap) {
-      const uint64_t fit = table_cap * static_cast<uint64_t>(cfg.shards);
-      RC_WARN(-1,
-              "--max-conns %u needs %llu connections per shard but the descriptor limit "
-              "(RLIMIT_NOFILE %llu) caps a shard's table: serving %llu connections; raise "
-              "LimitNOFILE or use more --shards",
-              cfg.max_conns, static_cast<unsigned long long>(per_shard),
-              static_cast<unsigned long long>(rl.rlim_cur), static_cast<unsigned long long>(fit));
-      cfg.max_conns = static_cast<uint32_t>(std::min<uint64_t>(fit, UINT32_MAX));
-    }
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
   }
-  RC_INFO(-1, "roomcast %s starting: %s", kVersion, DescribeConfig(cfg).c_str());
-  ServerShared shared(cfg, cfg.shards);
+  const uint64_t table_cap = rl.rlim_cur > 256 ? rl.rlim_cur - kTableOverhead : 128;
+  const uint64_t shards = static_cast<uint64_t>(cfg->shards);
+  const uint64_t per_shard = (cfg->max_conns + shards - 1) / shards;
+  if (per_shard <= table_cap) return;
+  const uint64_t fit = table_cap * shards;
+  RC_WARN(-1,
+          "--max-conns %u needs %llu connections per shard but the descriptor limit "
+          "(RLIMIT_NOFILE %llu) caps a shard's table: serving %llu connections; raise "
+          "LimitNOFILE or use more --shards",
+          cfg->max_conns, static_cast<unsigned long long>(per_shard),
+          static_cast<unsigned long long>(rl.rlim_cur), static_cast<unsigned long long>(fit));
+  cfg->max_conns = static_cast<uint32_t>(std::min<uint64_t>(fit, UINT32_MAX));
+}
+
+// The long-poll cursor key: --cursor-key, else kept in --data-dir, else random for this run.
+bool SetUpCursorKey(const Config& cfg, ServerShared* shared) {
   if (!cfg.cursor_key.empty()) {
-    if (!longpoll::ParseHexKey(cfg.cursor_key, &shared.cursor_key)) {
-      RC_ERROR(-1, "--cursor-key: not 64 hex characters");
-      return 1;
-    }
-  } else if (!cfg.data_dir.empty()) {
+    if (longpoll::ParseHexKey(cfg.cursor_key, &shared->cursor_key)) return true;
+    RC_ERROR(-1, "--cursor-key: not 64 hex characters");
+    return false;
+  }
+  if (!cfg.data_dir.empty()) {
     std::string err;
-    if (!longpoll::LoadOrCreateCursorKey(cfg.data_dir, &shared.cursor_key, &err)) {
+    if (!longpoll::LoadOrCreateCursorKey(cfg.data_dir, &shared->cursor_key, &err)) {
       RC_ERROR(-1, "cursor key in --data-dir %s: %s", cfg.data_dir.c_str(), err.c_str());
-      return 1;
+      return false;
     }
     RC_INFO(-1, "long-poll cursor key from %s/cursor.key", cfg.data_dir.c_str());
-  } else {
-    shared.cursor_key = longpoll::RandomCursorKey();
-    RC_INFO(-1, "long-poll cursor key is random for this run: cursors will not survive a "
-                "restart (give --data-dir or --cursor-key to keep them)");
+    return true;
   }
-  std::vector<std::unique_ptr<Shard>> shards;
-  for (int i = 0; i < cfg.shards; ++i) shards.push_back(std::make_unique<Shard>(&shared, i));
-  if (cfg.data_dir.empty()) {
-    RC_INFO(-1, "history is kept in memory only (no --data-dir): a restart loses it and every "
-                "room starts a new epoch");
-  } else if (!RestoreFromLog(cfg, shards)) {
-    return 1;
-  }
+  shared->cursor_key = longpoll::RandomCursorKey();
+  RC_INFO(-1, "long-poll cursor key is random for this run: cursors will not survive a "
+              "restart (give --data-dir or --cursor-key to keep them)");
+  return true;
+}
 
-  std::vector<std::thread> threads;
-  for (int i = 0; i < cfg.shards; ++i) {
-    threads.emplace_back([&shared, &shards, i] {
+// One thread per shard: each sets up its loop, waits until every shard has its ring (peers wake
+// each other through them), then runs until drained. False when a shard could not start (the
+// threads are joined by then).
+bool StartShards(ServerShared* shared, std::vector<std::unique_ptr<Shard>>& shards,
+                 std::vector<std::thread>* threads) {
+  for (int i = 0; i < shared->shards; ++i) {
+    threads->emplace_back([shared, &shards, i] {
       std::string err;
       Shard& sh = *shards[static_cast<size_t>(i)];
       if (sh.Init(&err) != 0) {
         RC_ERROR(i, "start failed: %s", err.c_str());
-        shared.shards_failed.fetch_add(1);
-        shared.shards_ready.fetch_add(1);
+        shared->shards_failed.fetch_add(1);
+        shared->shards_ready.fetch_add(1);
         return;
       }
-      shared.shards_ready.fetch_add(1);
-      // Peers wake each other through their rings: wait until every shard has one.
-      while (shared.shards_ready.load() < shared.shards) std::this_thread::yield();
-      if (shared.shards_failed.load() > 0) return;
+      shared->shards_ready.fetch_add(1);
+      while (shared->shards_ready.load() < shared->shards) std::this_thread::yield();
+      if (shared->shards_failed.load() > 0) return;
       sh.Run();
     });
   }
-  while (shared.shards_ready.load() < cfg.shards) usleep(1000);
-  if (shared.shards_failed.load() > 0) {
-    for (auto& t : threads) t.join();
-    RC_ERROR(-1, "roomcast did not start");
-    return 1;
-  }
-  RC_INFO(-1, "listening on %s:%u with %d shards", cfg.listen_host.c_str(), cfg.listen_port,
-          cfg.shards);
+  while (shared->shards_ready.load() < shared->shards) usleep(1000);
+  if (shared->shards_failed.load() == 0) return true;
+  for (auto& t : *threads) t.join();
+  RC_ERROR(-1, "roomcast did not start");
+  return false;
+}
 
+// Waits for SIGTERM or SIGINT, then drains every shard and joins its thread.
+void WaitAndDrain(const Config& cfg, const sigset_t& set, ServerShared* shared,
+                  std::vector<std::unique_ptr<Shard>>& shards, std::vector<std::thread>& threads) {
   int sig = 0;
   sigwait(&set, &sig);
   RC_INFO(-1, "received %s: draining (up to %u s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -185,12 +180,40 @@ int RunServer(const Config& cfg_in) {
   for (auto& t : threads) t.join();
   for (auto& sh : shards) sh->DiscardInFlight();
   uint64_t in = 0, out = 0;
-  for (int i = 0; i < cfg.shards; ++i) {
-    in += shared.metrics[static_cast<size_t>(i)].messages_in_total.load();
-    out += shared.metrics[static_cast<size_t>(i)].deliveries_total.load();
+  for (int i = 0; i < shared->shards; ++i) {
+    in += shared->metrics[static_cast<size_t>(i)].messages_in_total.load();
+    out += shared->metrics[static_cast<size_t>(i)].deliveries_total.load();
   }
   RC_INFO(-1, "roomcast stopped: %llu messages in, %llu deliveries",
           static_cast<unsigned long long>(in), static_cast<unsigned long long>(out));
+}
+
+}  // namespace
+
+int RunServer(const Config& cfg_in) {
+  Config cfg = cfg_in;
+  if (cfg.shards <= 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg.shards = n > 0 ? static_cast<int>(n) : 1;
+  }
+  const sigset_t set = BlockStopSignals();
+  FitConnectionsToDescriptorLimit(&cfg);
+  RC_INFO(-1, "roomcast %s starting: %s", kVersion, DescribeConfig(cfg).c_str());
+  ServerShared shared(cfg, cfg.shards);
+  if (!SetUpCursorKey(cfg, &shared)) return 1;
+  std::vector<std::unique_ptr<Shard>> shards;
+  for (int i = 0; i < cfg.shards; ++i) shards.push_back(std::make_unique<Shard>(&shared, i));
+  if (cfg.data_dir.empty()) {
+    RC_INFO(-1, "history is kept in memory only (no --data-dir): a restart loses it and every "
+                "room starts a new epoch");
+  } else if (!RestoreFromLog(cfg, shards)) {
+    return 1;
+  }
+  std::vector<std::thread> threads;
+  if (!StartShards(&shared, shards, &threads)) return 1;
+  RC_INFO(-1, "listening on %s:%u with %d shards", cfg.listen_host.c_str(), cfg.listen_port,
+          cfg.shards);
+  WaitAndDrain(cfg, set, &shared, shards, threads);
   return 0;
 }
 
