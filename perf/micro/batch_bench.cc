@@ -14,9 +14,9 @@
 #include "roomcast/room_replica.h"
 #include "roomcast/shared_buf.h"
 #include "roomcast/ws_frame.h"
-#include "server/batch.h"
+#include "room/fanout.h"
 
-namespace roomcast::server {
+namespace roomcast::room {
 namespace {
 
 // n 100-byte texts sequenced by an OwnerRoom, as they reach a replica.
@@ -107,6 +107,6 @@ void BM_EncodeBatch(benchmark::State& state) {
 BENCHMARK(BM_EncodeBatch)->ArgName("msgs")->Arg(1)->Arg(10)->Arg(100);
 
 }  // namespace
-}  // namespace roomcast::server
+}  // namespace roomcast::room
 
 BENCHMARK_MAIN();

@@ -5,7 +5,7 @@
 // Shard thread only.
 #include <algorithm>
 
-#include "batch.h"
+#include "room/fanout.h"
 #include "roomcast/json_writer.h"
 #include "shard.h"
 

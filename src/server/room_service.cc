@@ -4,7 +4,7 @@
 // batch to all its local viewers. Shard thread only.
 #include <ctime>
 
-#include "batch.h"
+#include "room/fanout.h"
 #include "roomcast/json_writer.h"
 #include "roomcast/log.h"
 #include "shard.h"

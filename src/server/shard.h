@@ -31,7 +31,7 @@
 #include "roomcast/shard_loop.h"
 #include "roomcast/ws_frame.h"
 #include "session/session_table.h"
-#include "batch.h"
+#include "room/fanout.h"
 #include "server_shared.h"
 
 namespace roomcast::server {
@@ -47,6 +47,12 @@ using session::Session;
 using session::SessKind;
 
 using mesh::JoinMode;
+using room::EncodeBatch;
+using room::EncodeObject;
+using room::EventType;
+using room::FanoutResult;
+using room::Framing;
+using room::ViewerQueues;
 
 // CORS: which Access-Control-Allow-Origin a request gets (an index into Shard::cors_headers_).
 enum : uint8_t { kCorsNone = 0, kCorsAny = 1, kCorsFirstListed = 2, kCorsDenied = 255 };

@@ -4,7 +4,7 @@
 // comment line every --sse-heartbeat-secs. Shard thread only.
 #include <algorithm>
 
-#include "batch.h"
+#include "room/fanout.h"
 #include "roomcast/sse_event.h"
 #include "shard.h"
 

@@ -1,4 +1,4 @@
-#include "server/batch.h"
+#include "room/fanout.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace roomcast::server {
+namespace roomcast::room {
 namespace {
 
 struct FakeQueues final : ViewerQueues {
@@ -239,4 +239,4 @@ TEST(Batch, ASlowViewerWhoseAcksAloneFillTheQueueIsClosed) {
 }
 
 }  // namespace
-}  // namespace roomcast::server
+}  // namespace roomcast::room

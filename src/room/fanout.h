@@ -17,18 +17,18 @@
 #include "roomcast/shared_buf.h"
 #include "roomcast/ws_frame.h"
 
-namespace roomcast::server {
+namespace roomcast::room {
 
 // What the batcher needs from the transport: the viewers' send queues.
 class ViewerQueues {
  public:
-  virtual uint32_t QueuedBytes(room::ViewerId v) = 0;
-  virtual void Enqueue(room::ViewerId v, SharedBuf* buf) = 0;  // takes its own reference
+  virtual uint32_t QueuedBytes(ViewerId v) = 0;
+  virtual void Enqueue(ViewerId v, SharedBuf* buf) = 0;  // takes its own reference
   // Drops the batches the kernel does not hold yet (acks and replies stay); reports the seq range
   // the dropped buffers carried.
   // Returns the bytes it had to keep that the kernel does not hold yet.
-  virtual uint32_t DropUnsent(room::ViewerId v, uint64_t* first_seq, uint64_t* last_seq) = 0;
-  virtual void CloseSlow(room::ViewerId v) = 0;
+  virtual uint32_t DropUnsent(ViewerId v, uint64_t* first_seq, uint64_t* last_seq) = 0;
+  virtual void CloseSlow(ViewerId v) = 0;
 
  protected:
   ~ViewerQueues() = default;
@@ -50,11 +50,11 @@ struct FanoutResult {
 // SSE events with seq <= no_id_upto carry no id either (those replayed after a gap event whose
 // id is later: an id never goes backwards).
 void EncodeBatch(ws::FrameWriter& writer, Framing framing,
-                 std::span<const room::SequencedMsg> msgs, std::string* out,
+                 std::span<const SequencedMsg> msgs, std::string* out,
                  uint64_t no_id_upto = 0);
 
 // The SSE event name of an event: "msg", "retract", or "gap" for seqs lost to a damaged log.
-[[nodiscard]] inline std::string_view EventType(const room::SequencedMsg& m) {
+[[nodiscard]] inline std::string_view EventType(const SequencedMsg& m) {
   return m.Retract() ? "retract" : m.Lost() ? "gap" : "msg";
 }
 
@@ -67,9 +67,9 @@ void EncodeObject(ws::FrameWriter& writer, Framing framing, std::string_view typ
 // (from recent_prio, the room's recent priority events on this shard, this batch's included):
 // the priority lane is never dropped.
 FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_view room,
-                         std::span<const room::SequencedMsg> msgs,
-                         std::span<const room::SequencedMsg> recent_prio,
-                         std::span<const room::ViewerId> viewers, SlowPolicy policy,
+                         std::span<const SequencedMsg> msgs,
+                         std::span<const SequencedMsg> recent_prio,
+                         std::span<const ViewerId> viewers, SlowPolicy policy,
                          uint32_t max_queue_bytes, ViewerQueues& queues);
 
-}  // namespace roomcast::server
+}  // namespace roomcast::room

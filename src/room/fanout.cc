@@ -1,11 +1,11 @@
-#include "batch.h"
+#include "room/fanout.h"
 
 #include <algorithm>
 
 #include "roomcast/json_writer.h"
 #include "roomcast/sse_event.h"
 
-namespace roomcast::server {
+namespace roomcast::room {
 
 void EncodeObject(ws::FrameWriter& writer, Framing framing, std::string_view type, uint64_t id,
                   std::string_view json, std::string* out) {
@@ -17,7 +17,7 @@ void EncodeObject(ws::FrameWriter& writer, Framing framing, std::string_view typ
 }
 
 void EncodeBatch(ws::FrameWriter& writer, Framing framing,
-                 std::span<const room::SequencedMsg> msgs, std::string* out,
+                 std::span<const SequencedMsg> msgs, std::string* out,
                  uint64_t no_id_upto) {
   size_t total = 0;
   for (const auto& m : msgs) total += m.json.size() + 40;
@@ -45,9 +45,9 @@ void EncodeBatch(ws::FrameWriter& writer, Framing framing,
 }
 
 FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_view room,
-                         std::span<const room::SequencedMsg> msgs,
-                         std::span<const room::SequencedMsg> recent_prio,
-                         std::span<const room::ViewerId> viewers, SlowPolicy policy,
+                         std::span<const SequencedMsg> msgs,
+                         std::span<const SequencedMsg> recent_prio,
+                         std::span<const ViewerId> viewers, SlowPolicy policy,
                          uint32_t max_queue_bytes, ViewerQueues& queues) {
   FanoutResult res;
   if (msgs.empty() || viewers.empty()) return res;
@@ -58,7 +58,7 @@ FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_v
   SharedBuf* buf = SharedBuf::Make(std::move(bytes), first, last);
   const size_t size = buf->bytes.size();
   res.bytes = size;
-  for (room::ViewerId v : viewers) {
+  for (ViewerId v : viewers) {
     // The bound limits a backlog: an empty queue takes a batch of any size.
     const uint32_t queued = queues.QueuedBytes(v);
     if (queued == 0 || queued + size <= max_queue_bytes) {
@@ -82,9 +82,9 @@ FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_v
     }
     const uint64_t from = dropped_first ? std::min(dropped_first, first) : first;
     std::string frame;
-    EncodeObject(writer, framing, "gap", last, room::GapJson(room, from, last), &frame);
+    EncodeObject(writer, framing, "gap", last, GapJson(room, from, last), &frame);
     // The priority events the gap covers still go out (no SSE id: the gap's id is the latest).
-    for (const room::SequencedMsg& p : recent_prio) {
+    for (const SequencedMsg& p : recent_prio) {
       if (p.seq >= from && p.seq <= last) EncodeObject(writer, framing, EventType(p), 0, p.json, &frame);
     }
     // Tagged with the range it stands for, so that a later skip over it widens the range.
@@ -97,4 +97,4 @@ FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_v
   return res;
 }
 
-}  // namespace roomcast::server
+}  // namespace roomcast::room
