@@ -1,5 +1,6 @@
 // The HTTP side of a connection: request heads and bodies, the router, the WebSocket upgrade and
 // the HTTP send. Shard thread only.
+#include <cctype>
 #include <string>
 
 #include "roomcast/json_writer.h"
@@ -96,6 +97,27 @@ uint8_t Shard::CorsIndex(const http::Request& req) const {
 }
 
 std::string_view Shard::CorsHeaders(uint8_t idx) const { return cors_headers_[idx]; }
+
+bool Shard::OriginRefused(const http::Request& req, AnswerForm a) const {
+  if (a.cors != kCorsDenied) return false;
+  // A page served by this server itself (the demo) is same-origin: its authority is our Host.
+  std::string_view origin = req.Find("Origin");
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (origin.substr(0, scheme.size()) == scheme) {
+      origin.remove_prefix(scheme.size());
+      break;
+    }
+  }
+  const std::string_view host = req.Find("Host");
+  if (origin.size() != host.size() || host.empty()) return true;
+  for (size_t i = 0; i < host.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(origin[i])) !=
+        std::tolower(static_cast<unsigned char>(host[i]))) {
+      return true;
+    }
+  }
+  return false;
+}
 
 void Shard::HandlePreflight(ConnId c, AnswerForm a) {
   if (a.cors == kCorsDenied) {
@@ -202,6 +224,10 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req, AnswerForm a) {
     RespondError(c, a.Closing(), 400, "bad_request", kEpochRule);
     return;
   }
+  if (OriginRefused(req, a)) {  // a browser page of another origin (WebSocket has no CORS)
+    RespondError(c, a.Closing(), 403, "forbidden", "origin not allowed (see --cors-origins)");
+    return;
+  }
   if (!req.HeaderHasToken("Upgrade", "websocket") || !req.HeaderHasToken("Connection", "upgrade")) {
     RespondError(c, a.Closing(), 400, "bad_request", "expected a WebSocket upgrade request");
     return;
@@ -235,6 +261,10 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req, AnswerForm a) {
 void Shard::HandleHttpSend(ConnId c, const http::Request& req, AnswerForm a,
                            std::string_view room, std::string_view body) {
   const bool ka = a.keep_alive;
+  if (OriginRefused(req, a)) {  // e.g. a text/plain form POST, which needs no preflight
+    RespondError(c, a, 403, "forbidden", "origin not allowed (see --cors-origins)");
+    return;
+  }
   if (!chat::IsValidRoomId(room)) {
     RespondError(c, a, 400, "bad_request", kRoomRule);
     return;

@@ -97,18 +97,20 @@ sigset_t BlockStopSignals() {
 }
 
 // A fixed-file table cannot be larger than RLIMIT_NOFILE: raises the soft limit to the hard one
-// and, if one shard's share of --max-conns still does not fit, lowers --max-conns and says so.
-void FitConnectionsToDescriptorLimit(Config* cfg) {
+// and, if the shards' tables together still cannot hold --max-conns, lowers --max-conns and says
+// so. Returns the most connections one shard's table can hold.
+uint32_t FitConnectionsToDescriptorLimit(Config* cfg) {
   rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return UINT32_MAX;
   if (rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
   const uint64_t table_cap = rl.rlim_cur > 256 ? rl.rlim_cur - kTableOverhead : 128;
+  const uint32_t cap = static_cast<uint32_t>(std::min<uint64_t>(table_cap, UINT32_MAX));
   const uint64_t shards = static_cast<uint64_t>(cfg->shards);
   const uint64_t per_shard = (cfg->max_conns + shards - 1) / shards;
-  if (per_shard <= table_cap) return;
+  if (per_shard <= table_cap) return cap;
   const uint64_t fit = table_cap * shards;
   RC_WARN(-1,
           "--max-conns %u needs %llu connections per shard but the descriptor limit "
@@ -117,6 +119,7 @@ void FitConnectionsToDescriptorLimit(Config* cfg) {
           cfg->max_conns, static_cast<unsigned long long>(per_shard),
           static_cast<unsigned long long>(rl.rlim_cur), static_cast<unsigned long long>(fit));
   cfg->max_conns = static_cast<uint32_t>(std::min<uint64_t>(fit, UINT32_MAX));
+  return cap;
 }
 
 // The long-poll cursor key: --cursor-key, else kept in --data-dir, else random for this run.
@@ -197,9 +200,10 @@ int RunServer(const Config& cfg_in) {
     cfg.shards = n > 0 ? static_cast<int>(n) : 1;
   }
   const sigset_t set = BlockStopSignals();
-  FitConnectionsToDescriptorLimit(&cfg);
+  const uint32_t table_cap = FitConnectionsToDescriptorLimit(&cfg);
   RC_INFO(-1, "roomcast %s starting: %s", kVersion, DescribeConfig(cfg).c_str());
   ServerShared shared(cfg, cfg.shards);
+  shared.shard_table_cap = table_cap;
   if (!SetUpCursorKey(cfg, &shared)) return 1;
   std::vector<std::unique_ptr<Shard>> shards;
   for (int i = 0; i < cfg.shards; ++i) shards.push_back(std::make_unique<Shard>(&shared, i));

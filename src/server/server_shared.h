@@ -88,10 +88,17 @@ struct ServerShared {
   const Config cfg;
   const int shards;
   std::vector<uint8_t> cursor_key;  // set before the shards are made; read-only afterwards
+  // The most connections one shard's fixed-file table can hold under the descriptor limit; set
+  // before the shards are made.
+  uint32_t shard_table_cap = UINT32_MAX;
   mesh::Mesh mesh;
   std::unique_ptr<ShardMetrics[]> metrics;
   std::atomic<int> shards_ready{0};
   std::atomic<int> shards_failed{0};
+  // Connections open on all shards (refused ones too, until closed): --max-conns is one limit
+  // for the whole server, however unevenly SO_REUSEPORT spreads connections. Touched on accept
+  // and close only, never on the data path.
+  std::atomic<uint32_t> live_conns{0};
   // Shards whose durable log failed: they refuse publishes until a restart, so /readyz says 503.
   std::atomic<int> logs_broken{0};
 };

@@ -15,15 +15,17 @@ namespace roomcast::server {
 
 namespace {
 
-io::LoopOptions MakeLoopOptions(const Config& cfg, int id, int shards) {
+io::LoopOptions MakeLoopOptions(const Config& cfg, int id, int shards, uint32_t table_cap) {
   io::LoopOptions o;
   o.shard_id = id;
   o.cpu = id;  // pinned; the kernel refuses CPUs that do not exist, which is harmless
   o.listen_host = cfg.listen_host;
   o.listen_port = cfg.listen_port;
-  uint32_t per_shard =
-      (cfg.max_conns + static_cast<uint32_t>(shards) - 1) / static_cast<uint32_t>(shards);
-  o.max_conns = per_shard + 64;  // room to answer a few over-limit connections with 503
+  // --max-conns is server-wide and SO_REUSEPORT spreads unevenly: one shard may hold all of it
+  // when the descriptor limit allows (else as much as its table can), plus room to answer a few
+  // over-limit connections with 503.
+  (void)shards;
+  o.max_conns = std::min(cfg.max_conns, table_cap) + 64;
   o.recv_buf_size = cfg.recv_buf_size;
   o.recv_buf_count = cfg.recv_buf_count;
   if (o.recv_buf_count == 0) {
@@ -66,7 +68,7 @@ Shard::Shard(ServerShared* shared, int id)
     : shared_(shared),
       cfg_(shared->cfg),
       id_(id),
-      loop_(MakeLoopOptions(shared->cfg, id, shared->shards), this),
+      loop_(MakeLoopOptions(shared->cfg, id, shared->shards, shared->shard_table_cap), this),
       mesh_(&shared->mesh, id, &loop_),
       metrics_(shared->metrics[static_cast<size_t>(id)]),
       frame_reader_(shared->cfg.max_frame),
@@ -96,8 +98,6 @@ Shard::Shard(ServerShared* shared, int id)
   text_limits_.max_code_points = cfg_.max_text;
   http_limits_.max_head_bytes = cfg_.max_head;
   http_limits_.max_headers = cfg_.max_headers;
-  max_conns_here_ = (cfg_.max_conns + static_cast<uint32_t>(shared->shards) - 1) /
-                    static_cast<uint32_t>(shared->shards);
 }
 
 Shard::~Shard() = default;
@@ -128,7 +128,8 @@ void Shard::Run() {
 void Shard::OnAccept(ConnId c) {
   Session& s = sessions_.Open(c, clock_s_);
   ShardMetrics::Add(metrics_.accepted_total, 1);
-  if (loop_.LiveConns() > max_conns_here_ || draining_) {
+  const uint32_t live = shared_->live_conns.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (live > cfg_.max_conns || draining_) {
     // Over the configured limit: a clean refusal the client can read, then close.
     s.kind = SessKind::kRefused;
     ShardMetrics::Add(metrics_.refused_full_total, 1);
@@ -214,6 +215,7 @@ void Shard::OnPeerGone(ConnId c) {
 void Shard::OnSendDrained(ConnId c) { (void)c; }
 
 void Shard::OnClosed(ConnId c) {
+  shared_->live_conns.fetch_sub(1, std::memory_order_relaxed);
   Session& s = Sess(c);
   if (s.kind == SessKind::kWs || s.kind == SessKind::kSse || s.kind == SessKind::kPollParked) {
     LeaveRoom(c);

@@ -150,6 +150,9 @@ class Shard final : public io::LoopHandler {
   // CORS: the index for this request's Origin, and the header lines for an index.
   uint8_t CorsIndex(const http::Request& req) const;
   std::string_view CorsHeaders(uint8_t idx) const;
+  // A request that changes state (an upgrade, a send) from a browser page whose origin the
+  // --cors-origins list does not allow, and that is not our own origin: refused with 403.
+  [[nodiscard]] bool OriginRefused(const http::Request& req, AnswerForm a) const;
   // Goes on with requests that were held behind an answer this connection was waiting for.
   void ResumeHeldInput(ConnId c);
 
@@ -256,7 +259,6 @@ class Shard final : public io::LoopHandler {
   std::vector<std::string> cors_headers_;  // by CORS index
   std::vector<std::string> cors_list_;     // --cors-origins, from index kCorsFirstListed
   session::SessionTable sessions_;
-  uint32_t max_conns_here_;
   uint64_t start_ms_ = 0;
   uint32_t clock_s_ = 0;
   uint64_t next_sweep_ms_ = 0;

@@ -3,7 +3,7 @@ of every endpoint, the --cors-origins list (echo + Vary: Origin), refusal, CORS 
 import json
 
 from httputil import SSEStream, room_path
-from rcutil import curl, http
+from rcutil import curl, http, raw_http
 
 ROOM = "cors-room"
 ACAO = "access-control-allow-origin"
@@ -106,6 +106,31 @@ def test_disallowed_origin(roomcast):
     # The allowed one still works on the same server.
     status, headers, _b = cors_get(server, "/healthz", "https://a.example")
     assert headers.get(ACAO) == "https://a.example", headers
+
+
+def test_a_restricted_list_refuses_state_changes_from_other_origins(roomcast):
+    """WebSocket has no CORS and a text/plain POST needs no preflight, so the origin check for
+    them is the server's (issue 15, fault 10): with a restricted list, an upgrade or a send from
+    another origin is refused with 403 forbidden; the allowed origin, the server's own origin
+    (the demo page) and clients that send no Origin (not browsers) go through."""
+    server = roomcast("--cors-origins", "https://a.example")
+    own = f"http://127.0.0.1:{server.port}"
+    up = ("GET /ws?room={room} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+          "Sec-WebSocket-Version: 13\r\n{origin}\r\n")
+    for origin, want in (("https://evil.example", 403), ("https://a.example", 101), (own, 101),
+                         (None, 101)):
+        hdr = f"Origin: {origin}\r\n" if origin else ""
+        st, _h, body = raw_http(server.port, up.format(room=ROOM, port=server.port,
+                                                       origin=hdr).encode())
+        assert st == want, (origin, st, body)
+        if want == 403:
+            assert json.loads(body)["error"] == "forbidden", body
+        st, _h, body = http("POST", server.url(room_path(ROOM, "messages") + "?user=u"),
+                            json.dumps({"text": "hi"}),
+                            {"Content-Type": "text/plain", **({"Origin": origin} if origin else {}),
+                             "Host": f"127.0.0.1:{server.port}"})
+        assert st == (403 if want == 403 else 200), (origin, st, body)
 
 
 def test_cors_off(roomcast):

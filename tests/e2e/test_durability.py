@@ -489,7 +489,7 @@ def test_segments_roll_and_retention_deletes_old_ones_under_load(roomcast, tmp_p
     segs = sorted((tmp_path / "log" / "shard-0").glob("*.seg"))
     total = sum(p.stat().st_size for p in segs)
     assert segs[0].name != "00000000000000000001.seg", "retention must have deleted segment 1"
-    assert total <= 3 * 1024 * 1024, (total, [p.name for p in segs])
+    assert 512 * 1024 <= total <= 3 * 1024 * 1024, (total, [p.name for p in segs])
 
     again = roomcast("--data-dir", tmp_path, "--history", 2000, "--max-history-request", 2000,
                      shards=1)
@@ -504,5 +504,7 @@ def test_segments_roll_and_retention_deletes_old_ones_under_load(roomcast, tmp_p
             assert objs[0]["from"] == 4002, objs[0]
             first, msgs = objs[0]["to"] + 1, objs[1:]
         assert [o["seq"] for o in msgs] == list(range(first, 6002)), msgs[:3]
-        assert len(msgs) >= 1000, f"about 2 MiB of ~900-byte records must remain: {len(msgs)}"
+        # Every record still on disk is replayed (~1 KB each, header included); how many that
+        # is depends on where the batches (never split) made the segments roll.
+        assert len(msgs) >= total // 1100, (len(msgs), total)
     run(check(), 20)

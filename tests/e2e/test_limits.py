@@ -110,6 +110,54 @@ def test_max_conns_503_and_recovery(roomcast):
     run(scenario(), 30)
 
 
+def test_max_conns_is_one_limit_for_the_whole_server(roomcast):
+    """SO_REUSEPORT spreads connections over the shards unevenly; the limit is the server's, not
+    an even split per shard (issue 15, fault 9: a shard refused past its half while the other
+    had room). 300 keep-alive connections at --max-conns 300 over 2 shards are all served; the
+    301st is refused with 503 server_full, and a freed slot is taken again."""
+    limit = 300
+    server = roomcast("--max-conns", limit, shards=2)
+    time.sleep(0.3)  # the fixture's /healthz probe is closed by now
+    socks = []
+
+    def open_one() -> tuple[socket.socket, int]:
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else 0
+        return s, status
+
+    try:
+        statuses = []
+        for _ in range(limit):
+            s, st = open_one()
+            socks.append(s)
+            statuses.append(st)
+        assert statuses.count(200) == limit, (
+            f"{statuses.count(503)} of {limit} refused below --max-conns {limit}")
+        extra, st = open_one()
+        extra.close()
+        assert st == 503, st
+        socks.pop().close()
+        deadline = time.monotonic() + 3
+        while True:
+            s, st = open_one()
+            if st == 200:
+                socks.append(s)
+                break
+            s.close()
+            assert st == 503 and time.monotonic() < deadline, st
+            time.sleep(0.1)
+    finally:
+        for s in socks:
+            s.close()
+
+
 # -- HTTP request limits ---------------------------------------------------------------------------
 @pytest.fixture
 def small(roomcast):
