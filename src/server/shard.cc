@@ -175,7 +175,9 @@ void Shard::ProcessInput(ConnId c, std::span<const uint8_t> data) {
     if (used == 0) break;
     off += used;
   }
-  if (Sess(c).flags & kClosingSess) return;
+  Session& s = Sess(c);
+  if (s.flags & kClosingSess) return;
+  if (off > 0 && s.pending) s.pending->partial_request = false;  // what is left starts a new one
   SetPendingInput(c, data.subspan(off));
 }
 
@@ -194,6 +196,7 @@ void Shard::SetPendingInput(ConnId c, std::span<const uint8_t> rest) {
       s.pending.reset();
     } else if (s.pending) {
       s.pending->input.clear();
+      s.pending->partial_request = false;
     }
     return;
   }
@@ -204,7 +207,12 @@ void Shard::SetPendingInput(ConnId c, std::span<const uint8_t> rest) {
     loop_.Close(c, io::CloseMode::kAbort);
     return;
   }
-  session::SessionTable::Pending(s).input.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
+  PendingInput& p = session::SessionTable::Pending(s);
+  if (!p.partial_request) {
+    p.partial_request = true;
+    p.since_s = clock_s_;
+  }
+  p.input.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
 }
 
 void Shard::OnPeerGone(ConnId c) {
@@ -278,6 +286,13 @@ void Shard::Sweep() {
     }
     if (s.kind == SessKind::kHttp) {
       if (s.flags & kAwaitingAck) continue;
+      if (s.pending && s.pending->partial_request &&
+          clock_s_ - s.pending->since_s > cfg_.handshake_timeout_secs) {
+        // A request trickling in (slowloris): every byte resets the idle clock, not this one.
+        RespondError(c, NoRequestForm(), 408, "request_timeout",
+                     "the request did not arrive whole within --handshake-timeout-secs");
+        continue;
+      }
       const uint32_t limit =
           (s.flags & kSawRequest) ? cfg_.keepalive_secs : cfg_.handshake_timeout_secs;
       if (idle > limit) {

@@ -43,6 +43,10 @@ struct PendingInput {
   std::string input;
   std::string fragments;
   bool assembling = false;
+  // An incomplete HTTP request is held: since shard clock second since_s, when its first bytes
+  // came. It must be whole within --handshake-timeout-secs however slowly its bytes trickle in.
+  bool partial_request = false;
+  uint32_t since_s = 0;
 };
 
 // Fixed-size per-connection record (32 bytes), indexed by connection id.

@@ -89,6 +89,31 @@ def test_handshake_timeout_partial_head(roomcast):
     assert waited <= 3.5, f"closed only after {waited:.2f} s"
 
 
+def test_a_request_trickling_in_is_closed_at_the_deadline(roomcast):
+    """Every byte resets the idle clock, so a head sent one byte at a time used to keep its
+    connection (and slot) for hours (issue 15, fault 6). A request must arrive whole within
+    --handshake-timeout-secs of its first byte: 408 request_timeout, then the close."""
+    server = roomcast("--handshake-timeout-secs", 1)
+    with socket.create_connection((HOST, server.port), timeout=5) as s:
+        t0 = time.monotonic()
+        closed = False
+        for ch in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200:
+            try:
+                s.sendall(bytes([ch]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            time.sleep(0.25)
+            if time.monotonic() - t0 > 6:
+                break
+        assert closed or time.monotonic() - t0 <= 6, "still open after 6 s of trickling"
+        data, _waited = read_until_eof(s, 2.0)
+    waited = time.monotonic() - t0
+    assert waited <= 5.0, f"closed only after {waited:.2f} s"
+    status, _h = parse_head(data.partition(b"\r\n\r\n")[0])
+    assert status == 408 and b'"error":"request_timeout"' in data, data
+
+
 def test_keepalive_timeout_after_request(roomcast):
     server = roomcast("--keepalive-secs", 1)
     with socket.create_connection((HOST, server.port), timeout=5) as s:
