@@ -188,6 +188,8 @@ class Shard final : public io::LoopHandler {
   // ws_front.cc
   bool HandleFrame(ConnId c, const ws::Frame& f);
   void HandleWsText(ConnId c, std::string_view text);
+  // False (and the connection closed) when a reply would take the queue past --max-queue-bytes.
+  [[nodiscard]] bool ReplyFits(ConnId c, size_t bytes);
   void SendWsText(ConnId c, std::string_view json);
   void SendWsError(ConnId c, std::string_view code, std::string_view message);
   void CloseWs(ConnId c, ws::CloseCode code, std::string_view reason);

@@ -30,10 +30,22 @@ size_t Shard::ProcessWs(ConnId c, std::span<const uint8_t> data) {
   return r.consumed;
 }
 
+bool Shard::ReplyFits(ConnId c, size_t bytes) {
+  if (loop_.QueuedBytes(c) + bytes <= cfg_.max_queue_bytes) return true;
+  // Replies (pongs, acks, errors) are never dropped, so a client that keeps asking without
+  // reading would grow its queue without bound (a ping flood): it is closed instead, as the
+  // fan-out closes a viewer whose replies alone pass the bound.
+  ShardMetrics::Add(metrics_.slow_closes_total, 1);
+  Sess(c).flags |= kClosingSess;
+  loop_.Close(c, io::CloseMode::kAbort);
+  return false;
+}
+
 void Shard::SendWsText(ConnId c, std::string_view json) {
   std::string frame;
   frame.reserve(json.size() + 4);
   frame_writer_.Append(&frame, ws::Opcode::kText, json);
+  if (!ReplyFits(c, frame.size())) return;
   loop_.EnqueueCopy(c, std::move(frame));
 }
 
@@ -64,6 +76,7 @@ bool Shard::HandleFrame(ConnId c, const ws::Frame& f) {
     case ws::Opcode::kPing: {
       std::string frame;
       frame_writer_.Append(&frame, ws::Opcode::kPong, f.payload);
+      if (!ReplyFits(c, frame.size())) return false;
       loop_.EnqueueCopy(c, std::move(frame));
       return true;
     }
