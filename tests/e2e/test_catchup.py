@@ -5,20 +5,28 @@ drains, never much more than --max-queue-bytes queued), then live ones with no h
 duplicate; a `gap` names only what the room no longer keeps."""
 import asyncio
 import json
-import os
 import socket
 import time
 
 from httputil import BackgroundPoster, room_path
 from metricsutil import fetch_metrics, metric_sum, poll_metrics
-from rcutil import (HOST, CloseReceived, RawWS, check_msg, check_welcome, close_all, join,
+from rcutil import (HOST, RawWS, check_msg, check_welcome, close_all, http, join,
                     post_message, recv_next, run, send_op, ws_connect)
 
 ROOM = "catchup-room"
 PAGE = ("--history", 5000, "--max-history-request", 500)
+# ~2 KB a message: 3,000 of them are more than the kernel buffers of one loopback connection hold
+# (tcp_wmem max 4 MB), so a reader that stalls keeps the catch-up going.
+BIG = "\U0001F600" * 500
 
 
-async def publish(server, n, room=ROOM, text=lambda i: f"m{i}", window=64):
+def catching_up(server):
+    """Waits (3 s at most) for a catch-up in progress; returns whether there is one."""
+    _t, samples = poll_metrics(server, lambda s: metric_sum(s, "roomcast_catchups") >= 1)
+    return metric_sum(samples, "roomcast_catchups") >= 1
+
+
+async def publish(server, n, room=ROOM, text=lambda i: f"m{i}", window=64, cid="c"):
     """Sends n messages over one WebSocket, at most `window` unacknowledged; returns the welcome
     the sender got (its epoch) and the acked seqs."""
     ws, w = await join(server, room, user="writer")
@@ -27,7 +35,7 @@ async def publish(server, n, room=ROOM, text=lambda i: f"m{i}", window=64):
         sent = 0
         while len(acks) < n:
             while sent < n and sent - len(acks) < window:
-                await send_op(ws, {"op": "send", "text": text(sent), "cid": f"c{sent}"})
+                await send_op(ws, {"op": "send", "text": text(sent), "cid": f"{cid}{sent}"})
                 sent += 1
             f = await recv_next(ws, 10)
             if f.get("type") == "ack":
@@ -243,7 +251,7 @@ def test_messages_during_catch_up_arrive_once_in_order(roomcast):
     server = roomcast(*PAGE, "--max-queue-bytes", 65536)
 
     async def scenario():
-        w, _ = await publish(server, 3000, text=lambda i: "y" * 200)
+        w, _ = await publish(server, 3000, text=lambda i: BIG)
         raw, _h = await RawWS.connect(server.port,
                                       f"/ws?room={ROOM}&since=0&epoch={w['epoch']}&user=mid",
                                       rcvbuf=4096, limit=4096)
@@ -259,6 +267,7 @@ def test_messages_during_catch_up_arrive_once_in_order(roomcast):
                     if len(got) % 100 == 0:
                         await asyncio.sleep(0.1)
                 posted = await asyncio.to_thread(poster.finished, 30)
+                assert await asyncio.to_thread(catching_up, server), "the catch-up ended early"
             assert posted[0][0] == 3001 and posted[-1][0] == 3060, posted[:2]
             while len(got) < 3060:
                 got.append(await raw.recv_json(10))
@@ -330,3 +339,55 @@ def test_disconnect_mid_catch_up_leaves_nothing(roomcast):
         assert metric_sum(samples, "roomcast_catchups") == 0, "a catch-up was left behind"
         assert metric_sum(samples, "roomcast_catchup_pages_total") > 0
     run(scenario(), 90)
+
+
+# -- priority events: first, once, and SSE ids that never go backwards -------------------------
+def test_priority_events_lead_the_catch_up_and_sse_ids_never_go_backwards(roomcast):
+    key = "e2e-admin-key-0123456789"
+    server = roomcast(*PAGE, "--max-queue-bytes", 32768, "--admin-key", key)
+
+    def admin_prio(text):
+        st, _h, body = http("POST", server.url(f"/admin/rooms/{ROOM}/publish"),
+                            json.dumps({"text": text, "prio": True, "kind": "gift"}),
+                            {"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+        assert st == 200, body
+        return json.loads(body)["seq"]
+
+    w, _ = run(publish(server, 1500, text=lambda i: BIG), 60)
+    old_prio = admin_prio("old gift")
+    assert old_prio == 1501
+    run(publish(server, 1499, text=lambda i: BIG, cid="d"), 60)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(5)
+    sock.connect((HOST, server.port))
+    try:
+        sock.sendall(f"GET {room_path(ROOM, 'events', since=0, epoch=w['epoch'])} HTTP/1.1\r\n"
+                     f"Host: {HOST}\r\n\r\n".encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            buf += sock.recv(4096)
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        events, rest = read_sse(_Prefixed(sock, rest), 3)
+        assert events[0][1] == "welcome" and events[0][2]["seq"] == 3000, events[0]
+        # The old priority event leads, ahead of seq 1, so without an id.
+        assert events[1][2]["seq"] == 1501 and events[1][0] is None, events[1]
+        assert events[2][2]["seq"] == 1 and events[2][0] == "1", events[2]
+        time.sleep(0.5)  # stalled: the catch-up is far from done
+        assert catching_up(server), "the catch-up ended early"
+        new_prio = admin_prio("new gift")
+        assert new_prio == 3001
+        more, _rest = read_sse(_Prefixed(sock, rest), 3000 - 1)
+    finally:
+        sock.close()
+    body = events[1:] + more
+    seqs = [e[2]["seq"] for e in body]
+    assert sorted(seqs) == list(range(1, 3002)), "every seq exactly once"
+    ids = [int(e[0]) for e in body if e[0] is not None]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids), "SSE ids never go backwards"
+    at = seqs.index(3001)
+    assert body[at][0] is None, "a priority event ahead of the next page carries no id"
+    assert at < seqs.index(3000), "the new priority event does not wait for the catch-up's end"
+    plain = [s for s in seqs if s not in (1501, 3001)]
+    assert plain == sorted(plain)
