@@ -118,13 +118,20 @@ class OwnerRoom {
   // are returned: kOldest returns the first ones (a poller then resumes from `last`), kNewest the
   // last ones (live events follow them). gap_from..gap_to names the seqs after `since` that are
   // neither returned nor still to come; priority events inside it are returned all the same.
-  enum class Cap { kOldest, kNewest };
+  //
+  // kPaged is a stream resume's page: the first `max` ordinary events (as kOldest; with max 0,
+  // as kNewest), and with them every priority event after them up to the head, so that priority
+  // events never wait behind ordinary pages. When `last` is below the head, more pages follow
+  // (ask again with since = last and prio_sent_upto = the head now). Priority events with
+  // seq <= prio_sent_upto are left out everywhere: the caller already has them.
+  enum class Cap { kOldest, kNewest, kPaged };
   struct SinceResult {
     uint64_t gap_from = 0, gap_to = 0;  // gap_to == 0: no gap
     std::vector<SequencedMsg> msgs;
     uint64_t last = 0;  // the last seq returned or covered by the gap; `since` when nothing
   };
-  [[nodiscard]] SinceResult Since(uint64_t since, size_t max, Cap cap) const;
+  [[nodiscard]] SinceResult Since(uint64_t since, size_t max, Cap cap,
+                                  uint64_t prio_sent_upto = 0) const;
 
   // Viewer accounting per shard; returns the shard's new count.
   uint32_t AddViewers(int shard, uint32_t n);

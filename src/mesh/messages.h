@@ -78,6 +78,9 @@ struct JoinReq {
   uint64_t since = kNoSince;
   std::string epoch;  // the viewer's epoch, when it gave one (a different one: reset gap)
   uint32_t tag = 0;   // the viewer shard's, returned as is
+  // A stream resume's next page: the viewer has every priority event up to this seq (from
+  // JoinReply::prio_sent_upto); 0 for a first join.
+  uint64_t prio_sent_upto = 0;
 };
 
 // Owner -> viewer's shard.
@@ -94,6 +97,10 @@ struct JoinReply {
   bool reset = false;                       // the viewer resumed from another epoch: a reset gap
   uint64_t last = 0;                        // the seq a poll's cursor moves to
   std::vector<room::SequencedMsg> history;  // events after the gap, priority ones first
+  // A stream resume's page (not counted): more is kept after `last`; ask again with since =
+  // last and this prio_sent_upto. Priority events in `history` above `last` are ahead of it.
+  bool more = false;
+  uint64_t prio_sent_upto = 0;
   chat::Refusal refusal = chat::Refusal::kNone;
 };
 

@@ -122,23 +122,32 @@ void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
       since = 0;
       rep.reset = true;
     }
-    const auto cap = req.mode == mesh::JoinMode::kPoll ? room::OwnerRoom::Cap::kOldest
-                                                       : room::OwnerRoom::Cap::kNewest;
-    room::OwnerRoom::SinceResult res = r->Since(since, opt_.max_history_request, cap);
+    // A poll pages by its cursor; a stream resume is answered in pages (kPaged) until the
+    // rest fits one, and only that last answer counts the viewer.
+    const bool poll = req.mode == mesh::JoinMode::kPoll;
+    const uint64_t prio_sent = rep.reset ? 0 : req.prio_sent_upto;
+    room::OwnerRoom::SinceResult res =
+        r->Since(since, opt_.max_history_request,
+                 poll ? room::OwnerRoom::Cap::kOldest : room::OwnerRoom::Cap::kPaged, prio_sent);
     rep.gap_from = rep.reset ? 1 : res.gap_from;
     rep.gap_to = res.gap_to;
     rep.history = std::move(res.msgs);
     rep.last = res.last;
+    rep.more = !poll && rep.last < rep.head;
+    if (rep.more) rep.prio_sent_upto = rep.head;  // a page carries every priority event so far
   } else if (req.history) {
     rep.history = r->Recent(req.history);
   }
   // A poll is parked (and counted) only when it has nothing to take away yet; a first poll
-  // (no cursor) is always answered at once.
+  // (no cursor) is always answered at once. A catch-up page counts nobody (the viewer may
+  // leave before its last page; nothing is forwarded for it meanwhile).
   rep.counted =
-      req.mode != mesh::JoinMode::kPoll ||
-      (req.since != mesh::kNoSince && rep.history.empty() && rep.gap_to == 0 && !rep.reset);
+      req.mode != mesh::JoinMode::kPoll
+          ? !rep.more
+          : req.since != mesh::kNoSince && rep.history.empty() && rep.gap_to == 0 && !rep.reset;
   if (rep.counted) r->AddViewers(from, 1);
-  rep.online = r->Online();
+  // A viewer catching up is not counted yet, but will be: `online` includes it, as for a join.
+  rep.online = r->Online() + (rep.more ? 1 : 0);
   out_->Send(from, std::move(rep));
 }
 

@@ -18,7 +18,7 @@ void EncodeObject(ws::FrameWriter& writer, Framing framing, std::string_view typ
 
 void EncodeBatch(ws::FrameWriter& writer, Framing framing,
                  std::span<const SequencedMsg> msgs, std::string* out,
-                 uint64_t no_id_upto) {
+                 uint64_t no_id_upto, uint64_t id_upto) {
   size_t total = 0;
   for (const auto& m : msgs) total += m.json.size() + 40;
   out->reserve(out->size() + total);
@@ -35,7 +35,7 @@ void EncodeBatch(ws::FrameWriter& writer, Framing framing,
     for (const auto& m : msgs) {
       if (!m.Prio()) continue;
       const bool moved_ahead = first_plain != 0 && first_plain < m.seq;
-      const uint64_t id = moved_ahead || m.seq <= no_id_upto ? 0 : m.seq;
+      const uint64_t id = moved_ahead || m.seq <= no_id_upto || m.seq > id_upto ? 0 : m.seq;
       EncodeObject(writer, framing, EventType(m), id, m.json, out);
     }
   }

@@ -48,10 +48,11 @@ struct FanoutResult {
 // each part in seq order. An SSE priority event moved ahead of an ordinary one with a lower seq
 // carries no `id:`, so that a stream cut between them never resumes past the ordinary one.
 // SSE events with seq <= no_id_upto carry no id either (those replayed after a gap event whose
-// id is later: an id never goes backwards).
+// id is later: an id never goes backwards), nor do those with seq > id_upto (priority events
+// sent with a catch-up page, ahead of ordinary events still to come).
 void EncodeBatch(ws::FrameWriter& writer, Framing framing,
                  std::span<const SequencedMsg> msgs, std::string* out,
-                 uint64_t no_id_upto = 0);
+                 uint64_t no_id_upto = 0, uint64_t id_upto = UINT64_MAX);
 
 // The SSE event name of an event: "msg", "retract", or "gap" for seqs lost to a damaged log.
 [[nodiscard]] inline std::string_view EventType(const SequencedMsg& m) {

@@ -240,15 +240,18 @@ std::vector<SequencedMsg> OwnerRoom::Recent(size_t n) const {
   return out;
 }
 
-OwnerRoom::SinceResult OwnerRoom::Since(uint64_t since, size_t max, Cap cap) const {
+OwnerRoom::SinceResult OwnerRoom::Since(uint64_t since, size_t max, Cap cap,
+                                        uint64_t prio_sent_upto) const {
   SinceResult r;
   if (since > visible_) since = 0;  // from an earlier epoch: start this one from its beginning
   r.last = since;
   if (since == visible_) return r;
+  const bool paged = cap == Cap::kPaged && max > 0;
+  if (cap == Cap::kPaged) cap = paged ? Cap::kOldest : Cap::kNewest;
   const uint64_t oldest =
       history_cap_ == 0 || history_.empty() ? visible_ + 1 : FirstSeqOf(history_.front());
   uint64_t first = std::max(since + 1, oldest);  // first seq we can return
-  const uint64_t available = visible_ + 1 - first;
+  const uint64_t available = first > visible_ ? 0 : visible_ + 1 - first;
   if (available > max && cap == Cap::kNewest) first = visible_ + 1 - max;
   if (first > since + 1) {
     r.gap_from = since + 1;
@@ -256,7 +259,8 @@ OwnerRoom::SinceResult OwnerRoom::Since(uint64_t since, size_t max, Cap cap) con
     r.last = r.gap_to;
   }
   // Priority events inside the gap are kept longer than ordinary history: they come first.
-  for (auto it = LowerBound(prio_, since + 1); it != prio_.end() && it->seq < first; ++it) {
+  for (auto it = LowerBound(prio_, std::max(since, prio_sent_upto) + 1);
+       it != prio_.end() && it->seq < first; ++it) {
     r.msgs.push_back(Copy(*it));
   }
   if (first > visible_ || max == 0 || history_cap_ == 0) return r;
@@ -264,11 +268,18 @@ OwnerRoom::SinceResult OwnerRoom::Since(uint64_t since, size_t max, Cap cap) con
   std::vector<SequencedMsg> plain;
   for (auto it = LowerBound(history_, first); it != history_.end() && it->seq <= end; ++it) {
     if (it->flags & kEvHidden) continue;
+    if (it->Prio() && it->seq <= prio_sent_upto) continue;
     if (it->Lost() && it->lost_from < first) {  // name only the seqs after what the caller has
       plain.push_back(LostPlaceholder(first, it->seq));
       continue;
     }
     (it->Prio() ? r.msgs : plain).push_back(Copy(*it));
+  }
+  if (paged) {  // the priority events after this page, up to the head, come with it
+    for (auto it = LowerBound(history_, std::max(end, prio_sent_upto) + 1);
+         it != history_.end() && it->seq <= visible_; ++it) {
+      if (it->Prio() && !(it->flags & kEvHidden)) r.msgs.push_back(Copy(*it));
+    }
   }
   r.msgs.reserve(r.msgs.size() + plain.size());
   for (auto& m : plain) r.msgs.push_back(std::move(m));

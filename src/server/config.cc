@@ -38,7 +38,7 @@ std::vector<Option> Options(Config* c) {
       {"shards", Kind::kInt, &c->shards, 0, 1024, "shard threads; 0 = one per CPU"},
       {"history", Kind::kU32, &c->history, 0, 1000000, "messages kept per room"},
       {"max-history-request", Kind::kU32, &c->max_history_request, 0, 1000000,
-       "largest ?history=N honoured"},
+       "largest ?history=N honoured, and the page size of a resume streamed in pages"},
       {"max-frame", Kind::kU32, &c->max_frame, 16, 16u << 20,
        "largest client WebSocket frame payload in bytes (larger: close 1009)"},
       {"max-conns", Kind::kU32, &c->max_conns, 1, 100000000,

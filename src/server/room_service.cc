@@ -194,17 +194,23 @@ void Shard::AppendJoinBacklog(const mesh::JoinReply& rep, bool sse, std::string*
                                rep.reset ? std::string_view(rep.epoch) : std::string_view{}),
                  out);
   }
-  EncodeBatch(frame_writer_, f, rep.history, out, rep.gap_to);
+  // rep.last: a catch-up page's priority events above it are ahead of ordinary ones to come.
+  EncodeBatch(frame_writer_, f, rep.history, out, rep.gap_to, rep.last);
 }
 
 void Shard::OnWsReply(mesh::JoinReply& rep) {
   const uint32_t idx = replicas_.Find(rep.room);
   Session& s = Sess(rep.to.conn);
   if (rep.refusal != chat::Refusal::kNone) {
+    EndCatchUp(rep.to.conn);
     SendWsError(rep.to.conn, "unavailable", chat::Describe(rep.refusal).text);
     CloseWs(rep.to.conn, ws::CloseCode::kInternalError, "room unavailable");
     return;
   }
+  // The welcome comes first, once: with the first answer, page or not.
+  std::string frames;
+  if (!CatchingUp(rep.to.conn)) frame_writer_.Append(&frames, ws::Opcode::kText, WelcomeJson(rep));
+  if (rep.more) return QueueCatchUpPage(rep, false, std::move(frames));
   // Messages already waiting in the replica were sequenced before this join (the owner answered
   // the join after forwarding them): they go to the viewers that were here before, not to this
   // one, whose history and live stream start after HEAD.
@@ -212,8 +218,7 @@ void Shard::OnWsReply(mesh::JoinReply& rep) {
   s.viewer_pos = replicas_.AddViewer(idx, rep.to.conn);
   s.kind = SessKind::kWs;
   ++ws_viewers_;
-  std::string frames;
-  frame_writer_.Append(&frames, ws::Opcode::kText, WelcomeJson(rep));
+  EndCatchUp(rep.to.conn);  // after AddViewer: the replica stays
   AppendJoinBacklog(rep, false, &frames);
   loop_.EnqueueCopy(rep.to.conn, std::move(frames));
 }

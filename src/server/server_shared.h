@@ -38,6 +38,9 @@ struct alignas(64) ShardMetrics {
   std::atomic<uint64_t> loop_turns_total{0};
   std::atomic<uint64_t> sse_viewers{0};
   std::atomic<uint64_t> longpoll_parked{0};
+  std::atomic<uint64_t> catchups{0};                   // stream resumes catching up now
+  std::atomic<uint64_t> catchup_pages_total{0};        // catch-up pages queued
+  std::atomic<uint64_t> catchup_queue_peak_bytes{0};   // largest send queue left by a page
   std::atomic<uint64_t> longpoll_requests_total{0};
   std::atomic<uint64_t> longpoll_responses_total{0};
   std::atomic<uint64_t> longpoll_response_messages_total{0};

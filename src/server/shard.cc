@@ -220,7 +220,9 @@ void Shard::OnPeerGone(ConnId c) {
   s.flags |= kClosingSess;
 }
 
-void Shard::OnSendDrained(ConnId c) { (void)c; }
+void Shard::OnSendDrained(ConnId c) {
+  if (!catchups_.empty()) AskNextPage(c);
+}
 
 void Shard::OnClosed(ConnId c) {
   shared_->live_conns.fetch_sub(1, std::memory_order_relaxed);
@@ -228,6 +230,7 @@ void Shard::OnClosed(ConnId c) {
   if (s.kind == SessKind::kWs || s.kind == SessKind::kSse || s.kind == SessKind::kPollParked) {
     LeaveRoom(c);
   }
+  if (!catchups_.empty()) EndCatchUp(c);
   sessions_.Release(c);
 }
 
@@ -375,6 +378,8 @@ void Shard::PublishMetrics() {
   ShardMetrics::Set(metrics_.room_replicas, replicas_.Count());
   ShardMetrics::Set(metrics_.sse_viewers, sse_viewers_);
   ShardMetrics::Set(metrics_.longpoll_parked, parked_);
+  ShardMetrics::Set(metrics_.catchups, catchups_.size());
+  ShardMetrics::Set(metrics_.catchup_queue_peak_bytes, catchup_queue_peak_);
 }
 
 }  // namespace roomcast::server

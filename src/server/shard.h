@@ -31,6 +31,7 @@
 #include "roomcast/shard_loop.h"
 #include "roomcast/ws_frame.h"
 #include "session/session_table.h"
+#include "catch_up.h"
 #include "room/fanout.h"
 #include "server_shared.h"
 
@@ -217,6 +218,16 @@ class Shard final : public io::LoopHandler {
   void OnWsReply(mesh::JoinReply& rep);
   std::string WelcomeJson(const mesh::JoinReply& rep);
 
+  // catch_up.cc: a stream resume answered in pages (catch_up.h).
+  [[nodiscard]] bool CatchingUp(ConnId c) const;
+  // Queues `out` (the welcome, on the first page) and the page's events; asks for the next page
+  // when it fits.
+  void QueueCatchUpPage(const mesh::JoinReply& rep, bool sse, std::string out);
+  // Asks the owner for the next page if the connection has room for it (from OnSendDrained too).
+  void AskNextPage(ConnId c);
+  // The catch-up ended (its last answer, a refusal, or the viewer left): drops its hold.
+  void EndCatchUp(ConnId c);
+
   // history_front.cc: GET /rooms/R/history?after=S&limit=N, a page of what the room keeps.
   void HandleHistory(ConnId c, const http::Request& req, AnswerForm a, std::string_view room);
   void OnHistoryReply(mesh::HistoryReply& rep);
@@ -272,6 +283,9 @@ class Shard final : public io::LoopHandler {
   uint64_t ws_viewers_ = 0;
   uint64_t sse_viewers_ = 0;
   uint64_t parked_ = 0;
+  // Stream resumes catching up, by connection (one page in flight each at most).
+  std::unordered_map<ConnId, CatchUp> catchups_;
+  uint64_t catchup_queue_peak_ = 0;  // the largest send queue a page left behind (/metrics)
 };
 
 }  // namespace roomcast::server

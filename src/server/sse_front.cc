@@ -50,6 +50,7 @@ void Shard::OnSseReply(mesh::JoinReply& rep) {
   const uint32_t idx = replicas_.Find(rep.room);
   Session& s = Sess(rep.to.conn);
   if (rep.refusal != chat::Refusal::kNone) {
+    EndCatchUp(rep.to.conn);
     std::string ev;
     sse::AppendEvent(&ev, "error", false, 0,
                      R"({"type":"error","code":"unavailable","message":"room limit reached"})");
@@ -58,13 +59,15 @@ void Shard::OnSseReply(mesh::JoinReply& rep) {
     loop_.Close(rep.to.conn, io::CloseMode::kGraceful);
     return;
   }
+  std::string events;
+  if (!CatchingUp(rep.to.conn)) sse::AppendEvent(&events, "welcome", false, 0, WelcomeJson(rep));
+  if (rep.more) return QueueCatchUpPage(rep, true, std::move(events));
   // As for WebSocket joins: what waits in the replica predates this viewer's start.
   if (!replicas_.At(idx).pending.empty()) FlushReplica(idx);
   s.viewer_pos = replicas_.AddViewer(idx, rep.to.conn, room::ViewerList::kSse);
   s.kind = SessKind::kSse;
   ++sse_viewers_;
-  std::string events;
-  sse::AppendEvent(&events, "welcome", false, 0, WelcomeJson(rep));
+  EndCatchUp(rep.to.conn);  // after AddViewer: the replica stays
   AppendJoinBacklog(rep, true, &events);
   loop_.EnqueueCopy(rep.to.conn, std::move(events));
 }

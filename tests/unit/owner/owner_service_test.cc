@@ -240,6 +240,65 @@ TEST(OwnerService, JoinsResumeAndLeavesCount) {
   EXPECT_EQ(out.At<mesh::JoinReply>(2).online, 1u);
 }
 
+TEST(OwnerService, AStreamResumePastTheRequestLimitIsAnsweredInUncountedPages) {
+  Fixture f;
+  f.opt.history = 100;
+  f.opt.max_history_request = 4;
+  RecordingOutbox out;
+  MemoryEventLog log(&out);
+  OwnerService owner(0, f.opt, &log, &out, f.Counters());
+  for (int i = 0; i < 10; ++i) {
+    auto p = Pub("r", "u", "m");
+    owner.OnPublish(0, p, 1);
+  }
+  out.sent.clear();
+  auto j = Join("r", 0);
+  owner.OnJoin(1, j);
+  const auto p1 = out.At<mesh::JoinReply>(0);
+  EXPECT_TRUE(p1.more);
+  EXPECT_FALSE(p1.counted);
+  EXPECT_EQ(p1.gap_to, 0u) << "nothing is gone: no gap";
+  EXPECT_EQ(p1.head, 10u);
+  EXPECT_EQ(p1.last, 4u);
+  EXPECT_EQ(p1.history.size(), 4u);
+  EXPECT_EQ(p1.prio_sent_upto, 10u);
+  EXPECT_EQ(p1.online, 1u) << "online counts the viewer that is catching up";
+  // The next page, from the last seq of the first.
+  auto j2 = Join("r", p1.last);
+  j2.epoch = p1.epoch;
+  j2.prio_sent_upto = p1.prio_sent_upto;
+  owner.OnJoin(1, j2);
+  const auto p2 = out.At<mesh::JoinReply>(1);
+  EXPECT_TRUE(p2.more);
+  EXPECT_EQ(p2.history.front().seq, 5u);
+  EXPECT_EQ(p2.last, 8u);
+  // A message meanwhile: nobody is counted, so it is forwarded to no shard.
+  auto late = Pub("r", "u", "late");
+  owner.OnPublish(0, late, 1);
+  ASSERT_EQ(out.sent.size(), 3u);  // the ack only
+  // The rest fits one page: the last answer counts the viewer and reaches the head.
+  auto j3 = Join("r", p2.last);
+  j3.epoch = p1.epoch;
+  j3.prio_sent_upto = p2.prio_sent_upto;
+  owner.OnJoin(1, j3);
+  const auto p3 = out.At<mesh::JoinReply>(3);
+  EXPECT_FALSE(p3.more);
+  EXPECT_TRUE(p3.counted);
+  EXPECT_EQ(p3.last, 11u);
+  EXPECT_EQ(p3.head, 11u);
+  ASSERT_EQ(p3.history.size(), 3u);
+  EXPECT_EQ(p3.history.back().seq, 11u);
+  EXPECT_EQ(p3.online, 1u);
+  // A long-poll still pages by its cursor, uncounted and without `more`.
+  auto poll = Join("r", 0);
+  poll.mode = mesh::JoinMode::kPoll;
+  owner.OnJoin(2, poll);
+  const auto pp = out.At<mesh::JoinReply>(4);
+  EXPECT_FALSE(pp.more);
+  EXPECT_FALSE(pp.counted);
+  EXPECT_EQ(pp.last, 4u);
+}
+
 TEST(MeshMessage, PackAndUnpackMoveOwnership) {
   mesh::Item it = mesh::Pack(mesh::LeaveReq{"room", 3});
   std::unique_ptr<mesh::Message> back = mesh::Unpack(it);

@@ -183,6 +183,17 @@ TEST(Batch, PriorityEventsGoFirstAndSseDropsTheirIdWhenMovedAhead) {
   EXPECT_EQ(lead_out, "id: 5\nevent: msg\ndata: p5\n\nid: 6\nevent: msg\ndata: m6\n\n");
 }
 
+TEST(Batch, SseCatchUpPagePriorityEventsAboveTheLastSeqCarryNoId) {
+  // A catch-up page covering seqs up to 4 carries priority event 9 (ahead of ordinary 5..8 still
+  // to come) even when the page holds no ordinary event at all: 9 must not become the stream's
+  // last id.
+  ws::FrameWriter w;
+  std::vector<room::SequencedMsg> page = {{3, "p3", 0, room::kEvPrio}, {9, "p9", 0, room::kEvPrio}};
+  std::string out;
+  EncodeBatch(w, Framing::kSse, page, &out, 0, /*id_upto=*/4);
+  EXPECT_EQ(out, "id: 3\nevent: msg\ndata: p3\n\nevent: msg\ndata: p9\n\n");
+}
+
 TEST(Batch, SlowViewerStillGetsThePriorityEventsItsGapCovers) {
   ws::FrameWriter w;
   FakeQueues q;

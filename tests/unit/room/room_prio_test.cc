@@ -57,6 +57,53 @@ TEST(OwnerRoomPrio, PrioFirstWithinARange) {
   EXPECT_EQ(res.last, 4u);
 }
 
+TEST(OwnerRoomPrio, PagedResumeCarriesEveryPrioEventUpToTheHeadOnce) {
+  OwnerRoom r("r", "e", 100, 1);
+  r.Sequence(Plain("a"));   // 1
+  r.Sequence(Prio("g1"));   // 2
+  r.Sequence(Plain("b"));   // 3
+  r.Sequence(Plain("c"));   // 4
+  r.Sequence(Plain("d"));   // 5
+  r.Sequence(Prio("g2"));   // 6
+  r.Sequence(Plain("e"));   // 7
+  // The first page covers seqs 1..2 (max 2): priority 2 in it, then 6, which is after the page
+  // (priority events never wait behind pages), then ordinary 1.
+  auto p1 = r.Since(0, 2, OwnerRoom::Cap::kPaged);
+  EXPECT_EQ(Seqs(p1.msgs), (std::vector<uint64_t>{2, 6, 1}));
+  EXPECT_EQ(p1.last, 2u);
+  EXPECT_EQ(p1.gap_to, 0u);
+  r.Sequence(Prio("g3"));   // 8, during the catch-up
+  auto p2 = r.Since(p1.last, 2, OwnerRoom::Cap::kPaged, /*prio_sent_upto=*/7);
+  EXPECT_EQ(Seqs(p2.msgs), (std::vector<uint64_t>{8, 3, 4})) << "2 and 6 are not sent again";
+  EXPECT_EQ(p2.last, 4u);
+  auto p3 = r.Since(p2.last, 2, OwnerRoom::Cap::kPaged, 8);
+  EXPECT_EQ(Seqs(p3.msgs), (std::vector<uint64_t>{5}));
+  EXPECT_EQ(p3.last, 6u);
+  auto p4 = r.Since(p3.last, 2, OwnerRoom::Cap::kPaged, 8);
+  EXPECT_EQ(Seqs(p4.msgs), (std::vector<uint64_t>{7}));
+  EXPECT_EQ(p4.last, 8u) << "the rest fits: the head is reached";
+}
+
+TEST(OwnerRoomPrio, PagedResumeGapsOnlyWhatIsGoneAndFitsLikeNewest) {
+  OwnerRoom r("r", "e", 5, 1);
+  r.Sequence(Plain("a"));   // 1
+  r.Sequence(Prio("g"));    // 2
+  for (int i = 0; i < 10; ++i) r.Sequence(Plain("x"));  // 3..12; history keeps 8..12
+  auto p = r.Since(1, 3, OwnerRoom::Cap::kPaged);
+  EXPECT_EQ(p.gap_from, 2u);
+  EXPECT_EQ(p.gap_to, 7u);
+  EXPECT_EQ(Seqs(p.msgs), (std::vector<uint64_t>{2, 8, 9, 10}));
+  EXPECT_EQ(p.last, 10u);
+  // Within the limit, a paged resume is what kNewest gives; with max 0, too (all a gap).
+  auto all = r.Since(1, 100, OwnerRoom::Cap::kPaged);
+  auto newest = r.Since(1, 100, OwnerRoom::Cap::kNewest);
+  EXPECT_EQ(Seqs(all.msgs), Seqs(newest.msgs));
+  EXPECT_EQ(all.last, 12u);
+  auto none = r.Since(1, 0, OwnerRoom::Cap::kPaged);
+  EXPECT_EQ(none.last, 12u);
+  EXPECT_EQ(Seqs(none.msgs), (std::vector<uint64_t>{2}));
+}
+
 TEST(OwnerRoomPrio, RecentReplaysPrioFirstIncludingOlderOnes) {
   OwnerRoom r("r", "e", 100, 1, 2);  // keeps 2 priority events
   r.Sequence(Prio("g1"));  // 1 (falls out of the priority list)
