@@ -170,7 +170,8 @@ class OwnerRooms {
   OwnerRoom* GetOrCreate(std::string_view name);
   // Start-up replay: the room with this epoch (created when absent, even past max_rooms).
   OwnerRoom* GetOrCreateWithEpoch(std::string_view name, std::string_view epoch);
-  // Start-up replay: drops a room (an older epoch met a newer one).
+  // Drops a room: at replay, an older epoch met a newer one; at run time, an empty room is
+  // reclaimed (OwnerService).
   void Drop(std::string_view name);
   OwnerRoom* Find(std::string_view name);
   size_t Count() const { return rooms_.size(); }
@@ -185,7 +186,6 @@ class OwnerRooms {
   size_t max_rooms_;
   size_t prio_cap_;
   uint64_t epoch_salt_;
-  uint64_t created_ = 0;
   std::unordered_map<std::string, std::unique_ptr<OwnerRoom>> rooms_;
 };
 

@@ -149,10 +149,21 @@ void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
   // A viewer catching up is not counted yet, but will be: `online` includes it, as for a join.
   rep.online = r->Online() + (rep.more ? 1 : 0);
   out_->Send(from, std::move(rep));
+  ReclaimIfEmpty(r);
 }
 
 void OwnerService::OnLeave(int from, const mesh::LeaveReq& req) {
-  if (room::OwnerRoom* r = rooms_.Find(req.room)) r->RemoveViewers(from, req.count);
+  if (room::OwnerRoom* r = rooms_.Find(req.room)) {
+    r->RemoveViewers(from, req.count);
+    ReclaimIfEmpty(r);
+  }
+}
+
+void OwnerService::ReclaimIfEmpty(room::OwnerRoom* r) {
+  // Nothing was ever sequenced and nobody is counted: the room holds nothing worth a slot under
+  // --max-rooms. A request for it makes it again, with the same epoch (OwnerRooms::GetOrCreate
+  // derives it from the name), so nobody can tell.
+  if (r->Online() == 0 && r->LastSeq() == 0) rooms_.Drop(r->Name());
 }
 
 void OwnerService::OnHistory(int from, const mesh::HistoryReq& req) {

@@ -74,6 +74,7 @@ class OwnerService {
 
  private:
   void Forward(room::OwnerRoom* r, const room::SequencedMsg& m);
+  void ReclaimIfEmpty(room::OwnerRoom* r);
 
   int shard_;
   OwnerOptions opt_;

@@ -319,8 +319,11 @@ OwnerRoom* OwnerRooms::GetOrCreate(std::string_view name) {
   if (rooms_.size() >= max_rooms_) return nullptr;
   // A new room starts a new epoch: a room with no history left (a restart without a durable
   // log, or one whose log was lost) cannot continue the old seqs, and clients resuming with
-  // the old epoch can tell.
-  uint64_t x = epoch_salt_ ^ (++created_ * 0x9E3779B97F4A7C15ull);
+  // the old epoch can tell. Within one process the epoch is a function of the name (the salt is
+  // new at every start): an empty room reclaimed and made again keeps its epoch.
+  uint64_t x = epoch_salt_;
+  for (unsigned char ch : name) x = (x ^ ch) * 0x100000001B3ull;
+  x *= 0x9E3779B97F4A7C15ull;
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdull;
   x ^= x >> 33;

@@ -11,6 +11,9 @@ import websockets
 from rcutil import (HOST, barrier, check_msg, close_all, curl, join, parse_head,
                     post_message, recv_next, run, send_and_ack, send_op, ws_connect)
 
+from httputil import longpoll  # noqa: E402
+from metricsutil import fetch_metrics, metric_sum  # noqa: E402
+
 ROOM = "limits"
 
 
@@ -156,6 +159,38 @@ def test_max_conns_is_one_limit_for_the_whole_server(roomcast):
     finally:
         for s in socks:
             s.close()
+
+
+def test_rooms_that_never_had_a_message_are_reclaimed(roomcast):
+    """Any anonymous GET made a room that lived until a restart, so a burst of them filled
+    --max-rooms and every new room got 503 (issue 15, fault 8). A room with no message and no
+    viewer is reclaimed at once; rooms with history stay."""
+    server = roomcast("--max-rooms", 200, "--poll-hold-ms", 1000, shards=1)
+    st, _h, body = post_message(server, "keeper", "w", {"text": "kept", "cid": "k-1"})
+    assert st == 200, body
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        f = s.makefile("rb")
+        for i in range(2000):
+            s.sendall(f"GET /rooms/drive-by-{i}/messages HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            status = int(f.readline().split()[1])
+            length = 0
+            while (line := f.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            f.read(length)
+            assert status == 200, (i, status)
+    m = fetch_metrics(server)[2]
+    assert metric_sum(m, "roomcast_rooms_owned") <= 2, m
+    status, _h, obj, _t = longpoll(server, "keeper", None, history=5)
+    assert status == 200 and [x["text"] for x in obj["messages"]] == ["kept"], obj
+
+    async def viewers_come_and_go():  # a WebSocket viewer's empty room goes when it leaves
+        for i in range(300):
+            ws, _w = await join(server, f"visit-{i}", user="v")
+            await close_all([ws])
+    run(viewers_come_and_go(), 60)
+    time.sleep(0.3)
+    assert metric_sum(fetch_metrics(server)[2], "roomcast_rooms_owned") <= 2
 
 
 # -- HTTP request limits ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from httputil import BackgroundPoster, SSEStream, longpoll, poll_answer, post_many, room_path
 from metricsutil import metric_lines, metric_sum, poll_metrics
-from rcutil import check_msg, check_welcome, http
+from rcutil import check_msg, check_welcome, http, post_message
 
 ROOM = "sse-room"
 
@@ -319,10 +319,13 @@ def test_sse_viewers_metric(roomcast):
 
 def test_room_limit_on_polls_and_streams(roomcast):
     """--max-rooms 1 on one shard: a poll of a second room gets 503 unavailable, an SSE stream
-    of it gets an error event and is closed; the first room keeps working."""
+    of it gets an error event and is closed; the first room keeps working. (The first room holds
+    a message: a room that never had one is reclaimed when its last viewer leaves.)"""
     server = roomcast("--max-rooms", 1, "--poll-hold-ms", 1000, shards=1)
     s, _w = open_stream(server, room="only-room")
     s.close()
+    st, _h, body = post_message(server, "only-room", "w", {"text": "here", "cid": "h-1"})
+    assert st == 200, body
     status, _h, obj, _t = longpoll(server, "second-room")
     assert status == 503 and obj.get("error") == "unavailable", (status, obj)
     with SSEStream(server.port, room_path("third-room", "events")) as t:
@@ -333,4 +336,4 @@ def test_room_limit_on_polls_and_streams(roomcast):
         with pytest.raises(EOFError):
             t.next_event(5)
     ans, _ = poll_answer(server, "only-room", history=0)
-    assert ans["seq"] == 0, ans
+    assert ans["seq"] == 1, ans
