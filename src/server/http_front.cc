@@ -72,11 +72,18 @@ void Shard::RespondHttp(ConnId c, std::string response, bool keep_alive) {
   }
 }
 
+void Shard::Respond(ConnId c, AnswerForm a, std::string response) {
+  if (a.head_only) {
+    const size_t end = response.find("\r\n\r\n");
+    if (end != std::string::npos) response.resize(end + 4);
+  }
+  RespondHttp(c, std::move(response), a.keep_alive);
+}
+
 void Shard::RespondError(ConnId c, AnswerForm a, int status, std::string_view code,
                          std::string_view message) {
   ShardMetrics::Add(metrics_.errors_sent_total, 1);
-  RespondHttp(c, http::BuildJsonError(status, code, message, a.keep_alive, CorsHeaders(a.cors)),
-              a.keep_alive);
+  Respond(c, a, http::BuildJsonError(status, code, message, a.keep_alive, CorsHeaders(a.cors)));
 }
 
 AnswerForm Shard::NoRequestForm() const {
@@ -136,12 +143,11 @@ void Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view b
   const bool ka = req.keep_alive && !draining_;
   const std::string_view path = req.path;
   const bool get = req.method == "GET" || req.method == "HEAD";
-  const AnswerForm a{ka, CorsIndex(req)};
+  const AnswerForm a{ka, CorsIndex(req), req.method == "HEAD"};
   const std::string_view cors = CorsHeaders(a.cors);
   if (path == "/healthz") {
     if (!get) return RespondError(c, a, 405, "method_not_allowed", "use GET");
-    RespondHttp(c, http::BuildResponse(200, "application/json", R"({"status":"ok"})", ka, cors),
-                ka);
+    Respond(c, a, http::BuildResponse(200, "application/json", R"({"status":"ok"})", ka, cors));
     return;
   }
   if (path == "/readyz") {
@@ -151,14 +157,13 @@ void Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view b
       return RespondError(c, a, 503, "unavailable",
                           "the message log cannot be written: publishes are refused");
     }
-    RespondHttp(c, http::BuildResponse(200, "application/json", R"({"status":"ready"})", ka, cors),
-                ka);
+    Respond(c, a, http::BuildResponse(200, "application/json", R"({"status":"ready"})", ka, cors));
     return;
   }
   if (path == "/metrics") {
     if (!get) return RespondError(c, a, 405, "method_not_allowed", "use GET");
-    RespondHttp(
-        c, http::BuildResponse(200, "text/plain; version=0.0.4", RenderMetrics(), ka, cors), ka);
+    Respond(c, a,
+            http::BuildResponse(200, "text/plain; version=0.0.4", RenderMetrics(), ka, cors));
     return;
   }
   if (path == "/ws") {

@@ -64,11 +64,15 @@ enum : uint8_t { kCorsNone = 0, kCorsAny = 1, kCorsFirstListed = 2, kCorsDenied 
 struct AnswerForm {
   bool keep_alive;
   uint8_t cors;
-  [[nodiscard]] AnswerForm Closing() const { return {false, cors}; }
+  bool head_only = false;  // a HEAD request: the headers of the answer, no body
+  [[nodiscard]] AnswerForm Closing() const { return {false, cors, head_only}; }
   static uint32_t Pack(AnswerForm a) {
-    return (a.keep_alive ? 1u : 0u) | (static_cast<uint32_t>(a.cors) << 1);
+    return (a.keep_alive ? 1u : 0u) | (static_cast<uint32_t>(a.cors) << 1) |
+           (a.head_only ? 1u << 9 : 0u);
   }
-  static AnswerForm Unpack(uint32_t t) { return {(t & 1) != 0, static_cast<uint8_t>(t >> 1)}; }
+  static AnswerForm Unpack(uint32_t t) {
+    return {(t & 1) != 0, static_cast<uint8_t>(t >> 1), (t & (1u << 9)) != 0};
+  }
 };
 using PollTag = AnswerForm;  // a long-poll's answer form, packed into JoinReq::tag
 
@@ -141,6 +145,8 @@ class Shard final : public io::LoopHandler {
   void HandleHttpSend(ConnId c, const http::Request& req, AnswerForm a, std::string_view room,
                       std::string_view body);
   void RespondHttp(ConnId c, std::string response, bool keep_alive);
+  // The answer in form a: without its body for a HEAD request (Content-Length stays).
+  void Respond(ConnId c, AnswerForm a, std::string response);
   void RespondError(ConnId c, AnswerForm a, int status, std::string_view code,
                     std::string_view message);
   void HandlePreflight(ConnId c, AnswerForm a);

@@ -196,3 +196,22 @@ def test_healthz_and_metrics_urllib(server):
     assert st == 200
     st, headers, body = http("GET", server.url("/metrics"))
     assert st == 200 and b"roomcast_connections" in body
+
+
+def test_head_answers_carry_no_body(server):
+    """A HEAD answer has the GET answer's headers (Content-Length included) and no body (issue
+    15, fault 11): a body would be read as the start of the next answer on the connection."""
+    import socket
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        s.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"HEAD /no/such/thing HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    parts = data.split(b"\r\n\r\n")
+    assert parts[0].startswith(b"HTTP/1.1 200"), data
+    assert b"Content-Length: 15" in parts[0], parts[0]
+    assert parts[1].startswith(b"HTTP/1.1 404"), data  # nothing between the two heads
+    assert parts[2].startswith(b"HTTP/1.1 200"), data
+    assert parts[3] == b'{"status":"ok"}', data
