@@ -202,8 +202,17 @@ void Shard::SetPendingInput(ConnId c, std::span<const uint8_t> rest) {
   }
   if (rest.size() > static_cast<size_t>(cfg_.max_head) + cfg_.max_body + cfg_.max_frame + 16) {
     // More held input than any single request or frame can need: a misbehaving client.
-    RC_DEBUG(id_, "conn %u: %zu bytes of held input, closing", c, rest.size());
     s.flags |= kClosingSess;
+    if (s.kind == SessKind::kHttp && (s.flags & kAwaitingAck)) {
+      // Pipelined behind a send that is being answered: that send was taken, so it gets its
+      // answer (OnAck sees kClosingSess and closes after it); what was held was never read and
+      // is dropped, for the client to send again on a new connection.
+      RC_DEBUG(id_, "conn %u: %zu bytes pipelined behind a send: answering it, then closing", c,
+               rest.size());
+      s.pending.reset();
+      return;
+    }
+    RC_DEBUG(id_, "conn %u: %zu bytes of held input, closing", c, rest.size());
     loop_.Close(c, io::CloseMode::kAbort);
     return;
   }

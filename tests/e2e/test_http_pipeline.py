@@ -5,7 +5,7 @@ import json
 import pytest
 
 from httputil import HttpConn
-from rcutil import HOST
+from rcutil import HOST, http
 
 ROOM = "pipe-room"
 
@@ -151,3 +151,30 @@ def test_error_answers_keep_the_connection(server):
         got = [c.response() for _ in range(4)]
         assert [g[0] for g in got] == [404, 405, 200, 200], got
         c.expect_open()
+
+
+def test_a_flood_pipelined_behind_a_send_still_gets_the_sends_answer(server):
+    """More pipelined bytes behind a POST than any one request may need (about 90 KB here) used
+    to close the connection with no answer although the POST was published (issue 15, fault
+    11): a retry without cid then doubled it. The POST is answered (Connection: close), the
+    bytes behind it are not read, and the message is there once."""
+    import socket
+    body = json.dumps({"text": "flooded", "cid": "flood-1"}).encode()
+    post = (b"POST /rooms/pipe-flood/messages?user=u HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
+            b"\r\n\r\n" + body)
+    flood = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 4000  # ~136 KB
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        s.sendall(post + flood)
+        data = b""
+        try:
+            while chunk := s.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), data[:300]
+    assert b"Connection: close" in head, head
+    assert json.loads(rest[:rest.index(b"}") + 1])["seq"] == 1, rest[:200]
+    st, _h, ans = http("GET", server.url("/rooms/pipe-flood/history?after=0&limit=10"))
+    assert st == 200 and [m["text"] for m in json.loads(ans)["messages"]] == ["flooded"], ans
