@@ -61,6 +61,7 @@ struct PublishInput {
   uint64_t mono_ms = 0;  // the owner's CLOCK_MONOTONIC ms now
   bool prio = false;
   std::string_view kind;  // e.g. "gift", "pin", "system"; empty: none
+  bool cid_taken = false;  // another user used this cid in the room: the owner makes an id
 };
 
 class OwnerRoom {

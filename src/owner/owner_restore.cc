@@ -6,6 +6,7 @@
 #include <string>
 
 #include "owner/owner_service.h"
+#include "roomcast/json_writer.h"
 #include "roomcast/log.h"
 
 namespace roomcast::owner {
@@ -43,6 +44,13 @@ void OwnerService::RestoreEvent(const store::Record& rec) {
   if (restore_now_ms_ == 0) restore_now_ms_ = UnixMsNow();
   if (!rec.cid.empty() && rec.ts_ms + static_cast<int64_t>(opt_.dedup_ms) >= restore_now_ms_) {
     dedup_.Preload(rec.room, rec.user, rec.cid, rec.seq, rec.ts_ms);
+    // The user whose message carries the cid as its id owns it (another user's message with the
+    // same cid got a server id).
+    std::string id_field = "\"id\":";
+    json::AppendString(&id_field, rec.cid);
+    if (rec.json.find(id_field) != std::string_view::npos) {
+      cid_owners_.Preload(rec.room, {}, rec.cid, UserTag(rec.user), rec.ts_ms);
+    }
   }
 }
 
@@ -78,6 +86,7 @@ size_t OwnerService::EndRestore() {
   std::unordered_map<std::string, uint32_t>().swap(restore_damage_seen_);
   std::unordered_map<std::string, int64_t>().swap(restore_ts_);
   dedup_.EndPreload();
+  cid_owners_.EndPreload();
   return rooms_.Count();
 }
 

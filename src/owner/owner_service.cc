@@ -19,7 +19,14 @@ OwnerService::OwnerService(int shard, const OwnerOptions& opt, EventLog* log, Ou
       out_(out),
       counters_(counters),
       rooms_(opt.shards, opt.history, opt.max_rooms, opt.prio_history),
-      dedup_(opt.dedup_ms, opt.dedup_max) {}
+      dedup_(opt.dedup_ms, opt.dedup_max),
+      cid_owners_(opt.dedup_ms, opt.dedup_max) {}
+
+uint64_t OwnerService::UserTag(std::string_view user) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char ch : user) h = (h ^ ch) * 0x100000001B3ull;
+  return h == UINT64_MAX ? 1 : h + 1;  // never 0: 0 means "not seen" to the window
+}
 
 void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_ms) {
   mesh::AckReply ack;
@@ -41,18 +48,24 @@ void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_
     // A resend (same user, room and cid): the original ack, once the original is written.
     OwnerCounters::Add(counters_.deduplicated, 1);
     ack.seq = seen;
-    ack.id = req.cid;
+    // The original's id: the cid, or a server id when another user owned the cid then.
+    const uint64_t owner = cid_owners_.Find(req.room, {}, req.cid, req.ts_ms);
+    ack.id = owner != 0 && owner != UserTag(req.user) ? r->MessageId({}, seen) : req.cid;
     ack.duplicate = true;
     return log_->SendAfterWritten(from, std::move(ack));
   }
   room::PublishInput in{req.room, req.user, req.text, req.cid, req.ts_ms, now_mono_ms};
   in.prio = req.prio;
   in.kind = req.kind;
+  const uint64_t tag = UserTag(req.user);
+  if (const uint64_t owner = cid_owners_.Admit(req.room, {}, req.cid, req.ts_ms, tag)) {
+    in.cid_taken = owner != tag;
+  }
   const room::SequencedMsg& m = r->Sequence(in, /*visible=*/!log_->Deferred());
   OwnerCounters::Add(counters_.sequenced, 1);
   if (m.Prio()) OwnerCounters::Add(counters_.prio, 1);
   ack.seq = m.seq;
-  ack.id = r->MessageId(req.cid, m.seq);
+  ack.id = r->MessageId(in.cid_taken ? std::string_view{} : req.cid, m.seq);
   log_->Append(r, m, req.user, req.cid, 0, req.ts_ms);
   log_->SendAfterWritten(from, std::move(ack));
   Forward(r, m);

@@ -75,6 +75,7 @@ class OwnerService {
  private:
   void Forward(room::OwnerRoom* r, const room::SequencedMsg& m);
   void ReclaimIfEmpty(room::OwnerRoom* r);
+  static uint64_t UserTag(std::string_view user);
 
   int shard_;
   OwnerOptions opt_;
@@ -83,6 +84,10 @@ class OwnerService {
   OwnerCounters counters_;
   room::OwnerRooms rooms_;
   room::DedupWindow dedup_;
+  // Which user each recent (room, cid) belongs to (as the user's hash + 1, in the window's seq
+  // slot): a cid another user already used in the room gets a server id instead, so that ids
+  // stay unique in a room and clients that de-duplicate on them never hide each other.
+  room::DedupWindow cid_owners_;
   // Replay only.
   std::unordered_map<std::string, int64_t> restore_ts_;  // room -> newest record ts
   int64_t restore_now_ms_ = 0;                           // Unix ms when replay began

@@ -98,7 +98,7 @@ const SequencedMsg& OwnerRoom::Sequence(const PublishInput& in, bool visible) {
   j += R"(,"seq":)";
   json::AppendUint(&j, m.seq);
   j += R"(,"id":)";
-  json::AppendString(&j, MessageId(in.cid, m.seq));
+  json::AppendString(&j, MessageId(in.cid_taken ? std::string_view{} : in.cid, m.seq));
   j += R"(,"user":)";
   json::AppendString(&j, in.user);
   j += R"(,"text":)";

@@ -135,6 +135,34 @@ TEST(OwnerService, AResendGetsTheOriginalAckAndIsNotSequencedAgain) {
   EXPECT_EQ(f.sequenced.load(), 2u);
 }
 
+TEST(OwnerService, AnotherUsersCidGetsAServerIdSoIdsStayUniqueInARoom) {
+  Fixture f;
+  RecordingOutbox out;
+  MemoryEventLog log(&out);
+  OwnerService owner(0, f.opt, &log, &out, f.Counters());
+  auto a = Pub("r", "alice", "from alice", "1");
+  owner.OnPublish(0, a, 1);
+  auto b = Pub("r", "bob", "from bob", "1");
+  owner.OnPublish(0, b, 2);
+  auto again = Pub("r", "alice", "from alice", "1");  // alice's resend: her first ack
+  owner.OnPublish(0, again, 3);
+  auto other_room = Pub("q", "bob", "elsewhere", "1");  // another room: the cid is bob's there
+  owner.OnPublish(0, other_room, 4);
+  EXPECT_EQ(out.At<mesh::AckReply>(0).id, "1");
+  const std::string bob_id = out.At<mesh::AckReply>(1).id;
+  EXPECT_NE(bob_id, "1");
+  EXPECT_EQ(out.At<mesh::AckReply>(1).cid, "1");  // bob still matches the ack by his cid
+  EXPECT_TRUE(out.At<mesh::AckReply>(2).duplicate);
+  EXPECT_EQ(out.At<mesh::AckReply>(2).id, "1");
+  EXPECT_EQ(out.At<mesh::AckReply>(3).id, "1");
+  auto join = Join("r", 0);
+  owner.OnJoin(1, join);
+  const auto& h = out.At<mesh::JoinReply>(4).history;
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_NE(h[0].json.find(R"("id":"1")"), std::string::npos);
+  EXPECT_NE(h[1].json.find(R"("id":")" + bob_id + R"(")"), std::string::npos);
+}
+
 TEST(OwnerService, ADeferringLogHoldsAcksForwardsAndVisibilityUntilWritten) {
   Fixture f;
   RecordingOutbox out;
