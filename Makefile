@@ -10,9 +10,18 @@ ARGS      ?= --listen 0.0.0.0:8080
 
 BUILD_DIR := build
 ASAN_DIR  := build-asan
+FUZZ_DIR  := build-fuzz
+
+# libFuzzer targets (tests/fuzz/<name>_fuzz.cc, built as build-fuzz/tests/fuzz/fuzz_<name>).
+FUZZ_CXX       ?= clang++-14
+FUZZ_TARGETS   := http_head query last_event_id ws_frame client_op poll_cursor log_record log_replay
+# make fuzz: seconds per target; make test: seconds per target after its seeds and regressions.
+FUZZ_SECS      ?= 60
+FUZZ_TEST_SECS ?= 10
 
 .DEFAULT_GOAL := build
-.PHONY: deps build build-asan run test test-unit test-e2e e2e-asan bench install clean
+.PHONY: deps build build-asan fuzz-build fuzz fuzz-smoke run test test-unit test-e2e e2e-asan bench install \
+        clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -33,14 +42,42 @@ build-asan: deps
 	fi
 	ninja -C $(ASAN_DIR)
 
+# clang's libFuzzer with ASan+UBSan; the libraries are instrumented too (fuzzer-no-link). Only the
+# fuzz executables and the libraries they link are built (not the server).
+fuzz-build: deps
+	@if [ ! -f $(FUZZ_DIR)/build.ninja ]; then \
+	  rm -rf $(FUZZ_DIR); \
+	  echo "CXX=$(FUZZ_CXX) meson setup $(FUZZ_DIR) --buildtype=debugoptimized -Dfuzz=true -Dtests=false -Dbench=false -Dmimalloc=disabled -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all'"; \
+	  CXX=$(FUZZ_CXX) meson setup $(FUZZ_DIR) --buildtype=debugoptimized -Dfuzz=true -Dtests=false \
+	    -Dbench=false -Dmimalloc=disabled -Db_sanitize=address,undefined -Db_lundef=false \
+	    -Dcpp_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all'; \
+	fi
+	nice -n 10 ninja -C $(FUZZ_DIR) $(addprefix tests/fuzz/fuzz_,$(FUZZ_TARGETS))
+
+# Each target for FUZZ_SECS seconds, one after the other.
+fuzz: fuzz-build
+	for t in $(FUZZ_TARGETS); do tests/fuzz/run.sh $$t $(FUZZ_SECS); done
+
+# What `make test` runs: each target's seeds and regressions, then FUZZ_TEST_SECS of fuzzing.
+fuzz-smoke: fuzz-build
+	mkdir -p $(FUZZ_DIR)/fuzz-out
+	for t in $(FUZZ_TARGETS); do \
+	  log=$(FUZZ_DIR)/fuzz-out/$$t.log; \
+	  tests/fuzz/run.sh $$t $(FUZZ_TEST_SECS) > $$log 2>&1 \
+	    || { tail -n 80 $$log; echo "fuzz: fuzz_$$t failed (full log: $$log)" >&2; exit 1; }; \
+	  echo "fuzz_$$t: $$(grep -E '^#[0-9]+[[:space:]]+DONE' $$log | tr -s '[:space:]' ' ')"; \
+	done
+
 run: build
 	exec ./$(BUILD_DIR)/src/roomcast $(ARGS)
 
-# Unit tests under the sanitizers first, then the release build; then the end-to-end suites
-# against the release binary (ROOMCAST_BIN overrides it).
-test: build build-asan
+# Unit tests under the sanitizers first, then the release build; then each fuzz target briefly
+# (ASan+UBSan, its seeds and regressions first); then the end-to-end suites against the release
+# binary (ROOMCAST_BIN overrides it).
+test: build build-asan fuzz-build
 	meson test -C $(ASAN_DIR) --suite unit --print-errorlogs
 	meson test -C $(BUILD_DIR) --suite unit --print-errorlogs
+	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory test-e2e
 
 test-unit: build build-asan
@@ -68,4 +105,4 @@ install: build
 	meson install -C $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages roomcast needs to build and test (and, with --bench, to benchmark).
 # Idempotent: asks dpkg which packages are missing and runs apt-get only when some are.
-#   scripts/install-deps.sh           build + test dependencies
+#   scripts/install-deps.sh           build + test dependencies (clang 14 and libFuzzer included)
 #   scripts/install-deps.sh --bench   the above plus the benchmark group (nginx, nchan)
 set -euo pipefail
 
@@ -9,6 +9,7 @@ BASE_PKGS=(
   build-essential pkg-config meson ninja-build
   liburing-dev libwslay-dev libmimalloc-dev libssl-dev libsimdjson-dev
   libgtest-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev llvm-14
   python3 python3-websockets python3-pytest
   curl node-ws
 )
