@@ -104,7 +104,8 @@ std::string ErrnoText(int err) { return std::strerror(err < 0 ? -err : err); }
 
 SegmentScanner::SegmentScanner(size_t buffer_bytes)
     // Any frame the decoder accepts must fit after the buffer is compacted.
-    : buf_(std::max(buffer_bytes, kFrameHeaderSize + kMaxPayload)) {}
+    : buf_size_(std::max(buffer_bytes, kFrameHeaderSize + kMaxPayload)),
+      buf_(std::make_unique_for_overwrite<uint8_t[]>(buf_size_)) {}
 
 ScanResult SegmentScanner::Scan(int fd, uint64_t start,
                                 const std::function<void(const Record&)>* fn) {
@@ -118,8 +119,8 @@ ScanResult SegmentScanner::Scan(int fd, uint64_t start,
       Record rec;
       size_t used = 0;
       const char* why = nullptr;
-      const DecodeStatus st = DecodeRecord(
-          std::span<const uint8_t>(buf_.data() + pos, filled - pos), &rec, &used, &why);
+      const DecodeStatus st =
+          DecodeRecord(std::span<const uint8_t>(buf_.get() + pos, filled - pos), &rec, &used, &why);
       if (st == DecodeStatus::kNeedMore) break;
       if (st == DecodeStatus::kCorrupt) {
         res.good_end = base + pos;
@@ -136,13 +137,13 @@ ScanResult SegmentScanner::Scan(int fd, uint64_t start,
       return res;
     }
     if (pos > 0) {
-      std::memmove(buf_.data(), buf_.data() + pos, filled - pos);
+      std::memmove(buf_.get(), buf_.get() + pos, filled - pos);
       base += pos;
       filled -= pos;
       pos = 0;
     }
     const ssize_t n =
-        pread(fd, buf_.data() + filled, buf_.size() - filled, static_cast<off_t>(base + filled));
+        pread(fd, buf_.get() + filled, buf_size_ - filled, static_cast<off_t>(base + filled));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       res.err = -errno;
