@@ -54,16 +54,18 @@ def cursor(seq, epoch, room):
 def seeds():
     http_pre = b"\x03\x10\x00"  # default limits, split after 16 bytes
     yield "http_head", {
-        "get_ws": http_pre + b"GET /ws?room=lobby&user=ann HTTP/1.1\r\nHost: x\r\nUpgrade: websocket"
-                             b"\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "get_ws": http_pre + b"GET /ws?room=lobby&user=ann HTTP/1.1\r\nHost: x\r\n"
+                             b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                             b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                              b"Sec-WebSocket-Version: 13\r\n\r\n",
         "post_body": http_pre + b"POST /rooms/lobby/messages HTTP/1.1\r\nHost: x\r\n"
-                                b"Content-Length: 15\r\nContent-Type: application/json\r\n\r\n"
+                                b"Content-Length: 13\r\nContent-Type: application/json\r\n\r\n"
                                 b'{"text":"hi"}',
         "sse_resume": http_pre + b"GET /sse?room=a HTTP/1.0\r\nConnection: keep-alive\r\n"
                                  b"Last-Event-ID: 42\r\n\n",
         "chunked": http_pre + b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-        "two_lengths": http_pre + b"POST /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "two_lengths": http_pre + b"POST /x HTTP/1.1\r\nContent-Length: 1\r\n"
+                                  b"Content-Length: 2\r\n\r\n",
         "small_limits": b"\x00\x40\x00\x02\x05\x00GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
     }
     yield "query", {
