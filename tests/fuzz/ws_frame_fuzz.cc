@@ -3,12 +3,14 @@
 //    control frames final and at most 125 bytes, payload within the limit), and bytes arriving in
 //    two pieces (the tail kept, as the server does) give the same frames and the same error as
 //    bytes arriving at once.
-//  - A frame built from the input (opcode, mask key, payload) reads back as exactly that payload.
+//  - A frame built from the input (opcode, mask key, payload) reads back as exactly that payload,
+//    or, for a close, is refused exactly when its body is not one a peer may send.
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "fuzz_check.h"
+#include "roomcast/utf8.h"
 #include "roomcast/ws_frame.h"
 
 using roomcast::fuzz::ByteTaker;
@@ -36,6 +38,7 @@ class Collect : public roomcast::ws::FrameSink {
     const auto op = static_cast<uint8_t>(f.opcode);
     FUZZ_CHECK(op <= 0x2 || (op >= 0x8 && op <= 0xA));
     if (op >= 0x8) FUZZ_CHECK(f.fin && f.payload.size() <= 125);
+    if (op == 0x8) FUZZ_CHECK(f.payload.size() != 1);  // a close body is empty or has a code
     FUZZ_CHECK(f.payload.size() <= kMaxPayload);
     frames.push_back(Seen{op, f.fin, std::string(f.payload)});
     return frames.size() < stop_after_;
@@ -68,6 +71,18 @@ std::string ClientFrame(uint8_t b0, std::string_view payload, const uint8_t mask
   f.append(reinterpret_cast<const char*>(mask), 4);
   for (size_t i = 0; i < n; ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i % 4]));
   return f;
+}
+
+// What a close body must be (RFC 6455 5.5.1, 7.4), written out plainly: empty, or a code a peer
+// may send (1000-1003, 1007-1014, 3000-4999) and a UTF-8 reason.
+CloseCode ReferenceCloseBody(std::string_view body) {
+  if (body.empty()) return CloseCode::kNone;
+  if (body.size() == 1) return CloseCode::kProtocolError;
+  const int code = (static_cast<uint8_t>(body[0]) << 8) | static_cast<uint8_t>(body[1]);
+  const bool sendable = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+                        (code >= 3000 && code <= 4999);
+  if (!sendable) return CloseCode::kProtocolError;
+  return roomcast::utf8::IsValid(body.substr(2)) ? CloseCode::kNone : CloseCode::kInvalidPayload;
 }
 
 }  // namespace
@@ -124,12 +139,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ClientFrame(static_cast<uint8_t>((fin ? 0x80 : 0) | opcode), payload, mask);
   Collect own(1);
   const ParseResult ro = reader.Parse(Bytes(frame), own);
-  if (payload.size() <= kMaxPayload) {
-    FUZZ_CHECK(ro.error == CloseCode::kNone && ro.consumed == frame.size());
+  const CloseCode want = payload.size() > kMaxPayload ? CloseCode::kMessageTooBig
+                         : opcode == 0x8              ? ReferenceCloseBody(payload)
+                                                      : CloseCode::kNone;
+  FUZZ_CHECK(ro.error == want);
+  if (want == CloseCode::kNone) {
+    FUZZ_CHECK(ro.consumed == frame.size());
     FUZZ_CHECK(own.frames.size() == 1);
     FUZZ_CHECK(own.frames[0] == (Seen{opcode, fin, std::string(payload)}));
   } else {
-    FUZZ_CHECK(ro.error == CloseCode::kMessageTooBig && own.frames.empty());
+    FUZZ_CHECK(ro.consumed == 0 && own.frames.empty());
   }
   return 0;
 }
