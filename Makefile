@@ -19,6 +19,11 @@ FUZZ_TARGETS   := http_head query last_event_id ws_frame client_op poll_cursor l
 FUZZ_SECS      ?= 60
 FUZZ_TEST_SECS ?= 10
 
+# Sanitizer reports stop the process (the sanitizer builds also compile with
+# -fno-sanitize-recover=all, see meson.build); tests, servers and fuzzers started from here
+# inherit it.
+export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
+
 .DEFAULT_GOAL := build
 .PHONY: deps build build-asan fuzz-build fuzz fuzz-smoke run test test-unit test-e2e e2e-asan bench install \
         clean
@@ -42,15 +47,16 @@ build-asan: deps
 	fi
 	ninja -C $(ASAN_DIR)
 
-# clang's libFuzzer with ASan+UBSan; the libraries are instrumented too (fuzzer-no-link). Only the
-# fuzz executables and the libraries they link are built (not the server).
+# clang's libFuzzer with ASan+UBSan (-fno-sanitize-recover=all from meson.build); the libraries
+# are instrumented too (fuzzer-no-link). Only the fuzz executables and the libraries they link
+# are built (not the server).
 fuzz-build: deps
 	@if [ ! -f $(FUZZ_DIR)/build.ninja ]; then \
 	  rm -rf $(FUZZ_DIR); \
-	  echo "CXX=$(FUZZ_CXX) meson setup $(FUZZ_DIR) --buildtype=debugoptimized -Dfuzz=true -Dtests=false -Dbench=false -Dmimalloc=disabled -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all'"; \
+	  echo "CXX=$(FUZZ_CXX) meson setup $(FUZZ_DIR) --buildtype=debugoptimized -Dfuzz=true -Dtests=false -Dbench=false -Dmimalloc=disabled -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fsanitize=fuzzer-no-link"; \
 	  CXX=$(FUZZ_CXX) meson setup $(FUZZ_DIR) --buildtype=debugoptimized -Dfuzz=true -Dtests=false \
 	    -Dbench=false -Dmimalloc=disabled -Db_sanitize=address,undefined -Db_lundef=false \
-	    -Dcpp_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all'; \
+	    -Dcpp_args=-fsanitize=fuzzer-no-link; \
 	fi
 	nice -n 10 ninja -C $(FUZZ_DIR) $(addprefix tests/fuzz/fuzz_,$(FUZZ_TARGETS))
 
