@@ -20,7 +20,7 @@ import pytest
 
 from conftest import SANITIZER_MARKERS
 from rcutil import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, RawWS, Server,
-                    binary_path, check_welcome, client_frame, run)
+                    binary_path, check_welcome, client_frame, recv_json, run, ws_connect)
 
 MAX_FRAME = 65536  # the default --max-frame (docs/protocol.md, "Frames")
 _rooms = itertools.count(1)
@@ -619,3 +619,22 @@ def test_server_frames_are_unmasked_and_minimal(srv):
         assert raw.buf[0] == 0x81 and raw.buf[1] < 126, bytes(raw.buf[:2])
         await expect_json(raw, "pong")
     case(srv, body)
+
+
+# -- the same rules seen from a common client library (websockets) --------------------------------
+def test_library_client_ping_close_and_fragments(srv):
+    async def scenario():
+        room = f"conf-{next(_rooms)}"
+        ws = await ws_connect(srv.ws_url(room, user="lib"))
+        try:
+            check_welcome(await recv_json(ws), room, "lib")
+            pong_waiter = await ws.ping(b"lib-ping")
+            await asyncio.wait_for(pong_waiter, 5)
+            # A fragmented message, as the library sends an iterable.
+            await ws.send(['{"op":', '"ping"}'])
+            assert (await recv_json(ws)).get("type") == "pong"
+            await ws.close(4000, "done here")
+            assert (ws.close_code, ws.close_reason) == (4000, ""), (ws.close_code, ws.close_reason)
+        finally:
+            await ws.close()
+    run(scenario(), 15)
