@@ -39,7 +39,7 @@ class ByteTaker {
   size_t size_;
 };
 
-// True when view lies entirely inside [base, base + size).
+// True when view lies entirely inside whole (an empty view is anywhere).
 inline bool Inside(std::string_view view, std::string_view whole) {
   return view.empty() ||
          (view.data() >= whole.data() && view.data() + view.size() <= whole.data() + whole.size());
