@@ -10,9 +10,23 @@ ARGS      ?= --listen 0.0.0.0:8080
 
 BUILD_DIR := build
 ASAN_DIR  := build-asan
+FUZZ_DIR  := build-fuzz
+
+# libFuzzer targets (tests/fuzz/<name>_fuzz.cc, built as build-fuzz/tests/fuzz/fuzz_<name>).
+FUZZ_CXX       ?= clang++-14
+FUZZ_TARGETS   := http_head query last_event_id ws_frame client_op poll_cursor log_record log_replay
+# make fuzz: seconds per target; make test: seconds per target after its seeds and regressions.
+FUZZ_SECS      ?= 60
+FUZZ_TEST_SECS ?= 10
+
+# Sanitizer reports stop the process (the sanitizer builds also compile with
+# -fno-sanitize-recover=all, see meson.build); tests, servers and fuzzers started from here
+# inherit it.
+export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
 
 .DEFAULT_GOAL := build
-.PHONY: deps build build-asan run test test-unit test-js-unit test-e2e e2e-asan bench install clean check-layers
+.PHONY: deps build build-asan fuzz-build fuzz fuzz-smoke run test test-unit test-js-unit test-e2e \
+        e2e-asan bench install clean check-layers
 
 deps:
 	bash scripts/install-deps.sh
@@ -33,17 +47,50 @@ build-asan: deps
 	fi
 	ninja -C $(ASAN_DIR)
 
+# clang's libFuzzer with ASan+UBSan (-fno-sanitize-recover=all from meson.build); the libraries
+# are instrumented too (fuzzer-no-link). Only the fuzz executables and the libraries they link
+# are built (not the server).
+fuzz-build: deps
+	@if [ ! -f $(FUZZ_DIR)/build.ninja ]; then \
+	  rm -rf $(FUZZ_DIR); \
+	  echo "CXX=$(FUZZ_CXX) meson setup $(FUZZ_DIR) --buildtype=debugoptimized -Dfuzz=true -Dtests=false -Dbench=false -Dmimalloc=disabled -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fsanitize=fuzzer-no-link"; \
+	  CXX=$(FUZZ_CXX) meson setup $(FUZZ_DIR) --buildtype=debugoptimized -Dfuzz=true -Dtests=false \
+	    -Dbench=false -Dmimalloc=disabled -Db_sanitize=address,undefined -Db_lundef=false \
+	    -Dcpp_args=-fsanitize=fuzzer-no-link; \
+	fi
+	nice -n 10 ninja -C $(FUZZ_DIR) $(addprefix tests/fuzz/fuzz_,$(FUZZ_TARGETS))
+
+# Each target for FUZZ_SECS seconds, one after the other.
+fuzz: fuzz-build
+	for t in $(FUZZ_TARGETS); do tests/fuzz/run.sh $$t $(FUZZ_SECS); done
+
+# What `make test` runs: each target's seeds and regressions, then FUZZ_TEST_SECS of fuzzing.
+fuzz-smoke: fuzz-build
+	mkdir -p $(FUZZ_DIR)/fuzz-out
+	for t in $(FUZZ_TARGETS); do \
+	  log=$(FUZZ_DIR)/fuzz-out/$$t.log; \
+	  tests/fuzz/run.sh $$t $(FUZZ_TEST_SECS) > $$log 2>&1 \
+	    || { tail -n 80 $$log; echo "fuzz: fuzz_$$t failed (full log: $$log)" >&2; exit 1; }; \
+	  echo "fuzz_$$t: $$(grep -E '^#[0-9]+[[:space:]]+DONE' $$log | tr -s '[:space:]' ' ')"; \
+	done
+
 run: build
 	exec ./$(BUILD_DIR)/src/roomcast $(ARGS)
 
-# Unit tests under the sanitizers first, then the release build; then the end-to-end suites
-# against the release binary (ROOMCAST_BIN overrides it).
-test: build build-asan
+# Layers and function lengths first; unit tests under the sanitizers, then the release build;
+# each fuzz target briefly (ASan+UBSan, its seeds and regressions first); the JS client's unit
+# tests; then the end-to-end suites against the release binary (ROOMCAST_BIN overrides it), and
+# once more, all of them, against the sanitizer build (about 2.5 minutes on 2 cores: a
+# server-side ASan/UBSan/LSan report fails the test that started that server, see
+# tests/e2e/conftest.py).
+test: build build-asan fuzz-build
 	$(MAKE) --no-print-directory check-layers
 	meson test -C $(ASAN_DIR) --suite unit --print-errorlogs
 	meson test -C $(BUILD_DIR) --suite unit --print-errorlogs
+	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory test-js-unit
 	$(MAKE) --no-print-directory test-e2e
+	$(MAKE) --no-print-directory e2e-asan
 
 # Every #include respects the layers (scripts/check_layers.py), and the checker itself fails on a
 # wrong include (tests/tools); no function is over 80 lines (scripts/long_functions.py).
@@ -66,7 +113,7 @@ test-e2e:
 	$(PYTHON) -m pytest -q tests/e2e
 	NODE_PATH=$(NODE_MODULES) $(NODE) --test tests/e2e/
 
-# The end-to-end suites against the sanitizer build (not part of `test`: slower).
+# The end-to-end suites against the sanitizer build (the last step of `test`).
 e2e-asan: build-asan
 	ROOMCAST_BIN=$(ASAN_DIR)/src/roomcast $(MAKE) --no-print-directory test-e2e
 
@@ -83,4 +130,4 @@ install: build
 	meson install -C $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

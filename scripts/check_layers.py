@@ -23,7 +23,7 @@ LAYERS: dict[str, set[str]] = {
     "io": {"base"},
     "chat": {"base"},
     "http": {"base", "chat"},
-    "ws": {"base"},
+    "ws": {"base", "chat"},  # chat: the UTF-8 check of close reasons
     "sse": {"base", "http"},
     "longpoll": {"base"},
     "room": {"base", "chat", "io", "ws", "sse"},  # io: SharedBuf (the fan-out's buffers)

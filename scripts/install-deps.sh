@@ -2,7 +2,7 @@
 # Install the Debian packages roomcast needs to build and test (and, with --bench, to benchmark).
 # Idempotent: asks dpkg which packages are missing and runs apt-get only when some are; runs
 # `npm ci` (the JS dev tools pinned in package-lock.json) only when node_modules does not match it.
-#   scripts/install-deps.sh           build + test dependencies
+#   scripts/install-deps.sh           build + test dependencies (clang 14 and libFuzzer included)
 #   scripts/install-deps.sh --bench   the above plus the benchmark group (nginx, nchan)
 set -euo pipefail
 
@@ -10,6 +10,7 @@ BASE_PKGS=(
   build-essential pkg-config meson ninja-build
   liburing-dev libwslay-dev libmimalloc-dev libssl-dev libsimdjson-dev
   libgtest-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev llvm-14
   python3 python3-websockets python3-pytest
   curl node-ws chromium
 )

@@ -69,7 +69,9 @@ class FrameReader {
 
   // Parses whole client frames at the start of buf and hands each to sink. Protocol errors
   // (kProtocolError): unmasked frame, RSV bits set, unknown opcode, control frame longer than 125
-  // bytes or fragmented. Oversized payload: kMessageTooBig. Frames before an error are delivered.
+  // bytes or fragmented, a close body of one byte or with a code no peer may send (RFC 6455 7.4).
+  // A close reason that is not UTF-8: kInvalidPayload. Oversized payload: kMessageTooBig. Frames
+  // before an error are delivered; a close frame reaches the sink only with a valid body.
   [[nodiscard]] ParseResult Parse(std::span<const uint8_t> buf, FrameSink& sink);
 
  private:

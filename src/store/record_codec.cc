@@ -151,6 +151,9 @@ DecodeStatus DecodeRecord(std::span<const uint8_t> in, Record* out, size_t* cons
       !GetString<uint32_t>(&r, kMaxJsonLen, &rec.json) || r.Left() != 0) {
     return Fail(DecodeStatus::kCorrupt, "bad inner lengths", reason);
   }
+  if ((rec.flags & ~(kRecPrio | kRecRetract)) != 0) {  // as MayStartRecord: no writer sets them
+    return Fail(DecodeStatus::kCorrupt, "unknown flags", reason);
+  }
   *out = rec;
   *consumed = kFrameHeaderSize + payload_len;
   return DecodeStatus::kOk;

@@ -104,7 +104,8 @@ std::string ErrnoText(int err) { return std::strerror(err < 0 ? -err : err); }
 
 SegmentScanner::SegmentScanner(size_t buffer_bytes)
     // Any frame the decoder accepts must fit after the buffer is compacted.
-    : buf_(std::max(buffer_bytes, kFrameHeaderSize + kMaxPayload)) {}
+    : buf_size_(std::max(buffer_bytes, kFrameHeaderSize + kMaxPayload)),
+      buf_(std::make_unique_for_overwrite<uint8_t[]>(buf_size_)) {}
 
 ScanResult SegmentScanner::Scan(int fd, uint64_t start,
                                 const std::function<void(const Record&)>* fn,
@@ -126,7 +127,7 @@ ScanResult SegmentScanner::Scan(int fd, uint64_t start,
   };
   for (;;) {
     while (pos < filled) {
-      const std::span<const uint8_t> in(buf_.data() + pos, filled - pos);
+      const std::span<const uint8_t> in(buf_.get() + pos, filled - pos);
       if (in_damage && !MayStartRecord(in)) {  // cheap test before the crc of a candidate
         ++pos;
         continue;
@@ -165,13 +166,13 @@ ScanResult SegmentScanner::Scan(int fd, uint64_t start,
       return res;
     }
     if (pos > 0) {
-      std::memmove(buf_.data(), buf_.data() + pos, filled - pos);
+      std::memmove(buf_.get(), buf_.get() + pos, filled - pos);
       base += pos;
       filled -= pos;
       pos = 0;
     }
     const ssize_t n =
-        pread(fd, buf_.data() + filled, buf_.size() - filled, static_cast<off_t>(base + filled));
+        pread(fd, buf_.get() + filled, buf_size_ - filled, static_cast<off_t>(base + filled));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       res.err = -errno;

@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
+
+#include "roomcast/utf8.h"
 
 namespace roomcast::ws {
 namespace {
@@ -41,6 +44,26 @@ bool IsKnownOpcode(uint8_t opcode) {
     default:
       return false;
   }
+}
+
+// RFC 6455 7.4 and the IANA registry: the codes a peer may put in a close frame. 1004-1006 and
+// 1015 are reserved and never sent on the wire; 1016-2999 are kept for the protocol; 0-999 and
+// 5000 and above are not defined.
+bool IsSendableCloseCode(uint16_t code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+         (code >= 3000 && code <= 4999);
+}
+
+// A close body is empty, or a status code a peer may send followed by a UTF-8 reason (RFC 6455
+// 5.5.1). Anything else fails the connection instead of being echoed back.
+CloseCode CheckCloseBody(std::string_view body) {
+  if (body.empty()) return CloseCode::kNone;
+  if (body.size() < kCloseCodeBytes) return CloseCode::kProtocolError;
+  const auto code =
+      static_cast<uint16_t>((static_cast<uint8_t>(body[0]) << 8) | static_cast<uint8_t>(body[1]));
+  if (!IsSendableCloseCode(code)) return CloseCode::kProtocolError;
+  if (!utf8::IsValid(body.substr(kCloseCodeBytes))) return CloseCode::kInvalidPayload;
+  return CloseCode::kNone;
 }
 
 uint64_t ReadBigEndian(const uint8_t* p, size_t n) {
@@ -181,6 +204,9 @@ ParseResult FrameReader::Parse(std::span<const uint8_t> buf, FrameSink& sink) {
     const size_t frame_size = scan.header_size + static_cast<size_t>(scan.payload_length);
     Frame frame{};
     result.error = ReadOneFrame(rest.first(frame_size), &frame);
+    if (result.error == CloseCode::kNone && frame.opcode == Opcode::kClose) {
+      result.error = CheckCloseBody(frame.payload);
+    }
     if (result.error != CloseCode::kNone) break;
     result.consumed += frame_size;
     if (!sink.OnFrame(frame)) break;

@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from websockets.exceptions import ConnectionClosed
+
 from httputil import SSEStream, poll_answer, post_many, room_path
 from metricsutil import fetch_metrics, metric_sum
 from rcutil import (barrier, binary_path, check_msg, check_welcome, close_all, http,
@@ -18,6 +20,9 @@ from rcutil import (barrier, binary_path, check_msg, check_welcome, close_all, h
 
 ROOM = "durable-room"
 BIG = ("--history", 100000, "--max-history-request", 100000)
+# How a client's connection ends when the server is killed under it; any other exception in the
+# in-crash tasks (a failed check above all) fails the test.
+CONNECTION_GONE = (ConnectionClosed, ConnectionError)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -76,7 +81,7 @@ def test_kill9_under_load_loses_no_acked_message(roomcast, tmp_path):
                 await asyncio.sleep(0.01)
             try:
                 await asyncio.wait_for(rd, 3)
-            except Exception:  # the connection dies with the server
+            except CONNECTION_GONE:  # the connection dies with the server
                 pass
         finally:
             await close_all([ws], 2)
@@ -91,7 +96,7 @@ def test_kill9_under_load_loses_no_acked_message(roomcast, tmp_path):
                 if obj.get("type") == "msg":
                     assert not seen or obj["seq"] == seen[-1] + 1, (seen[-1:], obj)
                     seen.append(obj["seq"])
-        except Exception:
+        except CONNECTION_GONE:
             pass
         finally:
             await close_all([ws], 2)
@@ -104,7 +109,10 @@ def test_kill9_under_load_loses_no_acked_message(roomcast, tmp_path):
         await asyncio.sleep(1.5)
         kill9(first)  # mid-stream: sends still in flight
         stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
+        results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
+        for r in results:  # a send racing the kill may end a publisher: nothing else may
+            if isinstance(r, BaseException) and not isinstance(r, CONNECTION_GONE):
+                raise r
     run(scenario(), 40)
     assert len(acked) > 200, f"the load was too light to mean anything: {len(acked)} acks"
     assert seen, "the viewer saw nothing before the kill"

@@ -145,12 +145,9 @@ def test_admin_publish_prio_kind_and_errors(roomcast):
             assert err.get("type") == "error" and err.get("code") == "forbidden", err
             head, hp = len(cases), {"text": "http prio", "cid": "h-prio", "prio": 1}
             st, _h, body = await asyncio.to_thread(post_message, server, ROOM, "poster", hp)
-            assert st in (200, 400, 403), f"client POST with prio: {st} {body!r}"
-            if st == 200:  # accepted as an ordinary message at most
-                head += 1
-                m = await recv_next(ws)
-                check_msg(m, ROOM, seq=head, id="h-prio", user="poster")
-                assert "prio" not in m, f"a client's HTTP post became a priority message: {m}"
+            # docs/protocol.md: 403 {"error":"forbidden"} when the body has prio.
+            assert st == 403, f"client POST with prio: {st} {body!r}, want 403"
+            assert json.loads(body).get("error") == "forbidden", body
             # Nothing else was sequenced: no refusal reached a viewer or consumed a seq.
             assert await barrier(ws) == [], "a refused publish reached a viewer"
             assert [f for f in await barrier(client) if f.get("id") != "h-prio"] == []

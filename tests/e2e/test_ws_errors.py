@@ -135,21 +135,21 @@ def test_room_edge_64_bytes_is_valid(srv):
 
 
 BAD_HANDSHAKES = [
-    ("missing key", dict(key=None), (400,)),
-    ("key not base64 of 16 bytes", dict(key="abc"), (400,)),
-    ("key of 15 bytes", dict(key=base64.b64encode(b"x" * 15).decode()), (400,)),
-    # RFC 6455 4.2.2 allows 426 + Sec-WebSocket-Version: 13 for a version it does not speak.
-    ("missing version", dict(version=None), (400, 426)),
-    ("version 8", dict(version="8"), (400, 426)),
+    ("missing key", dict(key=None), 400),
+    ("key not base64 of 16 bytes", dict(key="abc"), 400),
+    ("key of 15 bytes", dict(key=base64.b64encode(b"x" * 15).decode()), 400),
+    # docs/protocol.md (RFC 6455 4.2.2): 426 with Sec-WebSocket-Version: 13.
+    ("missing version", dict(version=None), 426),
+    ("version 8", dict(version="8"), 426),
 ]
 
 
 @pytest.mark.parametrize("name,kw,want", BAD_HANDSHAKES, ids=[h[0] for h in BAD_HANDSHAKES])
 def test_bad_handshake_is_http_400(srv, name, kw, want):
     status, headers, body = raw_http(srv.port, upgrade_request(f"/ws?room={ROOM}", **kw))
-    assert status in want, f"{name}: {status} {body!r}"
+    assert status == want, f"{name}: {status} {body!r}, want {want}"
     assert "sec-websocket-accept" not in headers, "no upgrade may happen"
-    if status == 426:
+    if want == 426:
         assert headers.get("sec-websocket-version") == "13", headers
 
     async def scenario():
@@ -206,8 +206,8 @@ def test_frame_of_exactly_max_frame_is_accepted(srv):
             payload = padded_ping(MAX_FRAME)
             assert len(payload) == MAX_FRAME
             await raw.send_text(payload)
-            first = await raw.recv_json()  # pong, or an error about the extra field: not a close
-            assert first.get("type") in ("pong", "error"), first
+            first = await raw.recv_json()  # an op's unknown fields are ignored: a pong
+            assert first.get("type") == "pong", first
             await raw.send_json({"op": "ping"})
             assert (await raw.recv_json()).get("type") == "pong"
         finally:

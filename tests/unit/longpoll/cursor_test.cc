@@ -1,5 +1,7 @@
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -241,13 +243,34 @@ TEST_F(KeyFile, MissingOrNonDirectoryDataDirIsAnError) {
   EXPECT_FALSE(error.empty());
 }
 
+// Root ignores directory permissions, and `make test` runs as root in CI: there the call runs in
+// a child process that first drops to nobody (uid and gid 65534), for whom the directory is
+// read-only. The child reports through its exit status: 0 = refused with an error message.
 TEST_F(KeyFile, UnwritableDirIsAnError) {
-  if (geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
-  ASSERT_EQ(chmod(dir_.c_str(), 0500), 0);
-  std::vector<uint8_t> key;
-  std::string error;
-  EXPECT_FALSE(LoadOrCreateCursorKey(dir_, &key, &error));
-  EXPECT_FALSE(error.empty());
+  ASSERT_EQ(chmod(dir_.c_str(), 0555), 0);
+  if (geteuid() != 0) {
+    std::vector<uint8_t> key;
+    std::string error;
+    EXPECT_FALSE(LoadOrCreateCursorKey(dir_, &key, &error));
+    EXPECT_FALSE(error.empty());
+    return;
+  }
+  constexpr uid_t kNobody = 65534;
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (setgroups(0, nullptr) != 0 || setgid(kNobody) != 0 || setuid(kNobody) != 0) _exit(3);
+    std::vector<uint8_t> key;
+    std::string error;
+    if (LoadOrCreateCursorKey(dir_, &key, &error)) _exit(1);
+    _exit(error.empty() ? 2 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "child status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "1: a key was created in a read-only directory; 2: no error message; 3: cannot drop root";
+  EXPECT_FALSE(std::filesystem::exists(KeyPath()));
 }
 
 }  // namespace

@@ -250,6 +250,50 @@ TEST(FrameReaderTest, FragmentedControlFrameIsProtocolError) {
   ExpectError(ClientFrame(0x0A, "x"), CloseCode::kProtocolError);
 }
 
+std::string CloseBody(uint16_t code, std::string_view reason = {}) {
+  std::string body{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
+  body.append(reason);
+  return body;
+}
+
+TEST(FrameReaderTest, CloseBodiesAPeerMaySendAreDelivered) {
+  FrameReader reader(kMaxPayload);
+  for (uint16_t code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
+                        3000, 3999, 4000, 4999}) {
+    SCOPED_TRACE(code);
+    const std::vector<Received> frames =
+        RunWhole(reader, ClientFrame(0x88, CloseBody(code, "bye \xc3\xa9")));
+    ASSERT_EQ(frames.size(), 1u);
+    EXPECT_EQ(frames[0].payload, CloseBody(code, "bye \xc3\xa9"));
+  }
+  EXPECT_EQ(RunWhole(reader, ClientFrame(0x88, "")).size(), 1u);  // no body at all is fine
+  EXPECT_EQ(RunWhole(reader, ClientFrame(0x88, CloseBody(1000, std::string(123, 'r')))).size(), 1u);
+}
+
+TEST(FrameReaderTest, CloseWithOneByteOrAnUnsendableCodeIsProtocolError) {
+  ExpectError(ClientFrame(0x88, "\x03"), CloseCode::kProtocolError);
+  for (uint16_t code : {0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535}) {
+    SCOPED_TRACE(code);
+    ExpectError(ClientFrame(0x88, CloseBody(code)), CloseCode::kProtocolError);
+    ExpectError(ClientFrame(0x88, CloseBody(code, "reason")), CloseCode::kProtocolError);
+  }
+}
+
+TEST(FrameReaderTest, CloseReasonThatIsNotUtf8IsInvalidPayload) {
+  for (std::string_view reason : {"\xff", "ok\xc0\xaf", "\xed\xa0\x80", "\xe2\x82"}) {
+    SCOPED_TRACE(reason);
+    ExpectError(ClientFrame(0x88, CloseBody(1000, reason)), CloseCode::kInvalidPayload);
+  }
+  // The frames before the bad close are delivered; the close itself is not.
+  FrameReader reader(kMaxPayload);
+  const std::string good = Text("ok");
+  const Outcome o = ParseOnce(reader, good + ClientFrame(0x88, CloseBody(1000, "\xff")));
+  EXPECT_EQ(o.result.error, CloseCode::kInvalidPayload);
+  EXPECT_EQ(o.result.consumed, good.size());
+  ASSERT_EQ(o.frames.size(), 1u);
+  EXPECT_EQ(o.frames[0].opcode, Opcode::kText);
+}
+
 TEST(FrameReaderTest, NonMinimalOrHugeLengthIsProtocolError) {
   ExpectError(ClientFrame(0x81, "short", true, /*length_form=*/2), CloseCode::kProtocolError);
   ExpectError(ClientFrame(0x81, Pattern(300), true, /*length_form=*/8), CloseCode::kProtocolError);

@@ -1,0 +1,63 @@
+// The SSE resume position: a Last-Event-ID header as the server reads it (request head, header
+// lookup, sse::ParseEventId). Accepted ids agree with a plain reference (spaces and tabs around
+// 1..19 digits) and an id the server writes (sse::AppendEvent) parses back to itself.
+#include <string>
+#include <string_view>
+
+#include "fuzz_check.h"
+#include "roomcast/http_parser.h"
+#include "roomcast/sse_event.h"
+
+namespace {
+
+bool ReferenceEventId(std::string_view s, uint64_t* out) {
+  const size_t b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return false;
+  s = s.substr(b, s.find_last_not_of(" \t") - b + 1);
+  if (s.empty() || s.size() > 19) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view value(reinterpret_cast<const char*>(data), size);
+
+  uint64_t id = 0, ref = 0;
+  const bool ok = roomcast::sse::ParseEventId(value, &id);
+  FUZZ_CHECK(ok == ReferenceEventId(value, &ref));
+  if (ok) {
+    FUZZ_CHECK(id == ref);
+    // What the server sends as "id: N" comes back as the same N.
+    std::string ev;
+    roomcast::sse::AppendEvent(&ev, "message", true, id, "{}");
+    const size_t nl = ev.find('\n');
+    FUZZ_CHECK(ev.compare(0, 4, "id: ") == 0 && nl != std::string::npos);
+    uint64_t back = 0;
+    FUZZ_CHECK(roomcast::sse::ParseEventId(std::string_view(ev).substr(4, nl - 4), &back));
+    FUZZ_CHECK(back == id);
+  }
+
+  // The same value inside a request head, as a browser's EventSource sends it on reconnect (a
+  // CR or LF would end the header line there and change the value: not the same question).
+  if (value.find_first_of("\r\n") != std::string_view::npos) return 0;
+  const std::string head =
+      "GET /sse?room=a HTTP/1.1\r\nHost: x\r\nLast-Event-ID: " + std::string(value) + "\r\n\r\n";
+  static roomcast::http::Request req;
+  if (roomcast::http::ParseRequestHead(head, {}, &req) == roomcast::http::ParseStatus::kComplete) {
+    bool found = false;
+    const std::string_view got = req.Find("last-event-id", &found);
+    FUZZ_CHECK(found);
+    uint64_t via_head = 0;
+    // The parser trims spaces and tabs, ParseEventId trims them too: the same answer either way.
+    FUZZ_CHECK(roomcast::sse::ParseEventId(got, &via_head) == ok);
+    if (ok) FUZZ_CHECK(via_head == id);
+  }
+  return 0;
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora in tests/fuzz/corpus/<target>/ (a few small files each).
+
+Each seed is laid out as its fuzz target reads its input (parameter bytes first, see the
+target's source). Run it again after changing a layout; it rewrites only the seed_* files.
+    python3 tests/fuzz/make_seeds.py
+"""
+import base64
+import hashlib
+import hmac
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def record(seq, room=b"lobby", epoch=b"e1", user=b"ann", cid=b"c1", json=b'{"type":"message"}',
+           flags=0, target=0, ts_ms=1700000000000):
+    payload = struct.pack("<BBQQq", 1, flags, seq, target, ts_ms)
+    payload += struct.pack("<B", len(room)) + room + struct.pack("<B", len(epoch)) + epoch
+    payload += struct.pack("<H", len(user)) + user + struct.pack("<H", len(cid)) + cid
+    payload += struct.pack("<I", len(json)) + json
+    return struct.pack("<II", len(payload), crc32c(payload)) + payload
+
+
+def client_frame(b0, payload, mask=b"\x11\x22\x33\x44", length_form=None):
+    n = len(payload)
+    if n < 126 and length_form is None:
+        head = bytes([b0, 0x80 | n])
+    elif n < 0x10000 and length_form != 64:
+        head = bytes([b0, 0x80 | 126]) + struct.pack(">H", n)
+    else:
+        head = bytes([b0, 0x80 | 127]) + struct.pack(">Q", n)
+    return head + mask + bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+
+
+def cursor(seq, epoch, room):
+    key = bytes((1 + 7 * i) & 0xFF for i in range(32))  # Key(1) in poll_cursor_fuzz.cc
+    body = bytes([1]) + struct.pack("<Q", seq) + bytes([len(epoch)]) + epoch
+    body += bytes([len(room)]) + room
+    tag = hmac.new(key, body, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(body + tag).rstrip(b"=")
+
+
+def seeds():
+    http_pre = b"\x03\x10\x00"  # default limits, split after 16 bytes
+    yield "http_head", {
+        "get_ws": http_pre + b"GET /ws?room=lobby&user=ann HTTP/1.1\r\nHost: x\r\n"
+                             b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                             b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             b"Sec-WebSocket-Version: 13\r\n\r\n",
+        "post_body": http_pre + b"POST /rooms/lobby/messages HTTP/1.1\r\nHost: x\r\n"
+                                b"Content-Length: 13\r\nContent-Type: application/json\r\n\r\n"
+                                b'{"text":"hi"}',
+        "sse_resume": http_pre + b"GET /sse?room=a HTTP/1.0\r\nConnection: keep-alive\r\n"
+                                 b"Last-Event-ID: 42\r\n\n",
+        "chunked": http_pre + b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "two_lengths": http_pre + b"POST /x HTTP/1.1\r\nContent-Length: 1\r\n"
+                                  b"Content-Length: 2\r\n\r\n",
+        "small_limits": b"\x00\x40\x00\x02\x05\x00GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+    }
+    yield "query", {
+        "room": b"\x04roomroom=lobby&user=ann",
+        "escaped": b"\x04roomx=1&ro%6Fm=a%20b+c&room=second",
+        "bad_escape": b"\x04roomroom=%zz",
+        "flag": b"\x07historyhistory&since=12",
+        "decimal": b"\x00" + b"18446744073709551615",
+    }
+    yield "last_event_id", {
+        "plain": b"42",
+        "spaces": b" \t7 ",
+        "max": b"9999999999999999999",
+        "too_long": b"18446744073709551615",
+        "sign": b"-1",
+    }
+    ws_pre = b"\x07\x00\x08"  # split after 7 bytes, stop after 8 frames
+    text = b'{"op":"send","text":"hello","cid":"c1"}'
+    yield "ws_frame", {
+        "text": ws_pre + client_frame(0x81, text),
+        "fragments": ws_pre + client_frame(0x01, text[:10]) + client_frame(0x89, b"p")
+                     + client_frame(0x80, text[10:]),
+        "len126": ws_pre + client_frame(0x82, b"x" * 126),
+        "len64": ws_pre + client_frame(0x82, b"y" * 300, length_form=64),
+        "close": ws_pre + client_frame(0x88, b"\x03\xe8bye"),
+        "unmasked": ws_pre + b"\x81\x02hi",
+        "rsv": ws_pre + client_frame(0xC1, b"hi"),
+        "ping_pong": ws_pre + client_frame(0x89, b"a" * 125) + client_frame(0x8A, b""),
+    }
+    yield "client_op", {
+        "send": b"\x18" + b'{"op":"send","text":"hello \\u00e9\\n","cid":"c-1"}',
+        "react": b"\x18" + b'{"op":"react","emoji":"\xf0\x9f\x91\x8d"}',
+        "http_send": b"\x19" + b'{"text":"hi","cid":"abc"}',
+        "admin": b"\x1a" + b'{"text":"gift!","user":"shop","prio":1,"kind":"gift"}',
+        "retract": b"\x1b" + b'{"reason":"spam","by":"mod"}',
+        "surrogate": b"\x18" + b'{"op":"send","text":"\\ud800"}',
+        "prio_refused": b"\x18" + b'{"op":"send","text":"x","prio":true}',
+    }
+    yield "poll_cursor", {
+        "good": cursor(7, b"e1", b"lobby"),
+        "empty_epoch": cursor(0, b"", b"r"),
+        "long": cursor(2**64 - 1, b"E" * 32, b"R" * 64),
+        "bad_char": cursor(7, b"e1", b"lobby")[:-1] + b"+",
+    }
+    yield "log_record", {
+        "message": record(1),
+        "retract": record(9, flags=2, target=3, json=b'{"type":"retract","seq":3}'),
+        "prio": record(2**40, flags=1, cid=b""),
+        "torn": record(1)[:-3],
+        "bad_crc": record(1)[:5] + b"\x00" + record(1)[6:],
+    }
+    recs = record(1) + record(2) + record(3, json=b'{"type":"message","text":"three"}')
+    yield "log_replay", {
+        "one_segment": b"\x00" + recs,
+        "torn_tail": b"\x00" + recs + record(4)[:20],
+        "two_segments": b"\x01" + struct.pack("<H", len(record(1))) + record(1) + record(2),
+        "bad_middle": b"\x02" + struct.pack("<H", len(recs)) + recs + struct.pack("<H", 10)
+                      + b"\x00" * 10 + record(5),
+        "bad_magic": b"\x81" + struct.pack("<H", len(record(1))) + record(1) + record(2),
+    }
+
+
+def main():
+    for target, files in seeds():
+        d = os.path.join(HERE, "corpus", target)
+        os.makedirs(d, exist_ok=True)
+        for name, data in files.items():
+            with open(os.path.join(d, "seed_" + name), "wb") as f:
+                f.write(data)
+
+
+if __name__ == "__main__":
+    main()
