@@ -4,9 +4,8 @@
 Every folder under src/ is one layer (one static library in meson). LAYERS below lists, for each
 layer, the layers it may include from; it mirrors the `link_with` lists of src/*/meson.build, so a
 wrong arrow is caught at review time as well as at link time (a header-only include never fails to
-link). A header is attributed to a layer by its path: "owner/event_log.h" is owner's, a bare
-"batch.h" is the including file's own folder's, and the public headers in include/roomcast/ belong
-to the layers listed in PUBLIC_HEADERS (which go away as headers move beside their sources).
+link). A header is attributed to a layer by its path: "owner/event_log.h" is owner's, and a bare
+"catch_up.h" is the including file's own folder's (headers sit beside their sources).
 System headers (<...>) are not checked.
 
   scripts/check_layers.py [--root DIR]   exit 0: clean; 1: violations (one line each); 2: misuse
@@ -22,8 +21,8 @@ LAYERS: dict[str, set[str]] = {
     "base": set(),
     "io": {"base"},
     "chat": {"base"},
-    "http": {"base", "chat"},
-    "ws": {"base", "chat"},  # chat: the UTF-8 check of close reasons
+    "http": {"base"},
+    "ws": {"base"},
     "sse": {"base", "http"},
     "longpoll": {"base"},
     "room": {"base", "chat", "io", "ws", "sse"},  # io: SharedBuf (the fan-out's buffers)
@@ -37,22 +36,12 @@ LAYERS: dict[str, set[str]] = {
     "main": {"base", "server"},  # src/main.cc
 }
 
-PUBLIC_HEADERS: dict[str, str] = {
-    "client_op.h": "chat", "config.h": "base", "crc32c.h": "store", "dedup_window.h": "room",
-    "http_parser.h": "http", "json_writer.h": "chat", "log.h": "base", "mesh.h": "mesh",
-    "poll_cursor.h": "longpoll", "poll_pacing.h": "longpoll", "poll_response.h": "longpoll",
-    "room_owner.h": "room", "room_replica.h": "room", "segment_log.h": "store",
-    "shard_loop.h": "io", "shared_buf.h": "io", "spsc_ring.h": "mesh", "sse_event.h": "sse",
-    "utf8.h": "chat", "ws_frame.h": "ws", "ws_handshake.h": "ws", "static_files.h": "web",
-}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
 def layer_of_file(root: Path, path: Path) -> str | None:
     rel = path.relative_to(root)
-    if rel.parts[0] == "include":
-        return PUBLIC_HEADERS.get(rel.name)
     if rel.parts[0] == "src":
         return "main" if len(rel.parts) == 2 else rel.parts[1]
     return None
@@ -60,8 +49,6 @@ def layer_of_file(root: Path, path: Path) -> str | None:
 
 def layer_of_include(root: Path, including: Path, inc: str) -> str | None:
     parts = inc.split("/")
-    if len(parts) == 2 and parts[0] == "roomcast":
-        return PUBLIC_HEADERS.get(parts[1], "?unknown public header")
     if len(parts) == 2 and parts[0] in LAYERS:
         return parts[0]
     if len(parts) == 1 and (including.parent / inc).exists():
@@ -71,10 +58,9 @@ def layer_of_include(root: Path, including: Path, inc: str) -> str | None:
 
 def check(root: Path) -> list[str]:
     problems = []
-    files = sorted([*root.glob("src/**/*.h"), *root.glob("src/**/*.cc"),
-                    *root.glob("include/roomcast/*.h")])
+    files = sorted([*root.glob("src/**/*.h"), *root.glob("src/**/*.cc")])
     if not files:
-        return [f"{root}: no sources under src/ or include/roomcast/"]
+        return [f"{root}: no sources under src/"]
     for path in files:
         layer = layer_of_file(root, path)
         if layer is None:

@@ -1,6 +1,6 @@
 // roomcast: parse the flags, then run the server until it is told to stop.
-#include "roomcast/config.h"
-#include "roomcast/log.h"
+#include "base/config.h"
+#include "base/log.h"
 #include "server/server.h"
 
 int main(int argc, char** argv) {

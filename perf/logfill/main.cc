@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "roomcast/room_owner.h"
-#include "roomcast/segment_log.h"
+#include "room/room_owner.h"
+#include "store/segment_log.h"
 
 namespace {
 

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "roomcast/config.h"
-#include "roomcast/room_owner.h"
-#include "roomcast/room_replica.h"
-#include "roomcast/shared_buf.h"
-#include "roomcast/ws_frame.h"
+#include "base/config.h"
+#include "room/room_owner.h"
+#include "room/room_replica.h"
+#include "base/shared_buf.h"
+#include "ws/ws_frame.h"
 #include "room/fanout.h"
 
 namespace roomcast::room {

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string_view>
 
-#include "roomcast/http_parser.h"
+#include "http/http_parser.h"
 
 namespace roomcast::http {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "roomcast/json_writer.h"
-#include "roomcast/room_owner.h"
+#include "base/json_writer.h"
+#include "room/room_owner.h"
 
 namespace roomcast {
 namespace {

@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "roomcast/mesh.h"
-#include "roomcast/spsc_ring.h"
+#include "mesh/mesh.h"
+#include "mesh/spsc_ring.h"
 
 namespace roomcast {
 namespace {

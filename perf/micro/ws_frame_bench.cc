@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "roomcast/ws_frame.h"
+#include "ws/ws_frame.h"
 
 namespace roomcast::ws {
 namespace {

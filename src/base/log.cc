@@ -1,4 +1,4 @@
-#include "roomcast/log.h"
+#include "base/log.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "roomcast/client_op.h"
+#include "chat/client_op.h"
 
 #include <simdjson.h>
 
@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "roomcast/utf8.h"
+#include "base/utf8.h"
 
 namespace roomcast::chat {
 namespace {

@@ -2,7 +2,7 @@
 // the head ends (and rejects bare LFs early), the second splits and validates the lines. Nothing
 // is copied; every view points into the caller's buffer. On any status other than kComplete the
 // contents of *out are unspecified.
-#include "roomcast/http_parser.h"
+#include "http/http_parser.h"
 
 #include <algorithm>
 #include <cstring>

@@ -4,8 +4,8 @@
 #include <string>
 #include <string_view>
 
-#include "roomcast/http_parser.h"
-#include "roomcast/json_writer.h"
+#include "http/http_parser.h"
+#include "base/json_writer.h"
 
 namespace roomcast::http {
 namespace {

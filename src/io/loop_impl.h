@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "roomcast/shard_loop.h"
+#include "io/shard_loop.h"
 
 namespace roomcast::io {
 

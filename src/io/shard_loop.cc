@@ -1,6 +1,6 @@
 // The shard loop: ring set-up, the one completion dispatcher, and the sleep/wake protocol.
 // Send queues live in send_queue.cc, connection life (accept, receive, close) in conn_life.cc.
-#include "roomcast/shard_loop.h"
+#include "io/shard_loop.h"
 
 #include <pthread.h>
 #include <sched.h>

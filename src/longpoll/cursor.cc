@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "roomcast/poll_cursor.h"
+#include "longpoll/poll_cursor.h"
 
 namespace roomcast::longpoll {
 namespace {

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "roomcast/poll_pacing.h"
+#include "longpoll/poll_pacing.h"
 
 namespace roomcast::longpoll {
 namespace {

@@ -1,4 +1,4 @@
-#include "roomcast/poll_response.h"
+#include "longpoll/poll_response.h"
 
 #include <charconv>
 

@@ -1,4 +1,4 @@
-#include "roomcast/mesh.h"
+#include "mesh/mesh.h"
 
 namespace roomcast::mesh {
 

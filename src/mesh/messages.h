@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "chat/refusal.h"
-#include "roomcast/mesh.h"
-#include "roomcast/room_owner.h"
+#include "mesh/mesh.h"
+#include "room/room_owner.h"
 
 namespace roomcast::mesh {
 

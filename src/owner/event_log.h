@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "mesh/messages.h"
-#include "roomcast/room_owner.h"
+#include "room/room_owner.h"
 
 namespace roomcast::owner {
 

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "roomcast/log.h"
+#include "base/log.h"
 
 namespace roomcast::owner {
 

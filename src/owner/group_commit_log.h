@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "owner/event_log.h"
-#include "roomcast/config.h"
-#include "roomcast/segment_log.h"
-#include "roomcast/shard_loop.h"
+#include "base/config.h"
+#include "store/segment_log.h"
+#include "io/shard_loop.h"
 
 namespace roomcast::owner {
 

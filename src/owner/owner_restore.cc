@@ -6,8 +6,8 @@
 #include <string>
 
 #include "owner/owner_service.h"
-#include "roomcast/json_writer.h"
-#include "roomcast/log.h"
+#include "base/json_writer.h"
+#include "base/log.h"
 
 namespace roomcast::owner {
 

@@ -4,8 +4,8 @@
 #include <memory>
 #include <utility>
 
-#include "roomcast/json_writer.h"
-#include "roomcast/log.h"
+#include "base/json_writer.h"
+#include "base/log.h"
 
 namespace roomcast::owner {
 

@@ -15,9 +15,9 @@
 
 #include "mesh/messages.h"
 #include "owner/event_log.h"
-#include "roomcast/dedup_window.h"
-#include "roomcast/room_owner.h"
-#include "roomcast/segment_log.h"
+#include "room/dedup_window.h"
+#include "room/room_owner.h"
+#include "store/segment_log.h"
 
 namespace roomcast::owner {
 

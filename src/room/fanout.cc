@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "roomcast/json_writer.h"
-#include "roomcast/sse_event.h"
+#include "base/json_writer.h"
+#include "sse/sse_event.h"
 
 namespace roomcast::room {
 

@@ -1,11 +1,11 @@
-#include "roomcast/room_owner.h"
+#include "room/room_owner.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
 
-#include "roomcast/json_writer.h"
+#include "base/json_writer.h"
 
 namespace roomcast::room {
 

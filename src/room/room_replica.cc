@@ -1,4 +1,4 @@
-#include "roomcast/room_replica.h"
+#include "room/room_replica.h"
 
 namespace roomcast::room {
 

@@ -1,6 +1,6 @@
 // Command-line parsing from one table of options: the table gives each flag its help text and
 // bounds, so --help always shows the real defaults.
-#include "roomcast/config.h"
+#include "base/config.h"
 
 #include <cctype>
 #include <cerrno>
@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "roomcast/http_parser.h"
+#include "http/http_parser.h"
 
 namespace roomcast {
 

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "room/fanout.h"
-#include "roomcast/json_writer.h"
+#include "base/json_writer.h"
 #include "shard.h"
 
 namespace roomcast::server {

@@ -3,10 +3,10 @@
 #include <cctype>
 #include <string>
 
-#include "roomcast/json_writer.h"
-#include "roomcast/log.h"
-#include "roomcast/static_files.h"
-#include "roomcast/ws_handshake.h"
+#include "base/json_writer.h"
+#include "base/log.h"
+#include "web/static_files.h"
+#include "ws/ws_handshake.h"
 #include "shard.h"
 
 namespace roomcast::server {

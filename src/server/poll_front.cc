@@ -5,9 +5,9 @@
 // answer form, or until its hold time ends. Shard thread only.
 #include <algorithm>
 
-#include "roomcast/json_writer.h"
-#include "roomcast/log.h"
-#include "roomcast/poll_response.h"
+#include "base/json_writer.h"
+#include "base/log.h"
+#include "longpoll/poll_response.h"
 #include "shard.h"
 
 namespace roomcast::server {

@@ -5,8 +5,8 @@
 #include <ctime>
 
 #include "room/fanout.h"
-#include "roomcast/json_writer.h"
-#include "roomcast/log.h"
+#include "base/json_writer.h"
+#include "base/log.h"
 #include "shard.h"
 
 namespace roomcast::server {

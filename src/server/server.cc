@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "roomcast/log.h"
-#include "roomcast/poll_cursor.h"
+#include "base/log.h"
+#include "longpoll/poll_cursor.h"
 #include "server_shared.h"
 #include "shard.h"
 

@@ -2,7 +2,7 @@
 // SIGTERM/SIGINT. Main thread only.
 #pragma once
 
-#include "roomcast/config.h"
+#include "base/config.h"
 
 namespace roomcast::server {
 

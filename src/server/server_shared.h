@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "roomcast/config.h"
-#include "roomcast/mesh.h"
+#include "base/config.h"
+#include "mesh/mesh.h"
 
 namespace roomcast::server {
 

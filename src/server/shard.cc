@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "roomcast/json_writer.h"
-#include "roomcast/log.h"
-#include "roomcast/sse_event.h"
+#include "base/json_writer.h"
+#include "base/log.h"
+#include "sse/sse_event.h"
 
 namespace roomcast::server {
 

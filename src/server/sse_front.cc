@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "room/fanout.h"
-#include "roomcast/sse_event.h"
+#include "sse/sse_event.h"
 #include "shard.h"
 
 namespace roomcast::server {

@@ -1,9 +1,9 @@
 // The WebSocket side of a connection: frames in (through the shard's one wslay-based reader),
 // control frames, fragmented messages, client ops, and small per-connection replies out.
 // Shard thread only.
-#include "roomcast/json_writer.h"
-#include "roomcast/log.h"
-#include "roomcast/utf8.h"
+#include "base/json_writer.h"
+#include "base/log.h"
+#include "base/utf8.h"
 #include "shard.h"
 
 namespace roomcast::server {

@@ -1,8 +1,8 @@
-#include "roomcast/sse_event.h"
+#include "sse/sse_event.h"
 
 #include <charconv>
 
-#include "roomcast/http_parser.h"
+#include "http/http_parser.h"
 
 namespace roomcast::sse {
 

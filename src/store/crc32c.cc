@@ -1,6 +1,6 @@
 // CRC32C: slicing-by-8 tables built at compile time, and the SSE4.2 crc32 instruction chosen at run
 // time with __builtin_cpu_supports (the rest of the build does not assume SSE4.2).
-#include "roomcast/crc32c.h"
+#include "store/crc32c.h"
 
 #include <array>
 #include <cstring>

@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "roomcast/crc32c.h"
-#include "roomcast/segment_log.h"
+#include "store/crc32c.h"
+#include "store/segment_log.h"
 
 static_assert(std::endian::native == std::endian::little, "the log format is little-endian");
 

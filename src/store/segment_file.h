@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "roomcast/segment_log.h"
+#include "store/segment_log.h"
 
 namespace roomcast::store {
 

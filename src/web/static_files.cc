@@ -1,5 +1,5 @@
-// Serving the embedded web files: lookup and the response (see roomcast/static_files.h).
-#include "roomcast/static_files.h"
+// Serving the embedded web files: lookup and the response (see web/static_files.h).
+#include "web/static_files.h"
 
 namespace roomcast::web {
 

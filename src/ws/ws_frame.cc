@@ -1,4 +1,4 @@
-#include "roomcast/ws_frame.h"
+#include "ws/ws_frame.h"
 
 #include <wslay/wslay.h>
 
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "roomcast/utf8.h"
+#include "base/utf8.h"
 
 namespace roomcast::ws {
 namespace {

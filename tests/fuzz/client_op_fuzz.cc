@@ -7,9 +7,9 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "roomcast/client_op.h"
-#include "roomcast/json_writer.h"
-#include "roomcast/utf8.h"
+#include "chat/client_op.h"
+#include "base/json_writer.h"
+#include "base/utf8.h"
 
 using roomcast::chat::ClientOp;
 using roomcast::chat::ClientOpParser;

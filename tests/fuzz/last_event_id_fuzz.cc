@@ -5,8 +5,8 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "roomcast/http_parser.h"
-#include "roomcast/sse_event.h"
+#include "http/http_parser.h"
+#include "sse/sse_event.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "roomcast/segment_log.h"
+#include "store/segment_log.h"
 
 using roomcast::fuzz::ByteTaker;
 using roomcast::store::DecodeRecord;

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "roomcast/segment_log.h"
+#include "store/segment_log.h"
 #include "segment_file.h"
 
 using roomcast::fuzz::ByteTaker;

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "roomcast/poll_cursor.h"
+#include "longpoll/poll_cursor.h"
 
 using roomcast::fuzz::ByteTaker;
 using roomcast::longpoll::Cursor;

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "roomcast/http_parser.h"
+#include "http/http_parser.h"
 
 using roomcast::fuzz::ByteTaker;
 

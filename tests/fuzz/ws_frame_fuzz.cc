@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "roomcast/utf8.h"
-#include "roomcast/ws_frame.h"
+#include "base/utf8.h"
+#include "ws/ws_frame.h"
 
 using roomcast::fuzz::ByteTaker;
 using roomcast::ws::CloseCode;

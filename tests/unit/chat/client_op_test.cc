@@ -1,4 +1,4 @@
-#include "roomcast/client_op.h"
+#include "chat/client_op.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "roomcast/http_parser.h"
+#include "http/http_parser.h"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "roomcast/http_parser.h"
+#include "http/http_parser.h"
 
 namespace roomcast::http {
 namespace {

@@ -1,6 +1,6 @@
 // Drives a real io::Loop on loopback with a small handler: accept, receive, shared-buffer sends
 // to several connections, graceful close after flush, and the table limit.
-#include "roomcast/shard_loop.h"
+#include "io/shard_loop.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "roomcast/poll_cursor.h"
+#include "longpoll/poll_cursor.h"
 
 namespace roomcast::longpoll {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "roomcast/poll_pacing.h"
+#include "longpoll/poll_pacing.h"
 
 namespace roomcast::longpoll {
 namespace {

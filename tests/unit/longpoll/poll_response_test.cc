@@ -1,5 +1,5 @@
 // The shared long-poll answer body: exact bytes, valid JSON with every field the contract names.
-#include "roomcast/poll_response.h"
+#include "longpoll/poll_response.h"
 
 #include <gtest/gtest.h>
 

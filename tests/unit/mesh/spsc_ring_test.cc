@@ -1,4 +1,4 @@
-#include "roomcast/spsc_ring.h"
+#include "mesh/spsc_ring.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "roomcast/dedup_window.h"
+#include "room/dedup_window.h"
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "roomcast/room_owner.h"
+#include "room/room_owner.h"
 
 namespace roomcast::room {
 namespace {

@@ -1,4 +1,4 @@
-#include "roomcast/room_owner.h"
+#include "room/room_owner.h"
 
 #include <gtest/gtest.h>
 

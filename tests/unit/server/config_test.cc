@@ -1,4 +1,4 @@
-#include "roomcast/config.h"
+#include "base/config.h"
 
 #include <gtest/gtest.h>
 

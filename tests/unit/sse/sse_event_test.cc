@@ -1,4 +1,4 @@
-#include "roomcast/sse_event.h"
+#include "sse/sse_event.h"
 
 #include <gtest/gtest.h>
 

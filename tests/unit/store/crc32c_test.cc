@@ -1,4 +1,4 @@
-#include "roomcast/crc32c.h"
+#include "store/crc32c.h"
 
 #include <gtest/gtest.h>
 

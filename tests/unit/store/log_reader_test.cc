@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "roomcast/segment_log.h"
+#include "store/segment_log.h"
 #include "store_test_util.h"
 
 namespace roomcast::store {

@@ -3,8 +3,8 @@
 #include <cstring>
 #include <string>
 
-#include "roomcast/crc32c.h"
-#include "roomcast/segment_log.h"
+#include "store/crc32c.h"
+#include "store/segment_log.h"
 #include "store_test_util.h"
 
 namespace roomcast::store {

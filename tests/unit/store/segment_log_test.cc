@@ -1,4 +1,4 @@
-#include "roomcast/segment_log.h"
+#include "store/segment_log.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // The embedded web files: lookup (with and without the demo) and the HTTP answers.
-#include "roomcast/static_files.h"
+#include "web/static_files.h"
 
 #include <gtest/gtest.h>
 

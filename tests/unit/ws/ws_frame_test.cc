@@ -1,4 +1,4 @@
-#include "roomcast/ws_frame.h"
+#include "ws/ws_frame.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "roomcast/ws_handshake.h"
+#include "ws/ws_handshake.h"
 
 #include <gtest/gtest.h>
 

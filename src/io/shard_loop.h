@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "roomcast/shared_buf.h"
+#include "base/shared_buf.h"
 
 namespace roomcast::io {
 

@@ -1,4 +1,4 @@
-#include "roomcast/json_writer.h"
+#include "base/json_writer.h"
 
 #include <array>
 #include <charconv>

@@ -4,7 +4,7 @@
 
 #include <cstdarg>
 
-#include "roomcast/config.h"
+#include "base/config.h"
 
 namespace roomcast {
 

@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "roomcast/room_owner.h"
+#include "room/room_owner.h"
 
 namespace roomcast::room {
 

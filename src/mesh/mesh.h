@@ -13,8 +13,8 @@
 #include <memory>
 #include <vector>
 
-#include "roomcast/shard_loop.h"
-#include "roomcast/spsc_ring.h"
+#include "io/shard_loop.h"
+#include "mesh/spsc_ring.h"
 
 namespace roomcast::mesh {
 
