@@ -26,7 +26,7 @@ export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
 
 .DEFAULT_GOAL := build
 .PHONY: deps build build-asan fuzz-build fuzz fuzz-smoke run test test-unit test-js-unit test-e2e \
-        e2e-asan bench install clean check-layers
+        e2e-asan bench install clean check-layers check-format
 
 deps:
 	bash scripts/install-deps.sh
@@ -93,11 +93,17 @@ test: build build-asan fuzz-build
 	$(MAKE) --no-print-directory e2e-asan
 
 # Every #include respects the layers (scripts/check_layers.py), and the checker itself fails on a
-# wrong include (tests/tools); no function is over 80 lines (scripts/long_functions.py).
+# wrong include (tests/tools); no function is over 80 lines (scripts/long_functions.py); the code
+# is formatted (check-format).
 check-layers:
 	$(PYTHON) scripts/check_layers.py
 	$(PYTHON) -m pytest -q tests/tools
 	$(PYTHON) scripts/long_functions.py --check src perf
+	$(MAKE) --no-print-directory check-format
+
+# Every C++ file as .clang-format says (clang-format -i on a file fixes it).
+check-format:
+	git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
 
 test-unit: build build-asan
 	meson test -C $(ASAN_DIR) --suite unit --print-errorlogs

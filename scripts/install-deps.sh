@@ -7,7 +7,7 @@
 set -euo pipefail
 
 BASE_PKGS=(
-  build-essential pkg-config meson ninja-build
+  build-essential pkg-config meson ninja-build clang-format git
   liburing-dev libwslay-dev libmimalloc-dev libssl-dev libsimdjson-dev
   libgtest-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14

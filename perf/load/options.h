@@ -62,7 +62,8 @@ struct Options {
   double storm_fraction = 0;  // 0: the group is every viewer of rooms 0..R/2-1; else this share
                               // of each room's viewers
   uint32_t storm_inflight = 2048;  // rejoins connecting at once per worker
-  bool storm_calm_apart = false;   // calm viewers and publishers in worker 0, the storm group in the others
+  bool storm_calm_apart =
+      false;  // calm viewers and publishers in worker 0, the storm group in the others
   bool publishers_given = false;
   // publish
   uint32_t window = 64;  // unacked sends allowed per publisher

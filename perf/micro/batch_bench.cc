@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "base/config.h"
+#include "base/shared_buf.h"
+#include "room/fanout.h"
 #include "room/room_owner.h"
 #include "room/room_replica.h"
-#include "base/shared_buf.h"
 #include "ws/ws_frame.h"
-#include "room/fanout.h"
 
 namespace roomcast::room {
 namespace {
@@ -70,8 +70,8 @@ void BM_FanOutBatch(benchmark::State& state) {
   ws::FrameWriter writer;
   uint64_t delivered = 0;
   for (auto _ : state) {
-    const FanoutResult r = FanOutBatch(writer, Framing::kWebSocket, "lobby", msgs, {}, viewers, defaults.slow_policy,
-                                       defaults.max_queue_bytes, queues);
+    const FanoutResult r = FanOutBatch(writer, Framing::kWebSocket, "lobby", msgs, {}, viewers,
+                                       defaults.slow_policy, defaults.max_queue_bytes, queues);
     delivered += r.delivered;
     benchmark::DoNotOptimize(r);
   }

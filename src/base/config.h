@@ -20,7 +20,7 @@ struct Config {
   uint32_t max_frame = 65536;           // largest client WebSocket frame payload (bytes)
   uint32_t max_conns = 100000;          // connections the whole server holds
   uint32_t tick_ms = 5;                 // shortest interval between two flushes of a room
-  uint32_t send_budget = 50000;          // sends per second per CPU core (paces big rooms)
+  uint32_t send_budget = 50000;         // sends per second per CPU core (paces big rooms)
   SlowPolicy slow_policy = SlowPolicy::kSkip;
   uint32_t max_queue_bytes = 1 << 20;  // per-connection send queue bound
   uint32_t max_text = 500;             // message text, in code points
@@ -35,11 +35,11 @@ struct Config {
   uint32_t drain_secs = 4;               // at SIGTERM: time allowed to say bye and close
   uint32_t bye_reconnect_ms = 1000;      // reconnect_ms in the bye message
   uint32_t recv_buf_size = 4096;
-  uint32_t recv_buf_count = 0;  // per shard, shared by its connections; 0: 512 / shards, 64..256
+  uint32_t recv_buf_count = 0;    // per shard, shared by its connections; 0: 512 / shards, 64..256
   uint32_t mesh_ring = 16384;     // items per shard-to-shard ring
-  uint32_t poll_hold_ms = 25000;         // a long-poll at the head is held this long at most
-  uint32_t poll_history = 10;            // messages in a first long-poll answer without ?history
-  uint32_t poll_budget = 20000;          // long-poll requests/s one room may cause; 0: pacing off
+  uint32_t poll_hold_ms = 25000;  // a long-poll at the head is held this long at most
+  uint32_t poll_history = 10;     // messages in a first long-poll answer without ?history
+  uint32_t poll_budget = 20000;   // long-poll requests/s one room may cause; 0: pacing off
   uint32_t poll_max_timeout_ms = 10000;  // the longest timeoutMs ever advised
   uint32_t sse_heartbeat_secs = 15;      // comment line on every SSE stream this often
   std::string cors_origins = "*";        // "*", a comma-separated origin list, or "" (no CORS)

@@ -113,7 +113,8 @@ OpError ParseSendFields(const simdjson::dom::object& obj, const TextLimits& limi
 OpError RefuseClientPrio(const simdjson::dom::object& obj) {
   simdjson::dom::element ignored;
   if (obj.at_key("prio").get(ignored) == simdjson::SUCCESS) {
-    return Fail(Refusal::kForbidden, "\"prio\" is for server-side publishes (POST /admin/rooms/R/publish)");
+    return Fail(Refusal::kForbidden,
+                "\"prio\" is for server-side publishes (POST /admin/rooms/R/publish)");
   }
   return {};
 }
@@ -257,8 +258,9 @@ OpError ClientOpParser::ParseRetract(std::string_view json, RetractBody* out) {
       if (!utf8::IsValid(reason) || utf8::HasForbiddenControl(reason) ||
           reason.size() > kMaxReasonCodePoints * kMaxUtf8BytesPerCodePoint ||
           utf8::CountCodePoints(reason) > kMaxReasonCodePoints) {
-        return Fail(kBadRequest,
-                    "\"reason\" must be at most 200 characters of UTF-8 without control characters");
+        return Fail(
+            kBadRequest,
+            "\"reason\" must be at most 200 characters of UTF-8 without control characters");
       }
       out->reason.assign(reason);
       break;

@@ -21,7 +21,7 @@ struct ClientOp {
   std::string emoji;    // kReact
   std::string op_name;  // the "op" string as sent (for error messages)
   // Server-side publish (ParseAdminPublish) only:
-  std::string user;     // who it is shown from; "system" when not given
+  std::string user;      // who it is shown from; "system" when not given
   std::string msg_kind;  // e.g. "gift"; may be empty
   bool prio = false;
 };

@@ -4,8 +4,8 @@
 #include <string>
 #include <string_view>
 
-#include "http/http_parser.h"
 #include "base/json_writer.h"
+#include "http/http_parser.h"
 
 namespace roomcast::http {
 namespace {

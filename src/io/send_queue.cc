@@ -61,8 +61,7 @@ uint32_t Loop::QueuedBytes(ConnId slot) const {
 
 size_t Loop::DropUnsent(ConnId slot, uint64_t* first_tag, uint64_t* last_tag,
                         uint32_t* kept_unsent) {
-  return impl_->DropQueue(impl_->Get(slot), first_tag, last_tag, /*tagged_only=*/true,
-                          kept_unsent);
+  return impl_->DropQueue(impl_->Get(slot), first_tag, last_tag, /*tagged_only=*/true, kept_unsent);
 }
 
 void Loop::Impl::MarkDirty(uint32_t slot, Conn* c) {
@@ -137,8 +136,8 @@ void Loop::Impl::ConsumeSent(Conn* c, uint32_t bytes) {
 }
 
 // Drops queued references that the kernel does not hold (all of them when nothing is in flight).
-size_t Loop::Impl::DropQueue(Conn* c, uint64_t* first_tag, uint64_t* last_tag,
-                             bool tagged_only, uint32_t* kept_unsent) {
+size_t Loop::Impl::DropQueue(Conn* c, uint64_t* first_tag, uint64_t* last_tag, bool tagged_only,
+                             uint32_t* kept_unsent) {
   if (first_tag) *first_tag = 0;
   if (last_tag) *last_tag = 0;
   if (kept_unsent) *kept_unsent = 0;

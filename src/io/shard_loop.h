@@ -31,7 +31,7 @@ struct LoopOptions {
   int cpu = -1;  // pin to this CPU when >= 0
   std::string listen_host = "0.0.0.0";
   uint16_t listen_port = 8080;
-  int listen_backlog = 1024;        // the fixed-file table keeps this many slots in reserve
+  int listen_backlog = 1024;       // the fixed-file table keeps this many slots in reserve
   uint32_t max_conns = 10000;      // connections this shard holds (table: + 64 + listen_backlog)
   uint32_t ring_entries = 4096;    // submission queue entries
   uint32_t recv_buf_size = 4096;   // one provided buffer

@@ -14,10 +14,10 @@
 #include <utility>
 #include <vector>
 
-#include "owner/event_log.h"
 #include "base/config.h"
-#include "store/segment_log.h"
 #include "io/shard_loop.h"
+#include "owner/event_log.h"
+#include "store/segment_log.h"
 
 namespace roomcast::owner {
 

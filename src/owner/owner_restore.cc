@@ -5,9 +5,9 @@
 
 #include <string>
 
-#include "owner/owner_service.h"
 #include "base/json_writer.h"
 #include "base/log.h"
+#include "owner/owner_service.h"
 
 namespace roomcast::owner {
 

@@ -27,7 +27,8 @@ void MixPart(uint64_t* h1, uint64_t* h2, std::string_view part) {
   }
   uint64_t w = 0;
   std::memcpy(&w, p, n);
-  w ^= static_cast<uint64_t>(part.size()) << 56;  // the length ends the part: ("ab","c") != ("a","bc")
+  w ^= static_cast<uint64_t>(part.size())
+       << 56;  // the length ends the part: ("ab","c") != ("a","bc")
   *h1 = MixWord(*h1, w, k1);
   *h2 = MixWord(*h2, w + 0x632BE59BD9B4E019ull, k2);
 }

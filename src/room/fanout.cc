@@ -16,9 +16,8 @@ void EncodeObject(ws::FrameWriter& writer, Framing framing, std::string_view typ
   }
 }
 
-void EncodeBatch(ws::FrameWriter& writer, Framing framing,
-                 std::span<const SequencedMsg> msgs, std::string* out,
-                 uint64_t no_id_upto, uint64_t id_upto) {
+void EncodeBatch(ws::FrameWriter& writer, Framing framing, std::span<const SequencedMsg> msgs,
+                 std::string* out, uint64_t no_id_upto, uint64_t id_upto) {
   size_t total = 0;
   for (const auto& m : msgs) total += m.json.size() + 40;
   out->reserve(out->size() + total);
@@ -85,7 +84,8 @@ FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_v
     EncodeObject(writer, framing, "gap", last, GapJson(room, from, last), &frame);
     // The priority events the gap covers still go out (no SSE id: the gap's id is the latest).
     for (const SequencedMsg& p : recent_prio) {
-      if (p.seq >= from && p.seq <= last) EncodeObject(writer, framing, EventType(p), 0, p.json, &frame);
+      if (p.seq >= from && p.seq <= last)
+        EncodeObject(writer, framing, EventType(p), 0, p.json, &frame);
     }
     // Tagged with the range it stands for, so that a later skip over it widens the range.
     SharedBuf* g = SharedBuf::Make(std::move(frame), from, last);

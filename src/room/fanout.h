@@ -12,9 +12,9 @@
 #include <string_view>
 
 #include "base/config.h"
+#include "base/shared_buf.h"
 #include "room/room_owner.h"
 #include "room/room_replica.h"
-#include "base/shared_buf.h"
 #include "ws/ws_frame.h"
 
 namespace roomcast::room {
@@ -50,9 +50,8 @@ struct FanoutResult {
 // SSE events with seq <= no_id_upto carry no id either (those replayed after a gap event whose
 // id is later: an id never goes backwards), nor do those with seq > id_upto (priority events
 // sent with a catch-up page, ahead of ordinary events still to come).
-void EncodeBatch(ws::FrameWriter& writer, Framing framing,
-                 std::span<const SequencedMsg> msgs, std::string* out,
-                 uint64_t no_id_upto = 0, uint64_t id_upto = UINT64_MAX);
+void EncodeBatch(ws::FrameWriter& writer, Framing framing, std::span<const SequencedMsg> msgs,
+                 std::string* out, uint64_t no_id_upto = 0, uint64_t id_upto = UINT64_MAX);
 
 // The SSE event name of an event: "msg", "retract", or "gap" for seqs lost to a damaged log.
 [[nodiscard]] inline std::string_view EventType(const SequencedMsg& m) {

@@ -41,8 +41,7 @@ bool InsertOrdered(std::deque<SequencedMsg>& d, SequencedMsg m) {
 
 }  // namespace
 
-std::string GapJson(std::string_view room, uint64_t from, uint64_t to,
-                    std::string_view new_epoch) {
+std::string GapJson(std::string_view room, uint64_t from, uint64_t to, std::string_view new_epoch) {
   std::string gap = R"({"type":"gap","room":)";
   json::AppendString(&gap, room);
   gap += R"(,"from":)";
@@ -128,8 +127,8 @@ void OwnerRoom::Hide(uint64_t target) {
   if (it != prio_.end() && it->seq == target) prio_.erase(it);
 }
 
-OwnerRoom::RetractStatus OwnerRoom::Retract(uint64_t target, std::string_view reason,
-                                            int64_t ts_ms, uint64_t mono_ms, bool visible,
+OwnerRoom::RetractStatus OwnerRoom::Retract(uint64_t target, std::string_view reason, int64_t ts_ms,
+                                            uint64_t mono_ms, bool visible,
                                             const SequencedMsg** out) {
   if (target == 0 || target > visible_) return RetractStatus::kNotFound;
   const SequencedMsg* kept = FindInHistory(target);
@@ -171,9 +170,7 @@ OwnerRoom::RetractStatus OwnerRoom::Retract(uint64_t target, std::string_view re
   return RetractStatus::kOk;
 }
 
-void OwnerRoom::MakeVisible(uint64_t seq) {
-  visible_ = std::max(visible_, std::min(seq, seq_));
-}
+void OwnerRoom::MakeVisible(uint64_t seq) { visible_ = std::max(visible_, std::min(seq, seq_)); }
 
 void OwnerRoom::Restore(uint64_t seq, std::string_view json, uint8_t flags, uint64_t target) {
   flags &= kEvPrio | kEvRetract;
@@ -234,7 +231,8 @@ std::vector<SequencedMsg> OwnerRoom::Recent(size_t n) const {
   size_t older = static_cast<size_t>(end - prio_.begin());
   if (older > n) older = n;
   out.reserve(older + prio.size() + plain.size());
-  for (auto it = end - static_cast<std::ptrdiff_t>(older); it != end; ++it) out.push_back(Copy(*it));
+  for (auto it = end - static_cast<std::ptrdiff_t>(older); it != end; ++it)
+    out.push_back(Copy(*it));
   for (auto& m : prio) out.push_back(std::move(m));
   for (auto& m : plain) out.push_back(std::move(m));
   return out;

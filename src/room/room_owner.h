@@ -60,7 +60,7 @@ struct PublishInput {
   int64_t ts_ms = 0;     // server receive time (Unix ms)
   uint64_t mono_ms = 0;  // the owner's CLOCK_MONOTONIC ms now
   bool prio = false;
-  std::string_view kind;  // e.g. "gift", "pin", "system"; empty: none
+  std::string_view kind;   // e.g. "gift", "pin", "system"; empty: none
   bool cid_taken = false;  // another user used this cid in the room: the owner makes an id
 };
 
@@ -146,7 +146,9 @@ class OwnerRoom {
   SequencedMsg* FindInHistory(uint64_t seq);
   void Hide(uint64_t target);
   void TrimHistory();
-  static SequencedMsg Copy(const SequencedMsg& m) { return {m.seq, m.json, 0, m.flags, m.lost_from}; }
+  static SequencedMsg Copy(const SequencedMsg& m) {
+    return {m.seq, m.json, 0, m.flags, m.lost_from};
+  }
   // A kEvLost placeholder for from..to.
   SequencedMsg LostPlaceholder(uint64_t from, uint64_t to) const;
   // The first seq an entry stands for (lost_from for a placeholder).

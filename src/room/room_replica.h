@@ -36,11 +36,11 @@ struct Poller {
 
 struct Replica {
   std::string name;
-  std::string epoch;                  // the owner's epoch, learnt from join replies
-  std::vector<ViewerId> viewers;      // WebSocket viewers; position kept by the caller (O(1) removal)
-  std::vector<ViewerId> sse;          // SSE viewers, likewise
-  std::vector<Poller> pollers;        // parked long-polls, likewise
-  uint32_t joining = 0;               // joins sent to the owner and not answered yet
+  std::string epoch;              // the owner's epoch, learnt from join replies
+  std::vector<ViewerId> viewers;  // WebSocket viewers; position kept by the caller (O(1) removal)
+  std::vector<ViewerId> sse;      // SSE viewers, likewise
+  std::vector<Poller> pollers;    // parked long-polls, likewise
+  uint32_t joining = 0;           // joins sent to the owner and not answered yet
   std::vector<SequencedMsg> pending;  // arrived since the last flush, in seq order
   // The last kRecentPrio priority events that reached this shard: a slow viewer that skips
   // ahead still gets those inside its gap.

@@ -45,8 +45,7 @@ bool Shard::AdminAuthorized(ConnId c, const http::Request& req, AnswerForm a) {
   return true;
 }
 
-void Shard::HandleAdmin(ConnId c, const http::Request& req, AnswerForm a,
-                        std::string_view body) {
+void Shard::HandleAdmin(ConnId c, const http::Request& req, AnswerForm a, std::string_view body) {
   const bool ka = a.keep_alive;
   constexpr std::string_view kPrefix = "/admin/rooms/";
   std::string_view rest = req.path.substr(kPrefix.size());

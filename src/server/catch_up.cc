@@ -40,8 +40,8 @@ void Shard::AskNextPage(ConnId c) {
   room::Replica& r = replicas_.At(cu.replica);
   r.joining++;  // held by the request until its answer (OnJoinReply)
   cu.in_flight = true;
-  mesh::JoinReq req{r.name, {c, s.gen}, 0,
-                    s.kind == SessKind::kSseJoining ? JoinMode::kSse : JoinMode::kWs,
+  mesh::JoinReq req{r.name,  {c, s.gen},
+                    0,       s.kind == SessKind::kSseJoining ? JoinMode::kSse : JoinMode::kWs,
                     cu.last, cu.epoch};
   req.prio_sent_upto = cu.prio_sent_upto;
   SendToOwner(r.name, std::move(req));

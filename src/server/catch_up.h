@@ -33,8 +33,8 @@ struct CatchUp {
 // as a room batch (FanOutBatch): what is queued stays within about max_queue_bytes plus a page.
 [[nodiscard]] inline bool PageFits(const CatchUp& cu, uint32_t queued, uint32_t max_queue_bytes) {
   if (cu.in_flight) return false;
-  return queued == 0 ||
-         static_cast<uint64_t>(queued) + cu.last_page_bytes <= static_cast<uint64_t>(max_queue_bytes);
+  return queued == 0 || static_cast<uint64_t>(queued) + cu.last_page_bytes <=
+                            static_cast<uint64_t>(max_queue_bytes);
 }
 
 }  // namespace roomcast::server

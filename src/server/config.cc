@@ -104,7 +104,8 @@ std::vector<Option> OperationOptions(Config* c) {
        "decides"},
       {"fsync-interval-ms", Kind::kU32, &c->fsync_interval_ms, 10, 60000,
        "with --fsync interval, fdatasync the log at least this often"},
-      {"segment-mb", Kind::kU32, &c->segment_mb, 1, 4096, "roll a shard's log segment at this size"},
+      {"segment-mb", Kind::kU32, &c->segment_mb, 1, 4096,
+       "roll a shard's log segment at this size"},
       {"retain-mb", Kind::kU32, &c->retain_mb, 0, 16u << 20,
        "keep at most this many MiB of log per shard (whole old segments go); 0 = no limit"},
       {"retain-hours", Kind::kU32, &c->retain_hours, 0, 24u * 3650,
@@ -178,7 +179,8 @@ void PrintHelp(const std::vector<Option>& opts) {
       "GET /rooms/R/messages[?cursor=C] (long-poll), GET /rooms/R/events (SSE),\n"
       "GET /rooms/R/history?after=SEQ&limit=N, GET / (demo page), /roomcast.js, /roomcast.d.ts,\n"
       "POST /rooms/R/messages?user=NAME, POST /admin/rooms/R/publish,\n"
-      "DELETE /admin/rooms/R/messages/SEQ, GET /healthz, /readyz, /metrics. See docs/protocol.md.\n",
+      "DELETE /admin/rooms/R/messages/SEQ, GET /healthz, /readyz, /metrics. See "
+      "docs/protocol.md.\n",
       "help", "version");
 }
 

@@ -5,8 +5,8 @@
 // Shard thread only.
 #include <algorithm>
 
-#include "room/fanout.h"
 #include "base/json_writer.h"
+#include "room/fanout.h"
 #include "shard.h"
 
 namespace roomcast::server {

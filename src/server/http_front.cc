@@ -5,9 +5,9 @@
 
 #include "base/json_writer.h"
 #include "base/log.h"
+#include "shard.h"
 #include "web/static_files.h"
 #include "ws/ws_handshake.h"
-#include "shard.h"
 
 namespace roomcast::server {
 
@@ -162,8 +162,7 @@ void Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view b
   }
   if (path == "/metrics") {
     if (!get) return RespondError(c, a, 405, "method_not_allowed", "use GET");
-    Respond(c, a,
-            http::BuildResponse(200, "text/plain; version=0.0.4", RenderMetrics(), ka, cors));
+    Respond(c, a, http::BuildResponse(200, "text/plain; version=0.0.4", RenderMetrics(), ka, cors));
     return;
   }
   if (path == "/ws") {
@@ -215,7 +214,8 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req, AnswerForm a) {
   }
   uint64_t history = 0;
   std::string history_s;
-  if (http::QueryParam(req.query, "history", &history_s) && !http::ParseDecimal(history_s, &history)) {
+  if (http::QueryParam(req.query, "history", &history_s) &&
+      !http::ParseDecimal(history_s, &history)) {
     RespondError(c, a.Closing(), 400, "bad_request", "history must be a whole number");
     return;
   }
@@ -263,8 +263,8 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req, AnswerForm a) {
   StartJoin(c, room, h, JoinMode::kWs, since, epoch);
 }
 
-void Shard::HandleHttpSend(ConnId c, const http::Request& req, AnswerForm a,
-                           std::string_view room, std::string_view body) {
+void Shard::HandleHttpSend(ConnId c, const http::Request& req, AnswerForm a, std::string_view room,
+                           std::string_view body) {
   const bool ka = a.keep_alive;
   if (OriginRefused(req, a)) {  // e.g. a text/plain form POST, which needs no preflight
     RespondError(c, a, 403, "forbidden", "origin not allowed (see --cors-origins)");

@@ -22,8 +22,7 @@ constexpr uint64_t kPollRoomIdleMs = 60000;
 
 }  // namespace
 
-void Shard::HandlePoll(ConnId c, const http::Request& req, AnswerForm a,
-                       std::string_view room) {
+void Shard::HandlePoll(ConnId c, const http::Request& req, AnswerForm a, std::string_view room) {
   ShardMetrics::Add(metrics_.longpoll_requests_total, 1);
   if (!chat::IsValidRoomId(room)) {
     return RespondError(c, a, 400, "bad_request", "room must be 1..64 bytes of [A-Za-z0-9_.:-]");
@@ -67,8 +66,7 @@ void Shard::HandlePoll(ConnId c, const http::Request& req, AnswerForm a,
   }
   const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
   StartJoin(c, room, has_cursor ? 0 : h, JoinMode::kPoll, has_cursor ? cursor.seq : kNoSince,
-            has_cursor ? std::string_view(cursor.epoch) : std::string_view{},
-            AnswerForm::Pack(a));
+            has_cursor ? std::string_view(cursor.epoch) : std::string_view{}, AnswerForm::Pack(a));
 }
 
 void Shard::OnPollReply(mesh::JoinReply& rep) {
@@ -98,7 +96,7 @@ void Shard::OnPollReply(mesh::JoinReply& rep) {
   objects.reserve(rep.history.size() + 1);
   if (rep.gap_to != 0 || rep.reset) {
     gap = room::GapJson(rep.room, rep.gap_from, rep.gap_to,
-                  rep.reset ? std::string_view(rep.epoch) : std::string_view{});
+                        rep.reset ? std::string_view(rep.epoch) : std::string_view{});
     objects.push_back(gap);
   }
   for (const room::SequencedMsg& m : rep.history) objects.push_back(m.json);
@@ -203,9 +201,9 @@ void Shard::FlushPollers(uint32_t idx) {
   uint32_t answered = 0;
   uint64_t delivered = 0;  // messages in the answers (the metrics are added once per batch)
   for (const room::Poller& p : parked) {
-    const auto it = std::upper_bound(
-        pending.begin(), pending.end(), p.seq,
-        [](uint64_t seq, const room::SequencedMsg& m) { return seq < m.seq; });
+    const auto it =
+        std::upper_bound(pending.begin(), pending.end(), p.seq,
+                         [](uint64_t seq, const room::SequencedMsg& m) { return seq < m.seq; });
     if (it == pending.end()) {  // nothing here it lacks: stays parked
       Sess(p.viewer).viewer_pos = replicas_.AddPoller(idx, p);
       continue;

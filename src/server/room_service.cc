@@ -4,9 +4,9 @@
 // batch to all its local viewers. Shard thread only.
 #include <ctime>
 
-#include "room/fanout.h"
 #include "base/json_writer.h"
 #include "base/log.h"
+#include "room/fanout.h"
 #include "shard.h"
 
 namespace roomcast::server {
@@ -44,8 +44,9 @@ void Shard::Publish(ConnId c, bool http, std::string_view room, const chat::Clie
 
 void Shard::Retract(ConnId c, std::string_view room, uint64_t target, const chat::RetractBody& b,
                     uint8_t cors) {
-  SendToOwner(room, mesh::RetractReq{std::string(room), target, b.reason, b.by, UnixMs(),
-                                     {c, Sess(c).gen}, cors});
+  SendToOwner(room,
+              mesh::RetractReq{
+                  std::string(room), target, b.reason, b.by, UnixMs(), {c, Sess(c).gen}, cors});
 }
 
 void Shard::HandleMessage(int from, mesh::Message& msg) {
@@ -113,10 +114,10 @@ void Shard::OnAck(mesh::AckReply& ack) {
     }
     body += '}';
     s.flags &= static_cast<uint8_t>(~kClosingSess);  // RespondHttp decides from keep_alive
-    RespondHttp(ack.to.conn,
-                http::BuildResponse(200, "application/json", body, keep_alive,
-                                    CorsHeaders(form.cors)),
-                keep_alive);
+    RespondHttp(
+        ack.to.conn,
+        http::BuildResponse(200, "application/json", body, keep_alive, CorsHeaders(form.cors)),
+        keep_alive);
   }
   if (keep_alive) ResumeHeldInput(ack.to.conn);
 }
@@ -137,8 +138,9 @@ void Shard::StartJoin(ConnId c, std::string_view room, uint32_t history, JoinMod
   s.kind = mode == JoinMode::kWs    ? SessKind::kWsJoining
            : mode == JoinMode::kSse ? SessKind::kSseJoining
                                     : SessKind::kPollJoining;
-  SendToOwner(room, mesh::JoinReq{std::string(room), {c, s.gen}, history, mode, since,
-                                  std::string(epoch), tag});
+  SendToOwner(
+      room,
+      mesh::JoinReq{std::string(room), {c, s.gen}, history, mode, since, std::string(epoch), tag});
 }
 
 void Shard::OnJoinReply(mesh::JoinReply& rep) {
@@ -275,8 +277,8 @@ void Shard::FlushReplica(uint32_t idx) {
   for (const Framing f : {Framing::kWebSocket, Framing::kSse}) {
     const auto& viewers = f == Framing::kSse ? r.sse : r.viewers;
     if (viewers.empty()) continue;
-    FanoutResult one = FanOutBatch(frame_writer_, f, r.name, r.pending, r.recent_prio, viewers, cfg_.slow_policy,
-                                   cfg_.max_queue_bytes, queues);
+    FanoutResult one = FanOutBatch(frame_writer_, f, r.name, r.pending, r.recent_prio, viewers,
+                                   cfg_.slow_policy, cfg_.max_queue_bytes, queues);
     res.delivered += one.delivered;
     res.skipped += one.skipped;
     res.closed += one.closed;

@@ -68,7 +68,8 @@ bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shar
   for (const std::string& p : rep.problems) RC_WARN(-1, "message log: %s", p.c_str());
   size_t rooms = 0;
   for (auto& sh : shards) rooms += sh->Owner().EndRestore();
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   RC_INFO(-1,
           "message log in %s/log: replayed %llu events (%llu MiB, %llu segments, %llu shard "
           "dirs) into %zu rooms in %.0f ms; fsync=%s",
@@ -139,8 +140,9 @@ bool SetUpCursorKey(const Config& cfg, ServerShared* shared) {
     return true;
   }
   shared->cursor_key = longpoll::RandomCursorKey();
-  RC_INFO(-1, "long-poll cursor key is random for this run: cursors will not survive a "
-              "restart (give --data-dir or --cursor-key to keep them)");
+  RC_INFO(-1,
+          "long-poll cursor key is random for this run: cursors will not survive a "
+          "restart (give --data-dir or --cursor-key to keep them)");
   return true;
 }
 
@@ -208,8 +210,9 @@ int RunServer(const Config& cfg_in) {
   std::vector<std::unique_ptr<Shard>> shards;
   for (int i = 0; i < cfg.shards; ++i) shards.push_back(std::make_unique<Shard>(&shared, i));
   if (cfg.data_dir.empty()) {
-    RC_INFO(-1, "history is kept in memory only (no --data-dir): a restart loses it and every "
-                "room starts a new epoch");
+    RC_INFO(-1,
+            "history is kept in memory only (no --data-dir): a restart loses it and every "
+            "room starts a new epoch");
   } else if (!RestoreFromLog(cfg, shards)) {
     return 1;
   }

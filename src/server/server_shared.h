@@ -38,19 +38,19 @@ struct alignas(64) ShardMetrics {
   std::atomic<uint64_t> loop_turns_total{0};
   std::atomic<uint64_t> sse_viewers{0};
   std::atomic<uint64_t> longpoll_parked{0};
-  std::atomic<uint64_t> catchups{0};                   // stream resumes catching up now
-  std::atomic<uint64_t> catchup_pages_total{0};        // catch-up pages queued
-  std::atomic<uint64_t> catchup_queue_peak_bytes{0};   // largest send queue left by a page
+  std::atomic<uint64_t> catchups{0};                  // stream resumes catching up now
+  std::atomic<uint64_t> catchup_pages_total{0};       // catch-up pages queued
+  std::atomic<uint64_t> catchup_queue_peak_bytes{0};  // largest send queue left by a page
   std::atomic<uint64_t> longpoll_requests_total{0};
   std::atomic<uint64_t> longpoll_responses_total{0};
   std::atomic<uint64_t> longpoll_response_messages_total{0};
   std::atomic<uint64_t> longpoll_answers_built_total{0};  // one can answer many parked polls
-  std::atomic<uint64_t> messages_deduplicated_total{0};  // resends answered with the first ack
+  std::atomic<uint64_t> messages_deduplicated_total{0};   // resends answered with the first ack
   std::atomic<uint64_t> prio_sequenced_total{0};
   std::atomic<uint64_t> retractions_total{0};
   std::atomic<uint64_t> log_records_total{0};
   std::atomic<uint64_t> log_bytes_total{0};
-  std::atomic<uint64_t> log_writes_total{0};   // group commits (one write per batch)
+  std::atomic<uint64_t> log_writes_total{0};  // group commits (one write per batch)
   std::atomic<uint64_t> log_fsyncs_total{0};
   std::atomic<uint64_t> log_write_errors_total{0};
   std::atomic<uint64_t> log_segments{0};

@@ -77,11 +77,10 @@ Shard::Shard(ServerShared* shared, int id)
       cursor_codec_(shared->cursor_key),
       outbox_(&mesh_),
       memory_log_(&outbox_),
-      owner_(id, OwnerOptionsOf(shared->cfg, shared->shards), &memory_log_, &outbox_,
-             owner::OwnerCounters{&metrics_.messages_sequenced_total,
-                                  &metrics_.prio_sequenced_total,
-                                  &metrics_.messages_deduplicated_total,
-                                  &metrics_.retractions_total}),
+      owner_(
+          id, OwnerOptionsOf(shared->cfg, shared->shards), &memory_log_, &outbox_,
+          owner::OwnerCounters{&metrics_.messages_sequenced_total, &metrics_.prio_sequenced_total,
+                               &metrics_.messages_deduplicated_total, &metrics_.retractions_total}),
       sessions_(id) {
   cors_headers_.resize(256);
   cors_headers_[kCorsAny] = "Access-Control-Allow-Origin: *\r\n";
@@ -92,7 +91,8 @@ Shard::Shard(ServerShared* shared, int id)
     while (!origin.empty() && origin.front() == ' ') origin.remove_prefix(1);
     while (!origin.empty() && origin.back() == ' ') origin.remove_suffix(1);
     cors_list_.emplace_back(origin);
-    cors_headers_[i] = "Access-Control-Allow-Origin: " + std::string(origin) + "\r\nVary: Origin\r\n";
+    cors_headers_[i] =
+        "Access-Control-Allow-Origin: " + std::string(origin) + "\r\nVary: Origin\r\n";
     list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
   }
   text_limits_.max_code_points = cfg_.max_text;

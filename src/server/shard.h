@@ -15,25 +15,25 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/config.h"
+#include "catch_up.h"
+#include "chat/client_op.h"
+#include "http/http_parser.h"
+#include "io/shard_loop.h"
+#include "longpoll/poll_cursor.h"
+#include "longpoll/poll_pacing.h"
+#include "mesh/mesh.h"
 #include "mesh/messages.h"
 #include "owner/event_log.h"
 #include "owner/group_commit_log.h"
 #include "owner/owner_service.h"
-#include "chat/client_op.h"
-#include "base/config.h"
-#include "store/segment_log.h"
-#include "http/http_parser.h"
-#include "mesh/mesh.h"
-#include "longpoll/poll_cursor.h"
-#include "longpoll/poll_pacing.h"
+#include "room/fanout.h"
 #include "room/room_owner.h"
 #include "room/room_replica.h"
-#include "io/shard_loop.h"
-#include "ws/ws_frame.h"
-#include "session/session_table.h"
-#include "catch_up.h"
-#include "room/fanout.h"
 #include "server_shared.h"
+#include "session/session_table.h"
+#include "store/segment_log.h"
+#include "ws/ws_frame.h"
 
 namespace roomcast::server {
 
@@ -81,9 +81,9 @@ using PollTag = AnswerForm;  // a long-poll's answer form, packed into JoinReq::
 // and goes while this must persist (dropped after a minute without polls).
 struct PollRoomState {
   explicit PollRoomState(uint32_t horizon_ms) : away(horizon_ms) {}
-  longpoll::HeadRate msgs;       // the room's message rate, from the growth of its head seq
+  longpoll::HeadRate msgs;        // the room's message rate, from the growth of its head seq
   longpoll::WaitingPollers away;  // answered polls still waiting out their timeoutMs
-  longpoll::RateMeter reqs;      // long-poll requests for the room on this shard (/metrics)
+  longpoll::RateMeter reqs;       // long-poll requests for the room on this shard (/metrics)
   uint64_t last_req_ms = 0;
   uint32_t timeout_ms = 0;  // the last base timeoutMs advised (for /metrics)
   uint32_t parked = 0;      // polls parked now
@@ -260,13 +260,15 @@ class Shard final : public io::LoopHandler {
   http::ParseLimits http_limits_;
   room::Replicas replicas_;
   std::unordered_map<std::string, PollRoomState> poll_rooms_;
-  std::deque<PollTimer> poll_timers_;      // in deadline order (every hold is the same length)
+  std::deque<PollTimer> poll_timers_;  // in deadline order (every hold is the same length)
   longpoll::CursorCodec cursor_codec_;
   // The owner side of the rooms this shard owns, and where their events are kept.
   class MeshOutbox final : public owner::Outbox {
    public:
     explicit MeshOutbox(mesh::Endpoint* mesh) : mesh_(mesh) {}
-    void Send(int shard, mesh::Message&& msg) override { mesh_->Send(shard, mesh::Pack(std::move(msg))); }
+    void Send(int shard, mesh::Message&& msg) override {
+      mesh_->Send(shard, mesh::Pack(std::move(msg)));
+    }
 
    private:
     mesh::Endpoint* mesh_;

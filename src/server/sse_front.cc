@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "room/fanout.h"
-#include "sse/sse_event.h"
 #include "shard.h"
+#include "sse/sse_event.h"
 
 namespace roomcast::server {
 

@@ -116,7 +116,7 @@ ScanResult SegmentScanner::Scan(int fd, uint64_t start,
   uint64_t base = start;  // file offset of buf_[0]
   size_t filled = 0, pos = 0;
   bool eof = false;
-  bool in_damage = false;  // searching for the next good frame after a bad one
+  bool in_damage = false;   // searching for the next good frame after a bad one
   bool maybe_torn = false;  // ...after a frame that runs past the end of the file
   DamagedRange bad;
   auto end_damage = [&](uint64_t end) {

@@ -183,8 +183,9 @@ int SegmentLog::RecoverNewest(uint64_t number, uint64_t size, RecoveryReport* re
                ErrnoText(err);
       return err;
     }
-    rep->problems.push_back(path + Offset(scan.torn_at) + "torn record at the end of the file; cut " +
-                            std::to_string(cut) + " bytes");
+    rep->problems.push_back(path + Offset(scan.torn_at) +
+                            "torn record at the end of the file; cut " + std::to_string(cut) +
+                            " bytes");
     rep->cut_bytes += cut;
     active_size_ = scan.torn_at;
   }

@@ -89,10 +89,10 @@ struct LogOptions {
 };
 
 struct RecoveryReport {
-  uint64_t segments = 0;   // this shard's segment files found (good ones, active included)
-  uint64_t records = 0;    // good records in the newest segment (the only one scanned)
-  uint64_t bytes = 0;      // bytes of the good segments after repair
-  uint64_t cut_bytes = 0;  // bytes of a torn tail cut from the newest segment (or a short one)
+  uint64_t segments = 0;       // this shard's segment files found (good ones, active included)
+  uint64_t records = 0;        // good records in the newest segment (the only one scanned)
+  uint64_t bytes = 0;          // bytes of the good segments after repair
+  uint64_t cut_bytes = 0;      // bytes of a torn tail cut from the newest segment (or a short one)
   uint64_t damaged_bytes = 0;  // corrupt bytes found in the newest segment (kept, never cut)
   std::vector<std::string> problems;  // "<file>: offset <n>: <reason> ..." one per finding
 };

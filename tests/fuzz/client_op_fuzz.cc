@@ -6,10 +6,10 @@
 #include <string>
 #include <string_view>
 
-#include "fuzz_check.h"
-#include "chat/client_op.h"
 #include "base/json_writer.h"
 #include "base/utf8.h"
+#include "chat/client_op.h"
+#include "fuzz_check.h"
 
 using roomcast::chat::ClientOp;
 using roomcast::chat::ClientOpParser;

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "store/segment_log.h"
 #include "segment_file.h"
+#include "store/segment_log.h"
 
 using roomcast::fuzz::ByteTaker;
 using roomcast::store::DecodeRecord;
@@ -84,7 +84,7 @@ void WriteFile(const std::string& path, const std::string& bytes) {
 // record that decodes, a damaged range from each bad frame to the next good record (found byte by
 // byte), and a torn tail when the last bad frame ran past the end with no good record after it.
 struct Expected {
-  size_t good_end = 0;  // body offset just past the last good record
+  size_t good_end = 0;                            // body offset just past the last good record
   std::vector<std::pair<size_t, size_t>> damage;  // (body offset, bytes)
   bool torn = false;
   size_t torn_at = 0;

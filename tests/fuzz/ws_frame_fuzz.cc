@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "fuzz_check.h"
 #include "base/utf8.h"
+#include "fuzz_check.h"
 #include "ws/ws_frame.h"
 
 using roomcast::fuzz::ByteTaker;

@@ -91,7 +91,8 @@ TEST(ParseDecimal, WholeNumbersOnly) {
   EXPECT_EQ(v, 0u);
   EXPECT_TRUE(ParseDecimal("9999999999999999999", &v));  // 19 digits: the most accepted
   EXPECT_EQ(v, 9999999999999999999ull);
-  for (const char* bad : {"", "-1", "+1", " 1", "1 ", "1.0", "0x10", "12a", "99999999999999999999"}) {
+  for (const char* bad :
+       {"", "-1", "+1", " 1", "1 ", "1.0", "0x10", "12a", "99999999999999999999"}) {
     v = 42;
     EXPECT_FALSE(ParseDecimal(bad, &v)) << bad;
     EXPECT_EQ(v, 42u) << "left alone on failure";

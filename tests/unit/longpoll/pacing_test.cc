@@ -163,7 +163,6 @@ TEST(RateMeter, TimeGoingBackwardsIsNoTime) {
   EXPECT_EQ(m.PerSec(6000), 10);
 }
 
-
 TEST(HeadRate, MeasuresGrowthEvenWhenSeenRarely) {
   HeadRate r;
   EXPECT_EQ(r.PerSec(0), 0);

@@ -81,7 +81,8 @@ TEST(DedupWindow, ChurnAtTheCountBoundKeepsExactlyTheNewest) {
   DedupWindow w(600000, 1000);
   for (uint64_t i = 1; i <= 20000; ++i) {
     ASSERT_EQ(w.Admit("r", "u", "c" + std::to_string(i), static_cast<int64_t>(i), i), 0u);
-    if (i % 7 == 0) w.Remember("r", "u", "c" + std::to_string(i - 3), i - 3, static_cast<int64_t>(i));
+    if (i % 7 == 0)
+      w.Remember("r", "u", "c" + std::to_string(i - 3), i - 3, static_cast<int64_t>(i));
   }
   EXPECT_LE(w.Size(), 1000u);
   EXPECT_EQ(w.Find("r", "u", "c20000", 20000), 20000u);

@@ -69,7 +69,8 @@ TEST(Batch, OneSharedBufferForEveryViewer) {
   std::vector<room::ViewerId> viewers;
   for (room::ViewerId v = 0; v < 1000; ++v) viewers.push_back(v);
   auto msgs = Msgs();
-  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 1 << 20, q);
+  FanoutResult r =
+      FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 1 << 20, q);
   EXPECT_EQ(r.delivered, 1000u);
   EXPECT_EQ(r.skipped, 0u);
   SharedBuf* first = q.got[0].at(0);
@@ -91,7 +92,8 @@ TEST(Batch, SlowViewerSkipsAheadWithGap) {
   q.drop_last = 6;
   std::vector<room::ViewerId> viewers = {0, 1, 2};
   auto msgs = Msgs();
-  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
+  FanoutResult r =
+      FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(r.delivered, 2u);
   EXPECT_EQ(r.skipped, 1u);
   ASSERT_EQ(q.got[1].size(), 1u);
@@ -117,7 +119,8 @@ TEST(Batch, SlowViewerClosedUnderClosePolicy) {
   q.queued[1] = 5000;
   std::vector<room::ViewerId> viewers = {0, 1};
   auto msgs = Msgs();
-  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kClose, 4096, q);
+  FanoutResult r =
+      FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kClose, 4096, q);
   EXPECT_EQ(r.closed, 1u);
   EXPECT_EQ(q.closed, std::vector<room::ViewerId>{1});
   EXPECT_TRUE(q.got[1].empty());
@@ -128,13 +131,16 @@ TEST(Batch, NothingToDoWithoutMessagesOrViewers) {
   FakeQueues q;
   std::vector<room::ViewerId> none;
   auto msgs = Msgs();
-  EXPECT_EQ(FanOutBatch(w, Framing::kWebSocket, "r", msgs, {}, none, SlowPolicy::kSkip, 1, q).delivered, 0u);
+  EXPECT_EQ(
+      FanOutBatch(w, Framing::kWebSocket, "r", msgs, {}, none, SlowPolicy::kSkip, 1, q).delivered,
+      0u);
   std::vector<room::SequencedMsg> empty;
   std::vector<room::ViewerId> one = {1};
-  EXPECT_EQ(FanOutBatch(w, Framing::kWebSocket, "r", empty, {}, one, SlowPolicy::kSkip, 1, q).delivered, 0u);
+  EXPECT_EQ(
+      FanOutBatch(w, Framing::kWebSocket, "r", empty, {}, one, SlowPolicy::kSkip, 1, q).delivered,
+      0u);
   EXPECT_TRUE(q.got.empty());
 }
-
 
 TEST(Batch, SseEventsCarryTheSeqAsIdByteExact) {
   ws::FrameWriter w;
@@ -155,7 +161,8 @@ TEST(Batch, SseSlowViewerGetsAGapEventWhoseIdIsItsEnd) {
   q.queued[1] = 4096;  // full
   q.drop_first = 3;
   q.drop_last = 6;
-  FanoutResult r = FanOutBatch(w, Framing::kSse, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
+  FanoutResult r =
+      FanOutBatch(w, Framing::kSse, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(r.skipped, 1u);
   ASSERT_EQ(q.got[1].size(), 1u);
   EXPECT_EQ(q.got[1][0]->bytes,
@@ -164,7 +171,9 @@ TEST(Batch, SseSlowViewerGetsAGapEventWhoseIdIsItsEnd) {
 
 TEST(Batch, PriorityEventsGoFirstAndSseDropsTheirIdWhenMovedAhead) {
   ws::FrameWriter w;
-  std::vector<room::SequencedMsg> msgs = {{7, "m7"}, {8, "p8", 0, room::kEvPrio}, {9, "m9"},
+  std::vector<room::SequencedMsg> msgs = {{7, "m7"},
+                                          {8, "p8", 0, room::kEvPrio},
+                                          {9, "m9"},
                                           {10, "r10", 0, room::kEvPrio | room::kEvRetract}};
   std::string ws_out;
   EncodeBatch(w, Framing::kWebSocket, msgs, &ws_out);
@@ -226,8 +235,8 @@ TEST(Batch, AnEmptyQueueTakesABatchLargerThanTheBound) {
   FakeQueues q;
   std::vector<room::SequencedMsg> msgs = {{1, std::string(3000, 'a')}, {2, std::string(3000, 'b')}};
   std::vector<room::ViewerId> viewers = {0};
-  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip,
-                               4096, q);
+  FanoutResult r =
+      FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(r.delivered, 1u) << "the bound limits a backlog, not one batch";
   EXPECT_EQ(r.skipped, 0u);
 }

@@ -87,7 +87,6 @@ TEST(OwnerRooms, LimitAndEpochs) {
   EXPECT_NE(a->Epoch(), b->Epoch());
 }
 
-
 // The seq inside a message object's JSON.
 uint64_t SeqOf(const SequencedMsg& m) {
   const size_t p = m.json.find(R"("seq":)");

@@ -27,14 +27,15 @@ TEST(OwnerRoomPrio, PrioMessageJsonCarriesPrioAndKind) {
   OwnerRoom r("r", "e", 10, 1);
   const SequencedMsg& m = r.Sequence(Prio("rose"));
   EXPECT_TRUE(m.Prio());
-  EXPECT_EQ(m.json,
-            R"({"type":"msg","room":"r","seq":1,"id":"s-e-1","user":"sys","text":"rose","ts":1,"prio":1,"kind":"gift"})");
+  EXPECT_EQ(
+      m.json,
+      R"({"type":"msg","room":"r","seq":1,"id":"s-e-1","user":"sys","text":"rose","ts":1,"prio":1,"kind":"gift"})");
 }
 
 TEST(OwnerRoomPrio, PrioOutlivesOrdinaryHistoryOnResume) {
   OwnerRoom r("r", "e", 5, 1);
-  r.Sequence(Plain("a"));     // 1
-  r.Sequence(Prio("gift"));   // 2
+  r.Sequence(Plain("a"));                               // 1
+  r.Sequence(Prio("gift"));                             // 2
   for (int i = 0; i < 10; ++i) r.Sequence(Plain("x"));  // 3..12; history keeps 8..12
   auto res = r.Since(1, 100, OwnerRoom::Cap::kNewest);
   EXPECT_EQ(res.gap_from, 2u);
@@ -48,10 +49,10 @@ TEST(OwnerRoomPrio, PrioOutlivesOrdinaryHistoryOnResume) {
 
 TEST(OwnerRoomPrio, PrioFirstWithinARange) {
   OwnerRoom r("r", "e", 100, 1);
-  r.Sequence(Plain("a"));    // 1
-  r.Sequence(Plain("b"));    // 2
-  r.Sequence(Prio("g"));     // 3
-  r.Sequence(Plain("c"));    // 4
+  r.Sequence(Plain("a"));  // 1
+  r.Sequence(Plain("b"));  // 2
+  r.Sequence(Prio("g"));   // 3
+  r.Sequence(Plain("c"));  // 4
   auto res = r.Since(0, 100, OwnerRoom::Cap::kOldest);
   EXPECT_EQ(Seqs(res.msgs), (std::vector<uint64_t>{3, 1, 2, 4}));
   EXPECT_EQ(res.last, 4u);
@@ -59,20 +60,20 @@ TEST(OwnerRoomPrio, PrioFirstWithinARange) {
 
 TEST(OwnerRoomPrio, PagedResumeCarriesEveryPrioEventUpToTheHeadOnce) {
   OwnerRoom r("r", "e", 100, 1);
-  r.Sequence(Plain("a"));   // 1
-  r.Sequence(Prio("g1"));   // 2
-  r.Sequence(Plain("b"));   // 3
-  r.Sequence(Plain("c"));   // 4
-  r.Sequence(Plain("d"));   // 5
-  r.Sequence(Prio("g2"));   // 6
-  r.Sequence(Plain("e"));   // 7
+  r.Sequence(Plain("a"));  // 1
+  r.Sequence(Prio("g1"));  // 2
+  r.Sequence(Plain("b"));  // 3
+  r.Sequence(Plain("c"));  // 4
+  r.Sequence(Plain("d"));  // 5
+  r.Sequence(Prio("g2"));  // 6
+  r.Sequence(Plain("e"));  // 7
   // The first page covers seqs 1..2 (max 2): priority 2 in it, then 6, which is after the page
   // (priority events never wait behind pages), then ordinary 1.
   auto p1 = r.Since(0, 2, OwnerRoom::Cap::kPaged);
   EXPECT_EQ(Seqs(p1.msgs), (std::vector<uint64_t>{2, 6, 1}));
   EXPECT_EQ(p1.last, 2u);
   EXPECT_EQ(p1.gap_to, 0u);
-  r.Sequence(Prio("g3"));   // 8, during the catch-up
+  r.Sequence(Prio("g3"));  // 8, during the catch-up
   auto p2 = r.Since(p1.last, 2, OwnerRoom::Cap::kPaged, /*prio_sent_upto=*/7);
   EXPECT_EQ(Seqs(p2.msgs), (std::vector<uint64_t>{8, 3, 4})) << "2 and 6 are not sent again";
   EXPECT_EQ(p2.last, 4u);
@@ -86,8 +87,8 @@ TEST(OwnerRoomPrio, PagedResumeCarriesEveryPrioEventUpToTheHeadOnce) {
 
 TEST(OwnerRoomPrio, PagedResumeGapsOnlyWhatIsGoneAndFitsLikeNewest) {
   OwnerRoom r("r", "e", 5, 1);
-  r.Sequence(Plain("a"));   // 1
-  r.Sequence(Prio("g"));    // 2
+  r.Sequence(Plain("a"));                               // 1
+  r.Sequence(Prio("g"));                                // 2
   for (int i = 0; i < 10; ++i) r.Sequence(Plain("x"));  // 3..12; history keeps 8..12
   auto p = r.Since(1, 3, OwnerRoom::Cap::kPaged);
   EXPECT_EQ(p.gap_from, 2u);
@@ -105,10 +106,10 @@ TEST(OwnerRoomPrio, PagedResumeGapsOnlyWhatIsGoneAndFitsLikeNewest) {
 }
 
 TEST(OwnerRoomPrio, RecentReplaysPrioFirstIncludingOlderOnes) {
-  OwnerRoom r("r", "e", 100, 1, 2);  // keeps 2 priority events
-  r.Sequence(Prio("g1"));  // 1 (falls out of the priority list)
-  r.Sequence(Prio("g2"));  // 2
-  r.Sequence(Prio("g3"));  // 3
+  OwnerRoom r("r", "e", 100, 1, 2);                    // keeps 2 priority events
+  r.Sequence(Prio("g1"));                              // 1 (falls out of the priority list)
+  r.Sequence(Prio("g2"));                              // 2
+  r.Sequence(Prio("g3"));                              // 3
   for (int i = 0; i < 5; ++i) r.Sequence(Plain("x"));  // 4..8
   EXPECT_EQ(Seqs(r.Recent(3)), (std::vector<uint64_t>{2, 3, 6, 7, 8}));
   EXPECT_EQ(Seqs(r.Recent(1)), (std::vector<uint64_t>{3, 8})) << "at most n older ones";
@@ -117,9 +118,9 @@ TEST(OwnerRoomPrio, RecentReplaysPrioFirstIncludingOlderOnes) {
 
 TEST(OwnerRoomRetract, HidesTheMessageEverywhereAndSequencesARetract) {
   OwnerRoom r("r", "e", 100, 1);
-  r.Sequence(Plain("a"));           // 1
-  r.Sequence(Plain("bad words"));   // 2
-  r.Sequence(Plain("c"));           // 3
+  r.Sequence(Plain("a"));          // 1
+  r.Sequence(Plain("bad words"));  // 2
+  r.Sequence(Plain("c"));          // 3
   const SequencedMsg* ev = nullptr;
   ASSERT_EQ(r.Retract(2, "spam", 77, 0, true, &ev), OwnerRoom::RetractStatus::kOk);
   ASSERT_NE(ev, nullptr);
@@ -130,8 +131,7 @@ TEST(OwnerRoomRetract, HidesTheMessageEverywhereAndSequencesARetract) {
   for (const auto& m : r.Since(0, 100, OwnerRoom::Cap::kOldest).msgs) {
     EXPECT_EQ(m.json.find("bad words"), std::string::npos);
   }
-  EXPECT_EQ(Seqs(r.Since(0, 100, OwnerRoom::Cap::kOldest).msgs),
-            (std::vector<uint64_t>{4, 1, 3}));
+  EXPECT_EQ(Seqs(r.Since(0, 100, OwnerRoom::Cap::kOldest).msgs), (std::vector<uint64_t>{4, 1, 3}));
   EXPECT_EQ(Seqs(r.Recent(10)), (std::vector<uint64_t>{4, 1, 3}));
   EXPECT_EQ(r.Retract(2, "again", 0, 0, true, &ev), OwnerRoom::RetractStatus::kAlreadyRetracted);
   EXPECT_EQ(r.Retract(4, "", 0, 0, true, &ev), OwnerRoom::RetractStatus::kNotAMessage);

@@ -62,7 +62,6 @@ TEST(Replicas, FlushDueHonoursTheInterval) {
   EXPECT_EQ(wait, UINT32_MAX);
 }
 
-
 TEST(Replicas, SseViewersAndPollersAreSeparateListsAndKeepTheRoom) {
   Replicas reps(PacingPolicy{5, 1000});
   uint32_t idx = reps.GetOrCreate("r");

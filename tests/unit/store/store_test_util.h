@@ -105,7 +105,8 @@ inline Replayed ReplayAll(const std::string& data_dir) {
   Replayed out;
   out.rc = ReplayLog(
       data_dir, [&](const Record& r) { out.records.push_back(OwnedRecord::From(r)); }, &out.report,
-      &out.error, [&](const LogDamage& d) {
+      &out.error,
+      [&](const LogDamage& d) {
         out.damage.push_back(
             {out.records.size(), std::string(d.file), d.offset, d.bytes, d.max_records});
       });
