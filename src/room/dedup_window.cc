@@ -26,9 +26,9 @@ void MixPart(uint64_t* h1, uint64_t* h2, std::string_view part) {
     n -= 8;
   }
   uint64_t w = 0;
-  std::memcpy(&w, p, n);
-  w ^= static_cast<uint64_t>(part.size())
-       << 56;  // the length ends the part: ("ab","c") != ("a","bc")
+  if (n != 0) std::memcpy(&w, p, n);  // an empty view may have no data pointer at all
+  // The length ends the part: ("ab","c") != ("a","bc").
+  w ^= static_cast<uint64_t>(part.size()) << 56;
   *h1 = MixWord(*h1, w, k1);
   *h2 = MixWord(*h2, w + 0x632BE59BD9B4E019ull, k2);
 }
