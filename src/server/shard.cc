@@ -24,7 +24,6 @@ io::LoopOptions MakeLoopOptions(const Config& cfg, int id, int shards, uint32_t 
   // --max-conns is server-wide and SO_REUSEPORT spreads unevenly: one shard may hold all of it
   // when the descriptor limit allows (else as much as its table can), plus room to answer a few
   // over-limit connections with 503.
-  (void)shards;
   o.max_conns = std::min(cfg.max_conns, table_cap) + 64;
   o.recv_buf_size = cfg.recv_buf_size;
   o.recv_buf_count = cfg.recv_buf_count;
