@@ -195,7 +195,8 @@ class Shard final : public io::LoopHandler {
   // ws_front.cc
   bool HandleFrame(ConnId c, const ws::Frame& f);
   void HandleWsText(ConnId c, std::string_view text);
-  // False (and the connection closed) when a reply would take the queue past --max-queue-bytes.
+  // False (and the connection closed) when a reply would take the queue past twice
+  // --max-queue-bytes (batches and pages may take the first half).
   [[nodiscard]] bool ReplyFits(ConnId c, size_t bytes);
   void SendWsText(ConnId c, std::string_view json);
   void SendWsError(ConnId c, std::string_view code, std::string_view message);

@@ -31,7 +31,10 @@ size_t Shard::ProcessWs(ConnId c, std::span<const uint8_t> data) {
 }
 
 bool Shard::ReplyFits(ConnId c, size_t bytes) {
-  if (loop_.QueuedBytes(c) + bytes <= cfg_.max_queue_bytes) return true;
+  // Room batches and catch-up pages may fill about --max-queue-bytes on their own (and are
+  // dropped first when a viewer skips ahead): replies get as much again on top of them.
+  const uint64_t bound = 2ull * cfg_.max_queue_bytes;
+  if (loop_.QueuedBytes(c) + bytes <= bound) return true;
   // Replies (pongs, acks, errors) are never dropped, so a client that keeps asking without
   // reading would grow its queue without bound (a ping flood): it is closed instead, as the
   // fan-out closes a viewer whose replies alone pass the bound.
