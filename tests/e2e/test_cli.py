@@ -88,3 +88,28 @@ def test_unusable_data_dir_fails_at_start(tmp_path):
     assert r.returncode != 0, r
     assert "cursor key" in r.stderr, r.stderr
     assert (tmp_path / "cursor.key").read_text() == "not a key\n", "a bad key file was replaced"
+
+
+def test_a_second_roomcast_on_a_taken_port_refuses_to_start(roomcast):
+    """Every shard binds with SO_REUSEPORT, which the kernel also grants a second, unrelated
+    process: it used to start silently and take half the clients, one room then having two
+    epochs. The second one now exits at once and says why."""
+    first = roomcast()
+    t0 = time.monotonic()
+    r = run_bin("--listen", f"{HOST}:{first.port}", "--shards", "2", timeout=5)
+    assert r.returncode == 1, r
+    assert "address already in use" in r.stderr, r.stderr
+    assert time.monotonic() - t0 < 5
+    assert first.alive()
+
+
+def test_one_server_per_data_dir(roomcast, tmp_path):
+    """A second server on a live one's --data-dir would replay and append to its log: refused,
+    naming the holder's pid; once the first stops, the directory is free again."""
+    first = roomcast("--data-dir", tmp_path)
+    r = run_bin("--listen", f"{HOST}:{free_port()}", "--data-dir", str(tmp_path), timeout=5)
+    assert r.returncode == 1, r
+    assert f"in use by another roomcast (pid {first.proc.pid})" in r.stderr, r.stderr
+    assert first.stop() == 0
+    again = roomcast("--data-dir", tmp_path)
+    assert again.alive()
