@@ -115,9 +115,11 @@ test-js-unit: deps
 	$(NODE) --test tests/unit/web/
 	$(NODE) scripts/client_size.mjs --max 8192
 
+# Node test files run one at a time: the Chromium and client tests time their reconnects, and
+# several at once on 2 cores (the runner's default) made them miss their deadlines.
 test-e2e:
 	$(PYTHON) -m pytest -q tests/e2e
-	NODE_PATH=$(NODE_MODULES) $(NODE) --test tests/e2e/
+	NODE_PATH=$(NODE_MODULES) $(NODE) --test --test-concurrency=1 tests/e2e/
 
 # The end-to-end suites against the sanitizer build (the last step of `test`).
 e2e-asan: build-asan

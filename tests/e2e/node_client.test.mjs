@@ -73,7 +73,7 @@ test('a restart loses nothing and doubles nothing (sends queued while down are d
     await srv.start();
     const acks = await Promise.all(pending);
     for (let i = 0; i < 3; i++) await rooms[i % 3].send(`after${i}`);
-    await until(() => seen.every((s) => s.texts.length >= 11), 10000, 'all 11 messages everywhere');
+    await until(() => seen.every((s) => s.texts.length >= 11), 20000, 'all 11 messages everywhere');
     await sleep(300);
     for (const s of seen) {
       assert.equal(s.texts.length, 11, `lost or doubled: ${s.texts}`);
