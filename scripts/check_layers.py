@@ -21,6 +21,7 @@ LAYERS: dict[str, set[str]] = {
     "base": set(),
     "io": {"base"},
     "chat": {"base"},
+    "auth": {"base"},  # JWT checks (libcrypto), roles
     "http": {"base"},
     "ws": {"base"},
     "sse": {"base", "http"},
