@@ -8,7 +8,7 @@ set -euo pipefail
 
 BASE_PKGS=(
   build-essential pkg-config meson ninja-build clang-format git
-  liburing-dev libwslay-dev libmimalloc-dev libssl-dev libsimdjson-dev
+  liburing-dev libwslay-dev libmimalloc-dev libssl-dev libsimdjson-dev libvectorscan-dev
   libgtest-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14
   python3 python3-websockets python3-pytest
