@@ -26,7 +26,7 @@ LAYERS: dict[str, set[str]] = {
     "ws": {"base"},
     "sse": {"base", "http"},
     "longpoll": {"base"},
-    "room": {"base", "chat", "io", "ws", "sse"},  # io: SharedBuf (the fan-out's buffers)
+    "room": {"base", "chat", "auth", "io", "ws", "sse"},  # io: SharedBuf (the fan-out's buffers)
     "store": {"base"},
     "mesh": {"base", "io", "chat", "room"},
     "owner": {"base", "io", "mesh", "chat", "room", "store"},

@@ -18,8 +18,17 @@ constexpr RefusalInfo kTable[] = {
     /* kNotAMessage */ {"not_a_message", 409, "that seq is a retraction"},
     /* kGone */
     {"gone", 410, "that message is older than the history kept: it is no longer served"},
+    /* kUnauthorized */ {"unauthorized", 401, "a valid token is needed"},
+    /* kTokenExpired */ {"token_expired", 401, "the token has expired"},
+    /* kBanned */ {"banned", 403, "you are banned from this room"},
+    /* kSubscribersOnly */ {"forbidden", 403, "subscribers-only mode: only subscribers may send"},
+    /* kSlowMode */ {"slow_mode", 429, "slow mode: wait before sending again"},
+    /* kRateLimited */ {"rate_limited", 429, "too many messages: wait before sending again"},
+    /* kEmoteOnly */ {"emote_only", 403, "emote-only mode: only emotes may be sent"},
+    /* kDuplicateText */ {"duplicate_text", 409, "unique chat: this text was sent recently"},
+    /* kBlockedTerm */ {"blocked_term", 403, "the message contains a blocked term"},
 };
-static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kGone) + 1,
+static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kBlockedTerm) + 1,
               "one table row per Refusal");
 
 }  // namespace
