@@ -126,6 +126,20 @@ def seeds():
                       + b"\x00" * 10 + record(5),
         "bad_magic": b"\x81" + struct.pack("<H", len(record(1))) + record(1) + record(2),
     }
+    yield "token", {
+        "signed_claims": b"\x01" + b'{"sub":"ann","exp":1900000000,"name":"Ann","roles":["vip"],'
+                         b'"room_roles":{"lobby":["moderator"]},"badges":["sub/3"]}',
+        "signed_header": b"\x02" + b'{"alg":"HS256","typ":"JWT","kid":"k1"}',
+        "alg_none": b"\x00" + b"eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIiwiZXhwIjoxOTAwMDAwMDAwfQ.",
+        "nbf": b"\x01" + b'{"sub":"a","exp":1900000000,"nbf":1800000031,"iat":1.5e9}',
+    }
+    yield "moderation_text", {
+        "terms": b"\x00" + b'{"terms":[{"pattern":"bad*","action":"mask"},{"pattern":"*x*"}],'
+                 b'"regex":[{"pattern":"[0-9]{3}","action":"hold"}]}\x00so bad, badly x 123',
+        "unicode": b"\x00" + '{"terms":[{"pattern":"héllo","action":"mask"}]}\x00HÉLLO wörld'.encode(),
+        "bad_regex": b"\x00" + b'{"regex":[{"pattern":"(a"}]}\x00a',
+        "emotes": b"\x01" + "😀 :Kappa: 👍🏽 1️⃣ 🇫🇷".encode(),
+    }
 
 
 def main():
