@@ -11,7 +11,7 @@ BASE_PKGS=(
   liburing-dev libwslay-dev libmimalloc-dev libssl-dev libsimdjson-dev libvectorscan-dev
   libgtest-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14
-  python3 python3-websockets python3-pytest
+  python3 python3-websockets python3-pytest python3-jwt
   curl node-ws chromium
 )
 BENCH_PKGS=(nginx libnginx-mod-nchan)
