@@ -11,7 +11,10 @@
 #   perf/peers/nchan.sh pids   PORT   master and worker pids as a comma list (for --server-pid)
 #
 # Endpoints (channel id = ROOM, [A-Za-z0-9_.:-]{1,64} as roomcast's room ids):
-#   POST /pub/ROOM   nchan_publisher: the request body is the message (2xx: accepted)
+#   GET  /pub/ROOM   nchan_publisher websocket (the default publish path of perf/run.sh): every
+#                    text frame the client sends is one message; nchan answers each with one text
+#                    frame of channel info ("queued messages: N ...")
+#   POST /pub/ROOM   nchan_publisher http: the request body is the message (2xx: accepted)
 #   GET  /sub/ROOM   nchan_subscriber websocket: each message body arrives as one text frame
 # NCHAN_DIR overrides the state directory; NCHAN_WORKERS the worker count (default 2);
 # NCHAN_NGINX_BIN the nginx binary (default /usr/sbin/nginx).
@@ -126,8 +129,10 @@ http {
         # One listening socket per worker (SO_REUSEPORT) and backlog 4096, as roomcast's shards.
         listen 127.0.0.1:$port reuseport backlog=4096;
 
+        # Publishers: a WebSocket upgrade (one message per text frame, one channel-info frame
+        # back per message) or HTTP POST (one message per request body).
         location ~ "^/pub/([A-Za-z0-9_.:-]{1,64})\$" {
-            nchan_publisher http;
+            nchan_publisher http websocket;
             nchan_channel_id \$1;
         }
         location ~ "^/sub/([A-Za-z0-9_.:-]{1,64})\$" {
