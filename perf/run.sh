@@ -17,6 +17,9 @@
 #   BENCH_BUDGET=540   seconds after which no new step starts
 #   BENCH_STEPS=RE     only the scenarios whose name matches the bash regex RE (e.g. '100k')
 #   BENCH_RC_ARGS=...  extra flags for roomcast (e.g. '--send-budget 10000'), shown in the commands
+#   BENCH_NCHAN_PUBLISH=ws|http  how the nchan peer's publishers publish (roomcast-load
+#                      --nchan-publish): ws (default: nchan's WebSocket publisher, its strongest
+#                      path here) or http (pipelined POSTs on one keep-alive connection)
 #   BENCH_SCALE=1      instead of the standard suite, the scale matrix: one room of 10,000 viewers at
 #                      10, 100 and 1,000 msg/s (2 shards / 2 nchan workers), then 100,000 viewers at
 #                      10 and 100 msg/s (8 shards / 8 nchan workers, 16 client source addresses);
@@ -37,6 +40,8 @@ SCALE=${BENCH_SCALE:-0}
 if [ "$SCALE" = 1 ]; then BUDGET=${BENCH_BUDGET:-1800}; else BUDGET=${BENCH_BUDGET:-540}; fi
 STEPS=${BENCH_STEPS:-}  # a regex: only the scenarios whose name matches run
 RC_ARGS=${BENCH_RC_ARGS:-}  # extra roomcast flags, e.g. --send-budget 10000
+NC_PUBLISH=${BENCH_NCHAN_PUBLISH:-ws}
+case "$NC_PUBLISH" in ws|http) ;; *) echo "bench: BENCH_NCHAN_PUBLISH wants ws or http" >&2; exit 2 ;; esac
 RC_SHARDS=2  # shards for roomcast and workers for nchan (NCHAN_WORKERS) in the next scenario
 
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -158,7 +163,7 @@ start_nchan() {
     return 1
   fi
   NC_UP=1
-  SERVER_PIDS=$(timeout 5 "$NCHAN" pids "$NC_PORT") || { stop_nchan; return 1; }
+  SERVER_PIDS=$(timeout 15 "$NCHAN" pids "$NC_PORT") || { stop_nchan; return 1; }
 }
 
 over_budget() { [ "$SECONDS" -ge "$BUDGET" ]; }
@@ -183,6 +188,7 @@ run_scenario() {
       url=ws://127.0.0.1:$NC_PORT target=nchan
     fi
     local cmd=("$LOAD" "$@" --url "$url" --target "$target" --server-pid "$SERVER_PIDS" --json)
+    if [ "$target" = nchan ] && [ "$1" != connect ]; then cmd+=(--nchan-publish "$NC_PUBLISH"); fi
     log "$name/$server: ${cmd[*]#$ROOT/}"
     echo "timeout -k 5 $limit ${cmd[*]#$ROOT/}" >> "$RAW/commands.txt"
     rc=0
@@ -209,7 +215,7 @@ run_scenario() {
   echo "nginx: $(/usr/sbin/nginx -v 2>&1 | sed 's/^nginx version: //'), libnginx-mod-nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null || echo '?')"
   echo "git: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
   echo "ports: roomcast 127.0.0.1:$RC_PORT, nchan 127.0.0.1:$NC_PORT"
-  echo "quick: $QUICK, scale: $SCALE"
+  echo "quick: $QUICK, scale: $SCALE, nchan publish path: $NC_PUBLISH"
 } > "$RAW/env.txt"
 : > "$RAW/commands.txt"
 log "raw outputs in ${RAW#$ROOT/}; roomcast port $RC_PORT, nchan port $NC_PORT"
@@ -306,23 +312,46 @@ def get(d, key, scale=1):
         return v * scale
     return v
 
-def kept_up(d):
-    """Did the server keep up with the offered load? (acked all, lost none, no backlog)"""
-    if "skipped" in d:
-        return None
-    sent, acked = d.get("sent") or 0, d.get("acked") or 0
-    members, rate = d.get("members") or 0, d.get("rate_target") or 0
-    offered = members * rate
+def carried(d):
+    """Did the server carry the offered load? A reason string when it did not, "" when it did,
+    None when there is nothing to judge. Fan-out and storm: every viewer (calm connection) counted
+    at go is owed every measured message sent in its room, acked or not; the server carried the
+    load when it delivered at least 99% of those and no viewer has a hole. Connect: every
+    connection welcomed."""
+    if "skipped" in d or d.get("complete") != "yes":
+        return "not measured" if "skipped" in d else "the run did not complete"
+    if d.get("scenario") == "connect":
+        ok = d.get("succeeded") == d.get("conns") and not d.get("failed")
+        return "" if ok else f"welcomed {fmt(d.get('succeeded'))} of {fmt(d.get('conns'))}"
+    offered, unique = d.get("offered"), d.get("delivered_unique")
+    if offered is None or unique is None:
+        return "no per-viewer figures (older roomcast-load)"
     reasons = []
-    if sent and acked < 0.99 * sent:
-        reasons.append(f"acked {acked}/{sent}")
-    if (d.get("lost") or 0) > 0:
-        reasons.append(f"lost {d['lost']}")
-    if offered and (d.get("deliveries_per_s") or 0) < 0.95 * offered:
-        reasons.append(f"{fmt(d.get('deliveries_per_s'))} of {fmt(offered)} deliveries/s")
-    if (d.get("straggler_s") or 0) >= 1.5:
-        reasons.append(f"backlog {d['straggler_s']:.1f}s after publishing")
-    return "yes" if not reasons else "no: " + ", ".join(reasons)
+    if offered == 0:
+        reasons.append("nothing offered")
+    elif unique < 0.99 * offered:
+        reasons.append(f"delivered {100 * unique / offered:.1f}% of offered")
+    if d.get("viewers_with_holes"):
+        reasons.append(f"{fmt(d['viewers_with_holes'])} viewers with holes ({fmt(d.get('viewer_holes'))} missing)")
+    return ", ".join(reasons)
+
+def carried_cell(d):
+    why = carried(d)
+    if why is None or why == "not measured":
+        return None
+    return "yes" if why == "" else "no: " + why
+
+def carried_line(name, d):
+    """What a server carried, for the sentence that replaces the ratios."""
+    if "skipped" in d:
+        return f"{name}: not measured"
+    if d.get("scenario") == "connect":
+        return f"{name} welcomed {fmt(d.get('succeeded'))} of {fmt(d.get('conns'))}"
+    dur = d.get("duration_s") or 0
+    unique, offered = d.get("delivered_unique") or 0, d.get("offered") or 0
+    per_s = f" ({fmt(unique / dur)}/s)" if dur else ""
+    return (f"{name} carried {fmt(unique)} of {fmt(offered)} offered deliveries{per_s}, "
+            f"{fmt(d.get('viewers_with_holes'))} of {fmt(d.get('viewers_checked'))} viewers with holes")
 
 # rows: (label, key or function, better: "higher"/"lower"/"", ratio wanted)
 CONNECT_ROWS = [
@@ -330,22 +359,30 @@ CONNECT_ROWS = [
     ("failed", "failed", "lower", False),
     ("connect to welcome p50 (ms)", "connect_p50_ms", "lower", True),
     ("connect to welcome p99 (ms)", "connect_p99_ms", "lower", True),
-    ("server RSS before (MiB)", "server_rss_before_mb", "lower", True),
-    ("server RSS all connected (MiB)", "server_rss_after_mb", "lower", True),
-    ("**server RSS per connection (bytes)**", "server_bytes_per_conn", "lower", True),
-    ("server PSS per connection (bytes)", "server_pss_bytes_per_conn", "lower", True),
-    ("server RSS 0.5 s after close (MiB)", "server_rss_closed_mb", "lower", True),
+    ("carried (every connection welcomed)", carried_cell, "", False),
+    ("server PSS before (MiB)", "server_pss_before_mb", "lower", True),
+    ("server PSS all connected (MiB)", "server_pss_after_mb", "lower", True),
+    ("**server PSS per connection (bytes)**", "server_pss_bytes_per_conn", "lower", True),
+    ("server RSS per connection (bytes; nginx's shared pages counted once per process)", "server_bytes_per_conn", "", False),
+    ("server RSS 0.5 s after close (MiB)", "server_rss_closed_mb", "", False),
     ("server CPU while connecting (s)", "server_cpu_s", "lower", True),
     ("server processes summed", lambda d: d.get("server_pids", 1), "", False),
 ]
+VIEWER_ROWS = [
+    ("offered deliveries (sent x viewers)", "offered", "", False),
+    ("delivered (unique) / % of offered", lambda d: f"{fmt(d.get('delivered_unique'))} / {fmt(d.get('delivered_pct'), 2)}%", "", False),
+    ("viewers checked / with a hole", lambda d: f"{fmt(d.get('viewers_checked'))} / {fmt(d.get('viewers_with_holes'))}", "lower", False),
+    ("messages missing (all viewers) / most at one", lambda d: f"{fmt(d.get('viewer_holes'))} / {fmt(d.get('viewer_max_holes'))}", "lower", False),
+    ("duplicates (all viewers) / viewers with one", lambda d: f"{fmt(d.get('viewer_dups'))} / {fmt(d.get('viewers_with_dups'))}", "lower", False),
+    ("**carried the offered load**", carried_cell, "", False),
+]
 FANOUT_ROWS = [
+    ("publish path", "publish_path", "", False),
     ("receiving connections", "members", "", False),
     ("messages sent / acked", lambda d: f"{fmt(d.get('sent'))} / {fmt(d.get('acked'))}", "", False),
-    ("expected / received deliveries", lambda d: f"{fmt(d.get('expected'))} / {fmt(d.get('received'))}", "", False),
-    ("lost / duplicates", lambda d: f"{fmt(d.get('lost'))} / {fmt(d.get('duplicates'))}", "", False),
+] + VIEWER_ROWS + [
     ("offered deliveries/s (members x rate)", lambda d: (d.get("members") or 0) * (d.get("rate_target") or 0), "", False),
     ("deliveries/s", "deliveries_per_s", "higher", True),
-    ("kept up", kept_up, "", False),
     ("latency p50 (ms)", "latency_p50_ms", "lower", True),
     ("**latency p99 (ms)**", "latency_p99_ms", "lower", True),
     ("latency p99.9 (ms)", "latency_p999_ms", "lower", True),
@@ -353,7 +390,8 @@ FANOUT_ROWS = [
     ("server CPU (% of a core)", "server_cpu_pct", "lower", True),
     ("**deliveries per server CPU-second**", "deliveries_per_server_cpu_s", "higher", True),
     ("server CPU per delivery (ns)", "server_ns_per_delivery", "lower", True),
-    ("server RSS at end (MiB)", "server_rss_end_mb", "lower", True),
+    ("server PSS at end (MiB)", "server_pss_end_mb", "lower", True),
+    ("server RSS at end (MiB)", "server_rss_end_mb", "", False),
     ("frames per client receive", "frames_per_recv", "", False),
     ("client CPU (% of a core)", "client_cpu_pct", "", False),
     ("sends >5 ms late (client starved)", "late_sends", "", False),
@@ -365,7 +403,8 @@ STORM_ROWS = [
     ("rejoin connect to welcome p99 (ms)", "rejoin_p99_ms", "lower", True),
     ("server CPU during the storm (s)", "server_cpu_storm_s", "lower", True),
     ("calm connections", "calm_conns", "", False),
-    ("calm lost / duplicates", lambda d: f"{fmt(d.get('lost'))} / {fmt(d.get('duplicates'))}", "lower", False),
+    ("publish path", "publish_path", "", False),
+] + VIEWER_ROWS + [
     ("**calm p99 before the storm (ms)**", "calm_before_p99_ms", "lower", True),
     ("**calm p99 during the storm (ms)**", "calm_during_p99_ms", "lower", True),
     ("calm p99 after (ms)", "calm_after_p99_ms", "lower", True),
@@ -383,13 +422,18 @@ def value(d, key):
 
 def table(name, rows):
     rc, nc = load(name, "roomcast"), load(name, "nchan")
+    # Ratios only where both servers carried the offered load.
+    both = carried(rc) == "" and carried(nc) == ""
     out = ["| measure | roomcast | nchan | roomcast ÷ nchan | better |",
            "| --- | ---: | ---: | ---: | --- |"]
     for label, key, better, want_ratio in rows:
         a, b = value(rc, key), value(nc, key)
-        r = ratio(a, b) if want_ratio else ""
+        r = ratio(a, b) if want_ratio and both else ("—" if want_ratio else "")
         out.append(f"| {label} | {fmt(a)} | {fmt(b)} | {r} | {better} |")
     notes = []
+    if not both:
+        notes.append("- **No ratios here: not both servers carried the offered load.** "
+                     + carried_line("roomcast", rc) + "; " + carried_line("nchan", nc) + ".")
     for server, d in (("roomcast", rc), ("nchan", nc)):
         if "skipped" in d:
             notes.append(f"- {server}: not measured ({d['skipped']})")
@@ -464,8 +508,13 @@ head = [
     "Each scenario ran on a freshly started server, roomcast then nchan, one at a time, with the load",
     "generator on the same 2 cores over loopback. nchan figures sum the nginx master and its workers",
     "(as many workers as roomcast has shards).",
-    "Ratios are roomcast ÷ nchan; `better` says which direction is good. Single runs on a shared",
-    "machine: read differences under ~20% as noise.",
+    "Ratios are roomcast ÷ nchan, given only in a scenario where both servers carried the offered",
+    "load (every viewer got at least 99% of the messages sent in its room and none has a hole;",
+    "connect: every connection welcomed); elsewhere the table says what each carried. `better`",
+    "says which direction is good. Memory is compared by PSS (`Pss:` of /proc/PID/smaps_rollup,",
+    "summed over the processes), which counts nginx's shared pages once. nchan's publishers use",
+    "the path in `nchan publish path` below (BENCH_NCHAN_PUBLISH). Single runs on a shared",
+    "machine (other jobs may run on the same 2 cores): read differences under ~20% as noise.",
     "",
     "```",
     env,

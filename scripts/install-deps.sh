@@ -14,7 +14,7 @@ BASE_PKGS=(
   python3 python3-websockets python3-pytest python3-jwt
   curl node-ws chromium
 )
-BENCH_PKGS=(nginx libnginx-mod-nchan)
+BENCH_PKGS=(nginx libnginx-mod-nchan procps)  # procps: pgrep in perf/peers/nchan.sh
 
 die() { echo "install-deps: error: $*" >&2; exit 1; }
 

@@ -9,6 +9,7 @@
 #include "fanout_plan.h"
 #include "fanout_worker_internal.h"
 #include "http_response.h"
+#include "nchan_wire.h"
 #include "ws_client.h"
 
 namespace roomcast::load::fanout_internal {
@@ -89,6 +90,10 @@ void FanoutWorker::Refused(uint32_t conn, std::string_view what) {
 
 void FanoutWorker::OnObject(uint32_t conn, ServerKind kind, std::string_view payload) {
   Stamp st;
+  if (nchan_ && pub_of_conn_[conn] != kNoPublisher) {  // a WebSocket publisher's answer
+    if (!IsNchanPublishAck(payload)) return Refused(conn, payload);
+    return Acked(conn, ++pubs_[pub_of_conn_[conn]].responses);  // answers come in order
+  }
   if (nchan_) {  // the raw message body
     if (ParseStampText(payload, &st)) return OnStamp(conn, st);
     ++totals_.foreign;
@@ -175,8 +180,10 @@ void FanoutWorker::OnStamp(uint32_t conn, const Stamp& st) {
   ++totals_.received;
   if (!fresh) {
     ++totals_.duplicates;
+    ++dups_[conn];
     return;
   }
+  ++got_[conn];
   slot_.latency.Record(latency);
   if (!storm_) return;
   if (st.send_ns < storm_at_ns_) {

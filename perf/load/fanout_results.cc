@@ -63,6 +63,7 @@ Merged MergeSlots(SharedState& shared) {
     m.t.http.Add(t.http);
     m.t.http_window.Add(t.http_window);
     m.t.publish.Add(t.publish);
+    m.t.viewer_loss.Add(t.viewer_loss);
   }
   return m;
 }
@@ -78,6 +79,19 @@ uint64_t ExpectedDeliveries(SharedState& shared) {
     expected += acked * members;
   }
   return expected;
+}
+
+uint64_t OfferedDeliveries(SharedState& shared) {
+  uint64_t offered = 0;
+  for (uint32_t r = 0; r < shared.Rooms(); ++r) {
+    uint64_t sent = 0, members = 0;
+    for (uint32_t w = 0; w < shared.Workers(); ++w) {
+      sent += shared.Room(w, r).sent.load(std::memory_order_relaxed);
+      members += shared.Room(w, r).members;
+    }
+    offered += sent * members;
+  }
+  return offered;
 }
 
 uint64_t CalmMembers(SharedState& shared) {

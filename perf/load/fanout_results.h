@@ -28,6 +28,9 @@ struct Merged {
 // Deliveries the server owes the calm connections: every measured, acked message times the calm
 // members of its room.
 [[nodiscard]] uint64_t ExpectedDeliveries(SharedState& shared);
+// Deliveries offered to the calm connections: every measured message sent (acked or not) times
+// the calm members of its room. A server carried the load when it delivered (nearly) all of them.
+[[nodiscard]] uint64_t OfferedDeliveries(SharedState& shared);
 // Calm connections that were receiving when publishing started.
 [[nodiscard]] uint64_t CalmMembers(SharedState& shared);
 // Unique measured calm deliveries so far.

@@ -68,6 +68,9 @@ void FanoutWorker::Plan() {
   totals_.storm_viewers = storm_conns_.size();
   const size_t ids = room_.size();
   welcomed_.assign(ids, 0);
+  member_.assign(ids, 0);
+  got_.assign(ids, 0);
+  dups_.assign(ids, 0);
   last_offset_.resize(ids);
   size_t total = 0;
   for (size_t c = 0; c < ids; ++c) {
@@ -83,8 +86,10 @@ void FanoutWorker::OpenConn(uint32_t id) {
   room_name_ = "load-";
   room_name_ += std::to_string(room_[id]);
   if (nchan_) {
-    if (pub) {
+    if (pub && opt_.nchan_publish == NchanPublish::kHttp) {
       client_.OpenRaw(id, g);
+    } else if (pub) {
+      client_.Open(id, g, NchanPublisherRequest(opt_.target, room_name_));
     } else {
       client_.Open(id, g, NchanSubscribeRequest(opt_.target, room_name_));
     }
@@ -137,14 +142,20 @@ void FanoutWorker::SendOne(Publisher& p, uint64_t now) {
   if (measured) {
     if (!p.first_measured) p.first_measured = counter;
     ++totals_.sent;
+    shared_->Room(index_, room_[p.conn]).sent.fetch_add(1, std::memory_order_relaxed);
   } else {
     ++totals_.warmup_sent;
   }
   frame_.clear();
-  if (nchan_) {
+  if (nchan_ && opt_.nchan_publish == NchanPublish::kHttp) {
     room_name_ = "load-";
     room_name_ += std::to_string(room_[p.conn]);
     AppendNchanPublish(&frame_, opt_.target, room_name_, now, p.global, counter, opt_.size);
+  } else if (nchan_) {  // a WebSocket publisher: the stamped text is the message
+    op_.clear();
+    AppendStampText(&op_, now, p.global, counter, opt_.size);
+    AppendClientFrame(&frame_, WsOpcode::kText, op_, mask_);
+    mask_ = mask_ * 1664525u + 1013904223u;
   } else {
     op_.clear();
     AppendSendOp(&op_, now, p.global, counter, opt_.size, cid_suffix_);
@@ -224,6 +235,7 @@ void FanoutWorker::JoinAndCountMembers() {
   // Calm members per room at go time: every calm connection that joined and is still open.
   for (uint32_t c = 0; c < conns_; ++c) {
     if (role_[c] == Role::kCalm && welcomed_[c] && client_.State(c) == ConnState::kOpen) {
+      member_[c] = 1;
       shared_->Room(index_, room_[c]).members++;
       ++totals_.calm_conns;
     }
@@ -320,10 +332,34 @@ void FanoutWorker::ReportTotals() {
   totals_.cpu_window_s = cpu_now - cpu_at_measure_;
   totals_.cpu_total_s = cpu_now;
   totals_.unacked += outstanding_;
+  CountViewerHoles();
   totals_.client = client_.Counters();
   totals_.http = http_.Counters();
   slot_.totals = totals_;
   slot_.stage.store(static_cast<uint32_t>(Stage::kDone), std::memory_order_release);
+}
+
+void FanoutWorker::CountViewerHoles() {
+  // Every publisher's measured messages are the counters from its first measured one to its
+  // last, all sent by now (publishing ended before the parent said finish).
+  std::vector<uint64_t> offered(opt_.rooms, 0);
+  for (uint32_t r = 0; r < opt_.rooms; ++r) {
+    for (uint32_t w = 0; w < workers_; ++w) {
+      offered[r] += shared_->Room(w, r).sent.load(std::memory_order_relaxed);
+    }
+  }
+  ViewerLoss& v = totals_.viewer_loss;
+  for (uint32_t c = 0; c < conns_; ++c) {
+    if (!member_[c]) continue;
+    ++v.viewers;
+    const uint64_t want = offered[room_[c]];
+    const uint64_t holes = want > got_[c] ? want - got_[c] : 0;
+    v.holes += holes;
+    v.duplicates += dups_[c];
+    if (holes) ++v.with_holes;
+    if (dups_[c]) ++v.with_duplicates;
+    v.max_holes = std::max(v.max_holes, holes);
+  }
 }
 
 }  // namespace fanout_internal

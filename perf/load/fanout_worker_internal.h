@@ -29,7 +29,7 @@ enum class Role : uint8_t {
   kStorm,      // a storm-group viewer's first connection (dropped at the storm)
   kRejoined,   // a storm-group viewer's connection opened after the storm
   kBystander,  // storm, default grouping: a roomcast publisher of a storm room (receives)
-  kSender,     // nchan publisher: HTTP only, receives no message
+  kSender,     // nchan publisher (WebSocket or HTTP): receives acks only, no message
 };
 
 struct Publisher {
@@ -84,6 +84,9 @@ class FanoutWorker final : public ClientHandler, public HttpViewerSink {
   void WaitForAcks();
   void ReceiveUntilFinish();
   void ReportTotals();
+  // Per receiving connection counted at go: messages it is missing (offered in its room, not
+  // received) and received more than once, into totals_.viewer_loss.
+  void CountViewerHoles();
   // Sends every message of this worker's publishers due by `now` (those scheduled before the
   // publishing end); *next_at gets the time of the next one. True when the schedule is exhausted.
   bool SendDue(uint64_t now, uint64_t* next_at);
@@ -144,6 +147,11 @@ class FanoutWorker final : public ClientHandler, public HttpViewerSink {
   std::vector<uint32_t> last_offset_;   // where the connection's last-counter row starts
   std::vector<uint32_t> last_counter_;  // per connection, per publisher of its room
   std::vector<uint8_t> welcomed_;
+  // Per connection: counted in its room's members at go (1/0); measured messages received once
+  // (got_) and again or out of order (dups_). Holes are judged against these per viewer.
+  std::vector<uint8_t> member_;
+  std::vector<uint32_t> got_;
+  std::vector<uint32_t> dups_;
   std::vector<uint64_t> global_index_;  // viewer v or V + j: names and source addresses
   std::vector<Publisher> pubs_;
   uint32_t conns_ = 0;     // ids joined at the start (the rest are rejoin ids)

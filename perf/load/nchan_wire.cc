@@ -29,6 +29,17 @@ std::string NchanSubscribeRequest(const Target& t, std::string_view room) {
   return WebSocketUpgradeRequest(t, path);
 }
 
+std::string NchanPublisherRequest(const Target& t, std::string_view room) {
+  std::string path;
+  AppendChannelPath(&path, t, "pub", room);
+  return WebSocketUpgradeRequest(t, path);
+}
+
+bool IsNchanPublishAck(std::string_view frame) {
+  constexpr std::string_view kInfo = "queued messages: ";
+  return frame.substr(0, kInfo.size()) == kInfo;
+}
+
 void AppendNchanPublish(std::string* out, const Target& t, std::string_view room, uint64_t send_ns,
                         uint32_t pub, uint32_t counter, uint32_t text_bytes) {
   std::string body;

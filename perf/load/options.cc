@@ -43,8 +43,12 @@ std::vector<Flag> FlagTable(Options* o) {
        "ws://HOST:PORT[/path] (or http://) of the server; HOST must be 127.x.x.x, localhost or "
        "[::1]"},
       {"target", Kind::kString, &o->target_name, 0, 0, kAll,
-       "roomcast or nchan (nginx + nchan: WebSocket GET /sub/ROOM, HTTP POST /pub/ROOM; "
+       "roomcast or nchan (nginx + nchan: WebSocket GET /sub/ROOM, publishers on /pub/ROOM; "
        "a /path in the URL prefixes both); publish: roomcast only"},
+      {"nchan-publish", Kind::kString, &o->nchan_publish_name, 0, 0, kFanStorm,
+       "--target nchan: how publishers publish: ws (a WebSocket on /pub/ROOM, one message per "
+       "text frame, nchan acks each with a channel-info frame) or http (pipelined POST "
+       "/pub/ROOM on one keep-alive connection, a 2xx response is the ack)"},
       {"transport", Kind::kString, &o->transport_name, 0, 0, kViewing,
        "how viewers read their room: ws, longpoll (GET /rooms/R/messages with a cursor) or sse "
        "(GET /rooms/R/events); roomcast target; storm takes ws only (publishers stay ws)"},
@@ -331,6 +335,15 @@ bool ResolveTarget(Options* opt) {
   } else {
     std::fprintf(stderr, "roomcast-load: --target wants roomcast or nchan, got '%s'\n",
                  opt->target_name.c_str());
+    return false;
+  }
+  if (opt->nchan_publish_name == "ws") {
+    opt->nchan_publish = NchanPublish::kWs;
+  } else if (opt->nchan_publish_name == "http") {
+    opt->nchan_publish = NchanPublish::kHttp;
+  } else {
+    std::fprintf(stderr, "roomcast-load: --nchan-publish wants ws or http, got '%s'\n",
+                 opt->nchan_publish_name.c_str());
     return false;
   }
   if (opt->transport_name == "ws") {

@@ -16,9 +16,15 @@ enum class Scenario { kNone, kFanout, kConnect, kStorm, kPublish };
 // Which server the tool talks to. roomcast: WebSocket /ws?room=R, sends as {"op":"send"} frames
 // acked by {"type":"ack"}, deliveries as {"type":"msg"} objects, a welcome frame per join.
 // nchan: WebSocket subscriptions on PREFIX/sub/ROOM (each message body arrives as one raw text
-// frame, no welcome: the 101 response is the join), publishes as HTTP POST PREFIX/pub/ROOM on
-// keep-alive connections (a 2xx response is the ack). See perf/peers/nchan.sh.
+// frame, no welcome: the 101 response is the join); publishes per NchanPublish. See
+// perf/peers/nchan.sh.
 enum class TargetKind { kRoomcast, kNchan };
+
+// How nchan publishers publish (--nchan-publish). ws (the default): a WebSocket upgrade on
+// PREFIX/pub/ROOM (nchan_publisher websocket), one message per text frame, nchan answers each with
+// one channel-info text frame (the ack). http: HTTP POST PREFIX/pub/ROOM on a keep-alive
+// connection, pipelined (a 2xx response is the ack).
+enum class NchanPublish { kWs, kHttp };
 
 // How roomcast viewers read their room (publishers always use WebSocket): ws (GET /ws upgrade),
 // longpoll (GET /rooms/R/messages again and again with the cursor of the last answer) or sse
@@ -45,6 +51,8 @@ struct Options {
   Target target;
   std::string transport_name = "ws";  // --transport, parsed into transport
   Transport transport = Transport::kWs;
+  std::string nchan_publish_name = "ws";  // --nchan-publish, parsed into nchan_publish
+  NchanPublish nchan_publish = NchanPublish::kWs;
   // fanout and storm
   uint32_t viewers = 1000;
   uint32_t rooms = 1;

@@ -36,6 +36,7 @@ struct FanoutRun {
   double children_cpu = 0;
   long long rss_start = -1;
   long long rss_end = -1;
+  long long pss_end = -1;
   bool ok = false;
   bool done = false;
   uint32_t clean = 0;
@@ -95,6 +96,7 @@ void MeasureAndFinish(const Options& opt, SharedState& shared, WorkerPool& pool,
   run->server_cpu1 = ProcessesCpuSeconds(server);
   run->self_cpu1 = RusageCpuSeconds(RUSAGE_SELF);
   run->rss_end = ProcessesRssBytes(server);
+  run->pss_end = ProcessesPssBytes(server);
   ctl.command.store(static_cast<uint32_t>(Command::kFinish), std::memory_order_release);
   run->done = WaitForStage(shared, pool, Stage::kDone, hard, false);
   run->clean = pool.WaitAll(hard);
@@ -108,9 +110,16 @@ void AddSetupRows(Report& r, const Options& opt, uint32_t workers) {
   r.Text("transport", "viewer transport", TransportName(opt.transport));
   r.Int("viewers", "viewers", opt.viewers);
   r.Int("publishers",
-        opt.target.kind == TargetKind::kNchan ? "publishers (HTTP POST)"
+        opt.target.kind == TargetKind::kNchan ? "publishers (nchan: see publish_path)"
                                               : "publishers (also receive)",
         opt.publishers);
+  std::string path = "WebSocket {\"op\":\"send\"} frames, acked by {\"type\":\"ack\"}";
+  if (opt.target.kind == TargetKind::kNchan) {
+    path = opt.nchan_publish == NchanPublish::kWs
+               ? "nchan WebSocket publisher (/pub/ROOM text frames, channel-info frame per ack)"
+               : "nchan HTTP POST /pub/ROOM, pipelined on one keep-alive connection (2xx = ack)";
+  }
+  r.Text("publish_path", "publish path", path);
   r.Int("rooms", "rooms", opt.rooms);
   r.Num("rate_target", "target rate", opt.rate, "msg/s", 1);
   r.Int("size", "text size", opt.size, "bytes");
@@ -131,6 +140,23 @@ void AddPublishingRows(Report& r, const Options& opt, const Merged& m) {
   r.Int("warmup_sent", "warmup messages sent", static_cast<long long>(m.t.warmup_sent));
 }
 
+// Loss viewer by viewer, against what was offered (every measured message sent, acked or not):
+// a server carried the load when every viewer got every message.
+void AddViewerLossRows(Report& r, SharedState& shared, const Merged& m) {
+  const ViewerLoss& v = m.t.viewer_loss;
+  const uint64_t offered = OfferedDeliveries(shared);
+  const uint64_t unique = m.t.received - m.t.duplicates;
+  r.Int("offered", "offered deliveries (sent x members)", static_cast<long long>(offered));
+  r.Int("delivered_unique", "delivered (unique)", static_cast<long long>(unique));
+  r.Num("delivered_pct", "delivered of offered", offered ? 100.0 * unique / offered : 0, "%", 2);
+  r.Int("viewers_checked", "viewers checked one by one", static_cast<long long>(v.viewers));
+  r.Int("viewers_with_holes", "viewers missing a message", static_cast<long long>(v.with_holes));
+  r.Int("viewer_holes", "messages missing, summed over viewers", static_cast<long long>(v.holes));
+  r.Int("viewer_max_holes", "most missing at one viewer", static_cast<long long>(v.max_holes));
+  r.Int("viewers_with_dups", "viewers with a duplicate", static_cast<long long>(v.with_duplicates));
+  r.Int("viewer_dups", "duplicates, summed over viewers", static_cast<long long>(v.duplicates));
+}
+
 // Loss, duplicates and order as the calm connections saw them, against what the server owes.
 void AddDeliveryRows(Report& r, const Options& opt, SharedState& shared, const Merged& m,
                      const FanoutRun& run, bool storm) {
@@ -148,6 +174,7 @@ void AddDeliveryRows(Report& r, const Options& opt, SharedState& shared, const M
         expected > unique ? static_cast<long long>(expected - unique) : 0);
   r.Int("gap_lost", "counter gaps seen by viewers", static_cast<long long>(m.t.gap_lost));
   r.Int("duplicates", "duplicates", static_cast<long long>(m.t.duplicates));
+  AddViewerLossRows(r, shared, m);
   r.Int("extra", "unique beyond expected",
         unique > expected ? static_cast<long long>(unique - expected) : 0);
   r.Int("foreign", "foreign/misrouted msg frames", static_cast<long long>(m.t.foreign));
@@ -201,6 +228,9 @@ void AddCostRows(Report& r, const Options& opt, const Merged& m, const FanoutRun
   if (run.rss_end >= 0) {
     r.Num("server_rss_start_mb", "server RSS at start", run.rss_start / 1048576.0, "MiB", 1);
     r.Num("server_rss_end_mb", "server RSS at end", run.rss_end / 1048576.0, "MiB", 1);
+    if (run.pss_end >= 0) {
+      r.Num("server_pss_end_mb", "server PSS at end", run.pss_end / 1048576.0, "MiB", 1);
+    }
   } else {
     r.Missing("server_rss_end_mb", "server RSS (--server-pid)");
   }

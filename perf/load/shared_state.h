@@ -55,6 +55,25 @@ struct PublishCounters {
   }
 };
 
+// Loss counted viewer by viewer (a surplus at one cannot hide a hole at another): over the
+// receiving connections counted at go, each owed every measured message sent in its room.
+struct ViewerLoss {
+  uint64_t viewers = 0;          // receiving connections checked
+  uint64_t with_holes = 0;       // of them, missing at least one message
+  uint64_t holes = 0;            // messages missing, summed over viewers
+  uint64_t max_holes = 0;        // the most missing at one viewer
+  uint64_t with_duplicates = 0;  // viewers that got a message twice (or out of order)
+  uint64_t duplicates = 0;       // such receipts, summed over viewers
+  void Add(const ViewerLoss& o) {
+    viewers += o.viewers;
+    with_holes += o.with_holes;
+    holes += o.holes;
+    max_holes = max_holes > o.max_holes ? max_holes : o.max_holes;
+    with_duplicates += o.with_duplicates;
+    duplicates += o.duplicates;
+  }
+};
+
 // Figures a worker reports once, at the end.
 // "Calm" connections are the ones whose deliveries are checked for loss: every receiving
 // connection in fanout; in storm, those outside the storm group (see fanout_worker.h).
@@ -90,6 +109,7 @@ struct WorkerTotals {
   HttpViewerCounters http;
   HttpViewerCounters http_window;
   PublishCounters publish;
+  ViewerLoss viewer_loss;
 };
 
 struct alignas(64) WorkerSlot {
@@ -124,6 +144,7 @@ struct alignas(64) WorkerSlot {
 
 struct RoomCell {
   std::atomic<uint64_t> acked{0};  // measured messages acked in this room by this worker
+  std::atomic<uint64_t> sent{0};   // measured messages sent in this room by this worker
   uint32_t members = 0;            // this worker's welcomed calm connections in the room at go time
 };
 

@@ -11,7 +11,10 @@
 #   perf/peers/nchan.sh pids   PORT   master and worker pids as a comma list (for --server-pid)
 #
 # Endpoints (channel id = ROOM, [A-Za-z0-9_.:-]{1,64} as roomcast's room ids):
-#   POST /pub/ROOM   nchan_publisher: the request body is the message (2xx: accepted)
+#   GET  /pub/ROOM   nchan_publisher websocket (the default publish path of perf/run.sh): every
+#                    text frame the client sends is one message; nchan answers each with one text
+#                    frame of channel info ("queued messages: N ...")
+#   POST /pub/ROOM   nchan_publisher http: the request body is the message (2xx: accepted)
 #   GET  /sub/ROOM   nchan_subscriber websocket: each message body arrives as one text frame
 # NCHAN_DIR overrides the state directory; NCHAN_WORKERS the worker count (default 2);
 # NCHAN_NGINX_BIN the nginx binary (default /usr/sbin/nginx).
@@ -69,11 +72,9 @@ our_pid() {
 }
 
 worker_pids() {  # children of the master (the worker and cache processes)
-  local master=$1 f
-  for f in /proc/[0-9]*/stat; do
-    # field 4 is the parent pid; the comm field is "(nginx)" without spaces
-    awk -v m="$master" '$4 == m { print $1 }' "$f" 2>/dev/null || true
-  done
+  # One pgrep (procps), not one awk per /proc entry: that loop took 4 s on a busy machine, past
+  # perf/run.sh's 5 s bound on `pids`.
+  pgrep -P "$1" || true
 }
 
 accepts() {  # true once something accepts on 127.0.0.1:port
@@ -126,8 +127,10 @@ http {
         # One listening socket per worker (SO_REUSEPORT) and backlog 4096, as roomcast's shards.
         listen 127.0.0.1:$port reuseport backlog=4096;
 
+        # Publishers: a WebSocket upgrade (one message per text frame, one channel-info frame
+        # back per message) or HTTP POST (one message per request body).
         location ~ "^/pub/([A-Za-z0-9_.:-]{1,64})\$" {
-            nchan_publisher http;
+            nchan_publisher http websocket;
             nchan_channel_id \$1;
         }
         location ~ "^/sub/([A-Za-z0-9_.:-]{1,64})\$" {
@@ -198,7 +201,8 @@ start() {
       tail -n 5 "$dir/logs/error.log" >&2 || true
       exit 1
     fi
-    if our_pid >/dev/null && accepts; then
+    # Up once it accepts and every worker is forked (so that `pids` names them all).
+    if our_pid >/dev/null && accepts && [ "$(worker_pids "$started" | wc -l)" -ge "$workers" ]; then
       echo "nchan.sh: started on 127.0.0.1:$port (master pid $started, dir $dir, mode $mode)"
       return 0
     fi
