@@ -17,6 +17,9 @@ namespace roomcast::server {
 
 struct alignas(64) ShardMetrics {
   std::atomic<uint64_t> connections{0};
+  // The shard's loop clock (monotonic ms), stored once per loop turn: the watchdog's proof that
+  // the loop turns (watchdog.h).
+  std::atomic<uint64_t> heartbeat_ms{0};
   std::atomic<uint64_t> ws_viewers{0};
   std::atomic<uint64_t> accepted_total{0};
   std::atomic<uint64_t> refused_full_total{0};
@@ -82,12 +85,21 @@ struct alignas(64) ShardMetrics {
   static void Set(std::atomic<uint64_t>& c, uint64_t v) { c.store(v, std::memory_order_relaxed); }
 };
 
+// The settings SIGHUP may change while the shards run (reload.h). The main thread publishes a
+// new immutable copy and bumps the generation; each shard picks it up at its next loop turn.
+struct LiveSettings {
+  std::string admin_key;     // --admin-key
+  std::string cors_origins;  // --cors-origins
+};
+
 struct ServerShared {
   ServerShared(const Config& c, int n)
       : cfg(c),
         shards(n),
         mesh(n, c.mesh_ring),
-        metrics(std::make_unique<ShardMetrics[]>(static_cast<size_t>(n))) {}
+        metrics(std::make_unique<ShardMetrics[]>(static_cast<size_t>(n))),
+        live(std::make_shared<const LiveSettings>(LiveSettings{c.admin_key, c.cors_origins})) {}
+  // As at start; what SIGHUP changes is in `live` (and the log level, in base/log.h).
   const Config cfg;
   const int shards;
   std::vector<uint8_t> cursor_key;  // set before the shards are made; read-only afterwards
@@ -98,6 +110,11 @@ struct ServerShared {
   std::unique_ptr<ShardMetrics[]> metrics;
   std::atomic<int> shards_ready{0};
   std::atomic<int> shards_failed{0};
+  std::atomic<int> shards_stopped{0};  // shard threads whose loop has returned
+  // Set by the main thread at SIGTERM: /readyz answers 503 (the first step of the drain).
+  std::atomic<bool> drain_notice{false};
+  std::atomic<std::shared_ptr<const LiveSettings>> live;
+  std::atomic<uint64_t> live_generation{0};
   // Connections open on all shards (refused ones too, until closed): --max-conns is one limit
   // for the whole server, however unevenly SO_REUSEPORT spreads connections. Touched on accept
   // and close only, never on the data path.

@@ -239,6 +239,9 @@ class Shard final : public io::LoopHandler {
   void HandleHistory(ConnId c, const http::Request& req, AnswerForm a, std::string_view room);
   void OnHistoryReply(mesh::HistoryReply& rep);
 
+  // debug_front.cc: POST /debug/stall (only with --debug-stall).
+  void HandleDebugStall(ConnId c, const http::Request& req, AnswerForm a);
+
   // HTTP admin endpoints (admin_front.cc).
   void HandleAdmin(ConnId c, const http::Request& req, AnswerForm a, std::string_view body);
   [[nodiscard]] bool AdminAuthorized(ConnId c, const http::Request& req, AnswerForm a);
@@ -247,6 +250,8 @@ class Shard final : public io::LoopHandler {
 
   void Sweep();
   void PublishMetrics();
+  // live_settings.cc: takes the settings SIGHUP changed (admin key, CORS list).
+  void ApplyLiveSettings();
 
   ServerShared* shared_;
   const Config& cfg_;
@@ -278,8 +283,10 @@ class Shard final : public io::LoopHandler {
   owner::MemoryEventLog memory_log_;
   std::unique_ptr<owner::GroupCommitLog> durable_log_;  // with --data-dir
   owner::OwnerService owner_;
-  std::vector<std::string> cors_headers_;  // by CORS index
-  std::vector<std::string> cors_list_;     // --cors-origins, from index kCorsFirstListed
+  uint64_t live_generation_ = 0;
+  std::shared_ptr<const LiveSettings> live_;  // admin key and CORS list, as last reloaded
+  std::vector<std::string> cors_headers_;     // by CORS index
+  std::vector<std::string> cors_list_;        // --cors-origins, from index kCorsFirstListed
   session::SessionTable sessions_;
   uint64_t start_ms_ = 0;
   uint32_t clock_s_ = 0;
