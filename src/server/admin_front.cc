@@ -33,7 +33,7 @@ bool Shard::AdminAuthorized(ConnId c, const http::Request& req, AnswerForm a) {
   constexpr std::string_view kBearer = "Bearer ";
   if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer ||
       !SameSecret(auth.substr(kBearer.size()), live_->admin_key)) {
-    ShardMetrics::Add(metrics_.errors_sent_total, 1);
+    metrics_.CountError("unauthorized");
     RespondHttp(c,
                 http::BuildJsonError(401, "unauthorized",
                                      "missing or wrong admin key (Authorization: Bearer KEY)", ka,

@@ -138,8 +138,6 @@ std::vector<Option> OperationOptions(Config* c) {
        "debug|info|warn|error (debug adds a line per refused request, rate-limited)"},
       {"log-format", Kind::kLogFormat, &c->log_format, 0, 0,
        "text|json: one line of text, or one JSON object, per event on stderr"},
-      {"access-log", Kind::kString, &c->access_log, 0, 4096,
-       "file getting one line per HTTP answer (appended; reopened at SIGHUP); '' = none"},
       {"dev-auth", Kind::kBool, &c->dev_auth, 0, 1,
        "let ?user=NAME name a client (development only; until JWT auth lands, ?user= is always "
        "honoured and this flag changes nothing)"},

@@ -65,6 +65,7 @@ size_t Shard::ProcessHttp(ConnId c, std::span<const uint8_t> data) {
 }
 
 void Shard::RespondHttp(ConnId c, std::string response, bool keep_alive) {
+  metrics_.CountHttpResponse(response);
   loop_.EnqueueCopy(c, std::move(response));
   if (!keep_alive) {
     Sess(c).flags |= kClosingSess;
@@ -82,7 +83,8 @@ void Shard::Respond(ConnId c, AnswerForm a, std::string response) {
 
 void Shard::RespondError(ConnId c, AnswerForm a, int status, std::string_view code,
                          std::string_view message) {
-  ShardMetrics::Add(metrics_.errors_sent_total, 1);
+  metrics_.CountError(code);
+  NoteRefusal(c, status, code, message);
   Respond(c, a, http::BuildJsonError(status, code, message, a.keep_alive, CorsHeaders(a.cors)));
 }
 
@@ -259,6 +261,7 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req, AnswerForm a) {
     return;
   }
   loop_.EnqueueCopy(c, ws::UpgradeResponse(key));
+  metrics_.CountHttpStatus(101);
   Session& s = Sess(c);
   s.kind = SessKind::kWsJoining;
   if (!user.empty()) sessions_.SetUser(c, user);

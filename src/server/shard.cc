@@ -120,6 +120,7 @@ void Shard::OnAccept(ConnId c) {
     // Over the configured limit: a clean refusal the client can read, then close.
     s.kind = SessKind::kRefused;
     ShardMetrics::Add(metrics_.refused_full_total, 1);
+    metrics_.CountHttpStatus(503);
     loop_.EnqueueCopy(c, http::BuildJsonError(503, draining_ ? "draining" : "server_full",
                                               "no capacity here; retry later", false));
     loop_.Close(c, io::CloseMode::kGraceful);

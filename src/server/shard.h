@@ -150,6 +150,9 @@ class Shard final : public io::LoopHandler {
   void RespondError(ConnId c, AnswerForm a, int status, std::string_view code,
                     std::string_view message);
   void HandlePreflight(ConnId c, AnswerForm a);
+  // refusal_log.cc: a debug line for a refused request or op (status 0: a WebSocket error),
+  // at most kRefusalLinesPerSec a second per shard; the rest are counted and summed up.
+  void NoteRefusal(ConnId c, int status, std::string_view code, std::string_view message);
   // The form of an answer to input that is not a request (a malformed head): closing, with the
   // CORS headers every answer carries under --cors-origins '*'.
   [[nodiscard]] AnswerForm NoRequestForm() const;
@@ -283,6 +286,9 @@ class Shard final : public io::LoopHandler {
   owner::MemoryEventLog memory_log_;
   std::unique_ptr<owner::GroupCommitLog> durable_log_;  // with --data-dir
   owner::OwnerService owner_;
+  uint64_t refusal_window_s_ = 0;  // the second refusal_lines_ counts in
+  uint32_t refusal_lines_ = 0;
+  uint64_t refusals_unlogged_ = 0;
   uint64_t live_generation_ = 0;
   std::shared_ptr<const LiveSettings> live_;  // admin key and CORS list, as last reloaded
   std::vector<std::string> cors_headers_;     // by CORS index
