@@ -152,6 +152,25 @@ def test_json_logs_parse(roomcast):
         assert obj["level"] in ("debug", "info", "warn", "error") and obj["msg"], obj
         assert obj["ts"].endswith("Z")
     assert any("roomcast stopped" in json.loads(ln)["msg"] for ln in lines)
+    # The refused request got its debug line.
+    assert any(json.loads(ln)["level"] == "debug" and "refused (404 not_found)" in
+               json.loads(ln)["msg"] for ln in lines), lines
+
+
+def test_refused_requests_logged_at_debug_and_rate_limited(roomcast):
+    server = roomcast("--log-level", "debug", shards=1)
+    for _ in range(60):
+        http("GET", server.url("/no/such/thing"))
+    time.sleep(1.1)  # a new second: the next line says how many were left out
+    http("GET", server.url("/rooms/r/history?after=x"))
+    server.stop()
+    refused = [ln for ln in server.log_text().splitlines() if "refused (" in ln]
+    assert 20 <= len(refused) <= 42, len(refused)  # 20 a second (the burst may span two)
+    assert "refusals not logged" in refused[-1] and "400 bad_request" in refused[-1], refused[-1]
+    quiet = roomcast()
+    http("GET", quiet.url("/no/such/thing"))
+    quiet.stop()
+    assert "refused (" not in quiet.log_text()
 
 
 def test_syslog_priority_prefixes_under_journald(roomcast, tmp_path):
