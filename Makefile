@@ -6,7 +6,8 @@ SHELL := /bin/bash
 PYTHON    ?= /usr/bin/python3
 NODE      ?= node
 NODE_MODULES := /usr/share/nodejs
-ARGS      ?= --listen 0.0.0.0:8080
+# make run listens on this machine only; ARGS="--listen 0.0.0.0:8080" opens it to the network.
+ARGS      ?= --listen 127.0.0.1:8080
 
 BUILD_DIR := build
 ASAN_DIR  := build-asan
@@ -75,8 +76,19 @@ fuzz-smoke: fuzz-build
 	  echo "fuzz_$$t: $$(grep -E '^#[0-9]+[[:space:]]+DONE' $$log | tr -s '[:space:]' ' ')"; \
 	done
 
-run: build
-	exec ./$(BUILD_DIR)/src/roomcast $(ARGS)
+# Only what building and running need (no test tools); the server alone is built, in build/
+# when it is set up (make build, make test), else in build-run/ without the tests and benchmarks.
+RUN_DIR := build-run
+run:
+	bash scripts/install-deps.sh --run
+	@if [ -f $(BUILD_DIR)/build.ninja ]; then \
+	  ninja -C $(BUILD_DIR) src/roomcast && exec ./$(BUILD_DIR)/src/roomcast $(ARGS); \
+	fi; \
+	if [ ! -f $(RUN_DIR)/build.ninja ]; then \
+	  rm -rf $(RUN_DIR); \
+	  meson setup $(RUN_DIR) --buildtype=release -Doptimization=2 -Db_lto=true -Dtests=false -Dbench=false; \
+	fi; \
+	ninja -C $(RUN_DIR) src/roomcast && exec ./$(RUN_DIR)/src/roomcast $(ARGS)
 
 # Layers and function lengths first; unit tests under the sanitizers, then the release build;
 # each fuzz target briefly (ASan+UBSan, its seeds and regressions first); the JS client's unit
@@ -139,4 +151,4 @@ install: build
 	meson install -C $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) $(RUN_DIR)

@@ -74,12 +74,12 @@ for mode in none never interval batch; do
     publish_row "$label" "$rate"
     if [[ $mode != none ]]; then
       curl -s "http://127.0.0.1:$PORT/metrics" | awk '
-        /^roomcast_log_(records|writes|fsyncs)_total|^roomcast_log_commit_us_sum/ {
+        /^roomcast_log_(records|writes|fsyncs)_total|^roomcast_log_commit_seconds_sum/ {
           split($1, a, "{"); s[a[1]] += $2 }
         END { if (s["roomcast_log_writes_total"] > 0)
           printf "|   | (%.1f events per group commit, %.0f us mean commit, %d fsyncs) | | | | | | |\n",
             s["roomcast_log_records_total"] / s["roomcast_log_writes_total"],
-            s["roomcast_log_commit_us_sum"] / s["roomcast_log_writes_total"],
+            1e6 * s["roomcast_log_commit_seconds_sum"] / s["roomcast_log_writes_total"],
             s["roomcast_log_fsyncs_total"] }'
     fi
     stop_server

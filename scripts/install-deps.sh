@@ -3,36 +3,44 @@
 # Idempotent: asks dpkg which packages are missing and runs apt-get only when some are; runs
 # `npm ci` (the JS dev tools pinned in package-lock.json) only when node_modules does not match it.
 #   scripts/install-deps.sh           build + test dependencies (clang 14 and libFuzzer included)
+#   scripts/install-deps.sh --run     only what building and running the server need (make run)
 #   scripts/install-deps.sh --bench   the above plus the benchmark group (nginx, nchan)
 set -euo pipefail
 
-BASE_PKGS=(
-  build-essential pkg-config meson ninja-build clang-format git
+RUN_PKGS=(
+  build-essential pkg-config meson ninja-build
   liburing-dev libwslay-dev libmimalloc-dev libssl-dev libsimdjson-dev libvectorscan-dev
+)
+BASE_PKGS=(
+  "${RUN_PKGS[@]}" clang-format git
   libgtest-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14
-  python3 python3-websockets python3-pytest python3-jwt
-  curl node-ws chromium
+  python3 python3-websockets python3-pytest python3-jwt python3-prometheus-client prometheus
+  curl node-ws chromium procps
 )
 BENCH_PKGS=(nginx libnginx-mod-nchan procps)  # procps: pgrep in perf/peers/nchan.sh
 
 die() { echo "install-deps: error: $*" >&2; exit 1; }
 
 want_bench=0
+want_run_only=0
 for arg in "$@"; do
   case "$arg" in
     --bench) want_bench=1 ;;
+    --run) want_run_only=1 ;;
     -h|--help)
-      sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
       exit 0 ;;
-    *) echo "install-deps: unknown argument: $arg (expected --bench or --help)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown argument: $arg (expected --run, --bench or --help)" >&2; exit 2 ;;
   esac
 done
 
 command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script supports Debian (12) only"
 
 pkgs=("${BASE_PKGS[@]}")
-if [ "$want_bench" = 1 ]; then
+if [ "$want_run_only" = 1 ]; then
+  pkgs=("${RUN_PKGS[@]}")
+elif [ "$want_bench" = 1 ]; then
   pkgs+=("${BENCH_PKGS[@]}")
 fi
 
@@ -47,12 +55,12 @@ for p in "${pkgs[@]}"; do
   is_installed "$p" || missing+=("$p")
 done
 # A newer Node may come from another source (it conflicts with Debian's npm): take Debian's
-# nodejs only when there is no node at all, and never npm.
-if ! command -v node >/dev/null 2>&1; then
+# nodejs only when there is no node at all, and never npm. make run (--run) needs neither.
+if [ "$want_run_only" = 0 ] && ! command -v node >/dev/null 2>&1; then
   missing+=(nodejs)
 fi
 # npm comes with a Node from elsewhere; with Debian's nodejs it is Debian's npm.
-if ! command -v npm >/dev/null 2>&1; then
+if [ "$want_run_only" = 0 ] && ! command -v npm >/dev/null 2>&1; then
   missing+=(npm)
 fi
 
@@ -79,10 +87,13 @@ else
   echo "install-deps: installed: ${missing[*]}"
 fi
 
+# make run: nothing else (no Node, npm, Python or browser).
+[ "$want_run_only" = 1 ] && exit 0
+
 # The tests run with Debian's Python and Node; check that they find their modules.
 command -v node >/dev/null 2>&1 || die "node not found on PATH after installing nodejs"
-/usr/bin/python3 -c 'import websockets, pytest' 2>/dev/null \
-  || die "/usr/bin/python3 cannot import websockets and pytest (python3-websockets, python3-pytest)"
+/usr/bin/python3 -c 'import websockets, pytest, prometheus_client' 2>/dev/null \
+  || die "/usr/bin/python3 cannot import websockets, pytest and prometheus_client (python3-websockets, python3-pytest, python3-prometheus-client)"
 NODE_PATH=/usr/share/nodejs node -e 'require("ws")' 2>/dev/null \
   || die "node cannot load 'ws' from /usr/share/nodejs (package node-ws)"
 command -v chromium >/dev/null 2>&1 || die "chromium not found on PATH (package chromium)"

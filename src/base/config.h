@@ -10,6 +10,7 @@ namespace roomcast {
 enum class SlowPolicy { kSkip, kClose };
 enum class FsyncMode { kBatch, kInterval, kNever };
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+enum class LogFormat { kText = 0, kJson = 1 };
 
 struct Config {
   std::string listen_host = "0.0.0.0";
@@ -33,6 +34,7 @@ struct Config {
   uint32_t handshake_timeout_secs = 10;  // a connection must send its request head by then
   uint32_t keepalive_secs = 60;          // idle HTTP keep-alive connections are closed after
   uint32_t drain_secs = 4;               // at SIGTERM: time allowed to say bye and close
+  uint32_t drain_notice_secs = 0;        // at SIGTERM, before the bye: /readyz 503 this long
   uint32_t bye_reconnect_ms = 1000;      // reconnect_ms in the bye message
   uint32_t recv_buf_size = 4096;
   uint32_t recv_buf_count = 0;    // per shard, shared by its connections; 0: 512 / shards, 64..256
@@ -56,14 +58,26 @@ struct Config {
   uint32_t dedup_max = 100000;        // cids remembered per shard at most
   std::string admin_key;              // Bearer key for /admin/...; empty: admin API off
   LogLevel log_level = LogLevel::kInfo;
-  bool dev_auth = false;  // ?user=NAME names a client (see --help)
-  bool no_demo = false;   // do not serve the demo page at / (the JS client is served all the same)
+  LogFormat log_format = LogFormat::kText;
+  std::string access_log;    // a file getting one line per HTTP answer; empty: none
+  bool debug_stall = false;  // testing only: POST /debug/stall blocks a shard (watchdog test)
+  bool dev_auth = false;     // ?user=NAME names a client (see --help)
+  bool no_demo = false;  // do not serve the demo page at / (the JS client is served all the same)
 };
 
-enum class ParseOutcome { kRun, kExitOk, kExitUsage };
+// kExitUsage: a bad flag or setting (exit 2); kExitInvalid: --check-config found a problem (exit
+// 1).
+enum class ParseOutcome { kRun, kExitOk, kExitUsage, kExitInvalid };
 
-// Parses argv into *cfg. Prints --help / --version to stdout and errors to stderr.
+// Read when no --config is given; a missing file at this path is not an error.
+inline constexpr const char* kDefaultConfigPath = "/etc/roomcast/roomcast.conf";
+
+// Fills *cfg from the config file, then ROOMCAST_* environment variables, then argv (each over
+// the one before). Prints --help / --version / --check-config results to stdout and errors to
+// stderr.
 [[nodiscard]] ParseOutcome ParseCommandLine(int argc, char** argv, Config* cfg);
+// The same sources again, quietly (for SIGHUP): false with *error, *cfg then unspecified.
+[[nodiscard]] bool LoadConfig(int argc, char** argv, Config* cfg, std::string* error);
 
 // One line with every setting, for the start-up log.
 [[nodiscard]] std::string DescribeConfig(const Config& cfg);

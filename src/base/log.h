@@ -1,5 +1,8 @@
-// Logging: one line per event on stderr, with time, level and shard. Any thread; a line is written
-// with one write() so lines from different shards never interleave.
+// Logging: one line per event on stderr, with time, level and shard, as text or as one JSON
+// object (--log-format). Under journald (stderr is the stream named by $JOURNAL_STREAM) each line
+// starts with its syslog priority, "<6>" for info, and text lines leave the time to journald.
+// Any thread; a line is written with one write() so lines from different shards never
+// interleave.
 #pragma once
 
 #include <cstdarg>
@@ -8,9 +11,15 @@
 
 namespace roomcast {
 
+// Level and format, and whether stderr goes to journald (read from the environment once).
+void ConfigureLog(LogLevel level, LogFormat format);
 void SetLogLevel(LogLevel level);
+void SetLogFormat(LogFormat format);
 [[nodiscard]] bool LogEnabled(LogLevel level);
 void Logf(LogLevel level, int shard, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+
+// The syslog priority of a level (debug 7, info 6, warn 4, error 3).
+[[nodiscard]] int SyslogPriority(LogLevel level);
 
 #define RC_LOG(level, shard, ...)                                                   \
   do {                                                                              \

@@ -151,7 +151,7 @@ void GroupCommitLog::Release() {
   if (busy_) {
     log_.Committed(UnixMsNow());
     const uint64_t us = MonoUs() - started_us_;
-    Add(counters_.commit_us_sum, us);
+    counters_.commit_us->Observe(us);
     if (us > counters_.commit_us_max->load(std::memory_order_relaxed)) {
       counters_.commit_us_max->store(us, std::memory_order_relaxed);
     }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/config.h"
+#include "base/histogram.h"
 #include "io/shard_loop.h"
 #include "owner/event_log.h"
 #include "store/segment_log.h"
@@ -28,7 +29,7 @@ struct LogCounters {
   std::atomic<uint64_t>* writes;  // group commits
   std::atomic<uint64_t>* fsyncs;
   std::atomic<uint64_t>* write_errors;
-  std::atomic<uint64_t>* commit_us_sum;
+  Histogram* commit_us;
   std::atomic<uint64_t>* commit_us_max;
   std::atomic<int>* broken_logs;  // server-wide: logs that failed (for /readyz)
 };

@@ -25,15 +25,15 @@ bool SameSecret(std::string_view a, std::string_view b) {
 
 bool Shard::AdminAuthorized(ConnId c, const http::Request& req, AnswerForm a) {
   const bool ka = a.keep_alive;
-  if (cfg_.admin_key.empty()) {
+  if (live_->admin_key.empty()) {
     RespondError(c, a, 403, "forbidden", "the admin API is off: start the server with --admin-key");
     return false;
   }
   std::string_view auth = req.Find("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer ||
-      !SameSecret(auth.substr(kBearer.size()), cfg_.admin_key)) {
-    ShardMetrics::Add(metrics_.errors_sent_total, 1);
+      !SameSecret(auth.substr(kBearer.size()), live_->admin_key)) {
+    metrics_.CountError("unauthorized");
     RespondHttp(c,
                 http::BuildJsonError(401, "unauthorized",
                                      "missing or wrong admin key (Authorization: Bearer KEY)", ka,

@@ -1,5 +1,5 @@
-// Command-line parsing from one table of options: the table gives each flag its help text and
-// bounds, so --help always shows the real defaults.
+// The table of settings: each flag's name, help text and bounds, so --help always shows the real
+// defaults and the config file and environment accept exactly the same names (config_file.cc).
 #include "base/config.h"
 
 #include <cctype>
@@ -11,13 +11,25 @@
 #include <string_view>
 #include <vector>
 
+#include "config_table.h"
 #include "http/http_parser.h"
 
 namespace roomcast {
 
 namespace {
 
-enum class Kind { kU32, kU16, kInt, kBool, kString, kListen, kSlowPolicy, kLogLevel, kFsync };
+enum class Kind {
+  kU32,
+  kU16,
+  kInt,
+  kBool,
+  kString,
+  kListen,
+  kSlowPolicy,
+  kLogLevel,
+  kLogFormat,
+  kFsync
+};
 
 struct Option {
   const char* name;
@@ -64,6 +76,9 @@ std::vector<Option> Options(Config* c) {
       {"keepalive-secs", Kind::kU32, &c->keepalive_secs, 1, 86400,
        "close an idle HTTP keep-alive connection after this"},
       {"drain-secs", Kind::kU32, &c->drain_secs, 1, 60, "at SIGTERM, time to say bye and close"},
+      {"drain-notice-secs", Kind::kU32, &c->drain_notice_secs, 0, 300,
+       "at SIGTERM, first answer /readyz with 503 for this long while serving as before (load "
+       "balancers see it), then say bye; 0 = bye at once"},
       {"bye-reconnect-ms", Kind::kU32, &c->bye_reconnect_ms, 0, 3600000,
        "reconnect_ms sent in the bye message"},
       {"recv-buf-size", Kind::kU32, &c->recv_buf_size, 512, 1u << 20,
@@ -119,12 +134,18 @@ std::vector<Option> OperationOptions(Config* c) {
       {"admin-key", Kind::kString, &c->admin_key, 0, 256,
        "Bearer key for the /admin/ endpoints (16..256 chars; or env ROOMCAST_ADMIN_KEY); '' = "
        "admin API off"},
-      {"log-level", Kind::kLogLevel, &c->log_level, 0, 0, "debug|info|warn|error"},
+      {"log-level", Kind::kLogLevel, &c->log_level, 0, 0,
+       "debug|info|warn|error (debug adds a line per refused request, rate-limited)"},
+      {"log-format", Kind::kLogFormat, &c->log_format, 0, 0,
+       "text|json: one line of text, or one JSON object, per event on stderr"},
       {"dev-auth", Kind::kBool, &c->dev_auth, 0, 1,
        "let ?user=NAME name a client (development only; until JWT auth lands, ?user= is always "
        "honoured and this flag changes nothing)"},
       {"no-demo", Kind::kBool, &c->no_demo, 0, 1,
        "do not serve the demo chat page at / (/roomcast.js and /roomcast.d.ts are still served)"},
+      {"debug-stall", Kind::kBool, &c->debug_stall, 0, 1,
+       "testing only: POST /debug/stall?secs=N blocks the shard that answers it for N (1..60) "
+       "seconds, to test the systemd watchdog; never on a real server"},
   };
 }
 
@@ -156,6 +177,8 @@ std::string DefaultOf(const Option& o) {
       static const char* names[] = {"debug", "info", "warn", "error"};
       return names[static_cast<int>(*static_cast<LogLevel*>(o.target))];
     }
+    case Kind::kLogFormat:
+      return *static_cast<LogFormat*>(o.target) == LogFormat::kJson ? "json" : "text";
     case Kind::kFsync: {
       static const char* names[] = {"batch", "interval", "never"};
       return names[static_cast<int>(*static_cast<FsyncMode*>(o.target))];
@@ -167,9 +190,15 @@ std::string DefaultOf(const Option& o) {
 void PrintHelp(const std::vector<Option>& opts) {
   std::printf(
       "roomcast %s - live-chat connection server (WebSocket rooms, io_uring, one shard per core)\n"
-      "\nUsage: roomcast [--flag VALUE | --flag=VALUE | --bool-flag]...\n\nFlags (default in "
-      "brackets):\n",
-      kVersion);
+      "\nUsage: roomcast [--config FILE] [--check-config] [--flag VALUE | --flag=VALUE | "
+      "--bool-flag]...\n\nEvery flag may also be set in the config file (name = value, default "
+      "%s;\nmissing is fine) or as ROOMCAST_NAME in the environment (--max-conns: "
+      "ROOMCAST_MAX_CONNS);\nflags win over the environment, which wins over the file. SIGHUP "
+      "reloads them (docs/operations.md).\n\nFlags (default in brackets):\n",
+      kVersion, kDefaultConfigPath);
+  std::printf("  --%-24s %s\n  --%-24s %s\n", "config", "config file to read ('' = none)",
+              "check-config",
+              "check the config file, environment and flags; print the result; exit 0 or 1");
   for (const Option& o : opts) {
     std::printf("  --%-24s %s [%s]\n", o.name, o.help, DefaultOf(o).c_str());
   }
@@ -206,6 +235,54 @@ bool ParseListen(std::string_view s, Config* c) {
   c->listen_host = host;
   c->listen_port = static_cast<uint16_t>(p);
   return true;
+}
+
+// The settings whose value is one of a few names.
+bool ApplyNamed(const Option& o, std::string_view value, std::string* why) {
+  switch (o.kind) {
+    case Kind::kSlowPolicy:
+      if (value == "skip") {
+        *static_cast<SlowPolicy*>(o.target) = SlowPolicy::kSkip;
+      } else if (value == "close") {
+        *static_cast<SlowPolicy*>(o.target) = SlowPolicy::kClose;
+      } else {
+        *why = "expects skip or close";
+        return false;
+      }
+      return true;
+    case Kind::kLogLevel: {
+      static const char* names[] = {"debug", "info", "warn", "error"};
+      for (int i = 0; i < 4; ++i) {
+        if (value == names[i]) {
+          *static_cast<LogLevel*>(o.target) = static_cast<LogLevel>(i);
+          return true;
+        }
+      }
+      *why = "expects debug, info, warn or error";
+      return false;
+    }
+    case Kind::kLogFormat:
+      if (value == "text" || value == "json") {
+        *static_cast<LogFormat*>(o.target) = value == "json" ? LogFormat::kJson : LogFormat::kText;
+        return true;
+      }
+      *why = "expects text or json";
+      return false;
+    case Kind::kFsync: {
+      static const char* names[] = {"batch", "interval", "never"};
+      for (int i = 0; i < 3; ++i) {
+        if (value == names[i]) {
+          *static_cast<FsyncMode*>(o.target) = static_cast<FsyncMode>(i);
+          return true;
+        }
+      }
+      *why = "expects batch, interval or never";
+      return false;
+    }
+    default:
+      break;
+  }
+  return false;
 }
 
 bool Apply(const Option& o, std::string_view value, std::string* why) {
@@ -250,45 +327,19 @@ bool Apply(const Option& o, std::string_view value, std::string* why) {
       }
       return true;
     case Kind::kSlowPolicy:
-      if (value == "skip") {
-        *static_cast<SlowPolicy*>(o.target) = SlowPolicy::kSkip;
-      } else if (value == "close") {
-        *static_cast<SlowPolicy*>(o.target) = SlowPolicy::kClose;
-      } else {
-        *why = "expects skip or close";
-        return false;
-      }
-      return true;
-    case Kind::kLogLevel: {
-      static const char* names[] = {"debug", "info", "warn", "error"};
-      for (int i = 0; i < 4; ++i) {
-        if (value == names[i]) {
-          *static_cast<LogLevel*>(o.target) = static_cast<LogLevel>(i);
-          return true;
-        }
-      }
-      *why = "expects debug, info, warn or error";
-      return false;
-    }
-    case Kind::kFsync: {
-      static const char* names[] = {"batch", "interval", "never"};
-      for (int i = 0; i < 3; ++i) {
-        if (value == names[i]) {
-          *static_cast<FsyncMode*>(o.target) = static_cast<FsyncMode>(i);
-          return true;
-        }
-      }
-      *why = "expects batch, interval or never";
-      return false;
-    }
+    case Kind::kLogLevel:
+    case Kind::kLogFormat:
+    case Kind::kFsync:
+      return ApplyNamed(o, value, why);
   }
   return false;
 }
 
 // Reads the flag at argv[*i] into its target, and its value, which is either written as
 // --name=value or is the next argument (then *i moves past it). kRun means go on with the next
-// argument; kExitOk and kExitUsage end parsing, the message already printed.
-ParseOutcome ParseFlag(const std::vector<Option>& opts, int argc, char** argv, int* i) {
+// argument; kExitOk ends parsing (help or version printed), kExitUsage with *error.
+ParseOutcome ParseFlag(const std::vector<Option>& opts, int argc, char** argv, int* i,
+                       std::string* error) {
   std::string_view arg = argv[*i];
   if (arg == "--help" || arg == "-h") {
     PrintHelp(opts);
@@ -299,7 +350,7 @@ ParseOutcome ParseFlag(const std::vector<Option>& opts, int argc, char** argv, i
     return ParseOutcome::kExitOk;
   }
   if (arg.substr(0, 2) != "--") {
-    std::fprintf(stderr, "roomcast: unexpected argument '%s' (see --help)\n", argv[*i]);
+    *error = "unexpected argument '" + std::string(arg) + "' (see --help)";
     return ParseOutcome::kExitUsage;
   }
   std::string_view name = arg.substr(2);
@@ -310,14 +361,17 @@ ParseOutcome ParseFlag(const std::vector<Option>& opts, int argc, char** argv, i
     name = name.substr(0, eq);
     has_value = true;
   }
-  // The last entry of a name wins (the table has no duplicates).
+  if (name == "check-config") return ParseOutcome::kRun;  // read by ParseCommandLine
+  if (name == "config") {
+    if (!has_value) ++*i;  // the path, read by ParseCommandLine
+    return ParseOutcome::kRun;
+  }
   const Option* found = nullptr;
   for (const Option& o : opts) {
     if (name == o.name) found = &o;
   }
   if (!found) {
-    std::fprintf(stderr, "roomcast: unknown flag '--%.*s' (see --help)\n",
-                 static_cast<int>(name.size()), name.data());
+    *error = "unknown flag '--" + std::string(name) + "' (see --help)";
     return ParseOutcome::kExitUsage;
   }
   if (!has_value && found->kind == Kind::kBool) {
@@ -326,15 +380,14 @@ ParseOutcome ParseFlag(const std::vector<Option>& opts, int argc, char** argv, i
   }
   if (!has_value) {
     if (*i + 1 >= argc) {
-      std::fprintf(stderr, "roomcast: --%s needs a value\n", found->name);
+      *error = "--" + std::string(found->name) + " needs a value";
       return ParseOutcome::kExitUsage;
     }
     value = argv[++*i];
   }
   std::string why;
   if (!Apply(*found, value, &why)) {
-    std::fprintf(stderr, "roomcast: --%s %.*s: %s\n", found->name, static_cast<int>(value.size()),
-                 value.data(), why.c_str());
+    *error = "--" + std::string(found->name) + " " + std::string(value) + ": " + why;
     return ParseOutcome::kExitUsage;
   }
   return ParseOutcome::kRun;
@@ -358,68 +411,70 @@ bool ValidCorsOrigins(const std::string& origins) {
   return true;
 }
 
-// Checks that the per-flag bounds of the table cannot express: shapes of whole values and the
-// admin key, which may come from the environment and so never went through Apply. Prints the
-// first problem, in a fixed order, and returns kExitUsage; kRun when all is well.
-ParseOutcome ValidateConfig(const Config& cfg) {
+}  // namespace
+
+SetOutcome SetSetting(Config* c, std::string_view name, std::string_view value, std::string* why) {
+  for (const Option& o : Options(c)) {
+    if (name == o.name) return Apply(o, value, why) ? SetOutcome::kOk : SetOutcome::kBadValue;
+  }
+  return SetOutcome::kUnknownName;
+}
+
+bool IsBooleanSetting(std::string_view name) {
+  Config c;
+  for (const Option& o : Options(&c)) {
+    if (name == o.name) return o.kind == Kind::kBool;
+  }
+  return false;
+}
+
+std::vector<std::pair<std::string, std::string>> SettingValues(const Config& cfg) {
+  Config copy = cfg;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Option& o : Options(&copy)) out.emplace_back(o.name, DefaultOf(o));
+  return out;
+}
+
+std::string ValidateSettings(const Config& cfg) {
   if (cfg.recv_buf_count != 0 &&
       (cfg.recv_buf_count < 16 || (cfg.recv_buf_count & (cfg.recv_buf_count - 1)) != 0)) {
-    std::fprintf(stderr, "roomcast: --recv-buf-count must be 0 or a power of two from 16\n");
-    return ParseOutcome::kExitUsage;
+    return "--recv-buf-count must be 0 or a power of two from 16";
   }
   if (!ValidCorsOrigins(cfg.cors_origins)) {
-    std::fprintf(stderr,
-                 "roomcast: --cors-origins must be *, '' or a comma-separated list of up to "
-                 "250 origins such as https://chat.example\n");
-    return ParseOutcome::kExitUsage;
+    return "--cors-origins must be *, '' or a comma-separated list of up to 250 origins such as "
+           "https://chat.example";
   }
   if (!cfg.cursor_key.empty()) {
     bool hex = cfg.cursor_key.size() == 64;
     for (char ch : cfg.cursor_key) hex = hex && std::isxdigit(static_cast<unsigned char>(ch));
-    if (!hex) {
-      std::fprintf(stderr, "roomcast: --cursor-key must be 64 hex characters (32 bytes)\n");
-      return ParseOutcome::kExitUsage;
-    }
+    if (!hex) return "--cursor-key must be 64 hex characters (32 bytes)";
   }
   if (!cfg.admin_key.empty() && cfg.admin_key.size() < 16) {
-    std::fprintf(stderr,
-                 "roomcast: --admin-key (or ROOMCAST_ADMIN_KEY) must be at least 16 characters\n");
-    return ParseOutcome::kExitUsage;
+    return "--admin-key (or ROOMCAST_ADMIN_KEY) must be at least 16 characters";
   }
   for (char ch : cfg.admin_key) {
     if (ch <= ' ' || ch >= 127) {
-      std::fprintf(stderr,
-                   "roomcast: --admin-key (or ROOMCAST_ADMIN_KEY) must be printable ASCII without "
-                   "spaces\n");
-      return ParseOutcome::kExitUsage;
+      return "--admin-key (or ROOMCAST_ADMIN_KEY) must be printable ASCII without spaces";
     }
+  }
+  return "";
+}
+
+ParseOutcome ApplyFlags(int argc, char** argv, Config* cfg, std::string* error) {
+  std::vector<Option> opts = Options(cfg);
+  for (int i = 1; i < argc; ++i) {
+    if (ParseOutcome o = ParseFlag(opts, argc, argv, &i, error); o != ParseOutcome::kRun) return o;
   }
   return ParseOutcome::kRun;
 }
 
-}  // namespace
-
-ParseOutcome ParseCommandLine(int argc, char** argv, Config* cfg) {
-  // The admin key may come from the environment (a systemd EnvironmentFile), which keeps it out
-  // of `ps`; the flag wins.
-  if (const char* env = std::getenv("ROOMCAST_ADMIN_KEY"); env && *env) cfg->admin_key = env;
-  std::vector<Option> opts = Options(cfg);
-  for (int i = 1; i < argc; ++i) {
-    if (ParseOutcome outcome = ParseFlag(opts, argc, argv, &i); outcome != ParseOutcome::kRun) {
-      return outcome;
-    }
-  }
-  return ValidateConfig(*cfg);
-}
-
 std::string DescribeConfig(const Config& cfg) {
-  Config copy = cfg;
   std::string out;
-  for (const Option& o : Options(&copy)) {
+  for (const auto& [name, value] : SettingValues(cfg)) {
     if (!out.empty()) out += ' ';
-    out += o.name;
+    out += name;
     out += '=';
-    out += DefaultOf(o);
+    out += value;
   }
   return out;
 }

@@ -32,7 +32,7 @@ int Shard::OpenLog(store::RecoveryReport* rep, std::string* error) {
       id_, &loop_, &outbox_,
       owner::LogCounters{&metrics_.log_records_total, &metrics_.log_bytes_total,
                          &metrics_.log_writes_total, &metrics_.log_fsyncs_total,
-                         &metrics_.log_write_errors_total, &metrics_.log_commit_us_sum,
+                         &metrics_.log_write_errors_total, &metrics_.log_commit_us,
                          &metrics_.log_commit_us_max, &shared_->logs_broken});
   const int rc = log->Open(o, cfg_.fsync_interval_ms, rep, error);
   if (rc != 0) return rc;

@@ -65,6 +65,7 @@ size_t Shard::ProcessHttp(ConnId c, std::span<const uint8_t> data) {
 }
 
 void Shard::RespondHttp(ConnId c, std::string response, bool keep_alive) {
+  metrics_.CountHttpResponse(response);
   loop_.EnqueueCopy(c, std::move(response));
   if (!keep_alive) {
     Sess(c).flags |= kClosingSess;
@@ -82,18 +83,19 @@ void Shard::Respond(ConnId c, AnswerForm a, std::string response) {
 
 void Shard::RespondError(ConnId c, AnswerForm a, int status, std::string_view code,
                          std::string_view message) {
-  ShardMetrics::Add(metrics_.errors_sent_total, 1);
+  metrics_.CountError(code);
+  NoteRefusal(c, status, code, message);
   Respond(c, a, http::BuildJsonError(status, code, message, a.keep_alive, CorsHeaders(a.cors)));
 }
 
 AnswerForm Shard::NoRequestForm() const {
-  return {false, cfg_.cors_origins == "*" ? kCorsAny : kCorsNone};
+  return {false, live_->cors_origins == "*" ? kCorsAny : kCorsNone};
 }
 
 uint8_t Shard::CorsIndex(const http::Request& req) const {
   // "*" goes on every answer (as the same bytes: shared answers stay shared); a listed origin
   // is echoed only to a request that names it.
-  if (cfg_.cors_origins == "*") return kCorsAny;
+  if (live_->cors_origins == "*") return kCorsAny;
   bool has_origin = false;
   const std::string_view origin = req.Find("Origin", &has_origin);
   if (!has_origin) return kCorsNone;
@@ -152,7 +154,9 @@ void Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view b
   }
   if (path == "/readyz") {
     if (!get) return RespondError(c, a, 405, "method_not_allowed", "use GET");
-    if (draining_) return RespondError(c, a.Closing(), 503, "draining", "server is draining");
+    if (draining_ || shared_->drain_notice.load(std::memory_order_relaxed)) {
+      return RespondError(c, a.Closing(), 503, "draining", "server is draining");
+    }
     if (shared_->logs_broken.load(std::memory_order_relaxed) > 0) {
       return RespondError(c, a, 503, "unavailable",
                           "the message log cannot be written: publishes are refused");
@@ -170,6 +174,7 @@ void Shard::HandleRequest(ConnId c, const http::Request& req, std::string_view b
     return HandleUpgrade(c, req, a);
   }
   if (path.substr(0, 13) == "/admin/rooms/") return HandleAdmin(c, req, a, body);
+  if (cfg_.debug_stall && path == "/debug/stall") return HandleDebugStall(c, req, a);
   constexpr std::string_view kRooms = "/rooms/";
   if (path.substr(0, kRooms.size()) == kRooms) {
     if (req.method == "OPTIONS") return HandlePreflight(c, a);
@@ -256,6 +261,7 @@ void Shard::HandleUpgrade(ConnId c, const http::Request& req, AnswerForm a) {
     return;
   }
   loop_.EnqueueCopy(c, ws::UpgradeResponse(key));
+  metrics_.CountHttpStatus(101);
   Session& s = Sess(c);
   s.kind = SessKind::kWsJoining;
   if (!user.empty()) sessions_.SetUser(c, user);

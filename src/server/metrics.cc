@@ -1,9 +1,11 @@
-// GET /metrics: Prometheus text format, one series per shard, read from every shard's relaxed
-// counters (see server_shared.h).
+// GET /metrics: Prometheus text format (each family whole: HELP, TYPE, then its samples), one
+// series per shard, read from every shard's relaxed counters (see server_shared.h), plus
+// roomcast_build_info and the process_* families.
 #include <algorithm>
 #include <cstdio>
 #include <memory>
 
+#include "process_metrics.h"
 #include "shard.h"
 
 namespace roomcast::server {
@@ -39,8 +41,6 @@ constexpr Series kSeries[] = {
      &ShardMetrics::slow_skips_total},
     {"roomcast_slow_closes_total", "counter", "Slow viewers closed",
      &ShardMetrics::slow_closes_total},
-    {"roomcast_errors_sent_total", "counter", "Error replies sent",
-     &ShardMetrics::errors_sent_total},
     {"roomcast_mesh_ring_full_total", "counter", "Shard-to-shard pushes that found the ring full",
      &ShardMetrics::mesh_ring_full_total},
     {"roomcast_mesh_wakeups_total", "counter", "Wake-ups sent to sleeping shards",
@@ -96,20 +96,99 @@ constexpr Series kSeries[] = {
      &ShardMetrics::log_segments},
     {"roomcast_log_disk_bytes", "gauge", "Durable log bytes on disk for this shard",
      &ShardMetrics::log_disk_bytes},
-    {"roomcast_log_commit_us_sum", "counter",
-     "Microseconds from submitting a group commit to it being durable (sum; divide by writes)",
-     &ShardMetrics::log_commit_us_sum},
-    {"roomcast_log_commit_us_max", "gauge", "Longest group commit since start, microseconds",
-     &ShardMetrics::log_commit_us_max},
 };
+
+// One histogram family: per shard, cumulative buckets with `le` in base units (the observed
+// unit divided by `per_unit`), then _sum and _count.
+void AppendHistogram(std::string* out, const char* name, const char* help, int shards,
+                     const ShardMetrics* metrics, Histogram ShardMetrics::*field, double per_unit) {
+  char line[256];
+  std::snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+  *out += line;
+  for (int i = 0; i < shards; ++i) {
+    const Histogram& h = metrics[i].*field;
+    uint64_t cum = 0;
+    const size_t n = h.Bounds().size();
+    for (size_t b = 0; b <= n; ++b) {
+      cum += h.BucketCount(b);
+      char le[32];
+      if (b < n) {
+        std::snprintf(le, sizeof(le), "%g", static_cast<double>(h.Bounds()[b]) / per_unit);
+      } else {
+        std::snprintf(le, sizeof(le), "+Inf");
+      }
+      std::snprintf(line, sizeof(line), "%s_bucket{shard=\"%d\",le=\"%s\"} %llu\n", name, i, le,
+                    static_cast<unsigned long long>(cum));
+      *out += line;
+    }
+    std::snprintf(line, sizeof(line), "%s_sum{shard=\"%d\"} %.17g\n%s_count{shard=\"%d\"} %llu\n",
+                  name, i, static_cast<double>(h.Sum()) / per_unit, name, i,
+                  static_cast<unsigned long long>(cum));
+    *out += line;
+  }
+}
+
+// Families with one more label than the shard: HTTP answers by status class, errors by code.
+void AppendLabelled(std::string* out, int shards, const ShardMetrics* metrics) {
+  char line[256];
+  *out +=
+      "# HELP roomcast_http_responses_total HTTP answers by status class (101 upgrades, SSE "
+      "streams and long-poll answers included)\n# TYPE roomcast_http_responses_total counter\n";
+  for (int i = 0; i < shards; ++i) {
+    for (int k = 0; k < 5; ++k) {
+      std::snprintf(line, sizeof(line),
+                    "roomcast_http_responses_total{shard=\"%d\",class=\"%dxx\"} %llu\n", i, k + 1,
+                    static_cast<unsigned long long>(
+                        metrics[i].http_responses_total[k].load(std::memory_order_relaxed)));
+      *out += line;
+    }
+  }
+  *out +=
+      "# HELP roomcast_errors_sent_total Error replies sent (HTTP and WebSocket), by error "
+      "code\n# TYPE roomcast_errors_sent_total counter\n";
+  for (int i = 0; i < shards; ++i) {
+    for (size_t k = 0; k < ShardMetrics::kErrorCodeCount; ++k) {
+      std::snprintf(line, sizeof(line),
+                    "roomcast_errors_sent_total{shard=\"%d\",code=\"%s\"} %llu\n", i,
+                    ShardMetrics::kErrorCodes[k],
+                    static_cast<unsigned long long>(
+                        metrics[i].errors_by_code[k].load(std::memory_order_relaxed)));
+      *out += line;
+    }
+  }
+}
+
+// The hottest long-poll rooms of each shard (at most kHotPollRooms each), one family at a time.
+void AppendHotPollRooms(std::string* out, int shards, const ShardMetrics* metrics) {
+  std::shared_ptr<const ShardMetrics::HotPollRooms> hot[256];
+  const int n = std::min(shards, 256);
+  for (int i = 0; i < n; ++i) hot[i] = metrics[i].hot_poll_rooms.load();
+  *out +=
+      "# HELP roomcast_longpoll_room_parked Long-polls parked per room (hottest rooms per "
+      "shard)\n# TYPE roomcast_longpoll_room_parked gauge\n";
+  for (int i = 0; i < n; ++i) {
+    if (hot[i]) *out += hot[i]->parked;
+  }
+  *out +=
+      "# HELP roomcast_longpoll_room_timeout_seconds The base timeoutMs advised per room, in "
+      "seconds (hottest rooms per shard)\n# TYPE roomcast_longpoll_room_timeout_seconds gauge\n";
+  for (int i = 0; i < n; ++i) {
+    if (hot[i]) *out += hot[i]->timeout;
+  }
+}
 
 }  // namespace
 
 std::string Shard::RenderMetrics() {
   PublishMetrics();  // our own figures are current; the others are at most 250 ms old
   std::string out;
-  out.reserve(8192);
+  out.reserve(16384);
   char line[256];
+  std::snprintf(line, sizeof(line),
+                "# HELP roomcast_build_info The roomcast version this process runs\n# TYPE "
+                "roomcast_build_info gauge\nroomcast_build_info{version=\"%s\"} 1\n",
+                kVersion);
+  out += line;
   for (const Series& s : kSeries) {
     std::snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", s.name, s.help, s.name,
                   s.type);
@@ -122,45 +201,27 @@ std::string Shard::RenderMetrics() {
       out += line;
     }
   }
-  // The fan-out delay histogram (cumulative buckets, as Prometheus expects).
+  const ShardMetrics* m = shared_->metrics.get();
   out +=
-      "# HELP roomcast_fanout_delay_ms From sequencing on the owner shard to the batch queued "
-      "on this shard's viewers, per message\n# TYPE roomcast_fanout_delay_ms histogram\n";
+      "# HELP roomcast_log_commit_max_seconds Longest durable log group commit since start\n"
+      "# TYPE roomcast_log_commit_max_seconds gauge\n";
   for (int i = 0; i < shared_->shards; ++i) {
-    const ShardMetrics& m = shared_->metrics[static_cast<size_t>(i)];
-    uint64_t cum = 0;
-    for (size_t b = 0; b <= ShardMetrics::kDelayBuckets; ++b) {
-      cum += m.fanout_delay_bucket[b].load(std::memory_order_relaxed);
-      if (b < ShardMetrics::kDelayBuckets) {
-        std::snprintf(line, sizeof(line),
-                      "roomcast_fanout_delay_ms_bucket{shard=\"%d\",le=\"%llu\"} %llu\n", i,
-                      static_cast<unsigned long long>(ShardMetrics::kDelayBucketsMs[b]),
-                      static_cast<unsigned long long>(cum));
-      } else {
-        std::snprintf(line, sizeof(line),
-                      "roomcast_fanout_delay_ms_bucket{shard=\"%d\",le=\"+Inf\"} %llu\n", i,
-                      static_cast<unsigned long long>(cum));
-      }
-      out += line;
-    }
     std::snprintf(
-        line, sizeof(line),
-        "roomcast_fanout_delay_ms_sum{shard=\"%d\"} "
-        "%llu\nroomcast_fanout_delay_ms_count{shard=\"%d\"} %llu\n",
-        i, static_cast<unsigned long long>(m.fanout_delay_sum_ms.load(std::memory_order_relaxed)),
-        i, static_cast<unsigned long long>(cum));
+        line, sizeof(line), "roomcast_log_commit_max_seconds{shard=\"%d\"} %g\n", i,
+        static_cast<double>(m[i].log_commit_us_max.load(std::memory_order_relaxed)) / 1e6);
     out += line;
   }
-  // The hottest long-poll rooms of each shard (at most kHotPollRooms each).
-  out +=
-      "# HELP roomcast_longpoll_room_parked Long-polls parked per room (hottest rooms per "
-      "shard)\n# TYPE roomcast_longpoll_room_parked gauge\n"
-      "# HELP roomcast_longpoll_room_timeout_ms The base timeoutMs advised per room (hottest "
-      "rooms per shard)\n# TYPE roomcast_longpoll_room_timeout_ms gauge\n";
-  for (int i = 0; i < shared_->shards; ++i) {
-    auto hot = shared_->metrics[static_cast<size_t>(i)].hot_poll_rooms.load();
-    if (hot) out += *hot;
-  }
+  AppendHistogram(&out, "roomcast_fanout_delay_seconds",
+                  "From sequencing on the owner shard to the batch queued on this shard's "
+                  "viewers, per message",
+                  shared_->shards, m, &ShardMetrics::fanout_delay_ms, 1e3);
+  AppendHistogram(&out, "roomcast_log_commit_seconds",
+                  "From submitting a durable log group commit to it being written (and synced "
+                  "with --fsync batch)",
+                  shared_->shards, m, &ShardMetrics::log_commit_us, 1e6);
+  AppendLabelled(&out, shared_->shards, m);
+  AppendHotPollRooms(&out, shared_->shards, m);
+  AppendProcessMetrics(&out, shared_->start_unix_s);
   return out;
 }
 
@@ -176,19 +237,22 @@ void Shard::PublishHotPollRooms() {
   const size_t n = std::min(rooms.size(), kHotPollRooms);
   std::partial_sort(rooms.begin(), rooms.begin() + static_cast<std::ptrdiff_t>(n), rooms.end(),
                     [](const auto& a, const auto& b) { return a.first > b.first; });
-  std::string text;
+  ShardMetrics::HotPollRooms hot;
   char line[256];
   for (size_t k = 0; k < n; ++k) {
     const std::string& name = *rooms[k].second;
     const PollRoomState& st = poll_rooms_.find(name)->second;
     std::snprintf(line, sizeof(line),
-                  "roomcast_longpoll_room_parked{shard=\"%d\",room=\"%s\"} %u\n"
-                  "roomcast_longpoll_room_timeout_ms{shard=\"%d\",room=\"%s\"} %u\n",
-                  id_, name.c_str(), st.parked, id_, name.c_str(), st.timeout_ms);
-    text += line;
+                  "roomcast_longpoll_room_parked{shard=\"%d\",room=\"%s\"} %u\n", id_, name.c_str(),
+                  st.parked);
+    hot.parked += line;
+    std::snprintf(line, sizeof(line),
+                  "roomcast_longpoll_room_timeout_seconds{shard=\"%d\",room=\"%s\"} %g\n", id_,
+                  name.c_str(), st.timeout_ms / 1e3);
+    hot.timeout += line;
   }
   metrics_.hot_poll_rooms.store(
-      text.empty() ? nullptr : std::make_shared<const std::string>(std::move(text)));
+      n == 0 ? nullptr : std::make_shared<const ShardMetrics::HotPollRooms>(std::move(hot)));
 }
 
 }  // namespace roomcast::server

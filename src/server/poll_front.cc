@@ -168,6 +168,7 @@ void Shard::AnswerPoll(ConnId c, uint32_t tag, const std::string& room, std::str
   const uint32_t base = PollBaseTimeoutMs(room, replica);
   const uint32_t timeout = longpoll::JitteredTimeoutMs(base, kJitterPct, c, kJitterSlots);
   loop_.EnqueueCopy(c, PollResponse(tag, room, epoch, seq, objects, timeout));
+  metrics_.CountHttpStatus(200);
   NotePollAnswered(room, timeout, 1);
   ShardMetrics::Add(metrics_.longpoll_response_messages_total, objects.size());
   Sess(c).replica = room::kNoReplica;
@@ -225,6 +226,7 @@ void Shard::FlushPollers(uint32_t idx) {
     }
     var->answered++;
     loop_.Enqueue(p.viewer, var->buf);
+    metrics_.CountHttpStatus(200);
     delivered += pending.size() - first;
     --parked_;
     ++answered;
@@ -282,6 +284,7 @@ void Shard::DrainPoll(ConnId c) {
     // The owner's answer is still on its way: it will find the connection gone.
     s.flags |= kClosingSess;
     loop_.EnqueueCopy(c, http::BuildJsonError(503, "draining", "server is draining", false));
+    metrics_.CountHttpStatus(503);
     loop_.Close(c, io::CloseMode::kGraceful);
     return;
   }
@@ -297,6 +300,7 @@ void Shard::DrainPoll(ConnId c) {
   const PollTag tag = PollTag::Unpack(p.tag);
   loop_.EnqueueCopy(c, PollResponse(AnswerForm::Pack(tag.Closing()), room, epoch, p.seq, {bye},
                                     cfg_.bye_reconnect_ms));
+  metrics_.CountHttpStatus(200);
   replicas_.ReleaseIfUnused(idx);
   EndPoll(c, false);
 }

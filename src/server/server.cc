@@ -15,13 +15,19 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "base/log.h"
 #include "longpoll/poll_cursor.h"
+#include "notify.h"
+#include "reload.h"
+#include "replay_progress.h"
 #include "server_shared.h"
 #include "shard.h"
+#include "supervisor.h"
+#include "watchdog.h"
 
 namespace roomcast::server {
 
@@ -30,9 +36,12 @@ namespace {
 // listen backlog (1024) that a multishot accept may still take after it was told to pause.
 constexpr uint64_t kTableOverhead = 64 + 64 + 1024 + 16;
 // Opens every shard's log (cutting torn tails) and replays all of them into the rooms' owners.
-bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shards) {
+bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shards,
+                    Notifier* notifier) {
   const auto t0 = std::chrono::steady_clock::now();
+  ReplayProgress progress(notifier);
   for (size_t i = 0; i < shards.size(); ++i) {
+    progress.Tick(0);
     store::RecoveryReport rep;
     std::string err;
     if (shards[i]->OpenLog(&rep, &err) != 0) {
@@ -60,6 +69,7 @@ bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shar
   const int rc = store::ReplayLog(
       cfg.data_dir,
       [&](const store::Record& r) {
+        progress.Tick(1);
         shards[static_cast<size_t>(room::OwnerShardOf(r.room, n))]->Owner().RestoreEvent(r);
       },
       &rep, &err,
@@ -89,7 +99,8 @@ bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shar
   return true;
 }
 
-// The stop signals are blocked in every thread (the main thread waits for them with sigwait);
+// The stop and reload signals are blocked in every thread (the main thread takes them with
+// sigtimedwait, supervisor.h);
 // a broken pipe is an error return, and a file over RLIMIT_FSIZE fails the write (EFBIG, reported
 // by the log) instead of killing the process.
 sigset_t BlockStopSignals() {
@@ -97,6 +108,7 @@ sigset_t BlockStopSignals() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   signal(SIGXFSZ, SIG_IGN);
@@ -228,10 +240,12 @@ bool StartShards(ServerShared* shared, std::vector<std::unique_ptr<Shard>>& shar
         shared->shards_ready.fetch_add(1);
         return;
       }
+      ShardMetrics::Set(shared->metrics[static_cast<size_t>(i)].heartbeat_ms, MonotonicMs());
       shared->shards_ready.fetch_add(1);
       while (shared->shards_ready.load() < shared->shards) std::this_thread::yield();
       if (shared->shards_failed.load() > 0) return;
       sh.Run();
+      shared->shards_stopped.fetch_add(1, std::memory_order_release);
     });
   }
   while (shared->shards_ready.load() < shared->shards) usleep(1000);
@@ -241,15 +255,8 @@ bool StartShards(ServerShared* shared, std::vector<std::unique_ptr<Shard>>& shar
   return false;
 }
 
-// Waits for SIGTERM or SIGINT, then drains every shard and joins its thread.
-void WaitAndDrain(const Config& cfg, const sigset_t& set, ServerShared* shared,
-                  std::vector<std::unique_ptr<Shard>>& shards, std::vector<std::thread>& threads) {
-  int sig = 0;
-  sigwait(&set, &sig);
-  RC_INFO(-1, "received %s: draining (up to %u s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-          cfg.drain_secs);
-  for (auto& sh : shards) sh->Loop().RequestStop();
-  for (auto& t : threads) t.join();
+// After the drain (every shard thread joined): frees what the mesh still holds, sums up.
+void AfterDrain(ServerShared* shared, std::vector<std::unique_ptr<Shard>>& shards) {
   for (auto& sh : shards) sh->DiscardInFlight();
   uint64_t in = 0, out = 0;
   for (int i = 0; i < shared->shards; ++i) {
@@ -262,7 +269,9 @@ void WaitAndDrain(const Config& cfg, const sigset_t& set, ServerShared* shared,
 
 }  // namespace
 
-int RunServer(const Config& cfg_in) {
+int RunServer(const Config& cfg_in, const ConfigLoader& load_config) {
+  Notifier notifier_storage;
+  Notifier* notifier = &notifier_storage;
   Config cfg = cfg_in;
   if (cfg.shards <= 0) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -281,14 +290,21 @@ int RunServer(const Config& cfg_in) {
     RC_INFO(-1,
             "history is kept in memory only (no --data-dir): a restart loses it and every "
             "room starts a new epoch");
-  } else if (!RestoreFromLog(cfg, shards)) {
+  } else if (!RestoreFromLog(cfg, shards, notifier)) {
     return 1;
   }
   std::vector<std::thread> threads;
   if (!StartShards(&shared, shards, &threads)) return 1;
   RC_INFO(-1, "listening on %s:%u with %d shards", cfg.listen_host.c_str(), cfg.listen_port,
           cfg.shards);
-  WaitAndDrain(cfg, set, &shared, shards, threads);
+  notifier->Send("READY=1\nSTATUS=serving on " + cfg.listen_host + ":" +
+                 std::to_string(cfg.listen_port) + " with " + std::to_string(cfg.shards) +
+                 " shards\nMAINPID=" + std::to_string(getpid()));
+  // Reloads compare with the settings as given (cfg has derived ones: shards, max-conns).
+  Config configured = cfg_in;
+  Supervise(cfg, set, {&shared, &shards, &threads}, notifier,
+            [&] { ReloadConfig(&configured, load_config, &shared); });
+  AfterDrain(&shared, shards);
   return 0;
 }
 

@@ -81,19 +81,7 @@ Shard::Shard(ServerShared* shared, int id)
           owner::OwnerCounters{&metrics_.messages_sequenced_total, &metrics_.prio_sequenced_total,
                                &metrics_.messages_deduplicated_total, &metrics_.retractions_total}),
       sessions_(id) {
-  cors_headers_.resize(256);
-  cors_headers_[kCorsAny] = "Access-Control-Allow-Origin: *\r\n";
-  std::string_view list = cfg_.cors_origins;
-  for (size_t i = kCorsFirstListed; !list.empty() && list != "*" && i < kCorsDenied; ++i) {
-    const size_t comma = list.find(',');
-    std::string_view origin = list.substr(0, comma);
-    while (!origin.empty() && origin.front() == ' ') origin.remove_prefix(1);
-    while (!origin.empty() && origin.back() == ' ') origin.remove_suffix(1);
-    cors_list_.emplace_back(origin);
-    cors_headers_[i] =
-        "Access-Control-Allow-Origin: " + std::string(origin) + "\r\nVary: Origin\r\n";
-    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-  }
+  ApplyLiveSettings();
   text_limits_.max_code_points = cfg_.max_text;
   http_limits_.max_head_bytes = cfg_.max_head;
   http_limits_.max_headers = cfg_.max_headers;
@@ -132,6 +120,7 @@ void Shard::OnAccept(ConnId c) {
     // Over the configured limit: a clean refusal the client can read, then close.
     s.kind = SessKind::kRefused;
     ShardMetrics::Add(metrics_.refused_full_total, 1);
+    metrics_.CountHttpStatus(503);
     loop_.EnqueueCopy(c, http::BuildJsonError(503, draining_ ? "draining" : "server_full",
                                               "no capacity here; retry later", false));
     loop_.Close(c, io::CloseMode::kGraceful);
@@ -244,6 +233,10 @@ void Shard::OnClosed(ConnId c) {
 
 void Shard::OnTurn(uint64_t now_ms) {
   clock_s_ = static_cast<uint32_t>((now_ms - start_ms_) / 1000);
+  ShardMetrics::Set(metrics_.heartbeat_ms, now_ms);
+  if (shared_->live_generation.load(std::memory_order_acquire) != live_generation_) {
+    ApplyLiveSettings();
+  }
   mesh_.Drain(4096, [this](const mesh::Item& it) {
     if (std::unique_ptr<mesh::Message> msg = mesh::Unpack(it)) {
       HandleMessage(static_cast<int>(it.from), *msg);

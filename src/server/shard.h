@@ -150,6 +150,9 @@ class Shard final : public io::LoopHandler {
   void RespondError(ConnId c, AnswerForm a, int status, std::string_view code,
                     std::string_view message);
   void HandlePreflight(ConnId c, AnswerForm a);
+  // refusal_log.cc: a debug line for a refused request or op (status 0: a WebSocket error),
+  // at most kRefusalLinesPerSec a second per shard; the rest are counted and summed up.
+  void NoteRefusal(ConnId c, int status, std::string_view code, std::string_view message);
   // The form of an answer to input that is not a request (a malformed head): closing, with the
   // CORS headers every answer carries under --cors-origins '*'.
   [[nodiscard]] AnswerForm NoRequestForm() const;
@@ -239,6 +242,9 @@ class Shard final : public io::LoopHandler {
   void HandleHistory(ConnId c, const http::Request& req, AnswerForm a, std::string_view room);
   void OnHistoryReply(mesh::HistoryReply& rep);
 
+  // debug_front.cc: POST /debug/stall (only with --debug-stall).
+  void HandleDebugStall(ConnId c, const http::Request& req, AnswerForm a);
+
   // HTTP admin endpoints (admin_front.cc).
   void HandleAdmin(ConnId c, const http::Request& req, AnswerForm a, std::string_view body);
   [[nodiscard]] bool AdminAuthorized(ConnId c, const http::Request& req, AnswerForm a);
@@ -247,6 +253,8 @@ class Shard final : public io::LoopHandler {
 
   void Sweep();
   void PublishMetrics();
+  // live_settings.cc: takes the settings SIGHUP changed (admin key, CORS list).
+  void ApplyLiveSettings();
 
   ServerShared* shared_;
   const Config& cfg_;
@@ -278,8 +286,13 @@ class Shard final : public io::LoopHandler {
   owner::MemoryEventLog memory_log_;
   std::unique_ptr<owner::GroupCommitLog> durable_log_;  // with --data-dir
   owner::OwnerService owner_;
-  std::vector<std::string> cors_headers_;  // by CORS index
-  std::vector<std::string> cors_list_;     // --cors-origins, from index kCorsFirstListed
+  uint64_t refusal_window_s_ = 0;  // the second refusal_lines_ counts in
+  uint32_t refusal_lines_ = 0;
+  uint64_t refusals_unlogged_ = 0;
+  uint64_t live_generation_ = 0;
+  std::shared_ptr<const LiveSettings> live_;  // admin key and CORS list, as last reloaded
+  std::vector<std::string> cors_headers_;     // by CORS index
+  std::vector<std::string> cors_list_;        // --cors-origins, from index kCorsFirstListed
   session::SessionTable sessions_;
   uint64_t start_ms_ = 0;
   uint32_t clock_s_ = 0;

@@ -42,6 +42,7 @@ void Shard::HandleSse(ConnId c, const http::Request& req, AnswerForm a, std::str
   if (draining_) return RespondError(c, a.Closing(), 503, "draining", "server is draining");
   if (!user.empty()) sessions_.SetUser(c, user);
   loop_.EnqueueCopy(c, sse::StreamHead(kSseRetryMs, CorsHeaders(a.cors)));
+  metrics_.CountHttpStatus(200);
   const uint32_t h = static_cast<uint32_t>(std::min<uint64_t>(history, cfg_.max_history_request));
   StartJoin(c, room, h, JoinMode::kSse, since, epoch);
 }

@@ -53,7 +53,8 @@ void Shard::SendWsText(ConnId c, std::string_view json) {
 }
 
 void Shard::SendWsError(ConnId c, std::string_view code, std::string_view message) {
-  ShardMetrics::Add(metrics_.errors_sent_total, 1);
+  metrics_.CountError(code);
+  NoteRefusal(c, 0, code, message);
   std::string j = R"({"type":"error","code":)";
   json::AppendString(&j, code);
   j += R"(,"message":)";

@@ -42,9 +42,9 @@ def roomcast(request, tmp_path):
     servers = []
     request.node._roomcast_servers = servers
 
-    def start(*args, shards=2):
+    def start(*args, shards=2, env=None):
         srv = Server(binary_path(), [str(a) for a in args],
-                     tmp_path / f"roomcast-{len(servers)}.log", shards=shards)
+                     tmp_path / f"roomcast-{len(servers)}.log", shards=shards, env=env)
         servers.append(srv)
         return srv.start()
 

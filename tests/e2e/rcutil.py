@@ -77,8 +77,10 @@ def base_flags(binary: Path) -> list[str]:
 class Server:
     """One roomcast process on 127.0.0.1:<free port>, log (stdout+stderr) in a file."""
 
-    def __init__(self, binary: Path, args: list[str], log_path: Path, shards: int = 2):
+    def __init__(self, binary: Path, args: list[str], log_path: Path, shards: int = 2,
+                 env: dict | None = None):
         self.binary = binary
+        self.env = env  # the whole environment of the process (None: this one's)
         self.extra_args = list(args)
         self.shards = shards
         self.log_path = log_path
@@ -101,7 +103,8 @@ class Server:
                 log.write(f"$ {shlex.join(self.argv())}\n".encode())
                 log.flush()
                 self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=log,
-                                             stderr=log, start_new_session=True)
+                                             stderr=log, start_new_session=True,
+                                             env=self.env)
             err = self._wait_ready()
             if err is None:
                 return self

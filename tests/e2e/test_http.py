@@ -75,16 +75,16 @@ def test_metrics_format_and_counters(server):
     assert in1 - in0 >= 3, f"messages_in_total went {in0} -> {in1} after 3 messages:\n{text}"
     assert out1 - out0 >= 3, f"deliveries_total went {out0} -> {out1} after 3 deliveries:\n{text}"
     # The fan-out delay histogram counted those messages, and its buckets are cumulative.
-    count = total(samples, "roomcast_fanout_delay_ms_count")
-    assert count >= 3, f"fanout_delay_ms_count is {count} after 3 delivered messages:\n{text}"
+    count = total(samples, "roomcast_fanout_delay_seconds_count")
+    assert count >= 3, f"fanout_delay_seconds_count is {count} after 3 delivered messages:\n{text}"
     for shard in ("0", "1"):
         buckets = [(lab["le"], v) for n, lab, v in samples
-                   if n == "roomcast_fanout_delay_ms_bucket" and lab.get("shard") == shard]
+                   if n == "roomcast_fanout_delay_seconds_bucket" and lab.get("shard") == shard]
         assert buckets and buckets[-1][0] == "+Inf", buckets
         values = [v for _, v in buckets]
         assert values == sorted(values), f"buckets must be cumulative: {buckets}"
         shard_count = [v for n, lab, v in samples
-                       if n == "roomcast_fanout_delay_ms_count" and lab.get("shard") == shard]
+                       if n == "roomcast_fanout_delay_seconds_count" and lab.get("shard") == shard]
         assert shard_count == [values[-1]], (shard_count, buckets)
 
 
