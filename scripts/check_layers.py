@@ -30,7 +30,9 @@ LAYERS: dict[str, set[str]] = {
     "store": {"base"},
     "mesh": {"base", "io", "chat", "room"},
     "owner": {"base", "io", "mesh", "chat", "room", "store"},
-    "session": {"base"},
+    # The sessions: protocol handlers over the ConnOutput and RoomClient seams. mesh: only the
+    # typed messages (the RoomClient's vocabulary). Never io (the loop), owner, store or server.
+    "session": {"base", "chat", "http", "ws", "sse", "longpoll", "room", "mesh", "web"},
     "web": set(),
     "server": {"base", "io", "mesh", "chat", "http", "ws", "sse", "longpoll", "room", "store",
                "owner", "session", "web"},

@@ -225,34 +225,4 @@ std::string Shard::RenderMetrics() {
   return out;
 }
 
-void Shard::PublishHotPollRooms() {
-  // No long-poll rooms and none published: nothing to swap (most servers, most seconds).
-  if (poll_rooms_.empty() && !metrics_.hot_poll_rooms.load()) return;
-  std::vector<std::pair<uint64_t, const std::string*>> rooms;
-  const uint64_t now = loop_.NowMs();
-  for (auto& [name, st] : poll_rooms_) {
-    // Rank by requests per second, the load a room puts on this shard.
-    rooms.emplace_back(static_cast<uint64_t>(st.reqs.PerSec(now) * 1000) + st.parked, &name);
-  }
-  const size_t n = std::min(rooms.size(), kHotPollRooms);
-  std::partial_sort(rooms.begin(), rooms.begin() + static_cast<std::ptrdiff_t>(n), rooms.end(),
-                    [](const auto& a, const auto& b) { return a.first > b.first; });
-  ShardMetrics::HotPollRooms hot;
-  char line[256];
-  for (size_t k = 0; k < n; ++k) {
-    const std::string& name = *rooms[k].second;
-    const PollRoomState& st = poll_rooms_.find(name)->second;
-    std::snprintf(line, sizeof(line),
-                  "roomcast_longpoll_room_parked{shard=\"%d\",room=\"%s\"} %u\n", id_, name.c_str(),
-                  st.parked);
-    hot.parked += line;
-    std::snprintf(line, sizeof(line),
-                  "roomcast_longpoll_room_timeout_seconds{shard=\"%d\",room=\"%s\"} %g\n", id_,
-                  name.c_str(), st.timeout_ms / 1e3);
-    hot.timeout += line;
-  }
-  metrics_.hot_poll_rooms.store(
-      n == 0 ? nullptr : std::make_shared<const ShardMetrics::HotPollRooms>(std::move(hot)));
-}
-
 }  // namespace roomcast::server

@@ -1,5 +1,5 @@
-// Shard life: set-up, the loop callbacks, input dispatch by connection kind, the once-a-second
-// sweep (handshake and keep-alive timeouts, WebSocket pings), and the drain at SIGTERM.
+// Shard life: set-up, the loop callbacks handed to the sessions, the mesh dispatch (owner asks to
+// the OwnerService, answers and forwards to the sessions), the clock, and the drain at SIGTERM.
 #include "shard.h"
 
 #include <unistd.h>
@@ -7,9 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "base/json_writer.h"
 #include "base/log.h"
-#include "sse/sse_event.h"
 
 namespace roomcast::server {
 
@@ -61,6 +59,16 @@ owner::OwnerOptions OwnerOptionsOf(const Config& cfg, int shards) {
   return o;
 }
 
+session::SessionOptions SessionOptionsOf(const ServerShared& shared, int id) {
+  session::SessionOptions o;
+  o.shard = id;
+  o.shards = shared.shards;
+  o.cursor_key = shared.cursor_key;
+  o.pacing = room::PacingPolicy{shared.cfg.tick_ms,
+                                ShardSendBudget(shared.cfg.send_budget, shared.shards)};
+  return o;
+}
+
 }  // namespace
 
 Shard::Shard(ServerShared* shared, int id)
@@ -70,24 +78,46 @@ Shard::Shard(ServerShared* shared, int id)
       loop_(MakeLoopOptions(shared->cfg, id, shared->shards, shared->shard_table_cap), this),
       mesh_(&shared->mesh, id, &loop_),
       metrics_(shared->metrics[static_cast<size_t>(id)]),
-      frame_reader_(shared->cfg.max_frame),
-      replicas_(room::PacingPolicy{shared->cfg.tick_ms,
-                                   ShardSendBudget(shared->cfg.send_budget, shared->shards)}),
-      cursor_codec_(shared->cursor_key),
       outbox_(&mesh_),
       memory_log_(&outbox_),
       owner_(
           id, OwnerOptionsOf(shared->cfg, shared->shards), &memory_log_, &outbox_,
           owner::OwnerCounters{&metrics_.messages_sequenced_total, &metrics_.prio_sequenced_total,
                                &metrics_.messages_deduplicated_total, &metrics_.retractions_total}),
-      sessions_(id) {
+      output_(&loop_),
+      rooms_(this),
+      sessions_(shared->cfg, SessionOptionsOf(*shared, id), &output_, &rooms_, &rooms_, &metrics_) {
   ApplyLiveSettings();
-  text_limits_.max_code_points = cfg_.max_text;
-  http_limits_.max_head_bytes = cfg_.max_head;
-  http_limits_.max_headers = cfg_.max_headers;
 }
 
 Shard::~Shard() = default;
+
+uint32_t Shard::LoopOutput::DropUnsent(room::ViewerId v, uint64_t* first, uint64_t* last) {
+  uint32_t kept = 0;
+  loop_.DropUnsent(v, first, last, &kept);
+  return kept;
+}
+
+void Shard::LoopOutput::Close(ConnId c, session::CloseMode mode) {
+  loop_.Close(
+      c, mode == session::CloseMode::kAbort ? io::CloseMode::kAbort : io::CloseMode::kGraceful);
+}
+
+int Shard::MeshRooms::OwnerOf(const std::string& room) const {
+  return room::OwnerShardOf(room, shard_.shared_->shards);
+}
+
+void Shard::MeshRooms::SendTo(int owner, mesh::Message&& msg) {
+  shard_.mesh_.Send(owner, mesh::Pack(std::move(msg)));
+}
+
+bool Shard::MeshRooms::LogWritable() const {
+  return shard_.shared_->logs_broken.load(std::memory_order_relaxed) == 0;
+}
+
+bool Shard::MeshRooms::DrainNoticed() const {
+  return shard_.shared_->drain_notice.load(std::memory_order_relaxed);
+}
 
 int Shard::Init(std::string* error) {
   int rc = loop_.Init(error);
@@ -113,126 +143,29 @@ void Shard::Run() {
 }
 
 void Shard::OnAccept(ConnId c) {
-  Session& s = sessions_.Open(c, clock_s_);
+  sessions_.OnAccept(c);
   ShardMetrics::Add(metrics_.accepted_total, 1);
   const uint32_t live = shared_->live_conns.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (live > cfg_.max_conns || draining_) {
+  if (live > cfg_.max_conns || sessions_.Draining()) {
     // Over the configured limit: a clean refusal the client can read, then close.
-    s.kind = SessKind::kRefused;
     ShardMetrics::Add(metrics_.refused_full_total, 1);
-    metrics_.CountHttpStatus(503);
-    loop_.EnqueueCopy(c, http::BuildJsonError(503, draining_ ? "draining" : "server_full",
-                                              "no capacity here; retry later", false));
-    loop_.Close(c, io::CloseMode::kGraceful);
+    sessions_.Refuse(c);
   }
 }
 
-void Shard::OnRecv(ConnId c, std::span<const uint8_t> data) {
-  Session& s = Sess(c);
-  if (s.kind == SessKind::kFree || s.kind == SessKind::kRefused || (s.flags & kClosingSess)) return;
-  s.last_active = clock_s_;
-  s.flags &= static_cast<uint8_t>(~kPinged);
-  ShardMetrics::Add(metrics_.bytes_in_total, data.size());
-  if (s.pending && !s.pending->input.empty()) {
-    // Join the held tail with the new bytes; the limits below bound how much is ever held.
-    std::string buf = std::move(s.pending->input);
-    s.pending->input.clear();
-    buf.append(reinterpret_cast<const char*>(data.data()), data.size());
-    ProcessInput(c, {reinterpret_cast<const uint8_t*>(buf.data()), buf.size()});
-    return;
-  }
-  ProcessInput(c, data);
-}
+void Shard::OnRecv(ConnId c, std::span<const uint8_t> data) { sessions_.OnRecv(c, data); }
 
-void Shard::ProcessInput(ConnId c, std::span<const uint8_t> data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    Session& s = Sess(c);
-    if (s.flags & kClosingSess) return;
-    size_t used = 0;
-    if (s.kind == SessKind::kHttp) {
-      if (s.flags & kAwaitingAck) break;  // pipelined input waits for the pending answer
-      used = ProcessHttp(c, data.subspan(off));
-    } else if (s.kind == SessKind::kWs || s.kind == SessKind::kWsJoining) {
-      used = ProcessWs(c, data.subspan(off));
-    } else if (s.kind == SessKind::kPollJoining || s.kind == SessKind::kPollParked) {
-      break;  // a request pipelined behind a poll waits for the poll's answer
-    } else {
-      return;  // SSE streams and refused connections: a client has nothing to say here
-    }
-    if (used == 0) break;
-    off += used;
-  }
-  Session& s = Sess(c);
-  if (s.flags & kClosingSess) return;
-  if (off > 0 && s.pending) s.pending->partial_request = false;  // what is left starts a new one
-  SetPendingInput(c, data.subspan(off));
-}
+void Shard::OnPeerGone(ConnId c) { sessions_.OnPeerGone(c); }
 
-void Shard::ResumeHeldInput(ConnId c) {
-  Session& s = Sess(c);
-  if (s.kind != SessKind::kHttp || !s.pending || s.pending->input.empty()) return;
-  std::string held = std::move(s.pending->input);
-  s.pending->input.clear();
-  ProcessInput(c, {reinterpret_cast<const uint8_t*>(held.data()), held.size()});
-}
-
-void Shard::SetPendingInput(ConnId c, std::span<const uint8_t> rest) {
-  Session& s = Sess(c);
-  if (rest.empty()) {
-    if (s.pending && !s.pending->assembling) {
-      s.pending.reset();
-    } else if (s.pending) {
-      s.pending->input.clear();
-      s.pending->partial_request = false;
-    }
-    return;
-  }
-  if (rest.size() > static_cast<size_t>(cfg_.max_head) + cfg_.max_body + cfg_.max_frame + 16) {
-    // More held input than any single request or frame can need: a misbehaving client.
-    s.flags |= kClosingSess;
-    if (s.kind == SessKind::kHttp && (s.flags & kAwaitingAck)) {
-      // Pipelined behind a send that is being answered: that send was taken, so it gets its
-      // answer (OnAck sees kClosingSess and closes after it); what was held was never read and
-      // is dropped, for the client to send again on a new connection.
-      RC_DEBUG(id_, "conn %u: %zu bytes pipelined behind a send: answering it, then closing", c,
-               rest.size());
-      s.pending.reset();
-      return;
-    }
-    RC_DEBUG(id_, "conn %u: %zu bytes of held input, closing", c, rest.size());
-    loop_.Close(c, io::CloseMode::kAbort);
-    return;
-  }
-  PendingInput& p = session::SessionTable::Pending(s);
-  if (!p.partial_request) {
-    p.partial_request = true;
-    p.since_s = clock_s_;
-  }
-  p.input.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
-}
-
-void Shard::OnPeerGone(ConnId c) {
-  Session& s = Sess(c);
-  s.flags |= kClosingSess;
-}
-
-void Shard::OnSendDrained(ConnId c) {
-  if (!catchups_.empty()) AskNextPage(c);
-}
+void Shard::OnSendDrained(ConnId c) { sessions_.OnSendDrained(c); }
 
 void Shard::OnClosed(ConnId c) {
   shared_->live_conns.fetch_sub(1, std::memory_order_relaxed);
-  Session& s = Sess(c);
-  if (s.kind == SessKind::kWs || s.kind == SessKind::kSse || s.kind == SessKind::kPollParked) {
-    LeaveRoom(c);
-  }
-  if (!catchups_.empty()) EndCatchUp(c);
-  sessions_.Release(c);
+  sessions_.OnClosed(c);
 }
 
 void Shard::OnTurn(uint64_t now_ms) {
-  clock_s_ = static_cast<uint32_t>((now_ms - start_ms_) / 1000);
+  sessions_.SetClock(static_cast<uint32_t>((now_ms - start_ms_) / 1000));
   ShardMetrics::Set(metrics_.heartbeat_ms, now_ms);
   if (shared_->live_generation.load(std::memory_order_acquire) != live_generation_) {
     ApplyLiveSettings();
@@ -246,13 +179,7 @@ void Shard::OnTurn(uint64_t now_ms) {
   });
   if (now_ms >= next_sweep_ms_) {
     next_sweep_ms_ = now_ms + 1000;
-    Sweep();
-    SweepPollRooms();
-    PublishHotPollRooms();
-    if (clock_s_ >= next_heartbeat_s_) {  // a late sweep still sends it, never skips one
-      next_heartbeat_s_ = clock_s_ + cfg_.sse_heartbeat_secs;
-      if (sse_viewers_ > 0) SseHeartbeat();
-    }
+    sessions_.OnSecond();
   }
   if (now_ms >= next_metrics_ms_) {
     next_metrics_ms_ = now_ms + 250;
@@ -260,13 +187,28 @@ void Shard::OnTurn(uint64_t now_ms) {
   }
 }
 
+void Shard::HandleMessage(int from, mesh::Message& msg) {
+  const uint64_t now = loop_.NowMs();
+  std::visit(mesh::Visitor{
+                 [&](mesh::PublishReq& m) { owner_.OnPublish(from, m, now); },
+                 [&](mesh::RetractReq& m) { owner_.OnRetract(from, m, now); },
+                 [&](mesh::JoinReq& m) { owner_.OnJoin(from, m); },
+                 [&](mesh::LeaveReq& m) { owner_.OnLeave(from, m); },
+                 [&](mesh::HistoryReq& m) { owner_.OnHistory(from, m); },
+                 [&](mesh::AckReply& m) { sessions_.OnAnswer(m); },
+                 [&](mesh::JoinReply& m) { sessions_.OnAnswer(m); },
+                 [&](mesh::HistoryReply& m) { sessions_.OnAnswer(m); },
+                 [&](mesh::ForwardMsg& m) { sessions_.OnForward(m); },
+             },
+             msg);
+}
+
+void Shard::DiscardInFlight() {
+  mesh_.DiscardAll([](const mesh::Item& it) { (void)mesh::Unpack(it); });
+}
+
 uint32_t Shard::BeforeSleep(uint64_t now_ms) {
-  ExpirePolls(now_ms);
-  uint32_t wait = replicas_.FlushDue(now_ms, [this](uint32_t idx) { FlushReplica(idx); });
-  if (!poll_timers_.empty()) {
-    const uint64_t d = poll_timers_.front().deadline_ms;
-    wait = std::min<uint64_t>(wait, d > now_ms ? d - now_ms : 0);
-  }
+  uint32_t wait = sessions_.BeforeSleep(now_ms);
   if (durable_log_) wait = std::min(wait, durable_log_->StartWrite(now_ms));
   mesh_.Flush();
   if (mesh_.HasOverflow()) wait = std::min<uint32_t>(wait, 1);
@@ -276,86 +218,8 @@ uint32_t Shard::BeforeSleep(uint64_t now_ms) {
 
 bool Shard::HasInbound() { return mesh_.HasInbound(); }
 
-void Shard::Sweep() {
-  for (ConnId c = 0; c < sessions_.SlotBound(); ++c) {
-    Session& s = Sess(c);
-    if (s.kind == SessKind::kFree || s.kind == SessKind::kRefused || (s.flags & kClosingSess)) {
-      continue;
-    }
-    // Whole seconds, sampled once a second: '>' so that nothing is closed before its time
-    // (a limit of L seconds acts between L and L + 2 seconds).
-    const uint32_t idle = clock_s_ - s.last_active;
-    if (s.kind != SessKind::kHttp && s.kind != SessKind::kWs && s.kind != SessKind::kWsJoining) {
-      continue;  // polls have their own deadline; SSE streams get heartbeats (SseHeartbeat)
-    }
-    if (s.kind == SessKind::kHttp) {
-      if (s.flags & kAwaitingAck) continue;
-      if (s.pending && s.pending->partial_request &&
-          clock_s_ - s.pending->since_s > cfg_.handshake_timeout_secs) {
-        // A request trickling in (slowloris): every byte resets the idle clock, not this one.
-        RespondError(c, NoRequestForm(), 408, "request_timeout",
-                     "the request did not arrive whole within --handshake-timeout-secs");
-        continue;
-      }
-      const uint32_t limit =
-          (s.flags & kSawRequest) ? cfg_.keepalive_secs : cfg_.handshake_timeout_secs;
-      if (idle > limit) {
-        s.flags |= kClosingSess;
-        loop_.Close(c, io::CloseMode::kGraceful);
-      }
-      continue;
-    }
-    if (!(s.flags & kPinged) && idle > cfg_.ping_secs) {
-      std::string frame;
-      frame_writer_.Append(&frame, ws::Opcode::kPing, "rc");
-      loop_.EnqueueCopy(c, std::move(frame));
-      s.flags |= kPinged;
-    } else if ((s.flags & kPinged) && idle > cfg_.ping_secs + cfg_.pong_timeout_secs) {
-      CloseWs(c, ws::CloseCode::kGoingAway, "ping timeout");
-    }
-  }
-}
-
 void Shard::OnStopRequested() {
-  draining_ = true;
-  std::string bye = R"({"type":"bye","reconnect_ms":)";
-  json::AppendUint(&bye, cfg_.bye_reconnect_ms);
-  bye += '}';
-  std::string frames;
-  frame_writer_.Append(&frames, ws::Opcode::kText, bye);
-  frame_writer_.AppendClose(&frames, ws::CloseCode::kGoingAway, "server draining");
-  SharedBuf* buf = SharedBuf::Make(std::move(frames));
-  std::string events;
-  sse::AppendEvent(&events, "bye", false, 0, bye);
-  SharedBuf* sse_bye = SharedBuf::Make(std::move(events));
-  uint32_t said_bye = 0;
-  for (ConnId c = 0; c < sessions_.SlotBound(); ++c) {
-    Session& s = Sess(c);
-    if (s.kind == SessKind::kFree || s.kind == SessKind::kRefused) continue;
-    if (s.kind == SessKind::kWs || s.kind == SessKind::kWsJoining) {
-      if (!(s.flags & kClosingSess)) {
-        loop_.Enqueue(c, buf);
-        ++said_bye;
-      }
-      s.flags |= kClosingSess;
-      loop_.Close(c, io::CloseMode::kGraceful);
-    } else if (s.kind == SessKind::kSse || s.kind == SessKind::kSseJoining) {
-      if (!(s.flags & kClosingSess)) {
-        loop_.Enqueue(c, sse_bye);
-        ++said_bye;
-      }
-      s.flags |= kClosingSess;
-      loop_.Close(c, io::CloseMode::kGraceful);
-    } else if (s.kind == SessKind::kPollParked || s.kind == SessKind::kPollJoining) {
-      if (!(s.flags & kClosingSess)) ++said_bye;
-      DrainPoll(c);
-    } else if (!(s.flags & kAwaitingAck)) {
-      s.flags |= kClosingSess;
-      loop_.Close(c, io::CloseMode::kGraceful);
-    }
-  }
-  buf->Unref();
-  sse_bye->Unref();
+  const uint32_t said_bye = sessions_.Drain();
   RC_INFO(id_, "draining: bye sent to %u viewers, %u connections open", said_bye,
           loop_.LiveConns());
   loop_.Finish(loop_.NowMs() + cfg_.drain_secs * 1000ull);
@@ -363,8 +227,9 @@ void Shard::OnStopRequested() {
 
 void Shard::PublishMetrics() {
   const io::LoopStats& ls = loop_.Stats();
+  const session::Sessions::Stats ss = sessions_.GetStats();
   ShardMetrics::Set(metrics_.connections, loop_.LiveConns());
-  ShardMetrics::Set(metrics_.ws_viewers, ws_viewers_);
+  ShardMetrics::Set(metrics_.ws_viewers, ss.ws_viewers);
   ShardMetrics::Set(metrics_.bytes_out_total, ls.send_bytes);
   ShardMetrics::Set(metrics_.send_calls_total, ls.send_calls);
   ShardMetrics::Set(metrics_.recv_enobufs_total, ls.enobufs);
@@ -376,11 +241,11 @@ void Shard::PublishMetrics() {
     ShardMetrics::Set(metrics_.log_segments, durable_log_->SegmentCount());
     ShardMetrics::Set(metrics_.log_disk_bytes, durable_log_->TotalBytes());
   }
-  ShardMetrics::Set(metrics_.room_replicas, replicas_.Count());
-  ShardMetrics::Set(metrics_.sse_viewers, sse_viewers_);
-  ShardMetrics::Set(metrics_.longpoll_parked, parked_);
-  ShardMetrics::Set(metrics_.catchups, catchups_.size());
-  ShardMetrics::Set(metrics_.catchup_queue_peak_bytes, catchup_queue_peak_);
+  ShardMetrics::Set(metrics_.room_replicas, ss.replicas);
+  ShardMetrics::Set(metrics_.sse_viewers, ss.sse_viewers);
+  ShardMetrics::Set(metrics_.longpoll_parked, ss.parked);
+  ShardMetrics::Set(metrics_.catchups, ss.catchups);
+  ShardMetrics::Set(metrics_.catchup_queue_peak_bytes, ss.catchup_queue_peak);
 }
 
 }  // namespace roomcast::server

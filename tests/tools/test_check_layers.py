@@ -45,3 +45,17 @@ def test_an_unknown_folder_or_header_is_reported(tmp_path):
     r = run(tmp_path)
     assert r.returncode == 1
     assert "folder 'newthing' is not listed in LAYERS" in r.stdout
+
+
+def test_a_session_may_not_reach_the_loop_or_the_server(tmp_path):
+    """Sessions write only through ConnOutput and ask only through RoomClient: no io, no server."""
+    (tmp_path / "src" / "session").mkdir(parents=True)
+    (tmp_path / "src" / "session" / "z.cc").write_text(
+        '#include "server/shard.h"\n#include "io/shard_loop.h"\n#include "owner/owner_service.h"\n'
+        '#include "room/fanout.h"\n')
+    r = run(tmp_path)
+    assert r.returncode == 1
+    assert 'layer session may not include "server/shard.h" (layer server)' in r.stdout
+    assert 'layer session may not include "io/shard_loop.h" (layer io)' in r.stdout
+    assert 'layer session may not include "owner/owner_service.h" (layer owner)' in r.stdout
+    assert "room/fanout.h" not in r.stdout

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <string>
 
-namespace roomcast::server {
+namespace roomcast::session {
 
 struct CatchUp {
   uint32_t gen = 0;              // the session's generation (a reused slot is another viewer)
@@ -37,4 +37,4 @@ struct CatchUp {
                             static_cast<uint64_t>(max_queue_bytes);
 }
 
-}  // namespace roomcast::server
+}  // namespace roomcast::session

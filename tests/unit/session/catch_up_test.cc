@@ -1,9 +1,9 @@
 // When a catch-up asks for its next page (catch_up.h).
-#include "server/catch_up.h"
+#include "session/catch_up.h"
 
 #include <gtest/gtest.h>
 
-namespace roomcast::server {
+namespace roomcast::session {
 namespace {
 
 TEST(CatchUpPageFits, OnePageInFlightAtMost) {
@@ -29,4 +29,4 @@ TEST(CatchUpPageFits, AskWhenTheNextPageFitsUnderTheBoundOrTheQueueIsEmpty) {
 }
 
 }  // namespace
-}  // namespace roomcast::server
+}  // namespace roomcast::session

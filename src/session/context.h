@@ -1,0 +1,138 @@
+// What every protocol handler of a shard's sessions shares: the settings, the two seams (ConnOutput
+// for bytes out, RoomClient for asks to rooms), the session table, the shard's metric counters,
+// one WebSocket frame writer and one op parser, and the HTTP answer helpers (an answer's form and
+// its CORS headers travel with each request as an AnswerForm). Shard thread only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/config.h"
+#include "base/shard_metrics.h"
+#include "chat/client_op.h"
+#include "conn_output.h"
+#include "http/http_parser.h"
+#include "room/room_replica.h"
+#include "room_client.h"
+#include "session_table.h"
+#include "ws/ws_frame.h"
+
+namespace roomcast::session {
+
+// CORS: which Access-Control-Allow-Origin a request gets (an index into the context's table).
+enum : uint8_t { kCorsNone = 0, kCorsAny = 1, kCorsFirstListed = 2, kCorsDenied = 255 };
+
+// How an HTTP answer is given: keep the connection or close it after, and which CORS headers it
+// carries. It travels with the request (through the owner and back, and with a parked poll), so
+// no answer ever depends on which request was handled last.
+struct AnswerForm {
+  bool keep_alive;
+  uint8_t cors;
+  bool head_only = false;  // a HEAD request: the headers of the answer, no body
+  [[nodiscard]] AnswerForm Closing() const { return {false, cors, head_only}; }
+  static uint32_t Pack(AnswerForm a) {
+    return (a.keep_alive ? 1u : 0u) | (static_cast<uint32_t>(a.cors) << 1) |
+           (a.head_only ? 1u << 9 : 0u);
+  }
+  static AnswerForm Unpack(uint32_t t) {
+    return {(t & 1) != 0, static_cast<uint8_t>(t >> 1), (t & (1u << 9)) != 0};
+  }
+};
+using PollTag = AnswerForm;  // a long-poll's answer form, packed into JoinReq::tag
+
+inline constexpr uint64_t kNoSince = mesh::kNoSince;
+inline constexpr std::string_view kRoomRule = "room must be 1..64 bytes of [A-Za-z0-9_.:-]";
+inline constexpr std::string_view kUserRule = "user must be 1..64 bytes of [A-Za-z0-9_.:-]";
+inline constexpr std::string_view kEpochRule = "epoch must be 1..64 letters and digits";
+
+// ?epoch=E (the epoch a resuming viewer's seqs belong to): 1..64 letters and digits, or absent
+// (*epoch empty). False when present and malformed.
+[[nodiscard]] bool ParseEpochParam(const http::Request& req, std::string* epoch);
+
+// How a shard's sessions are set up (besides the Config).
+struct SessionOptions {
+  int shard = 0;
+  int shards = 1;
+  std::vector<uint8_t> cursor_key;  // signs long-poll cursors
+  room::PacingPolicy pacing;        // the replicas' flush pacing on this shard
+};
+
+// Handlers call this when a connection that held input behind an answer may go on.
+class HeldInput {
+ public:
+  virtual void ResumeHeldInput(ConnId c) = 0;
+
+ protected:
+  ~HeldInput() = default;
+};
+
+struct Context {
+  Context(const Config& config, const SessionOptions& o, ConnOutput* output,
+          RoomClient* room_client, ServerStatus* server, ShardMetrics* counters,
+          HeldInput* held_input);
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  Session& Sess(ConnId c) { return table.Get(c); }
+  // Marks the session closing and closes the connection.
+  void CloseConn(ConnId c, CloseMode mode);
+
+  // HTTP answers. RespondHttp queues the response and closes after it unless keep_alive.
+  void RespondHttp(ConnId c, std::string response, bool keep_alive);
+  // The answer in form a: without its body for a HEAD request (Content-Length stays).
+  void Respond(ConnId c, AnswerForm a, std::string response);
+  void RespondError(ConnId c, AnswerForm a, int status, std::string_view code,
+                    std::string_view message);
+  // The form of an answer to input that is not a request (a malformed head): closing, with the
+  // CORS headers every answer carries under --cors-origins '*'.
+  [[nodiscard]] AnswerForm NoRequestForm() const;
+  // CORS: the index for this request's Origin, and the header lines for an index.
+  [[nodiscard]] uint8_t CorsIndex(const http::Request& req) const;
+  [[nodiscard]] std::string_view CorsHeaders(uint8_t idx) const { return cors_headers_[idx]; }
+  // A request that changes state (an upgrade, a send) from a browser page whose origin the
+  // --cors-origins list does not allow, and that is not our own origin: refused with 403.
+  [[nodiscard]] bool OriginRefused(const http::Request& req, AnswerForm a) const;
+
+  // The settings SIGHUP may change (the admin key, the CORS list): rebuilds the CORS headers.
+  // An answer already on its way keeps the CORS index it was given.
+  void ApplyLiveSettings(std::string_view admin, std::string_view cors_origins);
+  // A debug line for a refused request or op (status 0: a WebSocket error), at most 20 a second
+  // per shard; the rest are counted and the next line says how many were left out.
+  void NoteRefusal(ConnId c, int status_code, std::string_view code, std::string_view message);
+
+  // Asks through the RoomClient. admin: a server-side publish (op.user, op.prio and op.msg_kind
+  // count). cors: the answer form's, for an HTTP send (returned with the ack).
+  void Publish(ConnId c, bool http, std::string_view room, const chat::ClientOp& op,
+               bool admin = false, uint8_t cors = kCorsNone);
+  void Retract(ConnId c, std::string_view room, uint64_t target, const chat::RetractBody& b,
+               uint8_t cors);
+
+  const Config& cfg;
+  const int shard;
+  const int shards;
+  ConnOutput& out;
+  RoomClient& rooms;
+  ServerStatus& status;
+  ShardMetrics& metrics;
+  HeldInput& held;
+  SessionTable table;
+  ws::FrameWriter writer;
+  chat::ClientOpParser op_parser;
+  chat::TextLimits text_limits;
+  http::ParseLimits http_limits;
+  uint32_t clock_s = 0;   // the shard's clock, whole seconds since start
+  bool draining = false;  // a stop was requested: no new viewers, connections close after answers
+  std::string admin_key;  // --admin-key, as last reloaded
+
+ private:
+  std::vector<std::string> cors_headers_;  // by CORS index
+  std::vector<std::string> cors_list_;     // --cors-origins, from index kCorsFirstListed
+  std::string cors_origins_;               // --cors-origins, as last reloaded
+  uint64_t refusal_window_s_ = 0;          // the second refusal_lines_ counts in
+  uint32_t refusal_lines_ = 0;
+  uint64_t refusals_unlogged_ = 0;
+};
+
+}  // namespace roomcast::session

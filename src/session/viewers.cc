@@ -1,0 +1,213 @@
+// The viewer side of rooms (viewers.h): joins, stream viewers, forwards, catch-up pages and the
+// replica batches. Shard thread only.
+#include "viewers.h"
+
+#include <algorithm>
+
+#include "base/json_writer.h"
+#include "base/log.h"
+
+namespace roomcast::session {
+
+using mesh::JoinMode;
+using room::Framing;
+
+namespace {
+
+SessKind JoiningKind(JoinMode mode) {
+  return mode == JoinMode::kWs    ? SessKind::kWsJoining
+         : mode == JoinMode::kSse ? SessKind::kSseJoining
+                                  : SessKind::kPollJoining;
+}
+
+}  // namespace
+
+void Viewers::StartJoin(ConnId c, std::string_view room, uint32_t history, JoinMode mode,
+                        uint64_t since, std::string_view epoch, uint32_t tag) {
+  Session& s = ctx_.Sess(c);
+  uint32_t idx = replicas_.GetOrCreate(room);
+  replicas_.At(idx).joining++;
+  s.replica = idx;
+  s.kind = JoiningKind(mode);
+  ctx_.rooms.Join(
+      mesh::JoinReq{std::string(room), {c, s.gen}, history, mode, since, std::string(epoch), tag});
+}
+
+bool Viewers::OnJoinReply(const mesh::JoinReply& rep) {
+  uint32_t idx = replicas_.Find(rep.room);
+  if (idx == room::kNoReplica) {
+    RC_ERROR(ctx_.shard, "join reply for room %s without a replica", rep.room.c_str());
+    return false;
+  }
+  room::Replica& r = replicas_.At(idx);
+  if (r.joining > 0) r.joining--;
+  const bool refused = rep.refusal != chat::Refusal::kNone;
+  if (!refused) r.epoch = rep.epoch;
+  Session& s = ctx_.Sess(rep.to.conn);
+  if (s.gen != rep.to.gen || s.kind != JoiningKind(rep.mode) || (s.flags & kClosingSess)) {
+    // The viewer left before the owner answered: undo the owner's count.
+    if (!refused && rep.counted) ctx_.rooms.Leave(mesh::LeaveReq{rep.room, 1});
+    if (s.gen == rep.to.gen) s.replica = room::kNoReplica;
+    replicas_.ReleaseIfUnused(idx);
+    return false;
+  }
+  if (refused) {  // the owner refused (room limit): each front answers its way
+    s.replica = room::kNoReplica;
+    replicas_.ReleaseIfUnused(idx);
+  }
+  return true;
+}
+
+void Viewers::AddStreamViewer(const mesh::JoinReply& rep, Framing framing, std::string out) {
+  const bool sse = framing == Framing::kSse;
+  if (rep.more) return QueueCatchUpPage(rep, sse, std::move(out));
+  const uint32_t idx = replicas_.Find(rep.room);
+  Session& s = ctx_.Sess(rep.to.conn);
+  // Messages already waiting in the replica were sequenced before this join (the owner answered
+  // the join after forwarding them): they go to the viewers that were here before, not to this
+  // one, whose history and live stream start after HEAD.
+  if (!replicas_.At(idx).pending.empty()) FlushReplica(idx);
+  if (sse) {
+    s.viewer_pos = replicas_.AddViewer(idx, rep.to.conn, room::ViewerList::kSse);
+    s.kind = SessKind::kSse;
+    ++sse_viewers_;
+  } else {
+    s.viewer_pos = replicas_.AddViewer(idx, rep.to.conn);
+    s.kind = SessKind::kWs;
+    ++ws_viewers_;
+  }
+  EndCatchUp(rep.to.conn);  // after AddViewer: the replica stays
+  AppendJoinBacklog(rep, sse, &out);
+  ctx_.out.EnqueueCopy(rep.to.conn, std::move(out));
+}
+
+std::string Viewers::WelcomeJson(const mesh::JoinReply& rep) {
+  std::string j = R"({"type":"welcome","room":)";
+  json::AppendString(&j, rep.room);
+  j += R"(,"epoch":)";
+  json::AppendString(&j, rep.epoch);
+  j += R"(,"seq":)";
+  json::AppendUint(&j, rep.head);
+  j += R"(,"online":)";
+  json::AppendUint(&j, rep.online);
+  j += R"(,"modes":{"slow_secs":0,"subscribers_only":false,"emote_only":false},"user":)";
+  json::AppendString(&j, ctx_.table.UserName(rep.to.conn));
+  j += '}';
+  return j;
+}
+
+void Viewers::AppendJoinBacklog(const mesh::JoinReply& rep, bool sse, std::string* out) {
+  const Framing f = sse ? Framing::kSse : Framing::kWebSocket;
+  if (rep.gap_to != 0 || rep.reset) {
+    room::EncodeObject(ctx_.writer, f, "gap", rep.gap_to,
+                       room::GapJson(rep.room, rep.gap_from, rep.gap_to,
+                                     rep.reset ? std::string_view(rep.epoch) : std::string_view{}),
+                       out);
+  }
+  // rep.last: a catch-up page's priority events above it are ahead of ordinary ones to come.
+  room::EncodeBatch(ctx_.writer, f, rep.history, out, rep.gap_to, rep.last);
+}
+
+void Viewers::RemoveStreamViewer(ConnId c) {
+  Session& s = ctx_.Sess(c);
+  const auto list = s.kind == SessKind::kSse ? room::ViewerList::kSse : room::ViewerList::kWs;
+  ConnId moved = replicas_.RemoveViewer(s.replica, s.viewer_pos, list);
+  if (moved != c) ctx_.Sess(moved).viewer_pos = s.viewer_pos;
+  --(s.kind == SessKind::kSse ? sse_viewers_ : ws_viewers_);
+}
+
+void Viewers::LeaveReplica(ConnId c) {
+  Session& s = ctx_.Sess(c);
+  const uint32_t idx = s.replica;
+  room::Replica& r = replicas_.At(idx);
+  ctx_.rooms.Leave(mesh::LeaveReq{r.name, 1});
+  s.replica = room::kNoReplica;
+  replicas_.ReleaseIfUnused(idx);
+}
+
+void Viewers::OnForward(mesh::ForwardMsg& fwd) {
+  uint32_t idx = replicas_.Find(fwd.room);
+  if (idx == room::kNoReplica) return;  // our last viewer left while this was on its way
+  replicas_.Deliver(idx, std::move(fwd.msg));
+}
+
+void Viewers::FlushReplica(uint32_t idx) {
+  room::Replica& r = replicas_.At(idx);
+  r.dirty = false;
+  if (r.pending.empty()) return;
+  if (room::Replicas::Audience(r) == 0) {
+    r.pending.clear();
+    return;
+  }
+  const uint64_t now = ctx_.out.NowMs();
+  for (const room::SequencedMsg& m : r.pending) {
+    ctx_.metrics.ObserveFanoutDelay(now > m.sequenced_ms ? now - m.sequenced_ms : 0);
+  }
+  room::FanoutResult res;
+  for (const Framing f : {Framing::kWebSocket, Framing::kSse}) {
+    const auto& viewers = f == Framing::kSse ? r.sse : r.viewers;
+    if (viewers.empty()) continue;
+    room::FanoutResult one =
+        room::FanOutBatch(ctx_.writer, f, r.name, r.pending, r.recent_prio, viewers,
+                          ctx_.cfg.slow_policy, ctx_.cfg.max_queue_bytes, ctx_.out);
+    res.delivered += one.delivered;
+    res.skipped += one.skipped;
+    res.closed += one.closed;
+  }
+  ShardMetrics::Add(ctx_.metrics.deliveries_total, res.delivered * r.pending.size());
+  ShardMetrics::Add(ctx_.metrics.batches_total, 1);
+  ShardMetrics::Add(ctx_.metrics.slow_skips_total, res.skipped);
+  ShardMetrics::Add(ctx_.metrics.slow_closes_total, res.closed);
+  if (!r.pollers.empty()) polls_.FlushPollers(idx);  // may re-enter: handles held requests last
+  replicas_.At(idx).pending.clear();
+}
+
+void Viewers::QueueCatchUpPage(const mesh::JoinReply& rep, bool sse, std::string out) {
+  const ConnId c = rep.to.conn;
+  auto [it, fresh] = catchups_.try_emplace(c);
+  CatchUp& cu = it->second;
+  if (fresh) {  // the first page: the record holds the replica until the catch-up ends
+    cu.gen = rep.to.gen;
+    cu.replica = ctx_.Sess(c).replica;
+    replicas_.At(cu.replica).joining++;
+  }
+  cu.epoch = rep.epoch;
+  cu.last = rep.last;
+  cu.prio_sent_upto = rep.prio_sent_upto;
+  cu.in_flight = false;
+  AppendJoinBacklog(rep, sse, &out);
+  cu.last_page_bytes = static_cast<uint32_t>(std::min<size_t>(out.size(), UINT32_MAX));
+  ctx_.out.EnqueueCopy(c, std::move(out));
+  ShardMetrics::Add(ctx_.metrics.catchup_pages_total, 1);
+  catchup_queue_peak_ = std::max<uint64_t>(catchup_queue_peak_, ctx_.out.QueuedBytes(c));
+  AskNextPage(c);
+}
+
+void Viewers::AskNextPage(ConnId c) {
+  auto it = catchups_.find(c);
+  if (it == catchups_.end()) return;
+  CatchUp& cu = it->second;
+  const Session& s = ctx_.Sess(c);
+  if (s.gen != cu.gen || (s.flags & kClosingSess)) return;
+  if (!PageFits(cu, ctx_.out.QueuedBytes(c), ctx_.cfg.max_queue_bytes)) return;
+  room::Replica& r = replicas_.At(cu.replica);
+  r.joining++;  // held by the request until its answer (OnJoinReply)
+  cu.in_flight = true;
+  mesh::JoinReq req{r.name,  {c, s.gen},
+                    0,       s.kind == SessKind::kSseJoining ? JoinMode::kSse : JoinMode::kWs,
+                    cu.last, cu.epoch};
+  req.prio_sent_upto = cu.prio_sent_upto;
+  ctx_.rooms.Join(std::move(req));
+}
+
+void Viewers::EndCatchUp(ConnId c) {
+  auto it = catchups_.find(c);
+  if (it == catchups_.end()) return;
+  const uint32_t idx = it->second.replica;
+  catchups_.erase(it);
+  room::Replica& r = replicas_.At(idx);
+  if (r.joining > 0) r.joining--;
+  replicas_.ReleaseIfUnused(idx);
+}
+
+}  // namespace roomcast::session
