@@ -1,0 +1,158 @@
+// Fakes for driving session::Sessions with byte strings: a ConnOutput that keeps what each
+// connection was sent and how it was closed, a RoomClient that records every ask until the test
+// answers it, and a harness holding a Sessions over both. Shared by the handler tests and the
+// session fuzz target.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/config.h"
+#include "base/shard_metrics.h"
+#include "session/sessions.h"
+
+namespace roomcast::session::testing {
+
+class FakeOutput final : public ConnOutput {
+ public:
+  struct Conn {
+    std::string sent;  // every byte queued, in order
+    bool closed = false;
+    bool aborted = false;
+    bool gone = false;  // the loop reported it closed (Harness::Closed) and nobody reused it
+  };
+  uint32_t QueuedBytes(room::ViewerId v) override { return queued_bytes; }
+  void Enqueue(room::ViewerId v, SharedBuf* buf) override { Write(v, buf->bytes); }
+  uint32_t DropUnsent(room::ViewerId, uint64_t* first, uint64_t* last) override {
+    *first = *last = 0;
+    return 0;
+  }
+  void CloseSlow(room::ViewerId v) override { Close(v, CloseMode::kAbort); }
+  void EnqueueCopy(ConnId c, std::string bytes) override { Write(c, bytes); }
+  void Close(ConnId c, CloseMode mode) override {
+    conns[c].closed = true;
+    if (mode == CloseMode::kAbort) conns[c].aborted = true;
+  }
+  [[nodiscard]] uint64_t NowMs() const override { return now_ms; }
+
+  void Write(ConnId c, std::string_view bytes) {
+    Conn& conn = conns[c];
+    if (conn.gone) ++writes_after_close;
+    conn.sent += bytes;
+  }
+
+  // What c was sent since the last Take.
+  std::string Take(ConnId c) {
+    std::string s = std::move(conns[c].sent);
+    conns[c].sent.clear();
+    return s;
+  }
+
+  std::map<ConnId, Conn> conns;
+  uint64_t writes_after_close = 0;  // bytes queued on a connection the loop had closed
+  uint64_t now_ms = 1000;
+  uint32_t queued_bytes = 0;  // what every connection's queue reports
+};
+
+class FakeRooms final : public RoomClient, public ServerStatus {
+ public:
+  void Publish(mesh::PublishReq&& ask) override { publishes.push_back(std::move(ask)); }
+  void Retract(mesh::RetractReq&& ask) override { retracts.push_back(std::move(ask)); }
+  void Join(mesh::JoinReq&& ask) override { joins.push_back(std::move(ask)); }
+  void Leave(mesh::LeaveReq&& ask) override { leaves.push_back(std::move(ask)); }
+  void History(mesh::HistoryReq&& ask) override { histories.push_back(std::move(ask)); }
+  [[nodiscard]] bool LogWritable() const override { return log_writable; }
+  [[nodiscard]] bool DrainNoticed() const override { return false; }
+  [[nodiscard]] std::string RenderMetrics() override { return "roomcast_test 1\n"; }
+
+  std::vector<mesh::PublishReq> publishes;
+  std::vector<mesh::RetractReq> retracts;
+  std::vector<mesh::JoinReq> joins;
+  std::vector<mesh::LeaveReq> leaves;
+  std::vector<mesh::HistoryReq> histories;
+  bool log_writable = true;
+};
+
+struct Harness {
+  explicit Harness(Config c = Config{}) : cfg(std::move(c)) {
+    SessionOptions o;
+    o.cursor_key.assign(32, 7);
+    sessions = std::make_unique<Sessions>(cfg, o, &out, &rooms, &rooms, metrics.get());
+  }
+  void Accept(ConnId c) {
+    out.conns[c] = FakeOutput::Conn{};
+    sessions->OnAccept(c);
+  }
+  // The loop closed the connection (after Close, or the peer went): the slot is free.
+  void Closed(ConnId c) {
+    sessions->OnClosed(c);
+    out.conns[c].gone = true;
+  }
+  void Recv(ConnId c, std::string_view bytes) {
+    sessions->OnRecv(c, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  }
+  // The answer to the last join: the room at `head`, nobody else online, no history.
+  mesh::JoinReply JoinAnswer(uint64_t head, bool counted = true) {
+    const mesh::JoinReq& j = rooms.joins.back();
+    mesh::JoinReply rep;
+    rep.room = j.room;
+    rep.to = j.to;
+    rep.mode = j.mode;
+    rep.tag = j.tag;
+    rep.epoch = "E1";
+    rep.head = head;
+    rep.online = 1;
+    rep.counted = counted;
+    rep.last = head;
+    return rep;
+  }
+  void Forward(std::string room, uint64_t seq, std::string json) {
+    mesh::ForwardMsg f{std::move(room), room::SequencedMsg{}};
+    f.msg.seq = seq;
+    f.msg.json = std::move(json);
+    f.msg.sequenced_ms = out.now_ms;
+    sessions->OnForward(f);
+  }
+  // Lets time pass and runs what the loop runs before it sleeps (batches, poll deadlines).
+  void Idle(uint64_t ms) {
+    out.now_ms += ms;
+    sessions->BeforeSleep(out.now_ms);
+  }
+
+  Config cfg;
+  FakeOutput out;
+  FakeRooms rooms;
+  std::unique_ptr<ShardMetrics> metrics = std::make_unique<ShardMetrics>();
+  std::unique_ptr<Sessions> sessions;
+};
+
+// A client's (masked) WebSocket frame: FIN, the opcode, a payload under 126 bytes.
+inline std::string ClientFrame(uint8_t opcode, std::string_view payload) {
+  const uint8_t mask[4] = {0x11, 0x22, 0x33, 0x44};
+  std::string f;
+  f += static_cast<char>(0x80 | opcode);
+  f += static_cast<char>(0x80 | payload.size());
+  for (uint8_t m : mask) f += static_cast<char>(m);
+  for (size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ mask[i % 4]);
+  return f;
+}
+
+// A server's (unmasked) text frame.
+inline std::string ServerText(std::string_view json) {
+  std::string f = "\x81";
+  if (json.size() < 126) {
+    f += static_cast<char>(json.size());
+  } else {
+    f += static_cast<char>(126);
+    f += static_cast<char>(json.size() >> 8);
+    f += static_cast<char>(json.size() & 0xFF);
+  }
+  f += json;
+  return f;
+}
+
+}  // namespace roomcast::session::testing
