@@ -16,7 +16,8 @@ FUZZ_DIR  := build-fuzz
 # libFuzzer targets (tests/fuzz/<name>_fuzz.cc, built as build-fuzz/tests/fuzz/fuzz_<name>).
 FUZZ_CXX       ?= clang++-14
 FUZZ_TARGETS   := http_head query last_event_id ws_frame client_op poll_cursor log_record log_replay \
-                  token moderation_text
+                  token moderation_text \
+                  session
 # make fuzz: seconds per target; make test: seconds per target after its seeds and regressions.
 FUZZ_SECS      ?= 60
 FUZZ_TEST_SECS ?= 10

@@ -43,8 +43,8 @@ def client_frame(b0, payload, mask=b"\x11\x22\x33\x44", length_form=None):
     return head + mask + bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
 
 
-def cursor(seq, epoch, room):
-    key = bytes((1 + 7 * i) & 0xFF for i in range(32))  # Key(1) in poll_cursor_fuzz.cc
+def cursor(seq, epoch, room, key=bytes((1 + 7 * i) & 0xFF for i in range(32))):
+    # The default key is Key(1) in poll_cursor_fuzz.cc.
     body = bytes([1]) + struct.pack("<Q", seq) + bytes([len(epoch)]) + epoch
     body += bytes([len(room)]) + room
     tag = hmac.new(key, body, hashlib.sha256).digest()[:16]
@@ -139,6 +139,51 @@ def seeds():
         "unicode": b"\x00" + '{"terms":[{"pattern":"héllo","action":"mask"}]}\x00HÉLLO wörld'.encode(),
         "bad_regex": b"\x00" + b'{"regex":[{"pattern":"(a"}]}\x00a',
         "emotes": b"\x01" + "😀 :Kappa: 👍🏽 1️⃣ 🇫🇷".encode(),
+    }
+    yield "session", session_seeds()
+
+
+# session_fuzz.cc steps: one byte (action << 2 | connection), then the action's bytes.
+def bytes_in(conn, data):
+    out = b""
+    for i in range(0, len(data), 255):
+        chunk = data[i:i + 255]
+        out += bytes([conn, len(chunk)]) + chunk
+    return out
+
+
+def answer(refuse=0):
+    return bytes([4 << 2, refuse])
+
+
+def idle(ticks):
+    return bytes([5 << 2, ticks])
+
+
+def session_seeds():
+    upgrade = (b"GET /ws?room=lobby&user=ann&history=2 HTTP/1.1\r\nHost: x\r\n"
+               b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+               b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    send = client_frame(0x81, b'{"op":"send","text":"hi","cid":"c1"}')
+    post = b'POST /rooms/lobby/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{"text":"yo"}'
+    poll = b"GET /rooms/lobby/messages HTTP/1.1\r\nHost: x\r\n\r\n"
+    cur = cursor(0, b"E1", b"lobby", key=bytes([7] * 32))  # the harness's key
+    key = b"0123456789abcdef0123456789abcdef"
+    return {
+        "ws": bytes_in(0, upgrade) + answer() + bytes_in(0, send) + answer() + idle(1)
+              + bytes_in(0, client_frame(0x89, b"p")) + bytes_in(0, client_frame(0x88, b"\x03\xe8")),
+        "sse_and_send": bytes_in(1, b"GET /rooms/lobby/events HTTP/1.1\r\nLast-Event-ID: 0\r\n\r\n")
+                        + answer() + bytes_in(2, post) + answer() + idle(1) + bytes([6 << 2]),
+        "poll_park": bytes_in(0, poll) + answer()
+                     + bytes_in(0, b"GET /rooms/lobby/messages?cursor=" + cur + b" HTTP/1.1\r\n\r\n")
+                     + answer() + bytes_in(2, post) + answer() + idle(1) + idle(120),
+        "admin": bytes_in(1, b"POST /admin/rooms/lobby/publish HTTP/1.1\r\nAuthorization: Bearer "
+                         + key + b'\r\nContent-Length: 13\r\n\r\n{"text":"yo"}') + answer()
+                 + bytes_in(1, b"DELETE /admin/rooms/lobby/messages/1 HTTP/1.1\r\n"
+                            b"Authorization: Bearer " + key + b"\r\n\r\n") + answer(),
+        "pipelined": bytes_in(2, post + b"GET /rooms/lobby/history?after=0 HTTP/1.1\r\n\r\n" + poll)
+                     + answer() + answer() + answer() + bytes([7 << 2 | 2]) + answer(),
+        "refused_join": bytes_in(0, upgrade) + answer(1) + bytes_in(1, poll) + answer(1),
     }
 
 
