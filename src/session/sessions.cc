@@ -215,8 +215,12 @@ void Sessions::SweepHttp(ConnId c, uint32_t idle_s) {
 
 uint32_t Sessions::BeforeSleep(uint64_t now_ms) {
   poll_.ExpirePolls(now_ms);
-  uint32_t wait =
-      viewers_.Replicas().FlushDue(now_ms, [this](uint32_t idx) { viewers_.FlushReplica(idx); });
+  const uint32_t wait = viewers_.Replicas().FlushDue(now_ms, [this](uint32_t idx) {
+    viewers_.FlushReplica(idx);
+    // A batch that answered the replica's last parked polls leaves it unused: free it, as an
+    // expired or drained poll does.
+    viewers_.Replicas().ReleaseIfUnused(idx);
+  });
   return std::min(wait, poll_.MsToNextDeadline(now_ms));
 }
 

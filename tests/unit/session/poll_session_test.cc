@@ -72,6 +72,7 @@ TEST(PollSession, CursorResumesParksAndTheNextBatchAnswers) {
   EXPECT_EQ(h.sessions->GetStats().parked, 0u);
   ASSERT_EQ(h.rooms.leaves.size(), 1u);  // the answered poll is taken off the owner's count
   EXPECT_EQ(h.rooms.leaves[0].count, 1u);
+  EXPECT_EQ(h.sessions->GetStats().replicas, 0u);  // nobody is left in the replica
 }
 
 TEST(PollSession, ParkedPollIsAnsweredEmptyAtItsDeadline) {
