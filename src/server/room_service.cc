@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "room/fanout.h"
 #include "shard.h"
+#include "sse/sse_event.h"
 
 namespace roomcast::server {
 
@@ -191,13 +192,18 @@ std::string Shard::WelcomeJson(const mesh::JoinReply& rep) {
 void Shard::AppendJoinBacklog(const mesh::JoinReply& rep, bool sse, std::string* out) {
   const Framing f = sse ? Framing::kSse : Framing::kWebSocket;
   if (rep.gap_to != 0 || rep.reset) {
-    EncodeObject(frame_writer_, f, "gap", rep.gap_to,
-                 room::GapJson(rep.room, rep.gap_from, rep.gap_to,
-                               rep.reset ? std::string_view(rep.epoch) : std::string_view{}),
-                 out);
+    const std::string gap =
+        room::GapJson(rep.room, rep.gap_from, rep.gap_to,
+                      rep.reset ? std::string_view(rep.epoch) : std::string_view{});
+    if (sse && rep.reset) {
+      // A reset gap's id names the new epoch even at seq 0: a reconnect resumes inside it.
+      sse::AppendEvent(out, "gap", true, rep.gap_to, gap, rep.epoch);
+    } else {
+      EncodeObject(frame_writer_, f, "gap", rep.gap_to, gap, out, rep.epoch);
+    }
   }
   // rep.last: a catch-up page's priority events above it are ahead of ordinary ones to come.
-  EncodeBatch(frame_writer_, f, rep.history, out, rep.gap_to, rep.last);
+  EncodeBatch(frame_writer_, f, rep.history, out, rep.epoch, rep.gap_to, rep.last);
 }
 
 void Shard::OnWsReply(mesh::JoinReply& rep) {
@@ -277,8 +283,8 @@ void Shard::FlushReplica(uint32_t idx) {
   for (const Framing f : {Framing::kWebSocket, Framing::kSse}) {
     const auto& viewers = f == Framing::kSse ? r.sse : r.viewers;
     if (viewers.empty()) continue;
-    FanoutResult one = FanOutBatch(frame_writer_, f, r.name, r.pending, r.recent_prio, viewers,
-                                   cfg_.slow_policy, cfg_.max_queue_bytes, queues);
+    FanoutResult one = FanOutBatch(frame_writer_, f, r.name, r.epoch, r.pending, r.recent_prio,
+                                   viewers, cfg_.slow_policy, cfg_.max_queue_bytes, queues);
     res.delivered += one.delivered;
     res.skipped += one.skipped;
     res.closed += one.closed;
