@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/config.h"
+#include "io/peer_counts.h"
 #include "mesh/mesh.h"
 
 namespace roomcast::server {
@@ -20,6 +21,7 @@ struct alignas(64) ShardMetrics {
   std::atomic<uint64_t> ws_viewers{0};
   std::atomic<uint64_t> accepted_total{0};
   std::atomic<uint64_t> refused_full_total{0};
+  std::atomic<uint64_t> refused_per_ip_total{0};      // over --max-conns-per-ip
   std::atomic<uint64_t> messages_in_total{0};         // accepted at ingest (WS or HTTP)
   std::atomic<uint64_t> messages_sequenced_total{0};  // sequenced here as the room's owner
   std::atomic<uint64_t> deliveries_total{0};          // message x viewer queued
@@ -87,7 +89,9 @@ struct ServerShared {
       : cfg(c),
         shards(n),
         mesh(n, c.mesh_ring),
-        metrics(std::make_unique<ShardMetrics[]>(static_cast<size_t>(n))) {}
+        metrics(std::make_unique<ShardMetrics[]>(static_cast<size_t>(n))),
+        peer_counts(c.max_conns_per_ip ? std::make_unique<io::PeerCounts>(c.max_conns_per_ip)
+                                       : nullptr) {}
   const Config cfg;
   const int shards;
   std::vector<uint8_t> cursor_key;  // set before the shards are made; read-only afterwards
@@ -102,6 +106,8 @@ struct ServerShared {
   // for the whole server, however unevenly SO_REUSEPORT spreads connections. Touched on accept
   // and close only, never on the data path.
   std::atomic<uint32_t> live_conns{0};
+  // Connections per peer address across all shards (--max-conns-per-ip; null when 0, off).
+  std::unique_ptr<io::PeerCounts> peer_counts;
   // Shards whose durable log failed: they refuse publishes until a restart, so /readyz says 503.
   std::atomic<int> logs_broken{0};
 };

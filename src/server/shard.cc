@@ -15,8 +15,10 @@ namespace roomcast::server {
 
 namespace {
 
-io::LoopOptions MakeLoopOptions(const Config& cfg, int id, int shards, uint32_t table_cap) {
+io::LoopOptions MakeLoopOptions(const Config& cfg, int id, int shards, uint32_t table_cap,
+                                io::PeerCounts* peer_counts) {
   io::LoopOptions o;
+  o.peer_counts = peer_counts;
   o.shard_id = id;
   o.cpu = id;  // pinned; the kernel refuses CPUs that do not exist, which is harmless
   o.listen_host = cfg.listen_host;
@@ -67,7 +69,9 @@ Shard::Shard(ServerShared* shared, int id)
     : shared_(shared),
       cfg_(shared->cfg),
       id_(id),
-      loop_(MakeLoopOptions(shared->cfg, id, shared->shards, shared->shard_table_cap), this),
+      loop_(MakeLoopOptions(shared->cfg, id, shared->shards, shared->shard_table_cap,
+                            shared->peer_counts.get()),
+            this),
       mesh_(&shared->mesh, id, &loop_),
       metrics_(shared->metrics[static_cast<size_t>(id)]),
       frame_reader_(shared->cfg.max_frame),
@@ -134,6 +138,14 @@ void Shard::OnAccept(ConnId c) {
     ShardMetrics::Add(metrics_.refused_full_total, 1);
     loop_.EnqueueCopy(c, http::BuildJsonError(503, draining_ ? "draining" : "server_full",
                                               "no capacity here; retry later", false));
+    loop_.Close(c, io::CloseMode::kGraceful);
+  } else if (loop_.OverPeerCap(c)) {
+    s.kind = SessKind::kRefused;  // the loop logged it (rate-limited)
+    ShardMetrics::Add(metrics_.refused_per_ip_total, 1);
+    loop_.EnqueueCopy(c, http::BuildJsonError(503, "too_many_connections",
+                                              "this address holds --max-conns-per-ip "
+                                              "connections; close one or retry later",
+                                              false));
     loop_.Close(c, io::CloseMode::kGraceful);
   }
 }
