@@ -62,8 +62,8 @@ def under_asan(pid: int) -> bool:
 def test_a_flood_of_empty_pings_costs_its_bytes_and_is_returned_when_it_leaves(roomcast):
     """Issue 15, fault 7, second half. At the default --max-queue-bytes (1 MiB: replies may queue
     2 MiB) a client sending empty pings (2-byte pongs) without reading held about 100 bytes of
-    buffer and queue record per pong: 97 MB more RSS at the close, and 67 MB of it still held 15 s
-    after it left. Small replies now join the last unsent reply buffer and the free queue records
+    buffer and queue record per pong: about 100 MB more RSS at the close, most of it still held
+    15 s after it left (perf/ping_flood.py). Small replies now join the last unsent reply buffer and the free queue records
     kept for reuse are bounded: the growth stays near the queue bound and falls back after."""
     server = roomcast(shards=1)
     pid = server.proc.pid
