@@ -55,7 +55,8 @@ def test_a_ping_flood_that_reads_nothing_is_closed_and_memory_stays_bounded(room
 
 
 def under_asan(pid: int) -> bool:
-    """The ASan build keeps freed memory in its quarantine: RSS says nothing about returning it."""
+    """The ASan build pads every allocation and keeps freed memory in its quarantine (256 MB):
+    its RSS says nothing about what the server holds."""
     return "libasan" in Path(f"/proc/{pid}/maps").read_text()
 
 
@@ -91,9 +92,9 @@ def test_a_flood_of_empty_pings_costs_its_bytes_and_is_returned_when_it_leaves(r
         return before, peak
 
     before, peak = run(scenario(), 90)
-    assert peak - before < 24 * 1024, f"RSS grew {peak - before} KiB under a ping flood"
     if under_asan(pid):
-        return
+        return  # the flood is still closed (above); ASan's redzones and quarantine hide the rest
+    assert peak - before < 24 * 1024, f"RSS grew {peak - before} KiB under a ping flood"
     time.sleep(2)
     after = rss_kib(pid)
     assert after - before < 8 * 1024, (
