@@ -70,8 +70,9 @@ void BM_FanOutBatch(benchmark::State& state) {
   ws::FrameWriter writer;
   uint64_t delivered = 0;
   for (auto _ : state) {
-    const FanoutResult r = FanOutBatch(writer, Framing::kWebSocket, "lobby", msgs, {}, viewers,
-                                       defaults.slow_policy, defaults.max_queue_bytes, queues);
+    const FanoutResult r =
+        FanOutBatch(writer, Framing::kWebSocket, "lobby", "e1", msgs, {}, viewers,
+                    defaults.slow_policy, defaults.max_queue_bytes, queues);
     delivered += r.delivered;
     benchmark::DoNotOptimize(r);
   }
@@ -96,7 +97,7 @@ void BM_EncodeBatch(benchmark::State& state) {
   size_t bytes = 0;
   for (auto _ : state) {
     std::string out;  // a fresh buffer each time, as FanOutBatch makes one per flush
-    EncodeBatch(writer, Framing::kWebSocket, msgs, &out);
+    EncodeBatch(writer, Framing::kWebSocket, msgs, &out, "e1");
     bytes = out.size();
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();

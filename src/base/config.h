@@ -20,6 +20,7 @@ struct Config {
   uint32_t max_history_request = 1000;  // ?history=N is capped at this
   uint32_t max_frame = 65536;           // largest client WebSocket frame payload (bytes)
   uint32_t max_conns = 100000;          // connections the whole server holds
+  uint32_t max_conns_per_ip = 0;        // connections one peer address holds (0: no limit)
   uint32_t tick_ms = 5;                 // shortest interval between two flushes of a room
   uint32_t send_budget = 50000;         // sends per second per CPU core (paces big rooms)
   SlowPolicy slow_policy = SlowPolicy::kSkip;

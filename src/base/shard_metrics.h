@@ -62,6 +62,7 @@ struct alignas(64) ShardMetrics : AnswerCounters {
   std::atomic<uint64_t> ws_viewers{0};
   std::atomic<uint64_t> accepted_total{0};
   std::atomic<uint64_t> refused_full_total{0};
+  std::atomic<uint64_t> refused_per_ip_total{0};      // over --max-conns-per-ip
   std::atomic<uint64_t> messages_in_total{0};         // accepted at ingest (WS or HTTP)
   std::atomic<uint64_t> messages_sequenced_total{0};  // sequenced here as the room's owner
   std::atomic<uint64_t> deliveries_total{0};          // message x viewer queued

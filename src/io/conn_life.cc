@@ -138,7 +138,8 @@ bool Loop::Impl::RoomToAccept() const {
 void Loop::Impl::ArmAccept() {
   if (accept_armed || accept_stopped || listen_fd < 0) return;
   if (loop->now_ms_ < accept_retry_at) return;  // backing off after an error; see OnTurn
-  if (!RoomToAccept()) return;                  // resumed by OnCloseDone
+  if (!addr_accepts.empty()) return ArmAddrAccepts();
+  if (!RoomToAccept()) return;  // resumed by OnCloseDone
   io_uring_sqe* sqe = GetSqe();
   // No SOCK_CLOEXEC: it is invalid for direct descriptors.
   io_uring_prep_multishot_accept_direct(sqe, listen_fd, nullptr, nullptr, 0);
@@ -149,7 +150,9 @@ void Loop::Impl::ArmAccept() {
 void Loop::StopAccepting() {
   if (impl_->accept_stopped) return;
   impl_->accept_stopped = true;
-  if (impl_->accept_armed) {
+  if (!impl_->addr_accepts.empty()) {
+    impl_->CancelAddrAccepts();
+  } else if (impl_->accept_armed) {
     io_uring_sqe* sqe = impl_->GetSqe();
     io_uring_prep_cancel64(sqe, PackUserData(kOpAccept, 0, 0), 0);
     io_uring_sqe_set_data64(sqe, PackUserData(kOpCancel, 0, 0));
@@ -175,16 +178,7 @@ void Loop::Impl::OnAcceptDone(const io_uring_cqe* cqe) {
       accept_retry_at = loop->now_ms_ + 100;
     }
   } else {
-    uint32_t slot = static_cast<uint32_t>(cqe->res);
-    Conn* c = Get(slot);
-    c->flags = kOpen;
-    c->queued = 0;
-    c->inflight_refs = 0;
-    c->inflight_bytes = 0;
-    ++loop->live_;
-    ++loop->stats_.accepted;
-    ArmRecv(slot);
-    loop->handler_->OnAccept(slot);
+    OpenConn(static_cast<uint32_t>(cqe->res));
   }
   if (!accept_armed) {
     ArmAccept();
@@ -195,6 +189,19 @@ void Loop::Impl::OnAcceptDone(const io_uring_cqe* cqe) {
     io_uring_sqe_set_data64(sqe, PackUserData(kOpCancel, 0, 0));
     accept_cancelling = true;
   }
+}
+
+// Starts the life of an accepted connection; the address is counted first when peers are.
+void Loop::Impl::OpenConn(uint32_t slot) {
+  Conn* c = Get(slot);
+  c->flags |= kOpen;
+  c->queued = 0;
+  c->inflight_refs = 0;
+  c->inflight_bytes = 0;
+  ++loop->live_;
+  ++loop->stats_.accepted;
+  ArmRecv(slot);
+  loop->handler_->OnAccept(slot);
 }
 
 void Loop::Impl::ArmRecv(uint32_t slot) {
@@ -356,6 +363,7 @@ void Loop::Impl::OnCloseDone(uint32_t slot, uint32_t gen, int res) {
   if ((c->gen & 0xFFFFFF) != gen) return;
   if (!RoomToAccept()) ++loop->stats_.accept_resumed;
   DropQueue(c, nullptr, nullptr);
+  UncountPeer(slot, c);
   c->flags = 0;
   ++c->gen;
   --loop->live_;

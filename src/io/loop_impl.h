@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/shard_loop.h"
@@ -26,7 +27,8 @@ enum Op : uint8_t {
   kOpMsgSent,
   kOpEvent,
   kOpCancel,
-  kOpFile,  // a regular-file write or fdatasync for the handler (slot = the handler's token)
+  kOpFile,        // a regular-file write or fdatasync for the handler (slot = the handler's token)
+  kOpAcceptAddr,  // a single-shot accept with its peer's address (slot = its AddrAccept index)
 };
 
 inline uint64_t PackUserData(Op op, uint32_t gen, uint32_t slot) {
@@ -40,6 +42,10 @@ inline constexpr uint32_t kTableSlack = 64;    // slots beyond max_conns for acc
 inline constexpr uint32_t kAcceptReserve = 8;  // accepting pauses this many slots short of full
 inline constexpr uint32_t kConnChunk = 1024;   // connection records are allocated in chunks
 inline constexpr uint32_t kMaxIov = 16;
+inline constexpr uint32_t kMaxFreeRefs = 4096;  // send-queue records kept for reuse
+inline constexpr uint32_t kMaxFreeOps = 256;    // vectored-send records kept for reuse
+inline constexpr size_t kCoalesceBytes = 8192;  // a reply buffer grows to this at most
+inline constexpr uint32_t kAddrAccepts = 8;     // single-shot accepts in flight when counting peers
 // Completions handled in one loop turn. Between turns the shard drains its mesh rings and flushes
 // due rooms, so this bounds how long a burst (e.g. a reconnect storm) can hold other rooms back.
 inline constexpr unsigned kMaxCqesPerTurn = 1024;
@@ -73,6 +79,8 @@ enum : uint16_t {
   // kind is submitted at most once per connection (kWrShut / kRdShut guard them).
   kShutWrInFlight = 1 << 10,
   kShutRdWrInFlight = 1 << 11,
+  kPeerCounted = 1 << 12,  // counted in peer_counts under peers[slot]: uncounted when closed
+  kOverPeerCap = 1 << 13,  // accepted while its address held the cap (not counted)
 };
 
 // A fixed-size connection record (40 bytes), indexed by fixed-file slot.
@@ -105,6 +113,17 @@ struct Loop::Impl {
   bool accept_stopped = false;     // StopAccepting was called
   uint64_t accept_retry_at = 0;    // after an accept error, not before this time
   bool accept_cancelling = false;  // a cancel of the multishot accept is on its way
+  // With peer_counts: the single-shot accepts, each with its peer address buffer, and the
+  // address of each slot's connection (peer_accept.cc).
+  struct AddrAccept {
+    sockaddr_storage addr;
+    socklen_t len;
+    bool armed;
+  };
+  std::vector<AddrAccept> addr_accepts;
+  std::vector<PeerKey> peers;
+  uint64_t peer_refusals_unlogged = 0;  // over-cap refusals since the last log line
+  uint64_t peer_refusal_logged_ms = 0;
   uint64_t wake_errors = 0;
 
   // Provided buffer ring for multishot receives.
@@ -125,6 +144,8 @@ struct Loop::Impl {
   std::vector<Linger> lingering;
   SendOp* free_ops = nullptr;
   SendRef* free_refs = nullptr;
+  uint32_t free_op_count = 0;
+  uint32_t free_ref_count = 0;
 
   int Setup(std::string* error);
   int SetupBufferRing(std::string* error);
@@ -154,6 +175,14 @@ struct Loop::Impl {
   }
 
   void OnAcceptDone(const io_uring_cqe* cqe);
+  void OpenConn(uint32_t slot);
+  // Peer-counting accepts (peer_accept.cc).
+  void SetupPeerAccepts();
+  void ArmAddrAccepts();
+  void CancelAddrAccepts();
+  void OnAddrAcceptDone(uint32_t idx, const io_uring_cqe* cqe);
+  void CountPeer(uint32_t slot, const AddrAccept& a);
+  void UncountPeer(uint32_t slot, Conn* c);
   void OnRecvDone(uint32_t slot, uint32_t gen, const io_uring_cqe* cqe);
   void OnSendDone(uint32_t slot, uint32_t gen, int res);
   void OnShutdownDone(uint32_t slot, uint32_t gen, uint16_t in_flight_flag);
@@ -164,6 +193,8 @@ struct Loop::Impl {
   // Send queue (send_queue.cc).
   SendRef* NewRef();
   void FreeRef(SendRef* r);
+  void FreeOp(SendOp* op);
+  bool AppendToTail(Conn* c, std::string_view bytes);
   void MarkDirty(uint32_t slot, Conn* c);
   void FlushSends();
   void StartSend(uint32_t slot, Conn* c);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <string_view>
 
 #include "loop_impl.h"
 
@@ -15,15 +16,53 @@ Loop::SendRef* Loop::Impl::NewRef() {
   if (free_refs) {
     SendRef* r = free_refs;
     free_refs = r->next;
+    --free_ref_count;
     return r;
   }
   return new SendRef;
 }
 
+// Free records are kept for reuse up to a bound: a burst (one client's queue of a million small
+// replies) must not pin its peak for the life of the process.
 void Loop::Impl::FreeRef(SendRef* r) {
+  if (free_ref_count >= kMaxFreeRefs) {
+    delete r;
+    return;
+  }
   r->buf = nullptr;
   r->next = free_refs;
   free_refs = r;
+  ++free_ref_count;
+}
+
+void Loop::Impl::FreeOp(SendOp* op) {
+  if (free_op_count >= kMaxFreeOps) {
+    delete op;
+    return;
+  }
+  op->next_free = free_ops;
+  free_ops = op;
+  ++free_op_count;
+}
+
+// A private buffer (only this queue holds it), untagged (a reply, not a room batch) and not
+// handed to the kernel yet can take more bytes at its end: a client that asks without reading
+// then costs its bytes, not a buffer and a queue record per reply (a ping flood held about 100
+// bytes of records per 2-byte pong: 107 MB for a 2 MiB queue).
+bool Loop::Impl::AppendToTail(Conn* c, std::string_view bytes) {
+  SendRef* t = c->tail;
+  if (t == nullptr || t->buf->refs != 1 || t->buf->tag_first != 0 || t->buf->tag_last != 0) {
+    return false;
+  }
+  if (t->buf->bytes.size() + bytes.size() > kCoalesceBytes) return false;
+  if (c->flags & kSending) {  // the kernel holds the first inflight_refs records
+    const SendRef* r = c->head;
+    for (uint16_t i = 0; i < c->inflight_refs && r; ++i, r = r->next) {
+      if (r == t) return false;
+    }
+  }
+  t->buf->bytes.append(bytes);
+  return true;
 }
 
 void Loop::Enqueue(ConnId slot, SharedBuf* buf, uint32_t off) {
@@ -49,6 +88,13 @@ void Loop::Enqueue(ConnId slot, SharedBuf* buf, uint32_t off) {
 }
 
 void Loop::EnqueueCopy(ConnId slot, std::string bytes) {
+  Conn* c = impl_->Get(slot);
+  if ((c->flags & kOpen) && !(c->flags & (kWrShut | kClosing)) && !bytes.empty() &&
+      impl_->AppendToTail(c, bytes)) {
+    c->queued += static_cast<uint32_t>(bytes.size());
+    impl_->MarkDirty(slot, c);
+    return;
+  }
   SharedBuf* b = SharedBuf::Make(std::move(bytes));
   Enqueue(slot, b);
   b->Unref();
@@ -95,6 +141,7 @@ void Loop::Impl::StartSend(uint32_t slot, Conn* c) {
     SendOp* op = free_ops;
     if (op) {
       free_ops = op->next_free;
+      --free_op_count;
     } else {
       op = new SendOp;
     }
@@ -185,8 +232,7 @@ void Loop::Impl::OnSendDone(uint32_t slot, uint32_t gen, int res) {
   if ((c->gen & 0xFFFFFF) != gen) return;  // cannot happen: a slot is freed only when idle
   c->flags &= static_cast<uint16_t>(~kSending);
   if (c->op) {
-    c->op->next_free = free_ops;
-    free_ops = c->op;
+    FreeOp(c->op);
     c->op = nullptr;
   }
   const uint16_t inflight = c->inflight_refs;

@@ -151,6 +151,7 @@ int Loop::Impl::Setup(std::string* error) {
   if (rc < 0) return rc;
   rc = SetupListener(error);
   if (rc < 0) return rc;
+  SetupPeerAccepts();
   event_fd = eventfd(0, EFD_CLOEXEC);  // blocking: io_uring waits on it
   if (event_fd < 0) {
     *error = std::string("eventfd: ") + strerror(errno);
@@ -224,6 +225,9 @@ void Loop::Impl::Dispatch(const io_uring_cqe* cqe) {
       break;
     case kOpFile:
       loop->handler_->OnFileDone(slot, cqe->res);
+      break;
+    case kOpAcceptAddr:
+      OnAddrAcceptDone(slot, cqe);
       break;
   }
 }

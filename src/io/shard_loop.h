@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/shared_buf.h"
+#include "io/peer_counts.h"
 
 namespace roomcast::io {
 
@@ -38,6 +39,11 @@ struct LoopOptions {
   uint32_t recv_buf_count = 1024;  // provided buffers (power of two)
   uint32_t max_iov = 16;           // iovecs in one vectored send
   uint32_t linger_ms = 2000;       // a graceful close waits this long for the peer's FIN
+  // --max-conns-per-ip: when set (shared by every shard's loop), each accept learns its peer's
+  // address (single-shot accepts, a few in flight, each with its own address buffer, instead of
+  // one multishot accept that reports none) and counts it here; OverPeerCap names the
+  // connections accepted while their address already held the cap.
+  PeerCounts* peer_counts = nullptr;
 };
 
 // Implemented by the protocol layer; called on the loop thread only.
@@ -77,9 +83,10 @@ enum class CloseMode {
 
 struct LoopStats {
   uint64_t accepted = 0;
-  uint64_t accept_refused_full = 0;  // accepts that failed with ENFILE (table full)
-  uint64_t accept_resumed = 0;       // slots freed while accepting was paused for a full table
-  uint64_t accept_errors = 0;        // accept failures (retried after a short pause)
+  uint64_t accept_refused_full = 0;   // accepts that failed with ENFILE (table full)
+  uint64_t accept_resumed = 0;        // slots freed while accepting was paused for a full table
+  uint64_t accept_errors = 0;         // accept failures (retried after a short pause)
+  uint64_t accept_over_peer_cap = 0;  // accepted while the address held --max-conns-per-ip
   uint64_t recv_bytes = 0;
   uint64_t send_calls = 0;
   uint64_t send_bytes = 0;
@@ -125,6 +132,9 @@ class Loop {
                     uint32_t* kept_unsent = nullptr);
   void Close(ConnId c, CloseMode mode);
   [[nodiscard]] bool IsOpen(ConnId c) const;
+  // With LoopOptions::peer_counts: c was accepted while its address held the cap (it is not
+  // counted); the handler refuses it and closes it.
+  [[nodiscard]] bool OverPeerCap(ConnId c) const;
 
   // Regular-file I/O through the ring (the durable log's group commit). The buffer must stay
   // alive until OnFileDone(token, ...). The handler keeps at most a few of these in flight; the

@@ -8,16 +8,16 @@
 namespace roomcast::room {
 
 void EncodeObject(ws::FrameWriter& writer, Framing framing, std::string_view type, uint64_t id,
-                  std::string_view json, std::string* out) {
+                  std::string_view json, std::string* out, std::string_view epoch) {
   if (framing == Framing::kWebSocket) {
     writer.Append(out, ws::Opcode::kText, json);
   } else {
-    sse::AppendEvent(out, type, id != 0, id, json);
+    sse::AppendEvent(out, type, id != 0, id, json, epoch);
   }
 }
 
 void EncodeBatch(ws::FrameWriter& writer, Framing framing, std::span<const SequencedMsg> msgs,
-                 std::string* out, uint64_t no_id_upto, uint64_t id_upto) {
+                 std::string* out, std::string_view epoch, uint64_t no_id_upto, uint64_t id_upto) {
   size_t total = 0;
   for (const auto& m : msgs) total += m.json.size() + 40;
   out->reserve(out->size() + total);
@@ -35,16 +35,16 @@ void EncodeBatch(ws::FrameWriter& writer, Framing framing, std::span<const Seque
       if (!m.Prio()) continue;
       const bool moved_ahead = first_plain != 0 && first_plain < m.seq;
       const uint64_t id = moved_ahead || m.seq <= no_id_upto || m.seq > id_upto ? 0 : m.seq;
-      EncodeObject(writer, framing, EventType(m), id, m.json, out);
+      EncodeObject(writer, framing, EventType(m), id, m.json, out, epoch);
     }
   }
   for (const auto& m : msgs) {
-    if (!m.Prio()) EncodeObject(writer, framing, EventType(m), m.seq, m.json, out);
+    if (!m.Prio()) EncodeObject(writer, framing, EventType(m), m.seq, m.json, out, epoch);
   }
 }
 
 FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_view room,
-                         std::span<const SequencedMsg> msgs,
+                         std::string_view epoch, std::span<const SequencedMsg> msgs,
                          std::span<const SequencedMsg> recent_prio,
                          std::span<const ViewerId> viewers, SlowPolicy policy,
                          uint32_t max_queue_bytes, ViewerQueues& queues) {
@@ -53,7 +53,7 @@ FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_v
   const uint64_t first = msgs.front().seq;
   const uint64_t last = msgs.back().seq;
   std::string bytes;
-  EncodeBatch(writer, framing, msgs, &bytes);
+  EncodeBatch(writer, framing, msgs, &bytes, epoch);
   SharedBuf* buf = SharedBuf::Make(std::move(bytes), first, last);
   const size_t size = buf->bytes.size();
   res.bytes = size;
@@ -81,11 +81,11 @@ FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_v
     }
     const uint64_t from = dropped_first ? std::min(dropped_first, first) : first;
     std::string frame;
-    EncodeObject(writer, framing, "gap", last, GapJson(room, from, last), &frame);
+    EncodeObject(writer, framing, "gap", last, GapJson(room, from, last), &frame, epoch);
     // The priority events the gap covers still go out (no SSE id: the gap's id is the latest).
     for (const SequencedMsg& p : recent_prio) {
       if (p.seq >= from && p.seq <= last)
-        EncodeObject(writer, framing, EventType(p), 0, p.json, &frame);
+        EncodeObject(writer, framing, EventType(p), 0, p.json, &frame, epoch);
     }
     // Tagged with the range it stands for, so that a later skip over it widens the range.
     SharedBuf* g = SharedBuf::Make(std::move(frame), from, last);

@@ -50,24 +50,27 @@ struct FanoutResult {
 // SSE events with seq <= no_id_upto carry no id either (those replayed after a gap event whose
 // id is later: an id never goes backwards), nor do those with seq > id_upto (priority events
 // sent with a catch-up page, ahead of ordinary events still to come).
+// SSE ids name the room's epoch ("SEQ:EPOCH", see sse::AppendEvent).
 void EncodeBatch(ws::FrameWriter& writer, Framing framing, std::span<const SequencedMsg> msgs,
-                 std::string* out, uint64_t no_id_upto = 0, uint64_t id_upto = UINT64_MAX);
+                 std::string* out, std::string_view epoch, uint64_t no_id_upto = 0,
+                 uint64_t id_upto = UINT64_MAX);
 
 // The SSE event name of an event: "msg", "retract", or "gap" for seqs lost to a damaged log.
 [[nodiscard]] inline std::string_view EventType(const SequencedMsg& m) {
   return m.Retract() ? "retract" : m.Lost() ? "gap" : "msg";
 }
 
-// Appends one JSON object as a frame or an event: event name `type`, SSE id `id` when non-zero.
+// Appends one JSON object as a frame or an event: event name `type`, SSE id `id` (with the
+// room's epoch) when non-zero.
 void EncodeObject(ws::FrameWriter& writer, Framing framing, std::string_view type, uint64_t id,
-                  std::string_view json, std::string* out);
+                  std::string_view json, std::string* out, std::string_view epoch);
 
 // Builds the batch of msgs once and queues it on every viewer, applying the slow-viewer policy.
 // A viewer that skips ahead gets a gap notice followed by the priority events inside the gap
 // (from recent_prio, the room's recent priority events on this shard, this batch's included):
 // the priority lane is never dropped.
 FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_view room,
-                         std::span<const SequencedMsg> msgs,
+                         std::string_view epoch, std::span<const SequencedMsg> msgs,
                          std::span<const SequencedMsg> recent_prio,
                          std::span<const ViewerId> viewers, SlowPolicy policy,
                          uint32_t max_queue_bytes, ViewerQueues& queues);

@@ -55,6 +55,8 @@ std::vector<Option> Options(Config* c) {
        "largest client WebSocket frame payload in bytes (larger: close 1009)"},
       {"max-conns", Kind::kU32, &c->max_conns, 1, 100000000,
        "connections held by the whole server (more: 503)"},
+      {"max-conns-per-ip", Kind::kU32, &c->max_conns_per_ip, 0, 100000000,
+       "connections one client address holds across the server (more: 503); 0 = no limit"},
       {"tick-ms", Kind::kU32, &c->tick_ms, 1, 1000, "shortest interval between flushes of a room"},
       {"send-budget", Kind::kU32, &c->send_budget, 1000, 100000000,
        "sends per second per CPU core (shards sharing cores share it); big rooms flush less "

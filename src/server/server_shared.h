@@ -15,6 +15,7 @@
 
 #include "base/config.h"
 #include "base/shard_metrics.h"
+#include "io/peer_counts.h"
 #include "mesh/mesh.h"
 
 namespace roomcast::server {
@@ -41,7 +42,9 @@ struct ServerShared {
         shards(n),
         mesh(n, c.mesh_ring),
         metrics(std::make_unique<ShardMetrics[]>(static_cast<size_t>(n))),
-        live(std::make_shared<const LiveSettings>(LiveSettings{c.admin_key, c.cors_origins})) {}
+        live(std::make_shared<const LiveSettings>(LiveSettings{c.admin_key, c.cors_origins})),
+        peer_counts(c.max_conns_per_ip ? std::make_unique<io::PeerCounts>(c.max_conns_per_ip)
+                                       : nullptr) {}
   // As at start; what SIGHUP changes is in `live` (and the log level, in base/log.h).
   const Config cfg;
   const int shards;
@@ -63,6 +66,8 @@ struct ServerShared {
   // for the whole server, however unevenly SO_REUSEPORT spreads connections. Touched on accept
   // and close only, never on the data path.
   std::atomic<uint32_t> live_conns{0};
+  // Connections per peer address across all shards (--max-conns-per-ip; null when 0, off).
+  std::unique_ptr<io::PeerCounts> peer_counts;
   // Shards whose durable log failed: they refuse publishes until a restart, so /readyz says 503.
   std::atomic<int> logs_broken{0};
 };

@@ -13,8 +13,10 @@ namespace roomcast::server {
 
 namespace {
 
-io::LoopOptions MakeLoopOptions(const Config& cfg, int id, int shards, uint32_t table_cap) {
+io::LoopOptions MakeLoopOptions(const Config& cfg, int id, int shards, uint32_t table_cap,
+                                io::PeerCounts* peer_counts) {
   io::LoopOptions o;
+  o.peer_counts = peer_counts;
   o.shard_id = id;
   o.cpu = id;  // pinned; the kernel refuses CPUs that do not exist, which is harmless
   o.listen_host = cfg.listen_host;
@@ -75,7 +77,9 @@ Shard::Shard(ServerShared* shared, int id)
     : shared_(shared),
       cfg_(shared->cfg),
       id_(id),
-      loop_(MakeLoopOptions(shared->cfg, id, shared->shards, shared->shard_table_cap), this),
+      loop_(MakeLoopOptions(shared->cfg, id, shared->shards, shared->shard_table_cap,
+                            shared->peer_counts.get()),
+            this),
       mesh_(&shared->mesh, id, &loop_),
       metrics_(shared->metrics[static_cast<size_t>(id)]),
       outbox_(&mesh_),
@@ -150,6 +154,9 @@ void Shard::OnAccept(ConnId c) {
     // Over the configured limit: a clean refusal the client can read, then close.
     ShardMetrics::Add(metrics_.refused_full_total, 1);
     sessions_.Refuse(c);
+  } else if (loop_.OverPeerCap(c)) {
+    ShardMetrics::Add(metrics_.refused_per_ip_total, 1);  // the loop logged it (rate-limited)
+    sessions_.RefusePerAddress(c);
   }
 }
 

@@ -32,6 +32,16 @@ void Sessions::Refuse(ConnId c) {
   ctx_.out.Close(c, CloseMode::kGraceful);
 }
 
+void Sessions::RefusePerAddress(ConnId c) {
+  ctx_.Sess(c).kind = SessKind::kRefused;
+  ctx_.metrics.CountHttpStatus(503);
+  ctx_.out.EnqueueCopy(c, http::BuildJsonError(503, "too_many_connections",
+                                               "this address holds --max-conns-per-ip "
+                                               "connections; close one or retry later",
+                                               false));
+  ctx_.out.Close(c, CloseMode::kGraceful);
+}
+
 void Sessions::OnRecv(ConnId c, std::span<const uint8_t> data) {
   Session& s = ctx_.Sess(c);
   if (s.kind == SessKind::kFree || s.kind == SessKind::kRefused || (s.flags & kClosingSess)) return;

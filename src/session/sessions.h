@@ -35,6 +35,9 @@ class Sessions final : public HeldInput {
   // An accepted connection over the limit (or during a drain): a 503 the client can read, then
   // a close.
   void Refuse(ConnId c);
+  // An accepted connection from an address that holds --max-conns-per-ip already: a 503
+  // too_many_connections, then a close.
+  void RefusePerAddress(ConnId c);
   void OnRecv(ConnId c, std::span<const uint8_t> data);
   void OnPeerGone(ConnId c);
   void OnSendDrained(ConnId c);

@@ -24,16 +24,19 @@ void SseSession::Handle(ConnId c, const http::Request& req, AnswerForm a, std::s
   }
   uint64_t since = kNoSince;
   bool has_id = false;
+  std::string_view id_epoch;  // the epoch named by Last-Event-ID: SEQ:EPOCH (wins over ?epoch=)
   const std::string_view last_id = req.Find("Last-Event-ID", &has_id);
   if (has_id) {
-    if (!sse::ParseEventId(last_id, &since)) {
-      return ctx_.RespondError(c, a, 400, "bad_request", "Last-Event-ID must be a whole number");
+    if (!sse::ParseEventId(last_id, &since, &id_epoch)) {
+      return ctx_.RespondError(c, a, 400, "bad_request",
+                               "Last-Event-ID must be SEQ or SEQ:EPOCH (as the server sent it)");
     }
   } else if (http::QueryParam(req.query, "since", &value) && !http::ParseDecimal(value, &since)) {
     return ctx_.RespondError(c, a, 400, "bad_request", "since must be a whole number");
   }
   std::string epoch;
   if (!ParseEpochParam(req, &epoch)) return ctx_.RespondError(c, a, 400, "bad_request", kEpochRule);
+  if (!id_epoch.empty()) epoch.assign(id_epoch);
   if (ctx_.draining)
     return ctx_.RespondError(c, a.Closing(), 503, "draining", "server is draining");
   if (!user.empty()) ctx_.table.SetUser(c, user);

@@ -6,6 +6,7 @@
 
 #include "base/json_writer.h"
 #include "base/log.h"
+#include "sse/sse_event.h"
 
 namespace roomcast::session {
 
@@ -99,13 +100,18 @@ std::string Viewers::WelcomeJson(const mesh::JoinReply& rep) {
 void Viewers::AppendJoinBacklog(const mesh::JoinReply& rep, bool sse, std::string* out) {
   const Framing f = sse ? Framing::kSse : Framing::kWebSocket;
   if (rep.gap_to != 0 || rep.reset) {
-    room::EncodeObject(ctx_.writer, f, "gap", rep.gap_to,
-                       room::GapJson(rep.room, rep.gap_from, rep.gap_to,
-                                     rep.reset ? std::string_view(rep.epoch) : std::string_view{}),
-                       out);
+    const std::string gap =
+        room::GapJson(rep.room, rep.gap_from, rep.gap_to,
+                      rep.reset ? std::string_view(rep.epoch) : std::string_view{});
+    if (sse && rep.reset) {
+      // A reset gap's id names the new epoch even at seq 0: a reconnect resumes inside it.
+      sse::AppendEvent(out, "gap", true, rep.gap_to, gap, rep.epoch);
+    } else {
+      room::EncodeObject(ctx_.writer, f, "gap", rep.gap_to, gap, out, rep.epoch);
+    }
   }
   // rep.last: a catch-up page's priority events above it are ahead of ordinary ones to come.
-  room::EncodeBatch(ctx_.writer, f, rep.history, out, rep.gap_to, rep.last);
+  room::EncodeBatch(ctx_.writer, f, rep.history, out, rep.epoch, rep.gap_to, rep.last);
 }
 
 void Viewers::RemoveStreamViewer(ConnId c) {
@@ -148,7 +154,7 @@ void Viewers::FlushReplica(uint32_t idx) {
     const auto& viewers = f == Framing::kSse ? r.sse : r.viewers;
     if (viewers.empty()) continue;
     room::FanoutResult one =
-        room::FanOutBatch(ctx_.writer, f, r.name, r.pending, r.recent_prio, viewers,
+        room::FanOutBatch(ctx_.writer, f, r.name, r.epoch, r.pending, r.recent_prio, viewers,
                           ctx_.cfg.slow_policy, ctx_.cfg.max_queue_bytes, ctx_.out);
     res.delivered += one.delivered;
     res.skipped += one.skipped;

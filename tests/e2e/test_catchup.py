@@ -152,12 +152,13 @@ def test_sse_resume_gets_everything_kept_in_pages(roomcast):
         assert name == "welcome" and welcome["seq"] == 3000, events[0]
         msgs = events[1:]
         assert [e[1] for e in msgs] == ["msg"] * 3000, [e for e in msgs if e[1] != "msg"][:3]
-        assert [int(e[0]) for e in msgs] == list(range(1, 3001)), "ids must be the seqs, in order"
+        assert [e[0] for e in msgs] == [f"{s}:{w['epoch']}" for s in range(1, 3001)], (
+            "ids must be SEQ:EPOCH, in order")
         assert_seqs([e[2] for e in msgs], 1, 3000)
         st, _h, body = post_message(server, ROOM, "bob", {"text": "live", "cid": "live-1"})
         assert st == 200 and json.loads(body)["seq"] == 3001, body
         (eid, name, data), = read_sse(_Prefixed(sock, buf), 1)[0]
-        assert (eid, name) == ("3001", "msg"), (eid, name, data)
+        assert (eid, name) == (f"3001:{w['epoch']}", "msg"), (eid, name, data)
         check_msg(data, ROOM, seq=3001, id="live-1", text="live")
     finally:
         sock.close()
@@ -167,7 +168,7 @@ def test_sse_resume_gets_everything_kept_in_pages(roomcast):
     try:
         events, _buf = read_sse(_Prefixed(sock, rest), 1 + 1801)
         assert events[0][1] == "welcome" and events[0][2]["seq"] == 3001
-        assert [int(e[0]) for e in events[1:]] == list(range(1201, 3002))
+        assert [e[0] for e in events[1:]] == [f"{s}:{w['epoch']}" for s in range(1201, 3002)]
     finally:
         sock.close()
 
@@ -373,7 +374,8 @@ def test_priority_events_lead_the_catch_up_and_sse_ids_never_go_backwards(roomca
         assert events[0][1] == "welcome" and events[0][2]["seq"] == 3000, events[0]
         # The old priority event leads, ahead of seq 1, so without an id.
         assert events[1][2]["seq"] == 1501 and events[1][0] is None, events[1]
-        assert events[2][2]["seq"] == 1 and events[2][0] == "1", events[2]
+        epoch = events[0][2]["epoch"]
+        assert events[2][2]["seq"] == 1 and events[2][0] == f"1:{epoch}", events[2]
         time.sleep(0.5)  # stalled: the catch-up is far from done
         assert catching_up(server), "the catch-up ended early"
         new_prio = admin_prio("new gift")
@@ -384,7 +386,8 @@ def test_priority_events_lead_the_catch_up_and_sse_ids_never_go_backwards(roomca
     body = events[1:] + more
     seqs = [e[2]["seq"] for e in body]
     assert sorted(seqs) == list(range(1, 3002)), "every seq exactly once"
-    ids = [int(e[0]) for e in body if e[0] is not None]
+    assert all(e[0].endswith(f":{epoch}") for e in body if e[0] is not None), body[:3]
+    ids = [int(e[0].split(":")[0]) for e in body if e[0] is not None]
     assert ids == sorted(ids) and len(set(ids)) == len(ids), "SSE ids never go backwards"
     at = seqs.index(3001)
     assert body[at][0] is None, "a priority event ahead of the next page carries no id"

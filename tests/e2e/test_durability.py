@@ -154,9 +154,9 @@ def test_every_transport_resumes_across_a_crash(roomcast, tmp_path):
     poll, _ = poll_answer(first, ROOM, history=0)
     assert poll["seq"] == 5, poll
     with SSEStream(first.port, room_path(ROOM, "events", history=5)) as sse:
-        assert sse.next_event()["event"] == "welcome"
+        ep = sse.next_event()["data"]["epoch"]
         ids = [sse.next_event()["id"] for _ in range(5)]
-    assert ids == ["1", "2", "3", "4", "5"], ids
+    assert ids == [f"{s}:{ep}" for s in range(1, 6)], ids
     kill9(first)
 
     second = roomcast("--data-dir", tmp_path)
@@ -170,11 +170,12 @@ def test_every_transport_resumes_across_a_crash(roomcast, tmp_path):
     for m, (seq, cid, text) in zip(ans["messages"], want):
         check_msg(m, ROOM, seq=seq, id=cid, text=text)
 
-    with SSEStream(second.port, room_path(ROOM, "events"), headers={"Last-Event-ID": "5"}) as sse:
+    with SSEStream(second.port, room_path(ROOM, "events"),
+                   headers={"Last-Event-ID": ids[-1]}) as sse:
         wel = sse.next_event()
         assert wel["event"] == "welcome" and wel["data"]["epoch"] == poll["epoch"], wel
         evs = [sse.next_event() for _ in range(3)]
-    assert [(e["event"], e["id"]) for e in evs] == [("msg", "6"), ("msg", "7"), ("msg", "8")], evs
+    assert [(e["event"], e["id"]) for e in evs] == [("msg", f"{s}:{ep}") for s in (6, 7, 8)], evs
 
     async def ws_resume():
         ws = await ws_connect(second.ws_url(ROOM, since=5, epoch=poll["epoch"], user="r"))
@@ -219,12 +220,13 @@ def test_without_data_dir_a_restart_is_a_new_epoch_and_resumes_say_so(roomcast):
     # The same epoch is a plain resume.
     with SSEStream(second.port, room_path(ROOM, "events", since=4, epoch=new_epoch)) as sse:
         assert sse.next_event()["event"] == "welcome"
-        assert [sse.next_event()["id"] for _ in range(2)] == ["5", "6"]
+        assert [sse.next_event()["id"] for _ in range(2)] == [f"5:{new_epoch}", f"6:{new_epoch}"]
     with SSEStream(second.port, room_path(ROOM, "events", since=2, epoch=old_epoch)) as sse:
         assert sse.next_event()["event"] == "welcome"
         gap = sse.next_event()
         assert gap["event"] == "gap" and gap["data"]["reset"] is True, gap
-        assert sse.next_event()["id"] == "1"
+        assert gap["id"] == f"0:{new_epoch}", gap
+        assert sse.next_event()["id"] == f"1:{new_epoch}"
     # A malformed epoch is refused.
     st, _h, body = http("GET", second.url(room_path(ROOM, "events", epoch="not/valid")))
     assert st == 400 and b"epoch" in body, (st, body)

@@ -79,15 +79,21 @@ async def ws_replay(server, room=ROOM, **params):
 
 
 def sse_replay(server, last_seq, room=ROOM, headers=None, **params):
-    """SSE events after the welcome, up to the msg event with seq last_seq: [(id, name, data)]."""
+    """SSE events after the welcome, up to the msg event with seq last_seq: [(id, name, data)],
+    each id's seq only (the id is SEQ:EPOCH, the welcome's epoch: checked here)."""
     with SSEStream(server.port, room_path(room, "events", **params), headers=headers) as s:
         assert s.status == 200, (s.status, s.body_prefix)
         ev = s.next_event()
         assert ev.get("event") == "welcome", f"first SSE event is not the welcome: {ev}"
+        tail = ":" + ev["data"]["epoch"]
         out = []
         while True:
             ev = s.next_event()
-            out.append((ev.get("id"), ev.get("event"), ev["data"]))
+            eid = ev.get("id")
+            if eid is not None:
+                assert eid.endswith(tail), f"SSE id {eid} does not name the epoch ({tail})"
+                eid = eid[:-len(tail)]
+            out.append((eid, ev.get("event"), ev["data"]))
             if ev["data"].get("type") == "msg" and ev["data"]["seq"] == last_seq:
                 return out
 
@@ -179,7 +185,10 @@ def test_retract_reaches_viewers_and_hides_the_message_everywhere(roomcast):
         ws, _w = await join(server, ROOM, user="live")
         sse = SSEStream(server.port, room_path(ROOM, "events"))
         try:
-            assert sse.status == 200 and sse.next_event().get("event") == "welcome"
+            assert sse.status == 200
+            welcome = sse.next_event()
+            assert welcome.get("event") == "welcome", welcome
+            epoch = welcome["data"]["epoch"]
             got = []
             for target, body, at, reason in ((3, {"reason": "spam", "by": "mod-1"}, 7, "spam"),
                                              (6, None, 8, "")):
@@ -189,14 +198,14 @@ def test_retract_reaches_viewers_and_hides_the_message_everywhere(roomcast):
                 r = await recv_next(ws)
                 check_retract(r, ROOM, target, at, reason, (t0, now_ms()))
                 ev = sse.next_event()
-                assert (ev.get("event"), ev.get("id"), ev.get("data")) == ("retract", str(at), r), (
-                    f"SSE retract event {ev}, want id {at} and {r}")
+                assert (ev.get("event"), ev.get("id"), ev.get("data")) == (
+                    "retract", f"{at}:{epoch}", r), f"SSE retract event {ev}, want id {at} and {r}"
                 got.append(r)
             after = await asyncio.to_thread(post_many, server, ROOM, 1, "after", "after")
             m = await recv_next(ws)
             check_msg(m, ROOM, seq=9, id=after[0][1])
             ev = sse.next_event()
-            assert (ev.get("event"), ev.get("id"), ev["data"]) == ("msg", "9", m), ev
+            assert (ev.get("event"), ev.get("id"), ev["data"]) == ("msg", f"9:{epoch}", m), ev
             assert await barrier(ws) == [], "more than the retract events and the new message"
             return got
         finally:

@@ -209,11 +209,12 @@ def test_slow_sse_viewer_skipped_ahead_with_a_gap_event(roomcast):
             for eid, name, data in events:
                 if name == "gap":
                     assert data["from"] == expect and data["to"] >= expect, (data, expect)
-                    assert eid == str(data["to"]), f"gap event id {eid}, want its end {data['to']}"
+                    assert eid == f"{data['to']}:{w['epoch']}", (
+                        f"gap event id {eid}, want its end {data['to']} and the epoch")
                     expect = data["to"] + 1
                     gaps += 1
                 else:
-                    assert name == "msg" and eid == str(expect), (eid, name, expect)
+                    assert name == "msg" and eid == f"{expect}:{w['epoch']}", (eid, name, expect)
                     check_msg(data, ROOM, seq=expect)
                     expect += 1
                     got += 1

@@ -3,6 +3,7 @@ format, history, resume with Last-Event-ID or ?since= (no duplicate, no hole), g
 drain, the viewers gauge."""
 import json
 import os
+import re
 import select
 import subprocess
 import time
@@ -91,10 +92,12 @@ def msg_events(items):
     return [e for e in items if e.get("event") == "msg"]
 
 
-def check_msg_event(ev: dict, room: str, seq=None, cid=None, text=None) -> dict:
+def check_msg_event(ev: dict, room: str, seq=None, cid=None, text=None, epoch=None) -> dict:
+    """A msg event whose id is SEQ:EPOCH (the room's epoch, when given)."""
     assert ev.get("event") == "msg", ev
     m = check_msg(ev.get("data"), room, seq=seq, id=cid, text=text)
-    assert ev.get("id") == str(m["seq"]), f"event id must be the seq: {ev}"
+    want = rf"{m['seq']}:{epoch}" if epoch else rf"{m['seq']}:[A-Za-z0-9]{{1,64}}"
+    assert re.fullmatch(want, ev.get("id", "")), f"event id must be SEQ:EPOCH: {ev}"
     return m
 
 
@@ -219,7 +222,8 @@ def test_sse_resume_gap_and_rules(roomcast):
             if gap is not None:
                 ev = s.next_event(5)
                 assert ev.get("event") == "gap", f"{name}: gap event first: {ev}"
-                assert ev.get("id") == str(gap[1]), f"{name}: a gap event's id is its to: {ev}"
+                assert ev.get("id") == f"{gap[1]}:{w['epoch']}", (
+                    f"{name}: a gap event's id is its to: {ev}")
                 d = ev.get("data")
                 assert (d.get("type"), d.get("room"), d.get("from"), d.get("to")) == (
                     "gap", ROOM, *gap), f"{name}: {d}"

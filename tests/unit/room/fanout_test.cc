@@ -59,7 +59,7 @@ TEST(Batch, EncodesByteExactUnmaskedFrames) {
   ws::FrameWriter w;
   std::string out;
   auto msgs = Msgs();
-  EncodeBatch(w, Framing::kWebSocket, msgs, &out);
+  EncodeBatch(w, Framing::kWebSocket, msgs, &out, "");
   EXPECT_EQ(out, TextFrame(msgs[0].json) + TextFrame(msgs[1].json) + TextFrame(msgs[2].json));
 }
 
@@ -69,8 +69,8 @@ TEST(Batch, OneSharedBufferForEveryViewer) {
   std::vector<room::ViewerId> viewers;
   for (room::ViewerId v = 0; v < 1000; ++v) viewers.push_back(v);
   auto msgs = Msgs();
-  FanoutResult r =
-      FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 1 << 20, q);
+  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", "", msgs, {}, viewers,
+                               SlowPolicy::kSkip, 1 << 20, q);
   EXPECT_EQ(r.delivered, 1000u);
   EXPECT_EQ(r.skipped, 0u);
   SharedBuf* first = q.got[0].at(0);
@@ -93,7 +93,7 @@ TEST(Batch, SlowViewerSkipsAheadWithGap) {
   std::vector<room::ViewerId> viewers = {0, 1, 2};
   auto msgs = Msgs();
   FanoutResult r =
-      FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
+      FanOutBatch(w, Framing::kWebSocket, "r1", "", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(r.delivered, 2u);
   EXPECT_EQ(r.skipped, 1u);
   ASSERT_EQ(q.got[1].size(), 1u);
@@ -109,7 +109,7 @@ TEST(Batch, GapStartsAtTheBatchWhenNothingTaggedWasDropped) {
   q.queued[0] = 5000;
   std::vector<room::ViewerId> viewers = {0};
   auto msgs = Msgs();
-  FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
+  FanOutBatch(w, Framing::kWebSocket, "r1", "", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(q.got[0][0]->bytes, TextFrame(R"({"type":"gap","room":"r1","from":7,"to":9})"));
 }
 
@@ -120,7 +120,7 @@ TEST(Batch, SlowViewerClosedUnderClosePolicy) {
   std::vector<room::ViewerId> viewers = {0, 1};
   auto msgs = Msgs();
   FanoutResult r =
-      FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kClose, 4096, q);
+      FanOutBatch(w, Framing::kWebSocket, "r1", "", msgs, {}, viewers, SlowPolicy::kClose, 4096, q);
   EXPECT_EQ(r.closed, 1u);
   EXPECT_EQ(q.closed, std::vector<room::ViewerId>{1});
   EXPECT_TRUE(q.got[1].empty());
@@ -131,26 +131,26 @@ TEST(Batch, NothingToDoWithoutMessagesOrViewers) {
   FakeQueues q;
   std::vector<room::ViewerId> none;
   auto msgs = Msgs();
-  EXPECT_EQ(
-      FanOutBatch(w, Framing::kWebSocket, "r", msgs, {}, none, SlowPolicy::kSkip, 1, q).delivered,
-      0u);
+  EXPECT_EQ(FanOutBatch(w, Framing::kWebSocket, "r", "", msgs, {}, none, SlowPolicy::kSkip, 1, q)
+                .delivered,
+            0u);
   std::vector<room::SequencedMsg> empty;
   std::vector<room::ViewerId> one = {1};
-  EXPECT_EQ(
-      FanOutBatch(w, Framing::kWebSocket, "r", empty, {}, one, SlowPolicy::kSkip, 1, q).delivered,
-      0u);
+  EXPECT_EQ(FanOutBatch(w, Framing::kWebSocket, "r", "", empty, {}, one, SlowPolicy::kSkip, 1, q)
+                .delivered,
+            0u);
   EXPECT_TRUE(q.got.empty());
 }
 
-TEST(Batch, SseEventsCarryTheSeqAsIdByteExact) {
+TEST(Batch, SseEventsCarryTheSeqAndEpochAsIdByteExact) {
   ws::FrameWriter w;
   std::string out;
   std::vector<room::SequencedMsg> msgs = {{7, R"({"type":"msg","seq":7})"},
                                           {8, R"({"type":"msg","seq":8})"}};
-  EncodeBatch(w, Framing::kSse, msgs, &out);
+  EncodeBatch(w, Framing::kSse, msgs, &out, "5f0c9a1e");
   EXPECT_EQ(out,
-            "id: 7\nevent: msg\ndata: {\"type\":\"msg\",\"seq\":7}\n\n"
-            "id: 8\nevent: msg\ndata: {\"type\":\"msg\",\"seq\":8}\n\n");
+            "id: 7:5f0c9a1e\nevent: msg\ndata: {\"type\":\"msg\",\"seq\":7}\n\n"
+            "id: 8:5f0c9a1e\nevent: msg\ndata: {\"type\":\"msg\",\"seq\":8}\n\n");
 }
 
 TEST(Batch, SseSlowViewerGetsAGapEventWhoseIdIsItsEnd) {
@@ -162,11 +162,12 @@ TEST(Batch, SseSlowViewerGetsAGapEventWhoseIdIsItsEnd) {
   q.drop_first = 3;
   q.drop_last = 6;
   FanoutResult r =
-      FanOutBatch(w, Framing::kSse, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
+      FanOutBatch(w, Framing::kSse, "r1", "e1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(r.skipped, 1u);
   ASSERT_EQ(q.got[1].size(), 1u);
-  EXPECT_EQ(q.got[1][0]->bytes,
-            "id: 9\nevent: gap\ndata: {\"type\":\"gap\",\"room\":\"r1\",\"from\":3,\"to\":9}\n\n");
+  EXPECT_EQ(
+      q.got[1][0]->bytes,
+      "id: 9:e1\nevent: gap\ndata: {\"type\":\"gap\",\"room\":\"r1\",\"from\":3,\"to\":9}\n\n");
 }
 
 TEST(Batch, PriorityEventsGoFirstAndSseDropsTheirIdWhenMovedAhead) {
@@ -176,10 +177,10 @@ TEST(Batch, PriorityEventsGoFirstAndSseDropsTheirIdWhenMovedAhead) {
                                           {9, "m9"},
                                           {10, "r10", 0, room::kEvPrio | room::kEvRetract}};
   std::string ws_out;
-  EncodeBatch(w, Framing::kWebSocket, msgs, &ws_out);
+  EncodeBatch(w, Framing::kWebSocket, msgs, &ws_out, "");
   EXPECT_EQ(ws_out, TextFrame("p8") + TextFrame("r10") + TextFrame("m7") + TextFrame("m9"));
   std::string sse_out;
-  EncodeBatch(w, Framing::kSse, msgs, &sse_out);
+  EncodeBatch(w, Framing::kSse, msgs, &sse_out, "");
   EXPECT_EQ(sse_out,
             "event: msg\ndata: p8\n\n"
             "event: retract\ndata: r10\n\n"
@@ -188,7 +189,7 @@ TEST(Batch, PriorityEventsGoFirstAndSseDropsTheirIdWhenMovedAhead) {
   // A priority event ahead of nothing older keeps its id.
   std::vector<room::SequencedMsg> lead = {{5, "p5", 0, room::kEvPrio}, {6, "m6"}};
   std::string lead_out;
-  EncodeBatch(w, Framing::kSse, lead, &lead_out);
+  EncodeBatch(w, Framing::kSse, lead, &lead_out, "");
   EXPECT_EQ(lead_out, "id: 5\nevent: msg\ndata: p5\n\nid: 6\nevent: msg\ndata: m6\n\n");
 }
 
@@ -199,7 +200,7 @@ TEST(Batch, SseCatchUpPagePriorityEventsAboveTheLastSeqCarryNoId) {
   ws::FrameWriter w;
   std::vector<room::SequencedMsg> page = {{3, "p3", 0, room::kEvPrio}, {9, "p9", 0, room::kEvPrio}};
   std::string out;
-  EncodeBatch(w, Framing::kSse, page, &out, 0, /*id_upto=*/4);
+  EncodeBatch(w, Framing::kSse, page, &out, "", 0, /*id_upto=*/4);
   EXPECT_EQ(out, "id: 3\nevent: msg\ndata: p3\n\nevent: msg\ndata: p9\n\n");
 }
 
@@ -213,8 +214,8 @@ TEST(Batch, SlowViewerStillGetsThePriorityEventsItsGapCovers) {
   std::vector<room::SequencedMsg> recent = {
       {2, "p2", 0, room::kEvPrio}, {4, "p4", 0, room::kEvPrio}, {8, "p8", 0, room::kEvPrio}};
   std::vector<room::ViewerId> viewers = {0, 1};
-  FanoutResult r =
-      FanOutBatch(w, Framing::kWebSocket, "r1", msgs, recent, viewers, SlowPolicy::kSkip, 4096, q);
+  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", "", msgs, recent, viewers,
+                               SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(r.skipped, 1u);
   ASSERT_EQ(q.got[1].size(), 1u);
   EXPECT_EQ(q.got[1][0]->bytes, TextFrame(R"({"type":"gap","room":"r1","from":3,"to":9})") +
@@ -224,7 +225,7 @@ TEST(Batch, SlowViewerStillGetsThePriorityEventsItsGapCovers) {
   std::vector<room::ViewerId> sse_viewers = {1};
   FakeQueues q2;
   q2.queued[1] = 5000;
-  FanOutBatch(w, Framing::kSse, "r1", msgs, recent, sse_viewers, SlowPolicy::kSkip, 4096, q2);
+  FanOutBatch(w, Framing::kSse, "r1", "", msgs, recent, sse_viewers, SlowPolicy::kSkip, 4096, q2);
   EXPECT_EQ(q2.got[1][0]->bytes,
             "id: 9\nevent: gap\ndata: {\"type\":\"gap\",\"room\":\"r1\",\"from\":7,\"to\":9}\n\n"
             "event: msg\ndata: p8\n\n");
@@ -236,7 +237,7 @@ TEST(Batch, AnEmptyQueueTakesABatchLargerThanTheBound) {
   std::vector<room::SequencedMsg> msgs = {{1, std::string(3000, 'a')}, {2, std::string(3000, 'b')}};
   std::vector<room::ViewerId> viewers = {0};
   FanoutResult r =
-      FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
+      FanOutBatch(w, Framing::kWebSocket, "r1", "", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(r.delivered, 1u) << "the bound limits a backlog, not one batch";
   EXPECT_EQ(r.skipped, 0u);
 }
@@ -251,7 +252,7 @@ TEST(Batch, ASlowViewerWhoseAcksAloneFillTheQueueIsClosed) {
   std::vector<room::ViewerId> viewers = {1, 2};
   auto msgs = Msgs();
   FanoutResult r =
-      FanOutBatch(w, Framing::kWebSocket, "r1", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
+      FanOutBatch(w, Framing::kWebSocket, "r1", "", msgs, {}, viewers, SlowPolicy::kSkip, 4096, q);
   EXPECT_EQ(r.closed, 1u);
   EXPECT_EQ(q.closed, std::vector<room::ViewerId>{1});
   EXPECT_EQ(r.skipped, 1u);

@@ -25,7 +25,7 @@ class FakeOutput final : public ConnOutput {
     bool aborted = false;
     bool gone = false;  // the loop reported it closed (Harness::Closed) and nobody reused it
   };
-  uint32_t QueuedBytes(room::ViewerId v) override { return queued_bytes; }
+  uint32_t QueuedBytes(room::ViewerId /*v*/) override { return queued_bytes; }
   void Enqueue(room::ViewerId v, SharedBuf* buf) override { Write(v, buf->bytes); }
   uint32_t DropUnsent(room::ViewerId, uint64_t* first, uint64_t* last) override {
     *first = *last = 0;

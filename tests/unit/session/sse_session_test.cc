@@ -29,16 +29,17 @@ TEST(SseSession, LastEventIdResumesAndMissedEventsFollowTheWelcome) {
   rep.history[1].seq = 9;
   rep.history[1].json = R"({"seq":9})";
   h.sessions->OnAnswer(rep);
-  EXPECT_EQ(h.out.Take(2),
-            "event: welcome\ndata: "
-            R"({"type":"welcome","room":"lobby","epoch":"E1","seq":9,"online":1,)"
-            R"("modes":{"slow_secs":0,"subscribers_only":false,"emote_only":false},"user":"bob"})"
-            "\n\nid: 8\nevent: msg\ndata: {\"seq\":8}\n\nid: 9\nevent: msg\ndata: {\"seq\":9}\n\n");
+  EXPECT_EQ(
+      h.out.Take(2),
+      "event: welcome\ndata: "
+      R"({"type":"welcome","room":"lobby","epoch":"E1","seq":9,"online":1,)"
+      R"("modes":{"slow_secs":0,"subscribers_only":false,"emote_only":false},"user":"bob"})"
+      "\n\nid: 8:E1\nevent: msg\ndata: {\"seq\":8}\n\nid: 9:E1\nevent: msg\ndata: {\"seq\":9}\n\n");
   EXPECT_EQ(h.sessions->GetStats().sse_viewers, 1u);
 
   h.Forward("lobby", 10, R"({"seq":10})");
   h.Idle(10);
-  EXPECT_EQ(h.out.Take(2), "id: 10\nevent: msg\ndata: {\"seq\":10}\n\n");
+  EXPECT_EQ(h.out.Take(2), "id: 10:E1\nevent: msg\ndata: {\"seq\":10}\n\n");
 
   h.Closed(2);
   ASSERT_EQ(h.rooms.leaves.size(), 1u);
@@ -52,7 +53,7 @@ TEST(SseSession, MalformedLastEventIdIs400) {
   h.Recv(2, "GET /rooms/lobby/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: x7\r\n\r\n");
   const std::string out = h.out.Take(2);
   EXPECT_EQ(out.substr(0, 24), "HTTP/1.1 400 Bad Request");
-  EXPECT_NE(out.find("Last-Event-ID must be a whole number"), std::string::npos);
+  EXPECT_NE(out.find("Last-Event-ID must be SEQ or SEQ:EPOCH"), std::string::npos);
   EXPECT_TRUE(h.rooms.joins.empty());
 }
 
