@@ -34,8 +34,10 @@ LAYERS: dict[str, set[str]] = {
     # typed messages (the RoomClient's vocabulary). Never io (the loop), owner, store or server.
     "session": {"base", "chat", "http", "ws", "sse", "longpoll", "room", "mesh", "web"},
     "web": set(),
+    "config": {"base", "http"},   # flags, config file, environment -> Config
+    "service": {"base", "http"},  # sd_notify, process metrics
     "server": {"base", "io", "mesh", "chat", "http", "ws", "sse", "longpoll", "room", "store",
-               "owner", "session", "web"},
+               "owner", "session", "web", "config", "service"},
     "main": {"base", "server"},  # src/main.cc
 }
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "process_metrics.h"
+#include "service/process_metrics.h"
 #include "shard.h"
 
 namespace roomcast::server {

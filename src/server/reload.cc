@@ -4,7 +4,7 @@
 #include <string>
 
 #include "base/log.h"
-#include "config_table.h"
+#include "config/config_table.h"
 
 namespace roomcast::server {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "notify.h"
+#include "service/notify.h"
 #include "watchdog.h"
 
 namespace roomcast::server {

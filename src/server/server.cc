@@ -21,10 +21,10 @@
 
 #include "base/log.h"
 #include "longpoll/poll_cursor.h"
-#include "notify.h"
 #include "reload.h"
 #include "replay_progress.h"
 #include "server_shared.h"
+#include "service/notify.h"
 #include "shard.h"
 #include "supervisor.h"
 #include "watchdog.h"

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "base/config.h"
-#include "notify.h"
 #include "server_shared.h"
+#include "service/notify.h"
 
 namespace roomcast::server {
 

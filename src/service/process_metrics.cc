@@ -1,4 +1,4 @@
-#include "process_metrics.h"
+#include "service/process_metrics.h"
 
 #include <dirent.h>
 #include <sys/resource.h>

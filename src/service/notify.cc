@@ -1,4 +1,4 @@
-#include "notify.h"
+#include "service/notify.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config_table.h"
+#include "config/config_table.h"
 #include "http/http_parser.h"
 
 namespace roomcast {

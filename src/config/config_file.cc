@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "base/config.h"
-#include "config_table.h"
+#include "config/config_table.h"
 
 namespace roomcast {
 
