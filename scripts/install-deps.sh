@@ -10,6 +10,7 @@ set -euo pipefail
 RUN_PKGS=(
   build-essential pkg-config meson ninja-build
   liburing-dev libwslay-dev libmimalloc-dev libssl-dev libsimdjson-dev libvectorscan-dev
+  zlib1g-dev
 )
 BASE_PKGS=(
   "${RUN_PKGS[@]}" clang-format git

@@ -62,11 +62,13 @@ struct alignas(64) ShardMetrics : AnswerCounters {
   std::atomic<uint64_t> ws_viewers{0};
   std::atomic<uint64_t> accepted_total{0};
   std::atomic<uint64_t> refused_full_total{0};
-  std::atomic<uint64_t> refused_per_ip_total{0};      // over --max-conns-per-ip
-  std::atomic<uint64_t> messages_in_total{0};         // accepted at ingest (WS or HTTP)
-  std::atomic<uint64_t> messages_sequenced_total{0};  // sequenced here as the room's owner
-  std::atomic<uint64_t> deliveries_total{0};          // message x viewer queued
-  std::atomic<uint64_t> batches_total{0};             // room batches built
+  std::atomic<uint64_t> refused_per_ip_total{0};         // over --max-conns-per-ip
+  std::atomic<uint64_t> messages_in_total{0};            // accepted at ingest (WS or HTTP)
+  std::atomic<uint64_t> messages_sequenced_total{0};     // sequenced here as the room's owner
+  std::atomic<uint64_t> deliveries_total{0};             // message x viewer queued
+  std::atomic<uint64_t> batches_total{0};                // room batches built
+  std::atomic<uint64_t> snapshot_builds_total{0};        // GET /rooms/R/snapshot builds asked
+  std::atomic<uint64_t> snapshot_not_modified_total{0};  // its 304 answers
   std::atomic<uint64_t> bytes_out_total{0};
   std::atomic<uint64_t> bytes_in_total{0};
   std::atomic<uint64_t> send_calls_total{0};

@@ -118,6 +118,9 @@ struct HistoryReq {
   uint32_t limit = 0;
   ReplyTo to;
   uint8_t cors = 0;
+  // A snapshot build (GET /rooms/R/snapshot): the last `limit` kept messages, `after` ignored;
+  // the answer goes to the shard's snapshot cache, not to one connection.
+  bool latest = false;
 };
 
 // Owner -> requester's shard.
@@ -129,6 +132,9 @@ struct HistoryReply {
   uint64_t gap_from = 0, gap_to = 0;     // gap_to == 0: no gap
   uint64_t last = 0;                     // the last seq returned or covered by the gap
   std::vector<room::SequencedMsg> msgs;  // seq order
+  bool latest = false;                   // the answer to a snapshot build (HistoryReq::latest)
+  uint32_t limit = 0;                    // the snapshot's limit (its cache key with the room)
+  uint64_t online = 0;                   // the owner's viewer count (snapshots only)
 };
 
 using Message = std::variant<PublishReq, RetractReq, AckReply, ForwardMsg, JoinReq, JoinReply,

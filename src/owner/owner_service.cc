@@ -184,10 +184,14 @@ void OwnerService::OnHistory(int from, const mesh::HistoryReq& req) {
   rep.to = req.to;
   rep.cors = req.cors;
   rep.room = req.room;
+  rep.latest = req.latest;
+  rep.limit = req.limit;
   if (const room::OwnerRoom* r = rooms_.Find(req.room)) {
     rep.epoch = r->Epoch();
     rep.head = r->HeadSeq();
     rep.last = req.after;
+    rep.online = r->Online();
+    if (req.latest) return SendLatest(from, *r, std::move(rep));
     // A seq above the head is of another epoch: nothing of it is here (the epoch says so).
     if (req.after < rep.head) {
       room::OwnerRoom::SinceResult res =
@@ -202,6 +206,22 @@ void OwnerService::OnHistory(int from, const mesh::HistoryReq& req) {
           [](const room::SequencedMsg& a, const room::SequencedMsg& b) { return a.seq < b.seq; });
     }
   }
+  out_->Send(from, std::move(rep));
+}
+
+void OwnerService::SendLatest(int from, const room::OwnerRoom& r, mesh::HistoryReply&& rep) {
+  room::OwnerRoom::SinceResult res = r.Since(0, rep.limit, room::OwnerRoom::Cap::kNewest);
+  rep.msgs = std::move(res.msgs);
+  // Since puts priority events first (they may add to the newest `limit`): seq order, the last
+  // `limit` kept.
+  std::stable_sort(
+      rep.msgs.begin(), rep.msgs.end(),
+      [](const room::SequencedMsg& a, const room::SequencedMsg& b) { return a.seq < b.seq; });
+  if (rep.msgs.size() > rep.limit) {
+    rep.msgs.erase(rep.msgs.begin(),
+                   rep.msgs.begin() + static_cast<std::ptrdiff_t>(rep.msgs.size() - rep.limit));
+  }
+  rep.last = rep.head;
   out_->Send(from, std::move(rep));
 }
 

@@ -73,6 +73,8 @@ class OwnerService {
   room::OwnerRooms& Rooms() { return rooms_; }
 
  private:
+  // A snapshot build's answer: the last rep.limit kept messages, seq order, and the count.
+  void SendLatest(int from, const room::OwnerRoom& r, mesh::HistoryReply&& rep);
   void Forward(room::OwnerRoom* r, const room::SequencedMsg& m);
   void ReclaimIfEmpty(room::OwnerRoom* r);
   static uint64_t UserTag(std::string_view user);

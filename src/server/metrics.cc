@@ -36,6 +36,13 @@ constexpr Series kSeries[] = {
      &ShardMetrics::deliveries_total},
     {"roomcast_batches_total", "counter", "Room batches built (one per room per flush)",
      &ShardMetrics::batches_total},
+    {"roomcast_snapshot_builds_total", "counter",
+     "Room snapshots built (GET /rooms/R/snapshot; at most one per room and limit per shard per "
+     "second)",
+     &ShardMetrics::snapshot_builds_total},
+    {"roomcast_snapshot_not_modified_total", "counter",
+     "Snapshot requests answered 304 (If-None-Match with the current ETag)",
+     &ShardMetrics::snapshot_not_modified_total},
     {"roomcast_bytes_out_total", "counter", "Bytes sent", &ShardMetrics::bytes_out_total},
     {"roomcast_bytes_in_total", "counter", "Bytes received", &ShardMetrics::bytes_in_total},
     {"roomcast_send_calls_total", "counter", "Send operations started",

@@ -160,6 +160,10 @@ void HttpSession::HandleRoom(ConnId c, const http::Request& req, AnswerForm a,
       if (req.method == "GET") return HandleHistory(c, req, a, room);
       return ctx_.RespondError(c, a, 405, "method_not_allowed", "use GET");
     }
+    if (what == "snapshot" && !room.empty()) {
+      if (req.method == "GET" || req.method == "HEAD") return HandleSnapshot(c, req, a, room);
+      return ctx_.RespondError(c, a, 405, "method_not_allowed", "use GET");
+    }
   }
   HandleStatic(c, req, a);
 }
@@ -272,6 +276,21 @@ void HttpSession::HandleHistory(ConnId c, const http::Request& req, AnswerForm a
   AwaitAnswer(c, a);
   ctx_.rooms.History(mesh::HistoryReq{
       std::string(room), after, static_cast<uint32_t>(limit), {c, ctx_.Sess(c).gen}, a.cors});
+}
+
+void HttpSession::HandleSnapshot(ConnId c, const http::Request& req, AnswerForm a,
+                                 std::string_view room) {
+  if (!chat::IsValidRoomId(room)) return ctx_.RespondError(c, a, 400, "bad_request", kRoomRule);
+  const uint32_t max = ctx_.cfg.max_history_request;
+  uint64_t limit = std::min<uint64_t>(Snapshots::kDefaultLimit, max);
+  std::string value;
+  if (http::QueryParam(req.query, "limit", &value) &&
+      (!http::ParseDecimal(value, &limit) || limit > max)) {
+    return ctx_.RespondError(c, a, 400, "bad_request",
+                             "limit must be a whole number from 0 to " + std::to_string(max) +
+                                 " (--max-history-request)");
+  }
+  snapshots_.Request(c, a, room, static_cast<uint32_t>(limit), req.Find("If-None-Match"));
 }
 
 void HttpSession::OnHistoryReply(const mesh::HistoryReply& rep) {

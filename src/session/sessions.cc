@@ -174,6 +174,7 @@ void Sessions::OnAnswer(mesh::JoinReply& rep) {
 }
 
 void Sessions::OnAnswer(mesh::HistoryReply& rep) {
+  if (rep.latest) return http_.OnSnapshotReply(rep);  // answers every waiter, not one connection
   const Session& s = ctx_.Sess(rep.to.conn);
   if (s.gen != rep.to.gen || s.kind != SessKind::kHttp) return;  // the client left meanwhile
   http_.OnHistoryReply(rep);
@@ -202,6 +203,7 @@ void Sessions::OnSecond() {
   const uint64_t now = ctx_.out.NowMs();
   poll_.Rooms().Sweep(now);
   poll_.Rooms().PublishHot(now, &ctx_.metrics);
+  http_.SnapshotCache().Sweep(now);
   if (ctx_.clock_s >= next_heartbeat_s_) {  // a late sweep still sends it, never skips one
     next_heartbeat_s_ = ctx_.clock_s + ctx_.cfg.sse_heartbeat_secs;
     if (viewers_.SseViewers() > 0) sse_.Heartbeat();

@@ -3,9 +3,6 @@
 
 namespace roomcast::web {
 
-namespace {
-
-// True when an If-None-Match list names etag (weak or strong) or is "*".
 bool EtagMatches(std::string_view list, std::string_view etag) {
   while (!list.empty()) {
     const size_t comma = list.find(',');
@@ -18,8 +15,6 @@ bool EtagMatches(std::string_view list, std::string_view etag) {
   }
   return false;
 }
-
-}  // namespace
 
 const StaticFile* FindStatic(std::string_view path, bool demo_on) {
   if (path == "/index.html") path = "/";

@@ -28,6 +28,9 @@ struct StaticFile {
 // If-None-Match naming the file's ETag (or "*") gets 304. Cache-Control: no-cache, so browsers
 // keep the file but ask again each time (a 304 costs a few bytes): a new build shows at once.
 // extra_headers: complete header lines (CORS), appended as they are.
+// True when an If-None-Match list names etag (weak or strong) or is "*".
+[[nodiscard]] bool EtagMatches(std::string_view list, std::string_view etag);
+
 [[nodiscard]] std::string StaticResponse(const StaticFile& f, bool head,
                                          std::string_view if_none_match, bool keep_alive,
                                          std::string_view extra_headers);

@@ -54,6 +54,8 @@ class FakeOwner {
     for (const mesh::HistoryReq& q : histories) {
       mesh::HistoryReply rep{q.to, q.cors, q.room, "E1", head_[q.room]};
       rep.last = rep.head;
+      rep.latest = q.latest;  // a snapshot build: answers every request waiting for it
+      rep.limit = q.limit;
       h_.sessions->OnAnswer(rep);
     }
     TakeLeaves();

@@ -120,5 +120,65 @@ TEST(HttpSession, UnknownPathIs404) {
   EXPECT_EQ(h.out.Take(1).substr(0, 22), "HTTP/1.1 404 Not Found");
 }
 
+mesh::HistoryReply SnapshotReply(const mesh::HistoryReq& ask, uint64_t online) {
+  mesh::HistoryReply rep;
+  rep.to = ask.to;
+  rep.room = ask.room;
+  rep.latest = true;
+  rep.limit = ask.limit;
+  rep.epoch = "E1";
+  rep.head = 7;
+  rep.online = online;
+  rep.msgs.resize(1);
+  rep.msgs[0].json = R"({"seq":7})";
+  return rep;
+}
+
+TEST(HttpSession, SnapshotIsBuiltOnceAndSharedWithinASecond) {
+  Harness h;
+  h.Accept(1);
+  h.Accept(2);
+  h.Recv(1, "GET /rooms/lobby/snapshot HTTP/1.1\r\nHost: x\r\n\r\n");
+  h.Recv(2, "GET /rooms/lobby/snapshot HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(h.rooms.histories.size(), 1u);  // the second waits for the same build
+  EXPECT_TRUE(h.rooms.histories[0].latest);
+  EXPECT_EQ(h.rooms.histories[0].limit, 50u);
+  EXPECT_EQ(h.out.Take(1), "");
+  mesh::HistoryReply rep = SnapshotReply(h.rooms.histories[0], 3);
+  h.sessions->OnAnswer(rep);
+  const std::string a = h.out.Take(1), b = h.out.Take(2);
+  const std::string body = R"({"room":"lobby","epoch":"E1","seq":7,"online":3,)"
+                           R"("messages":[{"seq":7}],"reactions":{}})";
+  EXPECT_NE(a.find(body), std::string::npos) << a;
+  EXPECT_NE(a.find("Cache-Control: public, max-age=1\r\n"), std::string::npos);
+  EXPECT_EQ(a, b);
+  const size_t at = a.find("ETag: ");
+  ASSERT_NE(at, std::string::npos);
+  const std::string etag = a.substr(at + 6, a.find("\r\n", at) - at - 6);
+  // Within the second: from the cache, 304 for the current ETag.
+  h.out.now_ms += 500;
+  h.Recv(1, "GET /rooms/lobby/snapshot HTTP/1.1\r\nHost: x\r\nIf-None-Match: " + etag + "\r\n\r\n");
+  EXPECT_EQ(h.rooms.histories.size(), 1u);
+  EXPECT_EQ(h.out.Take(1).substr(0, 12), "HTTP/1.1 304");
+  EXPECT_EQ(h.metrics->snapshot_builds_total.load(), 1u);
+  EXPECT_EQ(h.metrics->snapshot_not_modified_total.load(), 1u);
+  // A second later: rebuilt.
+  h.out.now_ms += 600;
+  h.Recv(2, "GET /rooms/lobby/snapshot HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(h.rooms.histories.size(), 2u);
+}
+
+TEST(HttpSession, SnapshotLimitIsChecked) {
+  Config cfg;
+  cfg.max_history_request = 5;
+  Harness h(cfg);
+  h.Accept(1);
+  h.Recv(1, "GET /rooms/lobby/snapshot?limit=6 HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(h.out.Take(1).substr(0, 12), "HTTP/1.1 400");
+  h.Recv(1, "GET /rooms/lobby/snapshot HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(h.rooms.histories.size(), 1u);
+  EXPECT_EQ(h.rooms.histories[0].limit, 5u);  // the default 50, capped
+}
+
 }  // namespace
 }  // namespace roomcast::session
