@@ -6,8 +6,10 @@ SHELL := /bin/bash
 PYTHON    ?= /usr/bin/python3
 NODE      ?= node
 NODE_MODULES := /usr/share/nodejs
-# make run listens on this machine only; ARGS="--listen 0.0.0.0:8080" opens it to the network.
-ARGS      ?= --listen 127.0.0.1:8080
+# make run listens on this machine only, with --dev-auth (?user=NAME names a user without a token:
+# for the demo page and the README's examples; never for real users). ARGS="--listen
+# 0.0.0.0:8080 --jwt-secret-file FILE" opens it to the network with tokens only.
+ARGS      ?= --listen 127.0.0.1:8080 --dev-auth
 
 BUILD_DIR := build
 ASAN_DIR  := build-asan

@@ -32,11 +32,11 @@ LAYERS: dict[str, set[str]] = {
     "owner": {"base", "io", "mesh", "chat", "room", "store"},
     # The sessions: protocol handlers over the ConnOutput and RoomClient seams. mesh: only the
     # typed messages (the RoomClient's vocabulary). Never io (the loop), owner, store or server.
-    "session": {"base", "chat", "http", "ws", "sse", "longpoll", "room", "mesh", "web"},
+    "session": {"base", "auth", "chat", "http", "ws", "sse", "longpoll", "room", "mesh", "web"},
     "web": set(),
     "config": {"base", "http"},   # flags, config file, environment -> Config
     "service": {"base", "http"},  # sd_notify, process metrics
-    "server": {"base", "io", "mesh", "chat", "http", "ws", "sse", "longpoll", "room", "store",
+    "server": {"base", "auth", "io", "mesh", "chat", "http", "ws", "sse", "longpoll", "room", "store",
                "owner", "session", "web", "config", "service"},
     "main": {"base", "server"},  # src/main.cc
 }

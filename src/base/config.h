@@ -60,9 +60,11 @@ struct Config {
   std::string admin_key;              // Bearer key for /admin/...; empty: admin API off
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kText;
-  std::string access_log;    // a file getting one line per HTTP answer; empty: none
-  bool debug_stall = false;  // testing only: POST /debug/stall blocks a shard (watchdog test)
-  bool dev_auth = false;     // ?user=NAME names a client (see --help)
+  std::string access_log;       // a file getting one line per HTTP answer; empty: none
+  bool debug_stall = false;     // testing only: POST /debug/stall blocks a shard (watchdog test)
+  bool dev_auth = false;        // ?user=NAME names an unverified client (see --help)
+  std::string jwt_secret_file;  // HS256 secret (or env ROOMCAST_JWT_SECRET); see auth/
+  std::string jwt_public_key_file;  // RS256 / ES256 public key, PEM
   bool no_demo = false;  // do not serve the demo page at / (the JS client is served all the same)
 };
 

@@ -50,6 +50,7 @@ void Reset(ClientOp* out) {
   out->text.clear();
   out->cid.clear();
   out->emoji.clear();
+  out->token.clear();
   out->op_name.clear();
   out->user.clear();
   out->msg_kind.clear();
@@ -134,6 +135,18 @@ OpError ParseReactFields(const simdjson::dom::object& obj, ClientOp* out) {
   return {};
 }
 
+// {"op":"refresh","token":"<jwt>"}: the token is checked by the caller (auth::TokenVerifier);
+// here only that it is a non-empty string (its size limit is the verifier's, 8 KB).
+OpError ParseRefreshFields(const simdjson::dom::object& obj, ClientOp* out) {
+  std::string_view token;
+  if (GetString(obj, "token", &token) != Field::kString || token.empty()) {
+    return Fail(kBadRequest, "\"token\" must be a non-empty string");
+  }
+  out->kind = OpKind::kRefresh;
+  out->token.assign(token);
+  return {};
+}
+
 }  // namespace
 
 struct ClientOpParser::Impl {
@@ -184,6 +197,7 @@ OpError ClientOpParser::ParseWsOp(std::string_view json, const TextLimits& limit
     return ParseSendFields(obj, limits, out);
   }
   if (op == "react") return ParseReactFields(obj, out);
+  if (op == "refresh") return ParseRefreshFields(obj, out);
   if (op == "ping") {
     out->kind = OpKind::kPing;
   } else if (op == "delete") {

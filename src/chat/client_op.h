@@ -12,13 +12,14 @@
 
 namespace roomcast::chat {
 
-enum class OpKind { kSend, kPing, kReact, kDelete, kBan, kMode, kUnknown };
+enum class OpKind { kSend, kPing, kReact, kDelete, kBan, kMode, kRefresh, kUnknown };
 
 struct ClientOp {
   OpKind kind = OpKind::kUnknown;
   std::string text;     // kSend: the message text (validated)
   std::string cid;      // kSend: client id, may be empty
   std::string emoji;    // kReact
+  std::string token;    // kRefresh: the new token (checked by the caller)
   std::string op_name;  // the "op" string as sent (for error messages)
   // Server-side publish (ParseAdminPublish) only:
   std::string user;      // who it is shown from; "system" when not given

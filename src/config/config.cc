@@ -141,8 +141,13 @@ std::vector<Option> OperationOptions(Config* c) {
       {"log-format", Kind::kLogFormat, &c->log_format, 0, 0,
        "text|json: one line of text, or one JSON object, per event on stderr"},
       {"dev-auth", Kind::kBool, &c->dev_auth, 0, 1,
-       "let ?user=NAME name a client (development only; until JWT auth lands, ?user= is always "
-       "honoured and this flag changes nothing)"},
+       "development only: ?user=NAME names an unverified user with no roles (off: ?user= is "
+       "ignored and only a token names a user)"},
+      {"jwt-secret-file", Kind::kString, &c->jwt_secret_file, 0, 4096,
+       "file holding the HS256 secret that signs user tokens (or the secret itself in env "
+       "ROOMCAST_JWT_SECRET); '' = none"},
+      {"jwt-public-key-file", Kind::kString, &c->jwt_public_key_file, 0, 4096,
+       "PEM public key (RSA >= 2048 bits: RS256, or P-256: ES256) checking user tokens; '' = none"},
       {"no-demo", Kind::kBool, &c->no_demo, 0, 1,
        "do not serve the demo chat page at / (/roomcast.js and /roomcast.d.ts are still served)"},
       {"debug-stall", Kind::kBool, &c->debug_stall, 0, 1,

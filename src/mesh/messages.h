@@ -32,6 +32,8 @@ inline constexpr uint64_t kNoSince = UINT64_MAX;  // a join without a resume
 // Ingest shard -> owner: a message to sequence.
 struct PublishReq {
   std::string room, user, text, cid;
+  std::string name, badges_json;  // the sender's display name and badges (JSON array), may be ""
+  uint8_t roles = 0;              // the sender's auth::RoleSet in this room
   int64_t ts_ms = 0;
   ReplyTo to;
   bool http = false;

@@ -57,6 +57,9 @@ void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_
   room::PublishInput in{req.room, req.user, req.text, req.cid, req.ts_ms, now_mono_ms};
   in.prio = req.prio;
   in.kind = req.kind;
+  in.name = req.name;
+  in.badges_json = req.badges_json;
+  in.roles = req.roles;
   const uint64_t tag = UserTag(req.user);
   if (const uint64_t owner = cid_owners_.Admit(req.room, {}, req.cid, req.ts_ms, tag)) {
     in.cid_taken = owner != tag;

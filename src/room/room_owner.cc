@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <random>
 
+#include "auth/roles.h"
 #include "base/json_writer.h"
 
 namespace roomcast::room {
@@ -85,6 +86,26 @@ const SequencedMsg& OwnerRoom::Append(SequencedMsg m, bool visible) {
   return history_.back();
 }
 
+namespace {
+
+// The sender's "name", "badges" and "role" (its highest in the room), each when present.
+void AppendSender(std::string* j, const PublishInput& in) {
+  if (!in.name.empty()) {
+    *j += R"(,"name":)";
+    json::AppendString(j, in.name);
+  }
+  if (!in.badges_json.empty()) {
+    *j += R"(,"badges":)";
+    *j += in.badges_json;
+  }
+  if (const auto role = auth::Highest(in.roles)) {
+    *j += R"(,"role":)";
+    json::AppendString(j, auth::RoleName(*role));
+  }
+}
+
+}  // namespace
+
 const SequencedMsg& OwnerRoom::Sequence(const PublishInput& in, bool visible) {
   SequencedMsg m;
   m.seq = seq_ + 1;
@@ -100,6 +121,7 @@ const SequencedMsg& OwnerRoom::Sequence(const PublishInput& in, bool visible) {
   json::AppendString(&j, MessageId(in.cid_taken ? std::string_view{} : in.cid, m.seq));
   j += R"(,"user":)";
   json::AppendString(&j, in.user);
+  AppendSender(&j, in);
   j += R"(,"text":)";
   json::AppendString(&j, in.text);
   j += R"(,"ts":)";

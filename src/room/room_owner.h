@@ -60,8 +60,11 @@ struct PublishInput {
   int64_t ts_ms = 0;     // server receive time (Unix ms)
   uint64_t mono_ms = 0;  // the owner's CLOCK_MONOTONIC ms now
   bool prio = false;
-  std::string_view kind;   // e.g. "gift", "pin", "system"; empty: none
-  bool cid_taken = false;  // another user used this cid in the room: the owner makes an id
+  std::string_view kind;         // e.g. "gift", "pin", "system"; empty: none
+  bool cid_taken = false;        // another user used this cid in the room: the owner makes an id
+  std::string_view name;         // display name; empty: none
+  std::string_view badges_json;  // a JSON array of strings; empty: none
+  uint8_t roles = 0;             // auth::RoleSet in this room: the highest goes in as "role"
 };
 
 class OwnerRoom {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/token_keys.h"
 #include "base/config.h"
 #include "base/shard_metrics.h"
 #include "io/peer_counts.h"
@@ -50,6 +51,9 @@ struct ServerShared {
   const int shards;
   const double start_unix_s = UnixSecondsNow();  // for process_start_time_seconds
   std::vector<uint8_t> cursor_key;  // set before the shards are made; read-only afterwards
+  // The keys user tokens are checked with (--jwt-secret-file, ROOMCAST_JWT_SECRET,
+  // --jwt-public-key-file); null: none configured, every token is refused. Set before the shards.
+  std::shared_ptr<const auth::TokenKeys> token_keys;
   // The most connections one shard's fixed-file table can hold under the descriptor limit; set
   // before the shards are made.
   uint32_t shard_table_cap = UINT32_MAX;

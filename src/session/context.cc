@@ -42,6 +42,7 @@ Context::Context(const Config& config, const SessionOptions& o, ConnOutput* outp
       metrics(*counters),
       held(*held_input),
       table(o.shard) {
+  if (o.token_keys) verifier = std::make_unique<auth::TokenVerifier>(o.token_keys);
   ApplyLiveSettings(cfg.admin_key, cfg.cors_origins);
   text_limits.max_code_points = cfg.max_text;
   http_limits.max_head_bytes = cfg.max_head;
@@ -163,6 +164,11 @@ void Context::Publish(ConnId c, bool http, std::string_view room, const chat::Cl
   mesh::PublishReq req;
   req.room = room;
   req.user = admin ? op.user : table.UserName(c);
+  if (const UserProfile* p = admin ? nullptr : table.Profile(c)) {
+    req.name = p->id.name;
+    req.badges_json = p->badges_json;
+    req.roles = p->id.RolesIn(room);
+  }
   req.text = op.text;
   req.cid = op.cid;
   req.ts_ms = UnixMs();

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "auth/token_verifier.h"
 #include "base/config.h"
 #include "base/shard_metrics.h"
 #include "chat/client_op.h"
@@ -57,7 +59,13 @@ struct SessionOptions {
   int shards = 1;
   std::vector<uint8_t> cursor_key;  // signs long-poll cursors
   room::PacingPolicy pacing;        // the replicas' flush pacing on this shard
+  // The keys user tokens are checked with; null: none configured (every token is refused).
+  std::shared_ptr<const auth::TokenKeys> token_keys;
 };
+
+// Who a request names (Context::Authenticate): a user from a verified token (or, under
+// --dev-auth, ?user=), an anonymous viewer, or nobody: the request was answered 400/401.
+enum class Auth : uint8_t { kRefused, kAnonymous, kUser };
 
 // Handlers call this when a connection that held input behind an answer may go on.
 class HeldInput {
@@ -102,6 +110,17 @@ struct Context {
   // per shard; the rest are counted and the next line says how many were left out.
   void NoteRefusal(ConnId c, int status_code, std::string_view code, std::string_view message);
 
+  // Identity (identity.cc, PROTOCOL.md "Identity"): the token from `Authorization: Bearer` or
+  // ?token=, verified once for this connection; under --dev-auth, ?user=NAME. A bad, expired or
+  // foreign token (or a malformed ?user=) is answered 401 (400) with a close: kRefused.
+  Auth Authenticate(ConnId c, const http::Request& req, AnswerForm a);
+  // May this connection send messages: a named user, or anyone under --dev-auth.
+  [[nodiscard]] bool MaySend(ConnId c) { return table.Profile(c) != nullptr || cfg.dev_auth; }
+  // {"op":"refresh","token"}: a new token for the same user. kNone: the connection's user is
+  // replaced; else *detail says why (a token for another user: kClaims).
+  auth::TokenError Refresh(ConnId c, std::string_view token, std::string* detail);
+  [[nodiscard]] static int64_t UnixSeconds();
+
   // Asks through the RoomClient. admin: a server-side publish (op.user, op.prio and op.msg_kind
   // count). cors: the answer form's, for an HTTP send (returned with the ack).
   void Publish(ConnId c, bool http, std::string_view room, const chat::ClientOp& op,
@@ -125,6 +144,7 @@ struct Context {
   uint32_t clock_s = 0;   // the shard's clock, whole seconds since start
   bool draining = false;  // a stop was requested: no new viewers, connections close after answers
   std::string admin_key;  // --admin-key, as last reloaded
+  std::unique_ptr<auth::TokenVerifier> verifier;  // null: no token key configured
 
  private:
   std::vector<std::string> cors_headers_;  // by CORS index

@@ -224,17 +224,24 @@ void HttpSession::HandleSend(ConnId c, const http::Request& req, AnswerForm a,
     return ctx_.RespondError(c, a, 403, "forbidden", "origin not allowed (see --cors-origins)");
   }
   if (!chat::IsValidRoomId(room)) return ctx_.RespondError(c, a, 400, "bad_request", kRoomRule);
-  std::string user;
-  if (http::QueryParam(req.query, "user", &user) && !chat::IsValidUserName(user)) {
-    return ctx_.RespondError(c, a, 400, "bad_request", kUserRule);
-  }
   chat::ClientOp op;
   chat::OpError err = ctx_.op_parser.ParseHttpSend(body, ctx_.text_limits, &op);
   if (err.refusal != chat::Refusal::kNone) {
     return ctx_.RespondError(c, a, chat::Describe(err.refusal).http_status, err.code, err.message);
   }
+  switch (ctx_.Authenticate(c, req, a)) {
+    case Auth::kRefused:
+      return;
+    case Auth::kAnonymous:
+      if (!ctx_.MaySend(c)) {
+        return ctx_.RespondError(c, a.Closing(), 401, "unauthorized",
+                                 "sending needs a token (Authorization: Bearer or ?token=)");
+      }
+      break;
+    case Auth::kUser:
+      break;
+  }
   AwaitAnswer(c, a);
-  if (!user.empty()) ctx_.table.SetUser(c, user);
   ctx_.Publish(c, true, room, op, /*admin=*/false, a.cors);
 }
 

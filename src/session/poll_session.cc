@@ -12,9 +12,6 @@ void PollSession::Handle(ConnId c, const http::Request& req, AnswerForm a, std::
   ShardMetrics::Add(ctx_.metrics.longpoll_requests_total, 1);
   if (!chat::IsValidRoomId(room)) return ctx_.RespondError(c, a, 400, "bad_request", kRoomRule);
   std::string value;
-  if (http::QueryParam(req.query, "user", &value) && !chat::IsValidUserName(value)) {
-    return ctx_.RespondError(c, a, 400, "bad_request", kUserRule);
-  }
   uint64_t history = ctx_.cfg.poll_history;
   if (http::QueryParam(req.query, "history", &value) && !http::ParseDecimal(value, &history)) {
     return ctx_.RespondError(c, a, 400, "bad_request", "history must be a whole number");
@@ -38,6 +35,7 @@ void PollSession::Handle(ConnId c, const http::Request& req, AnswerForm a, std::
   }
   if (ctx_.draining)
     return ctx_.RespondError(c, a.Closing(), 503, "draining", "server is draining");
+  if (ctx_.Authenticate(c, req, a) == Auth::kRefused) return;
   rooms_.NoteRequest(room, ctx_.out.NowMs());
   const uint32_t h =
       static_cast<uint32_t>(std::min<uint64_t>(history, ctx_.cfg.max_history_request));

@@ -1,5 +1,6 @@
 // The session table: one fixed-size record per connection slot of a shard (what the connection is
-// now, its flags, its room, its user), the per-shard interning of user names, and the input held
+// now, its flags, its room, its user), the per-shard interning of user profiles (connections
+// with the same verified identity share one; it goes with its last connection), and the input held
 // while a request or frame is incomplete. Records are allocated in chunks on first use and
 // indexed by the loop's connection id; a record's generation outlives the connection so that an
 // answer meant for an earlier connection in the same slot is recognised. Shard thread only.
@@ -8,7 +9,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
+
+#include "auth/roles.h"
 
 namespace roomcast::session {
 
@@ -49,16 +53,26 @@ struct PendingInput {
   uint32_t since_s = 0;
 };
 
+// A user as this shard knows it: a verified token's identity (or --dev-auth's ?user=, no roles,
+// exp 0), with its badges as JSON ready for its messages. Shared by every connection that names
+// the same identity (same token claims), counted.
+struct UserProfile {
+  auth::Identity id;
+  std::string badges_json;  // ["a","b"]; empty when the identity has no badges
+  std::string key;          // the interning key
+  uint32_t refs = 0;
+};
+
 // Fixed-size per-connection record (32 bytes), indexed by connection id.
 struct Session {
   uint32_t gen = 0;
   SessKind kind = SessKind::kFree;
   uint8_t flags = 0;
-  uint16_t user_len = 0;  // 0: anonymous ("anon-<shard>-<conn>-<gen>")
+  uint16_t has_user = 0;  // 0: anonymous ("anon-<shard>-<conn>-<gen>"); 1: `user` is its profile
   uint32_t replica = kNoReplica;
   uint32_t viewer_pos = 0;
   uint32_t last_active = 0;  // shard clock, seconds
-  uint32_t user = 0;         // index into the table's user names when user_len > 0
+  uint32_t user = 0;         // index into the table's profiles when has_user
   std::unique_ptr<PendingInput> pending;
 };
 
@@ -78,7 +92,14 @@ class SessionTable {
 
   // The connection's user name (anonymous ones are made from shard, slot and generation).
   [[nodiscard]] std::string UserName(ConnId c);
-  void SetUser(ConnId c, const std::string& user);
+  // Names the connection's user (replacing any before, e.g. on {"op":"refresh"}).
+  void SetUser(ConnId c, auth::Identity id);
+  void SetUser(ConnId c, const std::string& user);   // --dev-auth: a name, no roles, no expiry
+  void ClearUser(ConnId c) { DropProfile(Get(c)); }  // anonymous again
+  // The connection's profile; null for an anonymous connection.
+  [[nodiscard]] const UserProfile* Profile(ConnId c);
+  // Profiles alive (for tests and metrics).
+  [[nodiscard]] size_t ProfileCount() const { return by_key_.size(); }
 
   // The record's held input, created on first use.
   static PendingInput& Pending(Session& s);
@@ -87,8 +108,11 @@ class SessionTable {
   int shard_;
   std::vector<std::unique_ptr<Session[]>> chunks_;
   ConnId max_slot_ = 0;
-  std::vector<std::string> user_names_;  // by Session::user
-  std::vector<uint32_t> free_user_slots_;
+  void DropProfile(Session& s);
+
+  std::vector<UserProfile> profiles_;  // by Session::user
+  std::vector<uint32_t> free_profiles_;
+  std::unordered_map<std::string, uint32_t> by_key_;
 };
 
 }  // namespace roomcast::session

@@ -186,6 +186,7 @@ void Sessions::OnForward(mesh::ForwardMsg& fwd) {
 }
 
 void Sessions::OnSecond() {
+  const int64_t unix_s = Context::UnixSeconds();
   for (ConnId c = 0; c < ctx_.table.SlotBound(); ++c) {
     const Session& s = ctx_.Sess(c);
     if (s.kind == SessKind::kFree || s.kind == SessKind::kRefused || (s.flags & kClosingSess)) {
@@ -198,6 +199,7 @@ void Sessions::OnSecond() {
       SweepHttp(c, idle);
     } else if (s.kind == SessKind::kWs || s.kind == SessKind::kWsJoining) {
       ws_.CheckIdle(c, idle);
+      if (!(ctx_.Sess(c).flags & kClosingSess)) ws_.CheckExpiry(c, unix_s);
     }  // polls have their own deadline; SSE streams get heartbeats
   }
   const uint64_t now = ctx_.out.NowMs();

@@ -13,10 +13,6 @@ constexpr uint32_t kSseRetryMs = 1000;  // the reconnect delay EventSource is to
 
 void SseSession::Handle(ConnId c, const http::Request& req, AnswerForm a, std::string_view room) {
   if (!chat::IsValidRoomId(room)) return ctx_.RespondError(c, a, 400, "bad_request", kRoomRule);
-  std::string user;
-  if (http::QueryParam(req.query, "user", &user) && !chat::IsValidUserName(user)) {
-    return ctx_.RespondError(c, a, 400, "bad_request", kUserRule);
-  }
   uint64_t history = 0;
   std::string value;
   if (http::QueryParam(req.query, "history", &value) && !http::ParseDecimal(value, &history)) {
@@ -39,7 +35,7 @@ void SseSession::Handle(ConnId c, const http::Request& req, AnswerForm a, std::s
   if (!id_epoch.empty()) epoch.assign(id_epoch);
   if (ctx_.draining)
     return ctx_.RespondError(c, a.Closing(), 503, "draining", "server is draining");
-  if (!user.empty()) ctx_.table.SetUser(c, user);
+  if (ctx_.Authenticate(c, req, a) == Auth::kRefused) return;
   ctx_.out.EnqueueCopy(c, sse::StreamHead(kSseRetryMs, ctx_.CorsHeaders(a.cors)));
   ctx_.metrics.CountHttpStatus(200);
   const uint32_t h =

@@ -21,9 +21,9 @@ class FrameSink final : public ws::FrameSink {
   ConnId c_;
 };
 
-// The upgrade's parameters: ?room= ?user= ?history= ?since= ?epoch=.
+// The upgrade's parameters: ?room= ?history= ?since= ?epoch= (?token= and ?user=: Authenticate).
 struct UpgradeParams {
-  std::string room, user, epoch;
+  std::string room, epoch;
   uint64_t history = 0;
   uint64_t since = kNoSince;
 };
@@ -32,9 +32,6 @@ struct UpgradeParams {
 std::string_view ParseUpgradeParams(const http::Request& req, UpgradeParams* p) {
   if (!http::QueryParam(req.query, "room", &p->room) || !chat::IsValidRoomId(p->room)) {
     return kRoomRule;
-  }
-  if (http::QueryParam(req.query, "user", &p->user) && !chat::IsValidUserName(p->user)) {
-    return kUserRule;
   }
   std::string value;
   if (http::QueryParam(req.query, "history", &value) && !http::ParseDecimal(value, &p->history)) {
@@ -77,11 +74,11 @@ void WsSession::HandleUpgrade(ConnId c, const http::Request& req, AnswerForm a) 
   }
   if (ctx_.draining)
     return ctx_.RespondError(c, a.Closing(), 503, "draining", "server is draining");
+  if (ctx_.Authenticate(c, req, a) == Auth::kRefused) return;  // 401 before any upgrade
   ctx_.out.EnqueueCopy(c, ws::UpgradeResponse(key));
   ctx_.metrics.CountHttpStatus(101);
   Session& s = ctx_.Sess(c);
   s.kind = SessKind::kWsJoining;
-  if (!p.user.empty()) ctx_.table.SetUser(c, p.user);
   const uint32_t h =
       static_cast<uint32_t>(std::min<uint64_t>(p.history, ctx_.cfg.max_history_request));
   viewers_.StartJoin(c, p.room, h, mesh::JoinMode::kWs, p.since, p.epoch);
@@ -221,9 +218,15 @@ void WsSession::HandleText(ConnId c, std::string_view text) {
         SendError(c, "bad_request", "not in a room");
         return;
       }
+      if (!ctx_.MaySend(c)) {
+        SendError(c, "forbidden", "anonymous viewers may not send: connect with a token");
+        return;
+      }
       ctx_.Publish(c, false, viewers_.Replicas().At(s.replica).name, op);
       return;
     }
+    case chat::OpKind::kRefresh:
+      return HandleRefresh(c, op.token);
     case chat::OpKind::kReact:
     case chat::OpKind::kDelete:
     case chat::OpKind::kBan:
@@ -234,6 +237,26 @@ void WsSession::HandleText(ConnId c, std::string_view text) {
       SendError(c, "bad_request", "unknown op '" + op.op_name + "'");
       return;
   }
+}
+
+void WsSession::HandleRefresh(ConnId c, std::string_view token) {
+  std::string detail;
+  const auth::TokenError e = ctx_.Refresh(c, token, &detail);
+  if (e != auth::TokenError::kNone) {
+    SendError(c, "unauthorized", std::string(auth::Describe(e)) + ": " + detail);
+    return;
+  }
+  std::string j = R"({"type":"ack","op":"refresh","exp":)";
+  json::AppendInt(&j, ctx_.table.Profile(c)->id.exp);
+  j += '}';
+  SendText(c, j);
+}
+
+void WsSession::CheckExpiry(ConnId c, int64_t unix_s) {
+  const UserProfile* p = ctx_.table.Profile(c);
+  if (p == nullptr || p->id.exp == 0 || unix_s < p->id.exp) return;
+  SendError(c, "token_expired", "the token expired: reconnect with a new one");
+  Close(c, kTokenExpiredClose, "token expired");
 }
 
 void WsSession::OnAck(const mesh::AckReply& ack) {

@@ -21,6 +21,9 @@
 
 namespace roomcast::session {
 
+// The close code of a WebSocket whose token expired (PROTOCOL.md, "Identity").
+inline constexpr auto kTokenExpiredClose = static_cast<ws::CloseCode>(4001);
+
 class WsSession {
  public:
   WsSession(Context* ctx, Viewers* viewers)
@@ -35,6 +38,9 @@ class WsSession {
   void OnJoinReply(const mesh::JoinReply& rep);
   // The once-a-second check of an idle viewer: a ping, or a close when the pong is overdue.
   void CheckIdle(ConnId c, uint32_t idle_s);
+  // The once-a-second check of the viewer's token: once it has expired (Unix seconds unix_s), an
+  // error token_expired and close 4001.
+  void CheckExpiry(ConnId c, int64_t unix_s);
   // A close frame (code, reason), then a graceful close.
   void Close(ConnId c, ws::CloseCode code, std::string_view reason);
   // One frame: false once the connection is closing (no further frames are read).
@@ -42,6 +48,7 @@ class WsSession {
 
  private:
   void HandleText(ConnId c, std::string_view text);
+  void HandleRefresh(ConnId c, std::string_view token);
   // False (and the connection closed) when a reply would take the queue past twice
   // --max-queue-bytes (batches and pages may take the first half).
   [[nodiscard]] bool ReplyFits(ConnId c, size_t bytes);

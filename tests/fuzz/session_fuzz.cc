@@ -126,14 +126,24 @@ Config FuzzConfig() {
   c.max_history_request = 4;
   c.max_queue_bytes = 4096;
   c.admin_key = "0123456789abcdef0123456789abcdef";
+  c.dev_auth = true;  // ?user= names users (the seeds use it); ?token= and Bearer are checked too
   return c;
+}
+
+// An HS256 key, so that tokens in the input go through the verifier (and are refused: 401).
+std::shared_ptr<const roomcast::auth::TokenKeys> FuzzKeys() {
+  static const auto keys = [] {
+    std::string err;
+    return roomcast::auth::TokenKeys::Load("fuzz-secret-0123456789", "", &err);
+  }();
+  return keys;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   roomcast::fuzz::ByteTaker in(data, size);
-  Harness h(FuzzConfig());
+  Harness h(FuzzConfig(), FuzzKeys());
   FakeOwner owner(&h);
   uint32_t clock_s = 0;
   for (ConnId c = 0; c < kConns; ++c) h.Accept(c);

@@ -77,10 +77,20 @@ class FakeRooms final : public RoomClient, public ServerStatus {
   bool log_writable = true;
 };
 
+// The settings the tests run with: ?user=NAME names a user (--dev-auth), as in the e2e fixtures.
+inline Config DevAuthConfig() {
+  Config c;
+  c.dev_auth = true;
+  return c;
+}
+
 struct Harness {
-  explicit Harness(Config c = Config{}) : cfg(std::move(c)) {
+  explicit Harness(Config c = DevAuthConfig(),
+                   std::shared_ptr<const auth::TokenKeys> keys = nullptr)
+      : cfg(std::move(c)) {
     SessionOptions o;
     o.cursor_key.assign(32, 7);
+    o.token_keys = std::move(keys);
     sessions = std::make_unique<Sessions>(cfg, o, &out, &rooms, &rooms, metrics.get());
   }
   void Accept(ConnId c) {
@@ -135,7 +145,13 @@ inline std::string ClientFrame(uint8_t opcode, std::string_view payload) {
   const uint8_t mask[4] = {0x11, 0x22, 0x33, 0x44};
   std::string f;
   f += static_cast<char>(0x80 | opcode);
-  f += static_cast<char>(0x80 | payload.size());
+  if (payload.size() < 126) {
+    f += static_cast<char>(0x80 | payload.size());
+  } else {  // up to 64 KiB
+    f += static_cast<char>(0x80 | 126);
+    f += static_cast<char>(payload.size() >> 8);
+    f += static_cast<char>(payload.size() & 0xff);
+  }
   for (uint8_t m : mask) f += static_cast<char>(m);
   for (size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ mask[i % 4]);
   return f;

@@ -21,24 +21,45 @@ TEST(SessionTable, EachConnectionInASlotGetsTheNextGeneration) {
   EXPECT_EQ(t.SlotBound(), 4001u);
 }
 
-TEST(SessionTable, NamesAreInternedAndTheirSlotsReused) {
+TEST(SessionTable, ProfilesAreInternedAndFreedWithTheirLastConnection) {
   SessionTable t(2);
   t.Open(1, 0);
   t.Open(2, 0);
+  t.Open(3, 0);
   EXPECT_EQ(t.UserName(1), "anon-2-1-" + std::to_string(t.Get(1).gen));
-  t.SetUser(1, "alice");
-  t.SetUser(2, "bob");
-  EXPECT_EQ(t.UserName(1), "alice");
-  t.SetUser(1, "alice2");  // renaming keeps its slot
-  EXPECT_EQ(t.UserName(1), "alice2");
-  EXPECT_EQ(t.UserName(2), "bob");
+  EXPECT_EQ(t.Profile(1), nullptr);
+  auth::Identity alice;
+  alice.sub = "alice";
+  alice.name = "Alice";
+  alice.exp = 100;
+  alice.roles = auth::Bit(auth::Role::kVip);
+  alice.badges = {"vip", "og"};
+  t.SetUser(1, alice);
+  t.SetUser(2, alice);  // the same token on another connection: one profile
+  t.SetUser(3, "bob");
+  EXPECT_EQ(t.ProfileCount(), 2u);
+  EXPECT_EQ(t.Get(1).user, t.Get(2).user);
+  EXPECT_EQ(t.UserName(2), "alice");
+  ASSERT_NE(t.Profile(1), nullptr);
+  EXPECT_EQ(t.Profile(1)->badges_json, R"(["vip","og"])");
+  EXPECT_EQ(t.Profile(1)->id.name, "Alice");
+  EXPECT_EQ(t.Profile(3)->badges_json, "");
   const uint32_t slot = t.Get(1).user;
   t.Release(1);
-  t.Open(3, 0);
-  t.SetUser(3, "carol");
-  EXPECT_EQ(t.Get(3).user, slot);  // the freed name slot is taken again
-  EXPECT_EQ(t.UserName(3), "carol");
-  EXPECT_EQ(t.UserName(2), "bob");
+  EXPECT_EQ(t.UserName(2), "alice");  // still held by connection 2
+  auth::Identity refreshed = alice;
+  refreshed.exp = 200;  // a refresh: another profile, the old one goes with its last holder
+  t.SetUser(2, refreshed);
+  EXPECT_EQ(t.Profile(2)->id.exp, 200);
+  EXPECT_EQ(t.ProfileCount(), 2u);
+  EXPECT_EQ(t.Get(2).user, slot);  // the freed profile slot is taken again
+  t.Open(4, 0);
+  t.SetUser(4, "carol");
+  EXPECT_EQ(t.UserName(4), "carol");
+  t.Release(2);
+  t.Release(3);
+  t.Release(4);
+  EXPECT_EQ(t.ProfileCount(), 0u);
 }
 
 TEST(SessionTable, HeldInputExistsOnlyWhileNeeded) {
