@@ -10,6 +10,7 @@ set -euo pipefail
 RUN_PKGS=(
   build-essential pkg-config meson ninja-build
   liburing-dev libwslay-dev libmimalloc-dev libssl-dev libsimdjson-dev libvectorscan-dev
+  libhiredis-dev  # the Redis RESP reader and command formatter (--redis)
 )
 BASE_PKGS=(
   "${RUN_PKGS[@]}" clang-format git
@@ -17,6 +18,7 @@ BASE_PKGS=(
   clang-14 libclang-rt-14-dev llvm-14
   python3 python3-websockets python3-pytest python3-jwt python3-prometheus-client prometheus
   curl node-ws chromium procps
+  redis-server  # the cluster tests start their own on a free loopback port
 )
 BENCH_PKGS=(nginx libnginx-mod-nchan procps)  # procps: pgrep in perf/peers/nchan.sh
 
