@@ -22,6 +22,7 @@
 
 #include "cluster/room_shards.h"
 #include "cluster/sequencer.h"
+#include "cluster/subscriber.h"
 
 namespace roomcast::cluster {
 namespace {
@@ -435,6 +436,77 @@ TEST(Sequencer, RoomsSpreadOverTwoInstances) {
     const std::string room = "room-" + std::to_string(i);
     EXPECT_EQ(seq->LinkOf(room), &h.L(InstanceOf(room, 2)));
   }
+}
+
+TEST(Subscriber, BatchesSubscriptionsDeliversWantedRoomsAndResubscribesAfterALoss) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start());
+  Harness h;
+  h.ports = {redis.Port(), redis.Port()};  // 0: commands, 1: pub/sub
+  std::unique_ptr<Sequencer> seq;
+  std::unique_ptr<Subscriber> sub;
+  std::vector<std::string> events;
+  int resubscribed = 0;
+  h.start_hook = [&](Harness& hh) {
+    hh.links[1] = std::make_unique<RedisLink>(hh.loop, RedisAddress{"127.0.0.1", redis.Port()}, 1,
+                                              LinkOptions{.pubsub = true});
+    seq = std::make_unique<Sequencer>(std::vector<RedisLink*>{&hh.L(0)}, SequencerOptions{});
+    seq->Attach();
+    sub = std::make_unique<Subscriber>(std::vector<RedisLink*>{&hh.L(1)});
+    sub->Attach();
+    sub->on_event = [&](std::string_view room, const StoredEvent& ev) {
+      events.push_back(std::string(room) + "#" + std::to_string(ev.seq) + ":" + ev.payload);
+    };
+    sub->on_resubscribed = [&](size_t) { ++resubscribed; };
+  };
+  auto ignore = [](const PublishResult&) {};
+  int phase = 0;
+  h.start = [&](Harness&) {
+    sub->Want("a");
+    sub->Want("a");
+    sub->Want("b");
+    sub->Flush();
+  };
+  h.turn = [&](Harness& hh, uint64_t) {
+    const uint64_t replies = hh.L(1).Stats().replies;
+    if (phase == 0 && replies == 2) {  // both channels confirmed (one batched SUBSCRIBE)
+      phase = 1;
+      EXPECT_EQ(hh.L(1).Stats().commands, 1u);
+      seq->Publish("a", "", "a1", ignore);
+      seq->Publish("c", "", "nobody watches c", ignore);
+      seq->Publish("b", "", "b1", ignore);
+    } else if (phase == 1 && replies == 4) {  // + the two messages
+      phase = 2;
+      sub->Drop("b");
+      sub->Drop("a");  // a is still wanted once
+      sub->Flush();
+    } else if (phase == 2 && replies == 5) {  // + the unsubscribe of b
+      phase = 3;
+      seq->Publish("b", "", "b2 after the unsubscribe", ignore);
+      seq->Publish("a", "", "a2", ignore);
+    } else if (phase == 3 && events.size() == 3) {
+      phase = 4;
+      redis.Stop();
+    } else if (phase == 4 && !hh.L(1).Ready()) {
+      phase = 5;
+      EXPECT_TRUE(redis.Start());
+    } else if (phase == 5 && resubscribed == 1 && hh.L(0).Ready() &&
+               replies >= 7) {  // + a2, + the new subscription
+      phase = 6;
+      seq->Publish("a", "", "a after the restart", ignore);
+    } else if (phase == 6 && events.size() == 4) {
+      hh.done = true;
+    }
+  };
+  ASSERT_TRUE(RunLoop(&h));
+  EXPECT_FALSE(h.timed_out) << "phase " << phase;
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0], "a#1:a1");
+  EXPECT_EQ(events[1], "b#1:b1");
+  EXPECT_EQ(events[2], "a#2:a2");
+  EXPECT_EQ(events[3], "a#1:a after the restart");  // a new Redis: a new epoch, seq from 1
+  EXPECT_EQ(resubscribed, 1);
+  EXPECT_EQ(sub->Rooms(), 1u);
 }
 
 }  // namespace
