@@ -30,6 +30,8 @@ LAYERS: dict[str, set[str]] = {
     "store": {"base"},
     "mesh": {"base", "io", "chat", "room"},
     "owner": {"base", "io", "mesh", "chat", "room", "store"},
+    # Redis links over the loop (hiredis as RESP reader only), the publish script (--redis).
+    "cluster": {"base", "io"},
     # The sessions: protocol handlers over the ConnOutput and RoomClient seams. mesh: only the
     # typed messages (the RoomClient's vocabulary). Never io (the loop), owner, store or server.
     "session": {"base", "auth", "chat", "http", "ws", "sse", "longpoll", "room", "mesh", "web"},

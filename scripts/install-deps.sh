@@ -11,13 +11,16 @@ RUN_PKGS=(
   build-essential pkg-config meson ninja-build
   liburing-dev libwslay-dev libmimalloc-dev libssl-dev libsimdjson-dev libvectorscan-dev
   zlib1g-dev
+  libhiredis-dev  # the Redis RESP reader and command formatter (--redis)
 )
 BASE_PKGS=(
   "${RUN_PKGS[@]}" clang-format git
   libgtest-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14
-  python3 python3-websockets python3-pytest python3-jwt python3-prometheus-client prometheus
+  python3 python3-websockets python3-pytest python3-jwt python3-cryptography
+  python3-prometheus-client prometheus
   curl node-ws chromium procps
+  redis-server  # the cluster tests start their own on a free loopback port
 )
 BENCH_PKGS=(nginx libnginx-mod-nchan procps)  # procps: pgrep in perf/peers/nchan.sh
 

@@ -29,6 +29,9 @@ enum Op : uint8_t {
   kOpCancel,
   kOpFile,        // a regular-file write or fdatasync for the handler (slot = the handler's token)
   kOpAcceptAddr,  // a single-shot accept with its peer's address (slot = its AddrAccept index)
+  kOpSocket,      // the direct socket of a Connect (slot = the pending connect's index)
+  kOpConnect,     // its connect (gen = the pending connect's index, slot = the fixed-file slot)
+  kOpConnectClose,  // the close of a socket whose connect failed (slot = pending index)
 };
 
 inline uint64_t PackUserData(Op op, uint32_t gen, uint32_t slot) {
@@ -142,6 +145,19 @@ struct Loop::Impl {
     uint64_t deadline;
   };
   std::vector<Linger> lingering;
+  // Outgoing connects in flight (connect.cc); an entry is free when !used.
+  struct PendingConnect {
+    bool used = false;
+    uint32_t token = 0;
+    uint32_t timeout_ms = 0;
+    int res = 0;
+    int fd = -1;        // in: the plain socket; out: its fixed-file slot
+    int plain_fd = -1;  // the plain socket, closed once the table holds it
+    sockaddr_storage addr{};
+    socklen_t addr_len = 0;
+    __kernel_timespec timeout{};
+  };
+  std::vector<std::unique_ptr<PendingConnect>> connects;
   SendOp* free_ops = nullptr;
   SendRef* free_refs = nullptr;
   uint32_t free_op_count = 0;
@@ -203,6 +219,11 @@ struct Loop::Impl {
   // that carry tags (room batches).
   size_t DropQueue(Conn* c, uint64_t* first_tag, uint64_t* last_tag, bool tagged_only = false,
                    uint32_t* kept_unsent = nullptr);
+
+  // Outgoing connects (connect.cc).
+  void OnSocketDone(uint32_t index, int res);
+  void OnConnectDone(uint32_t index, uint32_t slot, int res);
+  void OnConnectCloseDone(uint32_t index);
 
   // Close path (conn_life.cc).
   void AdvanceClose(uint32_t slot, Conn* c);

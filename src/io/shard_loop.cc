@@ -229,6 +229,15 @@ void Loop::Impl::Dispatch(const io_uring_cqe* cqe) {
     case kOpAcceptAddr:
       OnAddrAcceptDone(slot, cqe);
       break;
+    case kOpSocket:
+      OnSocketDone(slot, cqe->res);
+      break;
+    case kOpConnect:
+      OnConnectDone(gen, slot, cqe->res);
+      break;
+    case kOpConnectClose:
+      OnConnectCloseDone(slot);
+      break;
   }
 }
 

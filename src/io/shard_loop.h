@@ -71,6 +71,13 @@ class LoopHandler {
     (void)token;
     (void)res;
   }
+  // A Connect finished: res 0 and c the new connection (from now on it is like an accepted one:
+  // OnRecv, OnPeerGone, OnSendDrained, OnClosed), or res -errno and no connection.
+  virtual void OnConnected(uint32_t token, ConnId c, int res) {
+    (void)token;
+    (void)c;
+    (void)res;
+  }
 
  protected:
   ~LoopHandler() = default;
@@ -141,6 +148,12 @@ class Loop {
   // loop does not order them (link nothing: submit the sync after the write completed).
   void SubmitFileWrite(int fd, const void* data, uint32_t len, uint64_t offset, uint32_t token);
   void SubmitFileSync(int fd, uint32_t token);
+
+  // An outgoing TCP connection (IPv4 or IPv6, numeric host) on a direct descriptor: a socket
+  // taken from the fixed-file table, then a connect bounded by timeout_ms. The answer comes to
+  // OnConnected(token, ...), never from within this call. Returns -EINVAL for a bad address.
+  [[nodiscard]] int Connect(const std::string& host, uint16_t port, uint32_t token,
+                            uint32_t timeout_ms);
 
   // Stops and resumes accepting (for drain).
   void StopAccepting();

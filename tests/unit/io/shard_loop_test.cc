@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <set>
 #include <string>
@@ -308,6 +309,80 @@ TEST(ShardLoop, FileWriteThenSyncCompleteWithTheirTokens) {
   EXPECT_EQ(back.substr(16), h.data);
   close(fd);
   unlink(path);
+}
+
+// Connects out (Connect): to a refused port first, then to a listening one; sends "hello" on the
+// new connection and stops once the peer's "world" arrived.
+class ConnectHandler final : public LoopHandler {
+ public:
+  Loop* loop = nullptr;
+  uint16_t refused_port = 0;
+  uint16_t good_port = 0;
+  std::vector<std::pair<uint32_t, int>> connected;
+  std::string received;
+  bool started = false;
+
+  void OnAccept(ConnId) override {}
+  void OnRecv(ConnId, std::span<const uint8_t> d) override {
+    received.append(reinterpret_cast<const char*>(d.data()), d.size());
+    if (received == "world") loop->RequestStop();
+  }
+  void OnPeerGone(ConnId) override {}
+  void OnSendDrained(ConnId) override {}
+  void OnClosed(ConnId) override {}
+  void OnTurn(uint64_t) override {}
+  uint32_t BeforeSleep(uint64_t) override {
+    if (!started) {
+      started = true;
+      if (loop->Connect("not-an-address", 1, 9, 1000) != -EINVAL) connected.emplace_back(9, 0);
+      (void)loop->Connect("127.0.0.1", refused_port, 1, 1000);
+    }
+    return 50;
+  }
+  bool HasInbound() override { return false; }
+  void OnStopRequested() override { loop->Finish(loop->NowMs() + 1000); }
+  void OnConnected(uint32_t token, ConnId c, int res) override {
+    connected.emplace_back(token, res);
+    if (token == 1) (void)loop->Connect("127.0.0.1", good_port, 2, 1000);
+    if (token == 2 && res == 0) loop->EnqueueCopy(c, "hello");
+  }
+};
+
+TEST(ShardLoop, ConnectReportsARefusalThenCarriesBytesBothWays) {
+  const uint16_t good = FreePort();
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(good);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(lfd, 4), 0);
+  ConnectHandler h;
+  h.refused_port = FreePort();
+  h.good_port = good;
+  LoopOptions o;
+  o.listen_host = "127.0.0.1";
+  o.listen_port = FreePort();
+  o.max_conns = 8;
+  o.recv_buf_count = 16;
+  LoopThread t(o, &h);
+  if (!t.Started()) {
+    close(lfd);
+    GTEST_SKIP() << "io_uring loop unavailable here: " << t.Error();
+  }
+  int peer = accept(lfd, nullptr, nullptr);
+  ASSERT_GE(peer, 0);
+  char buf[16] = {};
+  ASSERT_EQ(recv(peer, buf, 5, MSG_WAITALL), 5);
+  EXPECT_EQ(std::string(buf, 5), "hello");
+  ASSERT_EQ(send(peer, "world", 5, 0), 5);
+  t.Join();
+  close(peer);
+  close(lfd);
+  ASSERT_EQ(h.connected.size(), 2u);
+  EXPECT_EQ(h.connected[0], std::make_pair(1u, -ECONNREFUSED));
+  EXPECT_EQ(h.connected[1], std::make_pair(2u, 0));
+  EXPECT_EQ(h.received, "world");
 }
 
 }  // namespace

@@ -1,0 +1,206 @@
+#include "cluster/redis_link.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <utility>
+
+#include "base/log.h"
+
+namespace roomcast::cluster {
+
+std::string RedisAddress::ToString() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+namespace {
+
+bool ParseOne(std::string_view item, RedisAddress* out, std::string* error) {
+  std::string_view host;
+  std::string_view port;
+  if (item.starts_with('[')) {
+    const size_t close = item.find(']');
+    if (close == std::string_view::npos || close + 1 >= item.size() || item[close + 1] != ':') {
+      *error = "bad Redis address '" + std::string(item) + "' (expected [IPv6]:PORT)";
+      return false;
+    }
+    host = item.substr(1, close - 1);
+    port = item.substr(close + 2);
+  } else {
+    const size_t colon = item.rfind(':');
+    if (colon == std::string_view::npos || item.find(':') != colon) {
+      *error = "bad Redis address '" + std::string(item) + "' (expected HOST:PORT)";
+      return false;
+    }
+    host = item.substr(0, colon);
+    port = item.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (host.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
+      value > 65535) {
+    *error = "bad Redis address '" + std::string(item) + "' (host and a port 1-65535)";
+    return false;
+  }
+  out->host = std::string(host);
+  out->port = static_cast<uint16_t>(value);
+  return true;
+}
+
+}  // namespace
+
+bool ParseRedisAddresses(std::string_view text, std::vector<RedisAddress>* out,
+                         std::string* error) {
+  out->clear();
+  while (true) {
+    const size_t comma = text.find(',');
+    RedisAddress a;
+    if (!ParseOne(text.substr(0, comma), &a, error)) return false;
+    out->push_back(std::move(a));
+    if (out->size() > 64) {
+      *error = "more than 64 Redis addresses";
+      return false;
+    }
+    if (comma == std::string_view::npos) return true;
+    text.remove_prefix(comma + 1);
+  }
+}
+
+RedisLink::RedisLink(io::Loop* loop, RedisAddress addr, uint32_t token, LinkOptions opts)
+    : loop_(loop), addr_(std::move(addr)), token_(token), opts_(opts) {}
+
+void RedisLink::Start() {
+  if (state_ != kDown) return;
+  state_ = kConnecting;
+  const int rc = loop_->Connect(addr_.host, addr_.port, token_, opts_.connect_timeout_ms);
+  if (rc < 0) {
+    // A bad address (refused at parse time, so this is a socket failure): try again later.
+    state_ = kDown;
+    ++stats_.connect_failures;
+    retry_at_ = loop_->NowMs() + opts_.backoff_max_ms;
+  }
+}
+
+void RedisLink::Command(std::span<const std::string_view> argv, uint64_t deadline_ms, Callback cb) {
+  if (state_ != kUp || pending_.size() >= opts_.max_pending) {
+    ++stats_.refused;
+    if (cb) refused_.push_back(std::move(cb));
+    return;
+  }
+  loop_->EnqueueCopy(conn_, FormatCommand(argv));
+  ++stats_.commands;
+  if (opts_.pubsub) return;  // replies come to on_push
+  if (cb) next_deadline_ms_ = std::min(next_deadline_ms_, deadline_ms);
+  pending_.push_back({std::move(cb), deadline_ms, loop_->NowMs()});
+}
+
+void RedisLink::OnConnected(io::ConnId c, int res) {
+  if (state_ != kConnecting) return;
+  if (res < 0) {
+    ++stats_.connect_failures;
+    state_ = kDown;
+    backoff_ms_ = std::clamp(backoff_ms_ * 2, opts_.backoff_min_ms, opts_.backoff_max_ms);
+    retry_at_ = loop_->NowMs() + backoff_ms_;
+    return;
+  }
+  ++stats_.connects;
+  conn_ = c;
+  state_ = kUp;
+  backoff_ms_ = 0;
+  reader_.Reset();
+  RC_INFO(loop_->ShardId(), "redis %s: connected", addr_.ToString().c_str());
+  if (on_ready) on_ready();
+}
+
+void RedisLink::OnRecv(std::span<const uint8_t> bytes) {
+  if (state_ != kUp) return;
+  if (!reader_.Feed(bytes)) return Lost("the RESP reader refused the bytes");
+  Reply r;
+  while (state_ == kUp) {
+    const RespReader::Result got = reader_.Next(&r);
+    if (got == RespReader::kNone) return;
+    if (got == RespReader::kProtocolError) return Lost("protocol error");
+    ++stats_.replies;
+    if (opts_.pubsub) {
+      if (on_push) on_push(r);
+      continue;
+    }
+    if (pending_.empty()) return Lost("a reply without a command");
+    Callback cb = std::move(pending_.front().cb);
+    pending_.pop_front();
+    if (cb) cb(r);
+  }
+}
+
+void RedisLink::OnPeerGone() {
+  if (state_ == kUp) Lost("connection closed by Redis");
+}
+
+void RedisLink::OnClosed() {
+  if (state_ == kDown || state_ == kConnecting) return;
+  state_ = kDown;
+  backoff_ms_ = std::clamp(backoff_ms_ * 2, opts_.backoff_min_ms, opts_.backoff_max_ms);
+  retry_at_ = loop_->NowMs() + backoff_ms_;
+}
+
+void RedisLink::Lost(std::string_view why) {
+  RC_WARN(loop_->ShardId(), "redis %s: %.*s; reconnecting", addr_.ToString().c_str(),
+          static_cast<int>(why.size()), why.data());
+  ++stats_.disconnects;
+  state_ = kClosing;
+  loop_->Close(conn_, io::CloseMode::kAbort);
+  FailAll(why);
+}
+
+void RedisLink::FailAll(std::string_view why) {
+  std::deque<Waiting> failed;
+  failed.swap(pending_);
+  const Reply err = Reply::Unavailable(why);
+  for (Waiting& p : failed) {
+    if (p.cb) p.cb(err);
+  }
+}
+
+uint32_t RedisLink::OnTurn(uint64_t now_ms) {
+  if (!refused_.empty()) {
+    std::vector<Callback> list;
+    list.swap(refused_);
+    const Reply err = Reply::Unavailable("no connection to " + addr_.ToString());
+    for (Callback& cb : list) cb(err);
+  }
+  uint32_t wait = 1000;
+  if (now_ms >= next_deadline_ms_) {
+    // Something is due: answer every overdue command and find the next deadline. Scans happen
+    // only when a deadline passed, not every turn.
+    next_deadline_ms_ = UINT64_MAX;
+    std::vector<Callback> due;  // called after the scan: a callback may queue a command
+    for (Waiting& p : pending_) {
+      if (!p.cb) continue;
+      if (p.deadline_ms > now_ms) {
+        next_deadline_ms_ = std::min(next_deadline_ms_, p.deadline_ms);
+        continue;
+      }
+      ++stats_.timeouts;
+      due.push_back(std::move(p.cb));
+      p.cb = nullptr;
+    }
+    for (Callback& cb : due) cb(Reply::Timeout());
+  }
+  if (next_deadline_ms_ != UINT64_MAX) {
+    wait = static_cast<uint32_t>(std::min<uint64_t>(wait, next_deadline_ms_ - now_ms));
+  }
+  if (state_ == kUp && !pending_.empty() && now_ms - pending_.front().sent_ms > opts_.stall_ms) {
+    Lost("no reply for " + std::to_string(opts_.stall_ms) + " ms");
+  }
+  if (state_ == kDown) {
+    if (now_ms >= retry_at_) {
+      Start();
+    } else {
+      wait = std::min<uint64_t>(wait, retry_at_ - now_ms);
+    }
+  }
+  return wait;
+}
+
+}  // namespace roomcast::cluster
