@@ -41,7 +41,7 @@ TEST(PeerCounts, CapPerAddressAndReleaseFreesACount) {
 }
 
 TEST(PeerCounts, KeysAndText) {
-  EXPECT_EQ(PeerKeyText(V4("10.1.2.3")), "10.1.2.3");
+  EXPECT_EQ(PeerKeyText(V4("127.1.2.3")), "127.1.2.3");
   sockaddr_storage ss{};
   auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
   a6->sin6_family = AF_INET6;
