@@ -134,7 +134,7 @@ OpError ParseRefreshFields(const simdjson::dom::object& obj, ClientOp* out) {
 // The moderation ops a WebSocket client may send.
 std::optional<ModAction> WsModAction(std::string_view op) {
   for (ModAction a : {ModAction::kBan, ModAction::kUnban, ModAction::kClear, ModAction::kMode,
-                      ModAction::kDelete}) {
+                      ModAction::kDelete, ModAction::kAllow, ModAction::kDeny}) {
     if (op == Name(a)) return a;
   }
   return std::nullopt;

@@ -26,6 +26,16 @@ std::string_view Name(ModAction a) {
       return "bans";
     case ModAction::kAudit:
       return "audit";
+    case ModAction::kTerms:
+      return "terms";
+    case ModAction::kGetTerms:
+      return "get_terms";
+    case ModAction::kHeld:
+      return "held";
+    case ModAction::kAllow:
+      return "allow";
+    case ModAction::kDeny:
+      return "deny";
   }
   return "?";
 }
@@ -103,6 +113,16 @@ OpError ParseMode(const simdjson::dom::object& obj, ModOp* out) {
   return fields::GetReason(obj, &out->reason);
 }
 
+// {"id":H}: a held message's id, a whole number from 1.
+OpError ParseHeldId(const simdjson::dom::object& obj, ModOp* out) {
+  uint64_t id = 0;
+  if (fields::GetUint(obj, "id", UINT64_MAX, &id) != Field::kPresent || id == 0) {
+    return Fail(kBad, "\"id\" must be a held message's id (a whole number from 1)");
+  }
+  out->held_id = id;
+  return fields::GetReason(obj, &out->reason);
+}
+
 OpError ParseDelete(const simdjson::dom::object& obj, ModOp* out) {
   uint64_t seq = 0;
   if (fields::GetUint(obj, "seq", UINT64_MAX, &seq) != Field::kPresent || seq == 0) {
@@ -130,8 +150,14 @@ OpError ParseModFields(const simdjson::dom::object& obj, ModAction action, ModOp
       return ParseMode(obj, out);
     case ModAction::kDelete:
       return ParseDelete(obj, out);
+    case ModAction::kAllow:
+    case ModAction::kDeny:
+      return ParseHeldId(obj, out);
     case ModAction::kListBans:
     case ModAction::kAudit:
+    case ModAction::kTerms:  // the body is a term list (ParseTermList)
+    case ModAction::kGetTerms:
+    case ModAction::kHeld:
       return {};
   }
   return {};

@@ -30,8 +30,10 @@ constexpr RefusalInfo kTable[] = {
     /* kNotBanned */ {"not_found", 404, "that user is not banned in this room"},
     /* kTooManyActs */
     {"rate_limited", 429, "too many moderation acts in this room: wait before the next"},
+    /* kNoSuchHeld */
+    {"not_found", 404, "no such held message (allowed, denied or dropped after 10 minutes)"},
 };
-static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kTooManyActs) + 1,
+static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kNoSuchHeld) + 1,
               "one table row per Refusal");
 
 }  // namespace

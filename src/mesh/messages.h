@@ -64,7 +64,9 @@ struct AckReply {
   std::string id, cid;
   chat::Refusal refusal = chat::Refusal::kNone;  // not kNone: nothing was sequenced
   bool duplicate = false;                        // a cid seen before: seq is the original's
-  uint64_t target = 0;    // a retraction's answer: the retracted seq (seq: the retract event)
+  bool masked = false;   // a blocked term with the action "mask" starred part of the text
+  uint64_t held_id = 0;  // not 0: held for a moderator (a blocked term's "hold"); nothing sequenced
+  uint64_t target = 0;   // a retraction's answer: the retracted seq (seq: the retract event)
   uint64_t retry_ms = 0;  // a refusal that passes (rate limit, slow mode, a timeout): when
   // A moderation act's answer (ModerateReq): its wire name ("ban", ...; empty for a send or a
   // retraction), and for the listings (bans, audit) the JSON object to answer with.

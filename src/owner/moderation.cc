@@ -114,6 +114,73 @@ std::string Moderation::AuditJson(std::string_view room, uint32_t limit) {
   return j;
 }
 
+std::string Moderation::TermsJson(std::string_view room) {
+  const RoomRules* rr = Find(room);
+  return chat::TermListJson(rr ? rr->terms : std::vector<chat::TermRule>{});
+}
+
+std::string Moderation::HeldJson(std::string_view room) {
+  std::string j = R"({"room":)";
+  json::AppendString(&j, room);
+  j += R"(,"held":[)";
+  if (const RoomRules* rr = Find(room)) {
+    bool first = true;
+    for (const HeldMsg& m : rr->held) {
+      j += first ? "" : ",";
+      first = false;
+      j += R"({"id":)";
+      json::AppendUint(&j, m.id);
+      j += R"(,"user":)";
+      json::AppendString(&j, m.user);
+      j += R"(,"text":)";
+      json::AppendString(&j, m.text);
+      j += R"(,"ts":)";
+      json::AppendInt(&j, m.ts_ms);
+      j += '}';
+    }
+  }
+  j += "]}";
+  return j;
+}
+
+bool Moderation::Hold(RoomRules* rr, HeldMsg m, uint64_t* id) {
+  if (rr->held.size() >= kMaxHeld) return false;
+  if (m.id == 0) m.id = rr->next_held;
+  rr->next_held = std::max(rr->next_held, m.id + 1);
+  *id = m.id;
+  rr->held.push_back(std::move(m));
+  return true;
+}
+
+bool Moderation::TakeHeld(RoomRules* rr, uint64_t id, HeldMsg* out) {
+  for (auto it = rr->held.begin(); it != rr->held.end(); ++it) {
+    if (it->id != id) continue;
+    *out = std::move(*it);
+    rr->held.erase(it);
+    return true;
+  }
+  return false;
+}
+
+std::string Moderation::HoldJson(const HeldMsg& m) {
+  std::string j = R"({"act":"hold","id":)";
+  json::AppendUint(&j, m.id);
+  j += R"(,"user":)";
+  json::AppendString(&j, m.user);
+  j += R"(,"text":)";
+  json::AppendString(&j, m.text);
+  j += R"(,"cid":)";
+  json::AppendString(&j, m.cid);
+  j += R"(,"name":)";
+  json::AppendString(&j, m.name);
+  j += R"(,"badges":)";
+  j += m.badges_json.empty() ? "null" : m.badges_json;
+  j += R"(,"roles":)";
+  json::AppendUint(&j, m.roles);
+  j += '}';
+  return j;
+}
+
 std::string Moderation::ActJson(const chat::ModOp& op, const room::RoomModes& modes, uint64_t seq) {
   std::string j = R"({"act":)";
   json::AppendString(&j, chat::Name(op.action));
@@ -134,6 +201,14 @@ std::string Moderation::ActJson(const chat::ModOp& op, const room::RoomModes& mo
     j += R"(,"target":)";
     json::AppendUint(&j, op.seq);
   }
+  if (op.action == ModAction::kTerms) {
+    j += R"(,"list":)";
+    j += chat::TermListJson(op.rules);
+  }
+  if (op.action == ModAction::kAllow || op.action == ModAction::kDeny) {
+    j += R"(,"id":)";
+    json::AppendUint(&j, op.held_id);
+  }
   if (seq) {
     j += R"(,"seq":)";
     json::AppendUint(&j, seq);
@@ -148,7 +223,7 @@ namespace {
 
 bool ActionOf(std::string_view name, ModAction* out) {
   for (ModAction a : {ModAction::kBan, ModAction::kUnban, ModAction::kClear, ModAction::kMode,
-                      ModAction::kDelete}) {
+                      ModAction::kDelete, ModAction::kTerms, ModAction::kAllow, ModAction::kDeny}) {
     if (name == chat::Name(a)) {
       *out = a;
       return true;
@@ -181,8 +256,14 @@ bool Moderation::Restore(std::string_view room, std::string_view actor, std::str
   if (parser.parse(json.data(), json.size()).get_object().get(o) != simdjson::SUCCESS) {
     return false;
   }
+  if (StringOr(o, "act") == "hold") return RestoreHold(room, o, ts_ms);
   ModAction action;
   if (!ActionOf(StringOr(o, "act"), &action)) return false;
+  if (action == ModAction::kTerms && !RestoreTerms(o, out)) return false;
+  if (room == chat::kGlobalRoom) {  // the server-wide terms: the owner keeps them
+    out->action = action;
+    return action == ModAction::kTerms;
+  }
   RoomRules* rr = GetOrCreate(room);
   if (!rr) return false;
   const std::string_view user = StringOr(o, "user");
@@ -208,6 +289,16 @@ bool Moderation::Restore(std::string_view room, std::string_view actor, std::str
       rr->rules.SetModes(modes);
       break;
     }
+    case ModAction::kTerms:
+      rr->terms = std::move(out->rules);
+      rr->term_set = std::move(out->compiled);
+      break;
+    case ModAction::kAllow:
+    case ModAction::kDeny: {
+      HeldMsg gone;
+      (void)TakeHeld(rr, UintOr(o, "id"), &gone);
+      break;
+    }
     default:
       break;
   }
@@ -216,10 +307,43 @@ bool Moderation::Restore(std::string_view room, std::string_view actor, std::str
   out->whole_room = action == ModAction::kClear && user.empty();
   std::string target(user);
   if (action == ModAction::kDelete) target = std::to_string(UintOr(o, "target"));
-  if (action == ModAction::kMode || out->whole_room) target = room;
+  if (action == ModAction::kAllow || action == ModAction::kDeny) {
+    target = "held " + std::to_string(UintOr(o, "id"));
+  }
+  if (action == ModAction::kMode || action == ModAction::kTerms || out->whole_room) target = room;
   Audit(rr, AuditEntry{ts_ms, std::string(actor), std::string(chat::Name(action)),
                        std::move(target), std::string(StringOr(o, "reason")), out->seq});
   return true;
+}
+
+bool Moderation::RestoreTerms(const simdjson::dom::object& o, RestoredAct* out) {
+  simdjson::dom::element list;
+  if (o.at_key("list").get(list) != simdjson::SUCCESS) return false;
+  std::string error;
+  if (!chat::ParseTermList(simdjson::minify(list), chat::TermLimits{}, &out->rules, &error)) {
+    return false;
+  }
+  out->compiled = chat::TermSet::Compile(out->rules, &error);
+  return out->compiled != nullptr;
+}
+
+bool Moderation::RestoreHold(std::string_view room, const simdjson::dom::object& o, int64_t ts_ms) {
+  RoomRules* rr = GetOrCreate(room);
+  if (!rr) return false;
+  HeldMsg m;
+  m.id = UintOr(o, "id");
+  m.ts_ms = ts_ms;
+  m.user = StringOr(o, "user");
+  m.text = StringOr(o, "text");
+  m.cid = StringOr(o, "cid");
+  m.name = StringOr(o, "name");
+  simdjson::dom::array badges;
+  if (o.at_key("badges").get_array().get(badges) == simdjson::SUCCESS) {
+    m.badges_json = simdjson::minify(badges);
+  }
+  m.roles = static_cast<uint8_t>(UintOr(o, "roles"));
+  uint64_t id = 0;
+  return m.id != 0 && Hold(rr, std::move(m), &id);
 }
 
 void Moderation::Sweep(int64_t now_ms) {
@@ -227,9 +351,10 @@ void Moderation::Sweep(int64_t now_ms) {
   for (auto it = rooms_.begin(); it != rooms_.end();) {
     RoomRules& rr = *it->second;
     rr.rules.Sweep(now, policy_);
-    const bool idle = rr.audit.empty() && rr.rules.Modes() == room::RoomModes{} &&
-                      !rr.rules.HasBans() && rr.rules.TrackedUsers() == 0 &&
-                      rr.rules.TrackedTexts() == 0;
+    while (!rr.held.empty() && rr.held.front().ts_ms + kHeldMs <= now_ms) rr.held.pop_front();
+    const bool idle = rr.audit.empty() && rr.held.empty() && rr.terms.empty() &&
+                      rr.rules.Modes() == room::RoomModes{} && !rr.rules.HasBans() &&
+                      rr.rules.TrackedUsers() == 0 && rr.rules.TrackedTexts() == 0;
     it = idle ? rooms_.erase(it) : std::next(it);
   }
 }

@@ -5,6 +5,8 @@
 // nothing to keep are dropped by Sweep. Owner shard thread only; plain calls in unit tests.
 #pragma once
 
+#include <simdjson.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -12,7 +14,9 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
+#include "chat/blocked_terms.h"
 #include "chat/mod_op.h"
 #include "room/room_moderation.h"
 
@@ -25,8 +29,21 @@ struct AuditEntry {
   uint64_t seq = 0;  // the event the act made (a retract, a clear, a state), 0: none
 };
 
+// A message held by a blocked term with the action "hold", until a moderator allows (then it is
+// sequenced) or denies it, or Moderation::kHeldMs passes.
+struct HeldMsg {
+  uint64_t id = 0;
+  int64_t ts_ms = 0;
+  std::string user, text, cid, name, badges_json;
+  uint8_t roles = 0;
+};
+
 struct RoomRules {
   room::RoomModeration rules;
+  std::vector<chat::TermRule> terms;              // the room's blocked terms
+  std::shared_ptr<const chat::TermSet> term_set;  // ... compiled (null: none)
+  std::deque<HeldMsg> held;                       // oldest first, at most kMaxHeld
+  uint64_t next_held = 1;
   std::deque<AuditEntry> audit;  // oldest first, at most Moderation::kMaxAudit
   std::deque<int64_t> acts_ms;   // the times of the room's latest acts (the flood limit)
 };
@@ -36,6 +53,9 @@ struct RestoredAct {
   chat::ModAction action = chat::ModAction::kBan;
   uint64_t seq = 0;  // kClear of the whole room: the clear event
   bool whole_room = false;
+  // kTerms of chat::kGlobalRoom: the server-wide list (the owner keeps it, not a room)
+  std::vector<chat::TermRule> rules;
+  std::shared_ptr<const chat::TermSet> compiled;
 };
 
 class Moderation {
@@ -44,6 +64,8 @@ class Moderation {
   // At most this many acts per room in kActWindowMs (a flood of mode changes is refused).
   static constexpr size_t kMaxActs = 30;
   static constexpr int64_t kActWindowMs = 10'000;
+  static constexpr size_t kMaxHeld = 1000;            // held messages per room
+  static constexpr int64_t kHeldMs = 10 * 60 * 1000;  // a held message is dropped after this
 
   Moderation(const room::ModPolicy& policy, size_t max_rooms)
       : policy_(policy), max_rooms_(max_rooms) {}
@@ -64,6 +86,15 @@ class Moderation {
   // GET /admin/rooms/R/bans and .../audit?limit=N answers.
   [[nodiscard]] std::string BansJson(std::string_view room, int64_t now_ms);
   [[nodiscard]] std::string AuditJson(std::string_view room, uint32_t limit);
+  // GET .../terms ({"terms":[...],"regex":[...]}) and GET .../held.
+  [[nodiscard]] std::string TermsJson(std::string_view room);
+  [[nodiscard]] std::string HeldJson(std::string_view room);
+  // Holds a message (false: the room's queue is full); *id: its id.
+  [[nodiscard]] static bool Hold(RoomRules* rr, HeldMsg m, uint64_t* id);
+  // Takes a held message out of the queue (false: no such id, or it was dropped).
+  [[nodiscard]] static bool TakeHeld(RoomRules* rr, uint64_t id, HeldMsg* out);
+  // The control record of a held message (replayed as a hold).
+  [[nodiscard]] static std::string HoldJson(const HeldMsg& m);
 
   // The control record of an act by `actor` at ts_ms: {"act","user"?,"secs"?,"shadow"?,
   // "modes"?,"seq"?,"reason"?}. modes: the room's modes after a kMode act.
@@ -79,6 +110,9 @@ class Moderation {
   void Sweep(int64_t now_ms);
 
  private:
+  bool RestoreTerms(const simdjson::dom::object& o, RestoredAct* out);
+  bool RestoreHold(std::string_view room, const simdjson::dom::object& o, int64_t ts_ms);
+
   room::ModPolicy policy_;
   size_t max_rooms_;
   std::unordered_map<std::string, std::unique_ptr<RoomRules>> rooms_;

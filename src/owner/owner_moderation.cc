@@ -40,8 +40,89 @@ OwnerService::SenderCheck OwnerService::CheckSender(int from, mesh::PublishReq& 
     out_->Send(from, std::move(*ack));
     return SenderCheck::kRefused;
   }
+  const chat::TermVerdict terms = ScanTerms(*rr, req.text);
+  if (terms.matched && terms.action == chat::TermAction::kReject) {
+    OwnerCounters::Add(counters_.refused, 1);
+    ack->refusal = Refusal::kBlockedTerm;
+    out_->Send(from, std::move(*ack));
+    return SenderCheck::kRefused;
+  }
+  if (terms.matched && terms.action == chat::TermAction::kHold && !check.shadow) {
+    return Hold(from, rr, req, ack);
+  }
+  if (terms.matched && terms.action == chat::TermAction::kMask) {
+    req.text = terms.masked;
+    ack->masked = true;
+  }
   rr->rules.NoteAccepted(req.user, req.roles, req.text, now, mod_.Policy());
   return check.shadow ? SenderCheck::kShadow : SenderCheck::kGo;
+}
+
+chat::TermVerdict OwnerService::ScanTerms(const RoomRules& rr, std::string_view text) {
+  chat::TermVerdict v;
+  if (rr.term_set && !rr.term_set->Empty()) v = scratch_.Scan(*rr.term_set, text);
+  if (global_terms_ && !global_terms_->Empty()) {
+    const bool masked = v.matched && v.action == chat::TermAction::kMask;
+    chat::TermVerdict g = scratch_.Scan(*global_terms_, masked ? std::string_view(v.masked) : text);
+    if (g.matched && (!v.matched || g.action >= v.action)) v = std::move(g);
+  }
+  return v;
+}
+
+OwnerService::SenderCheck OwnerService::Hold(int from, RoomRules* rr, mesh::PublishReq& req,
+                                             mesh::AckReply* ack) {
+  HeldMsg m{0, req.ts_ms, req.user, req.text, req.cid, req.name, req.badges_json, req.roles};
+  const std::string room = req.room;
+  if (!Moderation::Hold(rr, std::move(m), &ack->held_id)) {
+    ack->refusal = Refusal::kBlockedTerm;  // the queue is full: nobody could allow it in time
+    out_->Send(from, std::move(*ack));
+    return SenderCheck::kRefused;
+  }
+  room::OwnerRoom* r = rooms_.GetOrCreate(room);
+  if (r) log_->AppendControl(r, req.user, Moderation::HoldJson(rr->held.back()), req.ts_ms);
+  log_->SendAfterWritten(from, std::move(*ack));
+  if (r) ReclaimIfEmpty(r);
+  return SenderCheck::kHeld;
+}
+
+uint64_t OwnerService::SequenceAllowed(room::OwnerRoom* r, HeldMsg&& m, int64_t ts_ms,
+                                       uint64_t mono_ms) {
+  room::PublishInput in{r->Name(), m.user, m.text, m.cid, ts_ms, mono_ms};
+  in.name = m.name;
+  in.badges_json = m.badges_json;
+  in.roles = m.roles;
+  const uint64_t tag = UserTag(m.user);
+  if (const uint64_t owner = cid_owners_.Admit(r->Name(), {}, m.cid, ts_ms, tag)) {
+    in.cid_taken = owner != tag;
+  }
+  (void)dedup_.Admit(r->Name(), m.user, m.cid, ts_ms, r->LastSeq() + 1);
+  const room::SequencedMsg& ev = r->Sequence(in, /*visible=*/!log_->Deferred());
+  OwnerCounters::Add(counters_.sequenced, 1);
+  log_->Append(r, ev, m.user, m.cid, 0, ts_ms);
+  Forward(r, ev);
+  return ev.seq;
+}
+
+void OwnerService::OnGlobalTerms(int from, mesh::ModerateReq& req, mesh::AckReply&& ack) {
+  global_rules_ = req.op.rules;
+  global_terms_ = req.op.compiled;
+  if (req.op.propagated) return;
+  room::OwnerRoom* r = rooms_.GetOrCreate(req.room);
+  if (r) {
+    chat::ModOp op = req.op;
+    op.compiled = nullptr;
+    log_->AppendControl(r, req.actor, Moderation::ActJson(op, {}, 0), req.ts_ms);
+  }
+  for (int s = 0; s < opt_.shards; ++s) {
+    if (s == shard_) continue;
+    mesh::ModerateReq copy = req;
+    copy.op.propagated = true;
+    out_->Send(s, std::move(copy));
+  }
+  RC_INFO(shard_, "moderation: server-wide blocked terms set by %s (%zu rules)", req.actor.c_str(),
+          global_rules_.size());
+  log_->SendAfterWritten(from, std::move(ack));
+  if (r) ReclaimIfEmpty(r);
 }
 
 void OwnerService::AnswerShadow(int from, room::OwnerRoom* r, const room::PublishInput& in,
@@ -76,6 +157,20 @@ void OwnerService::OnModerate(int from, mesh::ModerateReq& req, uint64_t now_mon
     case ModAction::kAudit:
       ack.body = mod_.AuditJson(req.room, req.op.limit);
       return out_->Send(from, std::move(ack));
+    case ModAction::kGetTerms:
+      ack.body = req.room == chat::kGlobalRoom ? chat::TermListJson(global_rules_)
+                                               : mod_.TermsJson(req.room);
+      return out_->Send(from, std::move(ack));
+    case ModAction::kHeld:
+      ack.body = mod_.HeldJson(req.room);
+      return out_->Send(from, std::move(ack));
+    case ModAction::kTerms:
+      if (req.room != chat::kGlobalRoom) break;
+      if (!log_->Writable() && !req.op.propagated) {
+        ack.refusal = Refusal::kLogFailed;
+        return out_->Send(from, std::move(ack));
+      }
+      return OnGlobalTerms(from, req, std::move(ack));
     default:
       break;
   }
@@ -132,8 +227,22 @@ Refusal OwnerService::ApplyAct(room::OwnerRoom* r, RoomRules* rr, const mesh::Mo
       return Refusal::kNone;
     case ModAction::kDelete:
       return RetractOne(r, op.seq, op.reason, req.actor, req.ts_ms, mono_ms, seq);
+    case ModAction::kTerms:
+      rr->terms = op.rules;
+      rr->term_set = op.compiled;
+      return Refusal::kNone;
+    case ModAction::kAllow:
+    case ModAction::kDeny: {
+      HeldMsg m;
+      if (!Moderation::TakeHeld(rr, op.held_id, &m)) return Refusal::kNoSuchHeld;
+      if (op.action == ModAction::kAllow)
+        *seq = SequenceAllowed(r, std::move(m), req.ts_ms, mono_ms);
+      return Refusal::kNone;
+    }
     case ModAction::kListBans:
     case ModAction::kAudit:
+    case ModAction::kGetTerms:
+    case ModAction::kHeld:
       break;
   }
   return Refusal::kBadRequest;
@@ -192,7 +301,11 @@ void OwnerService::RecordAct(room::OwnerRoom* r, RoomRules* rr, std::string_view
   log_->AppendControl(r, actor, act, ts_ms);
   std::string target = op.user;
   if (op.action == ModAction::kDelete) target = std::to_string(op.seq);
-  if (op.action == ModAction::kMode || (op.action == ModAction::kClear && op.user.empty())) {
+  if (op.action == ModAction::kAllow || op.action == ModAction::kDeny) {
+    target = "held " + std::to_string(op.held_id);
+  }
+  if (op.action == ModAction::kMode || op.action == ModAction::kTerms ||
+      (op.action == ModAction::kClear && op.user.empty())) {
     target = r->Name();
   }
   Moderation::Audit(rr, AuditEntry{ts_ms, std::string(actor), std::string(chat::Name(op.action)),

@@ -64,6 +64,11 @@ void OwnerService::RestoreControl(const store::Record& rec) {
             static_cast<int>(rec.room.size()), rec.room.data());
     return;
   }
+  if (rec.room == chat::kGlobalRoom) {  // the server-wide blocked terms (every shard gets them)
+    global_rules_ = std::move(act.rules);
+    global_terms_ = std::move(act.compiled);
+    return;
+  }
   // A clear of the whole room hides what came before it (its event is already back).
   if (act.whole_room && act.seq != 0) {
     room::OwnerRoom* r = rooms_.Find(rec.room);

@@ -50,7 +50,7 @@ void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_
     return log_->SendAfterWritten(from, std::move(ack));
   }
   const SenderCheck check = req.admin ? SenderCheck::kGo : CheckSender(from, req, &ack);
-  if (check == SenderCheck::kRefused) return;
+  if (check == SenderCheck::kRefused || check == SenderCheck::kHeld) return;
   room::PublishInput in{req.room, req.user, req.text, req.cid, req.ts_ms, now_mono_ms};
   in.prio = req.prio;
   in.kind = req.kind;

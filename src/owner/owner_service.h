@@ -87,10 +87,19 @@ class OwnerService {
   static uint64_t UserTag(std::string_view user);
   // Moderation (owner_moderation.cc). CheckSender: bans, rate limit and modes for a user's
   // message; a refusal is answered here. kShadow: acked and echoed to its sender only.
-  enum class SenderCheck { kRefused, kGo, kShadow };
+  enum class SenderCheck { kRefused, kGo, kShadow, kHeld };
   SenderCheck CheckSender(int from, mesh::PublishReq& req, mesh::AckReply* ack);
   void AnswerShadow(int from, room::OwnerRoom* r, const room::PublishInput& in,
                     mesh::AckReply&& ack);
+  // The room's and the server-wide blocked terms on `text`: the most severe action matched.
+  chat::TermVerdict ScanTerms(const RoomRules& rr, std::string_view text);
+  // A held message: kept for a moderator (a control record), acked with its id.
+  SenderCheck Hold(int from, RoomRules* rr, mesh::PublishReq& req, mesh::AckReply* ack);
+  // Sequences a message a moderator allowed; returns its seq.
+  uint64_t SequenceAllowed(room::OwnerRoom* r, HeldMsg&& m, int64_t ts_ms, uint64_t mono_ms);
+  // PUT /admin/terms: the server-wide list, on the owner of chat::kGlobalRoom (logged there and
+  // copied to every other shard).
+  void OnGlobalTerms(int from, mesh::ModerateReq& req, mesh::AckReply&& ack);
   chat::Refusal ApplyAct(room::OwnerRoom* r, RoomRules* rr, const mesh::ModerateReq& req,
                          uint64_t mono_ms, uint64_t* seq);
   uint64_t SequenceAndForward(room::OwnerRoom* r, std::string_view type, std::string_view fields,
@@ -110,6 +119,9 @@ class OwnerService {
   OwnerCounters counters_;
   room::OwnerRooms rooms_;
   Moderation mod_;
+  std::vector<chat::TermRule> global_rules_;           // the server-wide blocked terms
+  std::shared_ptr<const chat::TermSet> global_terms_;  // ... compiled (null: none)
+  chat::TermScratch scratch_;
   room::DedupWindow dedup_;
   // Which user each recent (room, cid) belongs to (as the user's hash + 1, in the window's seq
   // slot): a cid another user already used in the room gets a server id instead, so that ids

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "chat/mod_op.h"
 #include "longpoll/poll_cursor.h"
 #include "reload.h"
 #include "replay_progress.h"
@@ -73,6 +74,10 @@ bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shar
       cfg.data_dir,
       [&](const store::Record& r) {
         progress.Tick(1);
+        if (r.room == chat::kGlobalRoom) {  // server-wide terms: every shard keeps them
+          for (auto& sh : shards) sh->Owner().RestoreEvent(r);
+          return;
+        }
         shards[static_cast<size_t>(room::OwnerShardOf(r.room, n))]->Owner().RestoreEvent(r);
       },
       &rep, &err,

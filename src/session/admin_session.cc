@@ -64,16 +64,30 @@ constexpr AdminEndpoint kAdminEndpoints[] = {
     {"clear", "POST", AdminEndpoint::kModerate, chat::ModAction::kClear},
     {"modes", "POST", AdminEndpoint::kModerate, chat::ModAction::kMode},
     {"audit", "GET", AdminEndpoint::kModerate, chat::ModAction::kAudit},
+    {"terms", "GET", AdminEndpoint::kModerate, chat::ModAction::kGetTerms},
+    {"terms", "PUT", AdminEndpoint::kModerate, chat::ModAction::kTerms},
+    {"held", "GET", AdminEndpoint::kModerate, chat::ModAction::kHeld},
+    {"held/*/allow", "POST", AdminEndpoint::kModerate, chat::ModAction::kAllow},
+    {"held/*/deny", "POST", AdminEndpoint::kModerate, chat::ModAction::kDeny},
 };
 
+// Segment by segment; a "*" segment matches one non-empty segment, which goes to *arg.
 bool PathMatches(std::string_view pattern, std::string_view what, std::string_view* arg) {
-  if (pattern.ends_with('*')) {
-    const std::string_view prefix = pattern.substr(0, pattern.size() - 1);
-    if (!what.starts_with(prefix)) return false;
-    *arg = what.substr(prefix.size());
-    return !arg->empty() && arg->find('/') == std::string_view::npos;
+  while (true) {
+    const size_t ps = pattern.find('/'), ws = what.find('/');
+    const std::string_view p = pattern.substr(0, ps), w = what.substr(0, ws);
+    if (p == "*") {
+      if (w.empty()) return false;
+      *arg = w;
+    } else if (p != w) {
+      return false;
+    }
+    if (ps == std::string_view::npos || ws == std::string_view::npos) {
+      return ps == std::string_view::npos && ws == std::string_view::npos;
+    }
+    pattern.remove_prefix(ps + 1);
+    what.remove_prefix(ws + 1);
   }
-  return what == pattern;
 }
 
 }  // namespace
@@ -126,17 +140,29 @@ void AdminSession::HandleModerate(ConnId c, const http::Request& req, std::strin
                                   const AdminEndpoint& e, std::string_view arg, AnswerForm a,
                                   std::string_view body) {
   chat::ModOp op;
-  const bool listing =
-      e.action == chat::ModAction::kListBans || e.action == chat::ModAction::kAudit;
+  const bool listing = e.action == chat::ModAction::kListBans ||
+                       e.action == chat::ModAction::kAudit ||
+                       e.action == chat::ModAction::kGetTerms ||
+                       e.action == chat::ModAction::kHeld || e.action == chat::ModAction::kTerms;
   // DELETE .../bans/U names its user in the path: the body may give a reason only (parsed as a
   // clear's, whose "user" is optional).
-  const chat::ModAction parse_as =
-      e.action == chat::ModAction::kUnban ? chat::ModAction::kClear : e.action;
+  // So do allow and deny (the held id is in the path); a term list is read by ParseTerms.
+  const bool path_names_it = e.action == chat::ModAction::kUnban ||
+                             e.action == chat::ModAction::kAllow ||
+                             e.action == chat::ModAction::kDeny;
+  const chat::ModAction parse_as = path_names_it ? chat::ModAction::kClear : e.action;
   chat::OpError err =
       ctx_.op_parser.ParseModBody(listing ? std::string_view{} : body, parse_as, &op);
   op.action = e.action;
   if (err.refusal != chat::Refusal::kNone) {
     return ctx_.RespondError(c, a, chat::Describe(err.refusal).http_status, err.code, err.message);
+  }
+  if (e.action == chat::ModAction::kTerms && !ParseTerms(c, body, a, &op)) return;
+  if (e.action == chat::ModAction::kAllow || e.action == chat::ModAction::kDeny) {
+    if (!http::ParseDecimal(arg, &op.held_id) || op.held_id == 0) {
+      return ctx_.RespondError(c, a, 400, "bad_request",
+                               "the held message's id must be a whole number from 1");
+    }
   }
   if (e.action == chat::ModAction::kUnban) {
     if (!chat::IsValidUserName(arg)) {
@@ -157,6 +183,39 @@ void AdminSession::HandleModerate(ConnId c, const http::Request& req, std::strin
   }
   AwaitAck(c, a);
   ctx_.Moderate(c, true, room, op, /*by_admin_key=*/true, a.cors);
+}
+
+bool AdminSession::ParseTerms(ConnId c, std::string_view body, AnswerForm a, chat::ModOp* op) {
+  std::string error;
+  if (!chat::ParseTermList(body, chat::TermLimits{}, &op->rules, &error)) {
+    ctx_.RespondError(c, a, 400, "bad_request", error);
+    return false;
+  }
+  // Compiled here, on the shard that took the request, not on the room's owner: the owner only
+  // swaps the compiled set in.
+  op->compiled = chat::TermSet::Compile(op->rules, &error);
+  if (!op->compiled) {
+    ctx_.RespondError(c, a, 400, "bad_request", error);
+    return false;
+  }
+  return true;
+}
+
+void AdminSession::HandleGlobalTerms(ConnId c, const http::Request& req, AnswerForm a,
+                                     std::string_view body) {
+  const bool put = req.method == "PUT";
+  if (!put && req.method != "GET" && req.method != "HEAD") {
+    return ctx_.RespondError(c, a, 405, "method_not_allowed", "use GET or PUT");
+  }
+  if (!Authorized(c, req, a)) return;
+  if (ctx_.draining) {
+    return ctx_.RespondError(c, a.Closing(), 503, "draining", "server is draining");
+  }
+  chat::ModOp op;
+  op.action = put ? chat::ModAction::kTerms : chat::ModAction::kGetTerms;
+  if (put && !ParseTerms(c, body, a, &op)) return;
+  AwaitAck(c, a);
+  ctx_.Moderate(c, true, chat::kGlobalRoom, op, /*by_admin_key=*/true, a.cors);
 }
 
 void AdminSession::AwaitAck(ConnId c, AnswerForm a) {

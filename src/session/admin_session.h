@@ -7,6 +7,8 @@
 //   POST   /admin/rooms/R/clear        {"user"?,"reason"?}       -> {"op":"clear","seq"?}
 //   POST   /admin/rooms/R/modes        {"slow_secs"?,...}        -> {"op":"mode","seq"}
 //   GET    /admin/rooms/R/audit?limit=N (1..1000, default 50)    -> {"room","audit"}
+//   GET|PUT /admin/rooms/R/terms, GET|PUT /admin/terms  {"terms":[...],"regex":[...]}
+//   GET    /admin/rooms/R/held, POST /admin/rooms/R/held/H/allow|deny
 // Without --admin-key the admin API is off (403). A request that was taken waits for the owner's
 // ack (kAwaitingAck, input held) and is answered by HttpSession::OnAck. Shard thread only.
 #pragma once
@@ -24,6 +26,8 @@ class AdminSession {
  public:
   explicit AdminSession(Context* ctx) : ctx_(*ctx) {}
   void Handle(ConnId c, const http::Request& req, AnswerForm a, std::string_view body);
+  // GET|PUT /admin/terms: the server-wide blocked terms.
+  void HandleGlobalTerms(ConnId c, const http::Request& req, AnswerForm a, std::string_view body);
 
  private:
   [[nodiscard]] bool Authorized(ConnId c, const http::Request& req, AnswerForm a);
@@ -32,6 +36,9 @@ class AdminSession {
   void HandleModerate(ConnId c, const http::Request& req, std::string_view room,
                       const AdminEndpoint& e, std::string_view arg, AnswerForm a,
                       std::string_view body);
+  // A PUT body {"terms","regex"}: parsed and compiled into op (false: answered 400, naming the
+  // rule or the pattern the matcher refused).
+  bool ParseTerms(ConnId c, std::string_view body, AnswerForm a, chat::ModOp* op);
   // The request waits for the owner's answer (HttpSession::OnAck), input held.
   void AwaitAck(ConnId c, AnswerForm a);
 

@@ -4,6 +4,7 @@
 // its CORS headers travel with each request as an AnswerForm). Shard thread only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,6 +23,17 @@
 #include "ws/ws_frame.h"
 
 namespace roomcast::session {
+
+// A blocked-term list (PUT /admin/terms, PUT /admin/rooms/R/terms) may be larger than any other
+// request body: up to 1000 terms of 60 characters and 10 regexes of 260, as JSON.
+inline constexpr size_t kMaxTermListBody = 512 * 1024;
+// The body limit of a request: --max-body, or kMaxTermListBody for a term list.
+[[nodiscard]] inline size_t MaxBodyOf(const http::Request& req, const Config& cfg) {
+  const bool terms = req.method == "PUT" &&
+                     (req.path == "/admin/terms" ||
+                      (req.path.starts_with("/admin/rooms/") && req.path.ends_with("/terms")));
+  return terms ? std::max<size_t>(cfg.max_body, kMaxTermListBody) : cfg.max_body;
+}
 
 // CORS: which Access-Control-Allow-Origin a request gets (an index into the context's table).
 enum : uint8_t { kCorsNone = 0, kCorsAny = 1, kCorsFirstListed = 2, kCorsDenied = 255 };

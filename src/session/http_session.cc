@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <string>
 
+#include "ack_json.h"
 #include "base/json_writer.h"
 #include "base/log.h"
 #include "room/fanout.h"
@@ -59,11 +60,8 @@ std::string AckBody(const mesh::AckReply& ack) {
     body += R"(,"seq":)";
     json::AppendUint(&body, ack.seq);
   } else {
-    body = R"({"seq":)";
-    json::AppendUint(&body, ack.seq);
-    body += R"(,"id":)";
-    json::AppendString(&body, ack.id);
-    if (ack.duplicate) body += R"(,"duplicate":true)";
+    body = "{";
+    AppendAckFields(&body, ack);
   }
   body += '}';
   return body;
@@ -93,9 +91,10 @@ size_t HttpSession::Process(ConnId c, std::span<const uint8_t> data) {
       break;
   }
   ctx_.Sess(c).flags |= kSawRequest;
-  if (req.content_length > ctx_.cfg.max_body) {
+  const size_t max_body = MaxBodyOf(req, ctx_.cfg);
+  if (req.content_length > max_body) {
     ctx_.RespondError(c, AnswerForm{false, ctx_.CorsIndex(req)}, 413, "too_large",
-                      "request body over " + std::to_string(ctx_.cfg.max_body) + " bytes");
+                      "request body over " + std::to_string(max_body) + " bytes");
     return data.size();
   }
   const size_t total = req.head_bytes + req.content_length;
@@ -114,6 +113,7 @@ void HttpSession::HandleRequest(ConnId c, const http::Request& req, std::string_
     return ws_.HandleUpgrade(c, req, a);
   }
   if (path.substr(0, 13) == "/admin/rooms/") return admin_.Handle(c, req, a, body);
+  if (path == "/admin/terms") return admin_.HandleGlobalTerms(c, req, a, body);
   if (ctx_.cfg.debug_stall && path == "/debug/stall") return HandleDebugStall(c, req, a);
   HandleRoom(c, req, a, body);
 }

@@ -3,6 +3,7 @@
 #include "sessions.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "base/json_writer.h"
 #include "base/log.h"
@@ -104,7 +105,13 @@ void Sessions::SetPendingInput(ConnId c, std::span<const uint8_t> rest) {
     return;
   }
   const Config& cfg = ctx_.cfg;
-  if (rest.size() > static_cast<size_t>(cfg.max_head) + cfg.max_body + cfg.max_frame + 16) {
+  // A PUT being read may be a term list, whose body may pass --max-body (MaxBodyOf; its head,
+  // once read, says whether it is one, and HttpSession refuses any other too-large body).
+  const bool put_being_read =
+      !(s.flags & kAwaitingAck) && rest.size() >= 4 && std::memcmp(rest.data(), "PUT ", 4) == 0;
+  const size_t max_body =
+      put_being_read ? std::max<size_t>(cfg.max_body, kMaxTermListBody) : cfg.max_body;
+  if (rest.size() > cfg.max_head + max_body + cfg.max_frame + 16) {
     // More held input than any single request or frame can need: a misbehaving client.
     s.flags |= kClosingSess;
     if (s.kind == SessKind::kHttp && (s.flags & kAwaitingAck)) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "ack_json.h"
 #include "base/json_writer.h"
 #include "base/utf8.h"
 #include "ws/ws_handshake.h"
@@ -305,11 +306,8 @@ void WsSession::OnAck(const mesh::AckReply& ack) {
   if (!ack.echo.empty()) SendText(ack.to.conn, ack.echo);  // shadow: only its sender sees it
   std::string j = R"({"type":"ack","cid":)";
   json::AppendString(&j, ack.cid);
-  j += R"(,"seq":)";
-  json::AppendUint(&j, ack.seq);
-  j += R"(,"id":)";
-  json::AppendString(&j, ack.id);
-  if (ack.duplicate) j += R"(,"duplicate":true)";
+  j += ',';
+  AppendAckFields(&j, ack);
   j += '}';
   SendText(ack.to.conn, j);
 }

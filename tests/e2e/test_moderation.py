@@ -326,3 +326,113 @@ def test_moderation_survives_kill9_and_restart(roomcast, secret_file, tmp_path):
     assert [e["action"] for e in body["audit"]] == ["clear", "ban", "ban", "mode"], body
     st, _, body = admin(second, "GET", "/bans")
     assert [b["user"] for b in body["bans"]] == ["brief", "troll"], body
+
+
+def put_terms(srv, body, room=ROOM):
+    path = "/admin/terms" if room is None else f"/admin/rooms/{room}/terms"
+    st, _, raw = http("PUT", srv.url(path), json.dumps(body),
+                      {"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"})
+    return st, json.loads(raw)
+
+
+TERMS = {"terms": [{"pattern": "darn", "action": "reject"},
+                   {"pattern": "heck*", "action": "mask"},
+                   {"pattern": "buy*", "action": "hold"}],
+         "regex": [{"pattern": "free\\s+money", "action": "reject"}]}
+
+
+def test_blocked_terms_reject_mask_and_hold_then_allow_or_deny(roomcast, secret_file):
+    srv = start(roomcast, secret_file)
+    st, body = put_terms(srv, TERMS)
+    assert (st, body) == (200, {"op": "terms"}), body
+    st, _, got = admin(srv, "GET", "/terms")
+    assert [t["pattern"] for t in got["terms"]] == ["darn", "heck*", "buy*"], got
+    assert got["regex"] == [{"pattern": "free\\s+money", "action": "reject"}], got
+
+    async def go():
+        mod, _ = await open_as(srv, "mia", "moderator")
+        viewer, _ = await open_as(srv)
+        user, _ = await open_as(srv, "ulla")
+        e = await say(user, "oh Darn it")
+        assert e["code"] == "blocked_term", e
+        e = await say(user, "free   money here")  # a regex is case-sensitive as written
+        assert e["code"] == "blocked_term", e
+        a = await say(user, "what the heckin deal", "m1")
+        assert a["type"] == "ack" and a["masked"] is True, a
+        m = await next_of(viewer, "msg")
+        assert m["id"] == "m1" and "heck" not in m["text"] and "*" in m["text"], m
+        h1 = await say(user, "buying gold cheap", "h1")
+        assert h1["type"] == "ack" and h1["held"] is True and h1["id"] >= 1, h1
+        h2 = await say(user, "buy now", "h2")
+        st, _, held = admin(srv, "GET", "/held")
+        assert [(x["id"], x["text"]) for x in held["held"]] == [
+            (h1["id"], "buying gold cheap"), (h2["id"], "buy now")], held
+        a = await act(mod, op="allow", id=h1["id"])
+        assert a["op"] == "allow" and a["seq"] >= 1, a
+        m = await next_of(viewer, "msg")  # nothing held came before the allowed one
+        assert (m["text"], m["user"], m["seq"]) == ("buying gold cheap", "ulla", a["seq"]), m
+        st, _, body = admin(srv, "POST", f"/held/{h2['id']}/deny", {})
+        assert (st, body) == (200, {"op": "deny"}), body
+        st, _, body = admin(srv, "POST", f"/held/{h2['id']}/deny", {})
+        assert (st, body["error"]) == (404, "not_found"), body
+        e = await act(user, op="allow", id=h2["id"])
+        assert e["code"] == "forbidden", e
+        for s in (mod, viewer, user):
+            await s.close()
+    run(go(), 30)
+    assert admin(srv, "GET", "/held")[2]["held"] == []
+
+
+def test_server_wide_terms_and_bad_term_lists(roomcast, secret_file):
+    srv = start(roomcast, secret_file)
+    st, body = put_terms(srv, {"terms": [{"pattern": "globalbad"}]}, room=None)
+    assert (st, body) == (200, {"op": "terms"}), body
+    st, _, raw = http("GET", srv.url("/admin/terms"), None, {"Authorization": f"Bearer {ADMIN}"})
+    assert json.loads(raw)["terms"] == [{"pattern": "globalbad", "action": "reject"}], raw
+    for room in ("a", "b", "c", "d"):  # rooms on every shard
+        st, _, raw = http("POST", srv.url(f"/rooms/{room}/messages"),
+                          json.dumps({"text": "so globalbad"}),
+                          {"Authorization": "Bearer " + token("ulla"),
+                           "Content-Type": "application/json"})
+        assert (st, json.loads(raw)["error"]) == (403, "blocked_term"), (room, raw)
+    for bad, word in [({"regex": [{"pattern": "(unclosed", "action": "reject"}]}, "(unclosed"),
+                      ({"terms": [{"pattern": "x" * 61}]}, "x" * 61),
+                      ({"terms": [{"pattern": f"t{i}"} for i in range(1001)]}, "1000"),
+                      ({"terms": [{"pattern": "ok", "action": "explode"}]}, "action"),
+                      ({"words": []}, "words")]:
+        st, body = put_terms(srv, bad)
+        assert st == 400 and body["error"] == "bad_request" and word in body["message"], body
+
+
+def test_terms_and_held_messages_survive_kill9(roomcast, secret_file, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    first = start(roomcast, secret_file, "--data-dir", data)
+    assert put_terms(first, TERMS)[0] == 200
+    assert put_terms(first, {"terms": [{"pattern": "globalbad"}]}, room=None)[0] == 200
+
+    async def hold():
+        user, _ = await open_as(first, "ulla")
+        h = await say(user, "buy buy buy", "hx")
+        assert h["held"] is True, h
+        await user.close()
+        return h["id"]
+    held_id = run(hold(), 20)
+    os.kill(first.proc.pid, signal.SIGKILL)
+    first.proc.wait(timeout=10)
+    first.proc = None
+
+    second = start(roomcast, secret_file, "--data-dir", data)
+    st, _, held = admin(second, "GET", "/held")
+    assert [(x["id"], x["text"]) for x in held["held"]] == [(held_id, "buy buy buy")], held
+
+    async def after():
+        user, _ = await open_as(second, "ulla")
+        assert (await say(user, "darn"))["code"] == "blocked_term"
+        assert (await say(user, "globalbad"))["code"] == "blocked_term"
+        h = await say(user, "buy again")
+        assert h["held"] is True and h["id"] > held_id, h  # ids are never reused
+        await user.close()
+    run(after(), 20)
+    st, _, body = admin(second, "POST", f"/held/{held_id}/allow", {})
+    assert st == 200 and body["seq"] >= 1, body

@@ -304,5 +304,64 @@ TEST(OwnerModeration, AShadowBannedSenderIsAckedAndEchoedButNothingIsSequenced) 
   EXPECT_EQ(m.f.sequenced.load(), 0u);
 }
 
+mesh::ModerateReq Terms(std::vector<chat::TermRule> rules, std::string room = "r") {
+  mesh::ModerateReq t = Act(ModAction::kTerms);
+  t.room = std::move(room);
+  std::string error;
+  t.op.compiled = chat::TermSet::Compile(rules, &error);
+  EXPECT_TRUE(t.op.compiled) << error;
+  t.op.rules = std::move(rules);
+  return t;
+}
+
+TEST(OwnerModeration, TermsRejectMaskAndHoldUntilAllowed) {
+  ModFixture m;
+  auto j = Join("r");
+  m.owner->OnJoin(0, j);
+  EXPECT_EQ(m.Do(Terms({{"darn", chat::TermAction::kReject},
+                        {"heck*", chat::TermAction::kMask},
+                        {"buy*", chat::TermAction::kHold}}))
+                .refusal,
+            Refusal::kNone);
+  EXPECT_EQ(m.Send(Said("al", "oh darn")).refusal, Refusal::kBlockedTerm);
+  const mesh::AckReply& masked = m.Send(Said("al", "heckin good", kT0 + 1));
+  EXPECT_TRUE(masked.masked);
+  const uint64_t masked_seq = masked.seq;
+  m.out.sent.clear();
+  const mesh::AckReply held = m.Send(Said("bo", "buy gold", kT0 + 2));
+  EXPECT_EQ(held.refusal, Refusal::kNone);
+  EXPECT_NE(held.held_id, 0u);
+  EXPECT_EQ(m.out.sent.size(), 1u);  // the ack only: nothing forwarded
+  mesh::ModerateReq allow = Act(ModAction::kAllow, "", kT0 + 3);
+  allow.op.held_id = held.held_id;
+  const mesh::AckReply& a = m.Do(allow);
+  EXPECT_EQ(a.seq, masked_seq + 1);
+  EXPECT_NE(m.out.At<mesh::ForwardMsg>(1).msg.json.find(R"("user":"bo","text":"buy gold")"),
+            std::string::npos);
+  EXPECT_EQ(m.Do(allow).refusal, Refusal::kNoSuchHeld);  // only once
+}
+
+TEST(OwnerModeration, ServerWideTermsReachEveryShard) {
+  Fixture f(3);
+  f.opt.mod_policy.rate = room::RateSpec{};
+  RecordingOutbox out;
+  MemoryEventLog log(&out);
+  OwnerService owner(1, f.opt, &log, &out, f.Counters());
+  mesh::ModerateReq t =
+      Terms({{"spam", chat::TermAction::kReject}}, std::string(chat::kGlobalRoom));
+  owner.OnModerate(2, t, 1);
+  ASSERT_EQ(out.sent.size(), 3u);  // a copy to shards 0 and 2, then the ack
+  EXPECT_EQ(out.sent[0].shard, 0);
+  EXPECT_TRUE(out.At<mesh::ModerateReq>(0).op.propagated);
+  EXPECT_EQ(out.sent[1].shard, 2);
+  EXPECT_EQ(out.At<mesh::AckReply>(2).op, "terms");
+  OwnerService other(0, f.opt, &log, &out, f.Counters());
+  other.OnModerate(1, out.At<mesh::ModerateReq>(0), 1);
+  EXPECT_EQ(out.sent.size(), 3u);  // a copy is applied, not answered
+  auto p = Said("al", "spam spam");
+  other.OnPublish(0, p, 1);
+  EXPECT_EQ(out.At<mesh::AckReply>(3).refusal, Refusal::kBlockedTerm);
+}
+
 }  // namespace
 }  // namespace roomcast::owner

@@ -151,5 +151,26 @@ TEST(ModerationSession, AdminBadInputIsAnsweredWithoutAnAsk) {
   EXPECT_TRUE(h.rooms.moderates.empty());
 }
 
+TEST(ModerationSession, ATermListIsCompiledHereAndABadOneIsRefusedNamingThePattern) {
+  Harness h(AdminConfig());
+  h.Accept(1);
+  h.Recv(1, AdminRequest("PUT", "terms",
+                         R"({"terms":[{"pattern":"darn*","action":"mask"}],)"
+                         R"("regex":[{"pattern":"free\\s+money"}]})"));
+  ASSERT_EQ(h.rooms.moderates.size(), 1u);
+  const chat::ModOp& op = h.rooms.moderates[0].op;
+  EXPECT_EQ(op.action, chat::ModAction::kTerms);
+  ASSERT_EQ(op.rules.size(), 2u);
+  ASSERT_TRUE(op.compiled);
+  EXPECT_FALSE(op.compiled->Empty());
+  h.Closed(1);
+  h.Accept(2);
+  h.Recv(2, AdminRequest("PUT", "terms", R"({"regex":[{"pattern":"(open"}]})"));
+  const std::string out = h.out.Take(2);
+  EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 400");
+  EXPECT_NE(out.find("(open"), std::string::npos) << out;
+  EXPECT_EQ(h.rooms.moderates.size(), 1u);
+}
+
 }  // namespace
 }  // namespace roomcast::session
