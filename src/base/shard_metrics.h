@@ -2,7 +2,7 @@
 // load and store, no read-modify-write across threads) and read by whichever shard answers
 // GET /metrics; each block sits on its own cache lines. Every layer that counts something for
 // /metrics writes here (the sessions, the owner through OwnerCounters, the log through
-// LogCounters); server/metrics.cc renders it.
+// LogCounters); service/metrics_text.cc renders it.
 #pragma once
 
 #include <atomic>
@@ -57,7 +57,7 @@ struct AnswerCounters {
 struct alignas(64) ShardMetrics : AnswerCounters {
   std::atomic<uint64_t> connections{0};
   // The shard's loop clock (monotonic ms), stored once per loop turn: the watchdog's proof that
-  // the loop turns (watchdog.h).
+  // the loop turns (service/watchdog.h).
   std::atomic<uint64_t> heartbeat_ms{0};
   std::atomic<uint64_t> ws_viewers{0};
   std::atomic<uint64_t> accepted_total{0};

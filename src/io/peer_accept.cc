@@ -1,29 +1,29 @@
-// Accepting with the peer's address, for --max-conns-per-ip (LoopOptions::peer_counts). Sockets
-// are direct descriptors, so there is no fd to ask getpeername; and a multishot accept writes
-// every connection's address into the same buffer, so by the time its completions are read only
-// the last one is there. Instead a few single-shot accepts stay in flight, each with its own
-// address buffer, each re-armed when it completes. Loop thread only.
-#include <cerrno>
+// The single-shot accepts that learn their peer's address (peer_accept.h). Loop thread only.
+#include "peer_accept.h"
 
 #include "base/log.h"
-#include "loop_impl.h"
+#include "conn_table.h"
+#include "io/shard_loop.h"
+#include "submit.h"
 
 namespace roomcast::io {
 
-void Loop::Impl::SetupPeerAccepts() {
-  if (loop->opts_.peer_counts == nullptr) return;
-  addr_accepts.assign(kAddrAccepts, AddrAccept{});
-  peers.assign(table_size, PeerKey{});
+void PeerAccepts::Setup(PeerCounts* counts, int shard_id, uint32_t table_size) {
+  counts_ = counts;
+  shard_id_ = shard_id;
+  if (counts_ == nullptr) return;
+  accepts_.assign(kAddrAccepts, AddrAccept{});
+  peers_.assign(table_size, PeerKey{});
 }
 
-void Loop::Impl::ArmAddrAccepts() {
+bool PeerAccepts::Arm(io_uring* ring, int listen_fd, bool room_to_accept) {
   uint32_t armed = 0;
-  for (uint32_t i = 0; i < addr_accepts.size(); ++i) {
-    AddrAccept& a = addr_accepts[i];
+  for (uint32_t i = 0; i < accepts_.size(); ++i) {
+    AddrAccept& a = accepts_[i];
     // Each accept in flight takes at most one slot: the backlog-sized room suffices for all.
-    if (!a.armed && RoomToAccept()) {
+    if (!a.armed && room_to_accept) {
       a.len = sizeof(a.addr);
-      io_uring_sqe* sqe = GetSqe();
+      io_uring_sqe* sqe = GetSqe(ring);
       // liburing 2.3 stores file_index + 1 as given: ALLOC - 1 asks the kernel to pick a slot
       // (as io_uring_prep_multishot_accept_direct does); ALLOC itself would wrap to 0, a plain fd.
       io_uring_prep_accept_direct(sqe, listen_fd, reinterpret_cast<sockaddr*>(&a.addr), &a.len, 0,
@@ -33,69 +33,42 @@ void Loop::Impl::ArmAddrAccepts() {
     }
     if (a.armed) ++armed;
   }
-  accept_armed = armed == addr_accepts.size();
+  return armed == accepts_.size();
 }
 
-void Loop::Impl::CancelAddrAccepts() {
-  for (uint32_t i = 0; i < addr_accepts.size(); ++i) {
-    if (!addr_accepts[i].armed) continue;
-    io_uring_sqe* sqe = GetSqe();
-    io_uring_prep_cancel64(sqe, PackUserData(kOpAcceptAddr, 0, i), 0);
-    io_uring_sqe_set_data64(sqe, PackUserData(kOpCancel, 0, 0));
+void PeerAccepts::Cancel(io_uring* ring) {
+  for (uint32_t i = 0; i < accepts_.size(); ++i) {
+    if (accepts_[i].armed) SubmitCancel(ring, PackUserData(kOpAcceptAddr, 0, i));
   }
 }
 
-void Loop::Impl::OnAddrAcceptDone(uint32_t idx, const io_uring_cqe* cqe) {
-  if (idx >= addr_accepts.size()) return;
-  AddrAccept& a = addr_accepts[idx];
-  a.armed = false;
-  accept_armed = false;
-  if (cqe->res < 0) {
-    if (cqe->res == -ENFILE) ++loop->stats_.accept_refused_full;
-    if (cqe->res != -ECANCELED) {
-      ++loop->stats_.accept_errors;
-      accept_retry_at = loop->now_ms_ + 100;  // as for the multishot accept: no spinning
-    }
-  } else {
-    const uint32_t slot = static_cast<uint32_t>(cqe->res);
-    CountPeer(slot, a);
-    OpenConn(slot);
-  }
-  ArmAccept();
+bool PeerAccepts::Completed(uint32_t idx) {
+  if (idx >= accepts_.size()) return false;
+  accepts_[idx].armed = false;
+  return true;
 }
 
-// Counts the new connection under its address, or marks it over the cap (and logs that at most
-// once a second per shard, with the number refused since the last line).
-void Loop::Impl::CountPeer(uint32_t slot, const AddrAccept& a) {
-  Conn* c = Get(slot);
+uint16_t PeerAccepts::Count(uint32_t slot, uint32_t idx, uint64_t now_ms, LoopStats* stats) {
+  const AddrAccept& a = accepts_[idx];
   PeerKey key;
-  if (slot >= peers.size() || !PeerKeyFrom(a.addr, a.len, &key)) return;  // not IP: not counted
-  peers[slot] = key;
-  PeerCounts& counts = *loop->opts_.peer_counts;
-  if (counts.Acquire(key)) {
-    c->flags |= kPeerCounted;
-    return;
-  }
-  c->flags |= kOverPeerCap;
-  ++loop->stats_.accept_over_peer_cap;
-  ++peer_refusals_unlogged;
-  if (peer_refusal_logged_ms == 0 || loop->now_ms_ >= peer_refusal_logged_ms + 1000) {
-    RC_WARN(loop->opts_.shard_id,
+  if (slot >= peers_.size() || !PeerKeyFrom(a.addr, a.len, &key)) return 0;  // not IP: uncounted
+  peers_[slot] = key;
+  if (counts_->Acquire(key)) return kPeerCounted;
+  ++stats->accept_over_peer_cap;
+  ++refusals_unlogged_;
+  if (refusal_logged_ms_ == 0 || now_ms >= refusal_logged_ms_ + 1000) {
+    RC_WARN(shard_id_,
             "refused %llu connection(s), the last from %s: it holds %u, --max-conns-per-ip",
-            static_cast<unsigned long long>(peer_refusals_unlogged), PeerKeyText(key).c_str(),
-            counts.Cap());
-    peer_refusals_unlogged = 0;
-    peer_refusal_logged_ms = loop->now_ms_;
+            static_cast<unsigned long long>(refusals_unlogged_), PeerKeyText(key).c_str(),
+            counts_->Cap());
+    refusals_unlogged_ = 0;
+    refusal_logged_ms_ = now_ms;
   }
+  return kOverPeerCap;
 }
 
-void Loop::Impl::UncountPeer(uint32_t slot, Conn* c) {
-  if (c->flags & kPeerCounted) loop->opts_.peer_counts->Release(peers[slot]);
-}
-
-bool Loop::OverPeerCap(ConnId c) const {
-  const Conn* conn = impl_->Find(c);
-  return conn != nullptr && (conn->flags & kOverPeerCap) && (conn->flags & kOpen);
+void PeerAccepts::Uncount(uint32_t slot, uint16_t conn_flags) {
+  if (conn_flags & kPeerCounted) counts_->Release(peers_[slot]);
 }
 
 }  // namespace roomcast::io

@@ -1,5 +1,5 @@
 // The shard loop: ring set-up, the one completion dispatcher, and the sleep/wake protocol.
-// Send queues live in send_queue.cc, connection life (accept, receive, close) in conn_life.cc.
+// The send path lives in send_path.cc, connection life (accept, receive, close) in conn_life.cc.
 #include "io/shard_loop.h"
 
 #include <pthread.h>
@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "listener.h"
 #include "loop_impl.h"
 
 namespace roomcast::io {
@@ -58,7 +59,7 @@ void Loop::RequestStop() {
 }
 
 void Loop::WakePeer(int peer_ring_fd) {
-  io_uring_sqe* sqe = impl_->GetSqe();
+  io_uring_sqe* sqe = GetSqe(&impl_->ring);
   io_uring_prep_msg_ring(sqe, peer_ring_fd, 0, PackUserData(kOpWake, 0, 0), 0);
   io_uring_sqe_set_data64(sqe, PackUserData(kOpMsgSent, 0, 0));
   sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
@@ -67,13 +68,13 @@ void Loop::WakePeer(int peer_ring_fd) {
 
 void Loop::SubmitFileWrite(int fd, const void* data, uint32_t len, uint64_t offset,
                            uint32_t token) {
-  io_uring_sqe* sqe = impl_->GetSqe();
+  io_uring_sqe* sqe = GetSqe(&impl_->ring);
   io_uring_prep_write(sqe, fd, data, len, offset);
   io_uring_sqe_set_data64(sqe, PackUserData(kOpFile, 0, token));
 }
 
 void Loop::SubmitFileSync(int fd, uint32_t token) {
-  io_uring_sqe* sqe = impl_->GetSqe();
+  io_uring_sqe* sqe = GetSqe(&impl_->ring);
   io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
   io_uring_sqe_set_data64(sqe, PackUserData(kOpFile, 0, token));
 }
@@ -147,11 +148,12 @@ int Loop::Impl::Setup(std::string* error) {
              " (a table cannot exceed the descriptor limit, RLIMIT_NOFILE)";
     return rc;
   }
-  rc = SetupBufferRing(error);
+  rc = buffers.Setup(&ring, o.recv_buf_count, o.recv_buf_size, error);
   if (rc < 0) return rc;
-  rc = SetupListener(error);
+  rc = OpenListener(o.listen_host, o.listen_port, o.listen_backlog, error);
   if (rc < 0) return rc;
-  SetupPeerAccepts();
+  listen_fd = rc;
+  peer_accepts.Setup(o.peer_counts, o.shard_id, table_size);
   event_fd = eventfd(0, EFD_CLOEXEC);  // blocking: io_uring waits on it
   if (event_fd < 0) {
     *error = std::string("eventfd: ") + strerror(errno);
@@ -160,17 +162,8 @@ int Loop::Impl::Setup(std::string* error) {
   return 0;
 }
 
-io_uring_sqe* Loop::Impl::GetSqe() {
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-  while (sqe == nullptr) {
-    io_uring_submit(&ring);  // the submission queue is full: hand it to the kernel and retry
-    sqe = io_uring_get_sqe(&ring);
-  }
-  return sqe;
-}
-
 void Loop::Impl::ArmEventFd() {
-  io_uring_sqe* sqe = GetSqe();
+  io_uring_sqe* sqe = GetSqe(&ring);
   io_uring_prep_read(sqe, event_fd, &event_value, sizeof(event_value), 0);
   io_uring_sqe_set_data64(sqe, PackUserData(kOpEvent, 0, 0));
 }
@@ -186,7 +179,7 @@ void Loop::Impl::ReapCompletions() {
     if (seen >= kMaxCqesPerTurn) break;  // keep one turn bounded; the rest is taken next turn
   }
   io_uring_cq_advance(&ring, seen);
-  ReturnBuffers();
+  buffers.Publish();
 }
 
 void Loop::Impl::Dispatch(const io_uring_cqe* cqe) {
@@ -230,13 +223,13 @@ void Loop::Impl::Dispatch(const io_uring_cqe* cqe) {
       OnAddrAcceptDone(slot, cqe);
       break;
     case kOpSocket:
-      OnSocketDone(slot, cqe->res);
+      if (auto failed = connects.OnSocketDone(&ring, slot, cqe->res)) Connected(*failed);
       break;
     case kOpConnect:
-      OnConnectDone(gen, slot, cqe->res);
+      if (auto outcome = connects.OnConnectDone(&ring, gen, slot, cqe->res)) Connected(*outcome);
       break;
     case kOpConnectClose:
-      OnConnectCloseDone(slot);
+      Connected(connects.OnCloseDone(slot));
       break;
   }
 }
@@ -248,23 +241,11 @@ void Loop::Impl::Teardown() {
   event_fd = -1;
 }
 
+// The members' destructors run after this body: the buffer ring is unmapped after the ring is
+// gone, and the free send records are deleted after every queue was dropped here.
 Loop::Impl::~Impl() {
-  for (auto& chunk : conns) {
-    if (!chunk) continue;  // chunks are allocated on first use (Get), so some may be missing
-    for (uint32_t i = 0; i < kConnChunk; ++i) DropQueue(&chunk[i], nullptr, nullptr);
-  }
-  while (free_ops) {
-    SendOp* n = free_ops->next_free;
-    delete free_ops;
-    free_ops = n;
-  }
-  while (free_refs) {
-    SendRef* n = free_refs->next;
-    delete free_refs;
-    free_refs = n;
-  }
+  conns.ForEachAllocated([this](Conn* c) { queues.Drop(c, nullptr, nullptr); });
   if (ring_ready) io_uring_queue_exit(&ring);
-  FreeBufferRing();
   if (listen_fd >= 0) close(listen_fd);
   if (event_fd >= 0) close(event_fd);
 }

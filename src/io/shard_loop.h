@@ -164,9 +164,6 @@ class Loop {
   [[nodiscard]] const LoopStats& Stats() const { return stats_; }
 
  private:
-  struct SendRef;
-  struct SendOp;
-  struct Conn;
   struct Impl;
   std::unique_ptr<Impl> impl_;
   LoopOptions opts_;

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "service/metrics_text.h"
 
 namespace roomcast::server {
 
@@ -237,6 +238,11 @@ void Shard::OnStopRequested() {
   RC_INFO(id_, "draining: bye sent to %u viewers, %u connections open", said_bye,
           loop_.LiveConns());
   loop_.Finish(loop_.NowMs() + cfg_.drain_secs * 1000ull);
+}
+
+std::string Shard::RenderMetrics() {
+  PublishMetrics();  // our own figures are current; the others are at most 250 ms old
+  return RenderMetricsText(shared_->metrics.get(), shared_->shards, shared_->start_unix_s);
 }
 
 void Shard::PublishMetrics() {

@@ -113,7 +113,7 @@ class Shard final : public io::LoopHandler {
 
   // Every message another shard (or this one) sent us: one dispatch over mesh::Message.
   void HandleMessage(int from, mesh::Message& msg);
-  std::string RenderMetrics();  // metrics.cc
+  std::string RenderMetrics();  // GET /metrics (service/metrics_text.h)
   void PublishMetrics();
   // live_settings.cc: takes the settings SIGHUP changed (admin key, CORS list).
   void ApplyLiveSettings();

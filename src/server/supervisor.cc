@@ -7,8 +7,8 @@
 #include <string>
 
 #include "base/log.h"
+#include "service/watchdog.h"
 #include "shard.h"
-#include "watchdog.h"
 
 namespace roomcast::server {
 
@@ -78,7 +78,7 @@ class Drain {
 
 void Supervise(const Config& cfg, const sigset_t& signals, SupervisedShards s, Notifier* notifier,
                const std::function<void()>& reload) {
-  Watchdog watchdog(s.shared, notifier->WatchdogUsec());
+  Watchdog watchdog(s.shared->metrics.get(), s.shared->shards, notifier->WatchdogUsec());
   if (watchdog.Enabled()) {
     RC_INFO(-1, "systemd watchdog every %llu ms; a shard is stuck after %llu ms without a turn",
             static_cast<unsigned long long>(notifier->WatchdogUsec() / 1000),

@@ -8,10 +8,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "server_shared.h"
+#include "base/shard_metrics.h"
 
 namespace roomcast::server {
 
+// The monotonic clock in ms (the heartbeats' clock).
 [[nodiscard]] uint64_t MonotonicMs();
 
 class Watchdog {
@@ -19,7 +20,8 @@ class Watchdog {
   // watchdog_usec: from $WATCHDOG_USEC (0: off). Pings go out every third of it; a shard is stuck
   // when its heartbeat is older than half of it, and never sooner than kMinStallMs (an idle shard
   // turns once a second).
-  Watchdog(const ServerShared* shared, uint64_t watchdog_usec);
+  // metrics: the shards' blocks (`shards` of them), whose heartbeat_ms it reads.
+  Watchdog(const ShardMetrics* metrics, int shards, uint64_t watchdog_usec);
   static constexpr uint64_t kMinStallMs = 2500;
 
   [[nodiscard]] bool Enabled() const { return interval_ms_ > 0; }
@@ -31,7 +33,8 @@ class Watchdog {
   [[nodiscard]] uint64_t StallLimitMs() const { return stall_ms_; }
 
  private:
-  const ServerShared* shared_;
+  const ShardMetrics* metrics_;
+  int shards_;
   uint64_t interval_ms_ = 0;
   uint64_t stall_ms_ = kMinStallMs;
   uint64_t next_ms_ = 0;

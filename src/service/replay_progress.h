@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "service/notify.h"
+#include "notify.h"
 #include "watchdog.h"
 
 namespace roomcast::server {

@@ -1,3 +1,4 @@
+// The systemd watchdog fed from the shards' heartbeats (watchdog.h).
 #include "watchdog.h"
 
 #include <time.h>
@@ -14,8 +15,8 @@ uint64_t MonotonicMs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
 }
 
-Watchdog::Watchdog(const ServerShared* shared, uint64_t watchdog_usec)
-    : shared_(shared), stuck_(static_cast<size_t>(shared->shards), false) {
+Watchdog::Watchdog(const ShardMetrics* metrics, int shards, uint64_t watchdog_usec)
+    : metrics_(metrics), shards_(shards), stuck_(static_cast<size_t>(shards), false) {
   if (watchdog_usec == 0) return;
   interval_ms_ = std::max<uint64_t>(watchdog_usec / 3000, 10);
   stall_ms_ = std::max<uint64_t>(watchdog_usec / 2000, kMinStallMs);
@@ -30,9 +31,8 @@ bool Watchdog::Due(uint64_t now_ms) {
   if (!Enabled() || now_ms < next_ms_) return false;
   next_ms_ = now_ms + interval_ms_;
   bool all_turning = true;
-  for (int i = 0; i < shared_->shards; ++i) {
-    const uint64_t beat =
-        shared_->metrics[static_cast<size_t>(i)].heartbeat_ms.load(std::memory_order_relaxed);
+  for (int i = 0; i < shards_; ++i) {
+    const uint64_t beat = metrics_[i].heartbeat_ms.load(std::memory_order_relaxed);
     const uint64_t age = now_ms > beat ? now_ms - beat : 0;
     const bool stuck = age > stall_ms_;
     if (stuck && !stuck_[static_cast<size_t>(i)]) {

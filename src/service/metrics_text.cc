@@ -1,12 +1,13 @@
-// GET /metrics: Prometheus text format (each family whole: HELP, TYPE, then its samples), one
-// series per shard, read from every shard's relaxed counters (see server_shared.h), plus
-// roomcast_build_info and the process_* families.
+// GET /metrics in the Prometheus text format (metrics_text.h).
+#include "metrics_text.h"
+
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <memory>
 
-#include "service/process_metrics.h"
-#include "shard.h"
+#include "base/config.h"
+#include "process_metrics.h"
 
 namespace roomcast::server {
 
@@ -187,10 +188,34 @@ void AppendHotPollRooms(std::string* out, int shards, const ShardMetrics* metric
   }
 }
 
+// The plain series of kSeries, then the longest group commit (a gauge in seconds).
+void AppendSeries(std::string* out, int shards, const ShardMetrics* m) {
+  char line[256];
+  for (const Series& s : kSeries) {
+    std::snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", s.name, s.help, s.name,
+                  s.type);
+    *out += line;
+    for (int i = 0; i < shards; ++i) {
+      const uint64_t v = (m[i].*(s.field)).load(std::memory_order_relaxed);
+      std::snprintf(line, sizeof(line), "%s{shard=\"%d\"} %llu\n", s.name, i,
+                    static_cast<unsigned long long>(v));
+      *out += line;
+    }
+  }
+  *out +=
+      "# HELP roomcast_log_commit_max_seconds Longest durable log group commit since start\n"
+      "# TYPE roomcast_log_commit_max_seconds gauge\n";
+  for (int i = 0; i < shards; ++i) {
+    std::snprintf(
+        line, sizeof(line), "roomcast_log_commit_max_seconds{shard=\"%d\"} %g\n", i,
+        static_cast<double>(m[i].log_commit_us_max.load(std::memory_order_relaxed)) / 1e6);
+    *out += line;
+  }
+}
+
 }  // namespace
 
-std::string Shard::RenderMetrics() {
-  PublishMetrics();  // our own figures are current; the others are at most 250 ms old
+std::string RenderMetricsText(const ShardMetrics* m, int shards, double start_unix_s) {
   std::string out;
   out.reserve(16384);
   char line[256];
@@ -199,39 +224,18 @@ std::string Shard::RenderMetrics() {
                 "roomcast_build_info gauge\nroomcast_build_info{version=\"%s\"} 1\n",
                 kVersion);
   out += line;
-  for (const Series& s : kSeries) {
-    std::snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", s.name, s.help, s.name,
-                  s.type);
-    out += line;
-    for (int i = 0; i < shared_->shards; ++i) {
-      uint64_t v =
-          (shared_->metrics[static_cast<size_t>(i)].*(s.field)).load(std::memory_order_relaxed);
-      std::snprintf(line, sizeof(line), "%s{shard=\"%d\"} %llu\n", s.name, i,
-                    static_cast<unsigned long long>(v));
-      out += line;
-    }
-  }
-  const ShardMetrics* m = shared_->metrics.get();
-  out +=
-      "# HELP roomcast_log_commit_max_seconds Longest durable log group commit since start\n"
-      "# TYPE roomcast_log_commit_max_seconds gauge\n";
-  for (int i = 0; i < shared_->shards; ++i) {
-    std::snprintf(
-        line, sizeof(line), "roomcast_log_commit_max_seconds{shard=\"%d\"} %g\n", i,
-        static_cast<double>(m[i].log_commit_us_max.load(std::memory_order_relaxed)) / 1e6);
-    out += line;
-  }
+  AppendSeries(&out, shards, m);
   AppendHistogram(&out, "roomcast_fanout_delay_seconds",
                   "From sequencing on the owner shard to the batch queued on this shard's "
                   "viewers, per message",
-                  shared_->shards, m, &ShardMetrics::fanout_delay_ms, 1e3);
+                  shards, m, &ShardMetrics::fanout_delay_ms, 1e3);
   AppendHistogram(&out, "roomcast_log_commit_seconds",
                   "From submitting a durable log group commit to it being written (and synced "
                   "with --fsync batch)",
-                  shared_->shards, m, &ShardMetrics::log_commit_us, 1e6);
-  AppendLabelled(&out, shared_->shards, m);
-  AppendHotPollRooms(&out, shared_->shards, m);
-  AppendProcessMetrics(&out, shared_->start_unix_s);
+                  shards, m, &ShardMetrics::log_commit_us, 1e6);
+  AppendLabelled(&out, shards, m);
+  AppendHotPollRooms(&out, shards, m);
+  AppendProcessMetrics(&out, start_unix_s);
   return out;
 }
 
