@@ -92,6 +92,10 @@ constexpr Series kSeries[] = {
      &ShardMetrics::prio_sequenced_total},
     {"roomcast_retractions_total", "counter", "Messages retracted",
      &ShardMetrics::retractions_total},
+    {"roomcast_moderation_refused_total", "counter",
+     "Sends refused at the room's owner (bans, rate limits, modes, blocked terms; shadow-banned "
+     "sends too)",
+     &ShardMetrics::moderation_refused_total},
     {"roomcast_log_records_total", "counter", "Events appended to the durable log",
      &ShardMetrics::log_records_total},
     {"roomcast_log_bytes_total", "counter", "Bytes appended to the durable log",

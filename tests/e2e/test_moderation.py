@@ -108,6 +108,10 @@ def test_the_21st_message_in_30s_is_refused_with_retry_ms(roomcast, secret_file)
         for s in (ws, other, mod):
             await s.close()
     run(go(), 60)
+    st, _, raw = http("GET", srv.url("/metrics"))
+    refused = sum(float(line.split()[-1]) for line in raw.decode().splitlines()
+                  if line.startswith("roomcast_moderation_refused_total{"))
+    assert refused == 2, raw  # the WebSocket send and the HTTP one
 
 
 def test_each_mode_is_announced_enforced_and_in_the_welcome(roomcast, secret_file):
