@@ -12,16 +12,15 @@ namespace roomcast::owner {
 using chat::ModAction;
 
 RoomRules* Moderation::Find(std::string_view room) {
-  auto it = rooms_.find(std::string(room));
+  auto it = rooms_.find(room);
   return it == rooms_.end() ? nullptr : it->second.get();
 }
 
 RoomRules* Moderation::GetOrCreate(std::string_view room) {
-  std::string key(room);
-  auto it = rooms_.find(key);
+  auto it = rooms_.find(room);
   if (it != rooms_.end()) return it->second.get();
   if (rooms_.size() >= max_rooms_) return nullptr;
-  return rooms_.emplace(std::move(key), std::make_unique<RoomRules>()).first->second.get();
+  return rooms_.emplace(std::string(room), std::make_unique<RoomRules>()).first->second.get();
 }
 
 std::string Moderation::ModesJson(const room::RoomModes& m) {

@@ -115,7 +115,11 @@ class Moderation {
 
   room::ModPolicy policy_;
   size_t max_rooms_;
-  std::unordered_map<std::string, std::unique_ptr<RoomRules>> rooms_;
+  struct NameHash {  // lookups by string_view, no allocation per message
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<RoomRules>, NameHash, std::equal_to<>> rooms_;
 };
 
 }  // namespace roomcast::owner

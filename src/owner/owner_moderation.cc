@@ -310,6 +310,11 @@ void OwnerService::RecordAct(room::OwnerRoom* r, RoomRules* rr, std::string_view
   }
   Moderation::Audit(rr, AuditEntry{ts_ms, std::string(actor), std::string(chat::Name(op.action)),
                                    std::move(target), op.reason, seq});
+  if (op.action == ModAction::kTerms) {  // the list itself may be 500 KB: its size only
+    RC_INFO(shard_, "moderation room=%s actor=%s terms: %zu rules", r->Name().c_str(),
+            std::string(actor).c_str(), op.rules.size());
+    return;
+  }
   RC_INFO(shard_, "moderation room=%s actor=%s %s", r->Name().c_str(), std::string(actor).c_str(),
           act.c_str());
 }

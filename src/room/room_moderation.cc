@@ -20,15 +20,6 @@ bool ModeExempt(auth::RoleSet roles) {
                    Bit(Role::kAdmin))) != 0;
 }
 
-uint64_t HashText(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 }  // namespace
@@ -49,6 +40,26 @@ bool ParseRateSpec(std::string_view s, RateSpec* out) {
   if (!num(s.substr(0, slash), &r.count) || !num(s.substr(slash + 1), &r.secs)) return false;
   *out = r;
   return true;
+}
+
+uint64_t FoldedHash(std::string_view text) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 1099511628211ull;
+  };
+  bool pending_space = false, any = false;
+  for (char c : text) {
+    if (IsSpace(c)) {
+      pending_space = any;
+      continue;
+    }
+    if (pending_space) mix(' ');
+    pending_space = false;
+    any = true;
+    mix(static_cast<unsigned char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c));
+  }
+  return h;
 }
 
 std::string FoldForUnique(std::string_view text) {
@@ -104,7 +115,7 @@ SendCheck RoomModeration::CheckSend(std::string_view user, auth::RoleSet roles,
   }
   const bool mod = auth::CanModerate(roles);
   const RateSpec& rate = mod ? policy.mod_rate : policy.rate;
-  auto it = users_.find(std::string(user));
+  auto it = users_.find(user);  // no allocation: the map's hash takes a string_view
   if (it != users_.end()) {
     uint64_t free_at = it->second.RateFreeAt(rate);
     if (free_at > now_ms) {
@@ -130,7 +141,7 @@ SendCheck RoomModeration::CheckSend(std::string_view user, auth::RoleSet roles,
     out.refusal = Refusal::kEmoteOnly;
     return out;
   }
-  if (modes_.unique && text_counts_.count(HashText(FoldForUnique(text))) != 0) {
+  if (modes_.unique && text_counts_.count(FoldedHash(text)) != 0) {
     out.refusal = Refusal::kDuplicateText;
     return out;
   }
@@ -141,7 +152,8 @@ void RoomModeration::NoteAccepted(std::string_view user, auth::RoleSet roles, st
                                   uint64_t now_ms, const ModPolicy& policy) {
   const bool mod = auth::CanModerate(roles);
   const RateSpec& rate = mod ? policy.mod_rate : policy.rate;
-  UserState& u = users_[std::string(user)];
+  auto found = users_.find(user);
+  UserState& u = found != users_.end() ? found->second : users_[std::string(user)];
   if (u.privileged_rate != mod) {
     u.sends.clear();
     u.next = 0;
@@ -149,7 +161,7 @@ void RoomModeration::NoteAccepted(std::string_view user, auth::RoleSet roles, st
   }
   u.Note(now_ms, rate);
   if (modes_.unique) {
-    uint64_t h = HashText(FoldForUnique(text));
+    uint64_t h = FoldedHash(text);
     recent_texts_.emplace_back(now_ms, h);
     ++text_counts_[h];
     if (recent_texts_.size() > kMaxUniqueTexts) {

@@ -97,8 +97,13 @@ class RoomModeration {
     void Note(uint64_t now_ms, const RateSpec& r);
   };
 
+  // Looked up by string_view (no allocation per send).
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   RoomModes modes_;
-  std::unordered_map<std::string, UserState> users_;
+  std::unordered_map<std::string, UserState, NameHash, std::equal_to<>> users_;
   std::unordered_map<std::string, BanEntry> bans_;
   std::deque<std::pair<uint64_t, uint64_t>> recent_texts_;  // (ms, hash of the folded text)
   std::unordered_map<uint64_t, uint32_t> text_counts_;
@@ -107,5 +112,7 @@ class RoomModeration {
 // The folded form unique chat compares: ASCII letters lower-cased, runs of white space one space,
 // no white space at either end.
 [[nodiscard]] std::string FoldForUnique(std::string_view text);
+// The hash unique chat keeps of a text: FNV-1a of FoldForUnique(text), without building it.
+[[nodiscard]] uint64_t FoldedHash(std::string_view text);
 
 }  // namespace roomcast::room

@@ -121,6 +121,15 @@ TEST(RoomModeration, FoldForUnique) {
   EXPECT_EQ(FoldForUnique(""), "");
 }
 
+TEST(FoldedHash, IsTheHashOfTheFoldedText) {
+  for (const char* t : {"", "  ", "GG  wp", " gg wp ", "Hello\n\tWorld", "ÄÖ x", "a"}) {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a of FoldForUnique(t)
+    for (unsigned char c : FoldForUnique(t)) h = (h ^ c) * 1099511628211ull;
+    EXPECT_EQ(FoldedHash(t), h) << t;
+  }
+  EXPECT_EQ(FoldedHash("GG  wp"), FoldedHash(" gg wp"));
+}
+
 TEST(RoomModeration, NoLimitWhenOff) {
   RoomModeration m;
   ModPolicy p;
