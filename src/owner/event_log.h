@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 #include <utility>
 
@@ -36,6 +37,10 @@ class EventLog {
   // `actor` at ts_ms, replayed at start-up into the room's rules and audit log.
   virtual void AppendControl(room::OwnerRoom* r, std::string_view actor, std::string_view json,
                              int64_t ts_ms) = 0;
+  // `hook` runs just before the log starts a new segment, so that what it appends lands in the
+  // new segment (the owner re-appends its moderation state: old segments are deleted by
+  // retention, and their control records with them). Logs without segments never call it.
+  virtual void SetRollHook(std::function<void()> hook) { (void)hook; }
   // Sends msg to shard `to` once every event appended so far is written (at once if none waits).
   virtual void SendAfterWritten(int to, mesh::Message&& msg) = 0;
 };

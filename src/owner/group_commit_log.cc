@@ -118,6 +118,8 @@ void GroupCommitLog::StartGroupCommit() {
     }
     return;
   }
+  // A roll is coming: what the hook appends goes into the new segment with this batch.
+  if (roll_hook_ && log_.WillRoll()) roll_hook_();
   batch_ = log_.Take();
   if (batch_.fd < 0) return;  // cannot happen: not busy and not broken
   inflight_ = std::exchange(pending_, Group{});

@@ -52,6 +52,7 @@ class GroupCommitLog final : public EventLog {
   void AppendControl(room::OwnerRoom* r, std::string_view actor, std::string_view json,
                      int64_t ts_ms) override;
   void SendAfterWritten(int to, mesh::Message&& msg) override;
+  void SetRollHook(std::function<void()> hook) override { roll_hook_ = std::move(hook); }
 
   // Before the loop sleeps: the group commit, and the interval fdatasync when due. Returns how
   // long the loop may sleep for this log's sake (UINT32_MAX: as long as it likes).
@@ -90,6 +91,7 @@ class GroupCommitLog final : public EventLog {
   bool unsynced_ = false;   // written since the last interval fsync
   uint64_t next_sync_ms_ = 0;
   uint64_t started_us_ = 0;
+  std::function<void()> roll_hook_;
 };
 
 }  // namespace roomcast::owner

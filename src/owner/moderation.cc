@@ -180,6 +180,40 @@ std::string Moderation::HoldJson(const HeldMsg& m) {
   return j;
 }
 
+std::string Moderation::CheckpointJson(const RoomRules& rr, int64_t now_ms) {
+  const auto bans = rr.rules.Bans(static_cast<uint64_t>(now_ms));
+  if (bans.empty() && rr.rules.Modes() == room::RoomModes{} && rr.terms.empty() &&
+      rr.held.empty()) {
+    return {};
+  }
+  std::string j = R"({"act":"checkpoint","modes":)";
+  j += ModesJson(rr.rules.Modes());
+  j += R"(,"bans":[)";
+  for (size_t i = 0; i < bans.size(); ++i) {
+    j += i ? "," : "";
+    j += R"({"user":)";
+    json::AppendString(&j, bans[i].first);
+    j += R"(,"until":)";
+    json::AppendUint(&j, bans[i].second.until_ms);
+    j += bans[i].second.shadow ? R"(,"shadow":true})" : "}";
+  }
+  j += R"(],"list":)";
+  j += chat::TermListJson(rr.terms);
+  j += R"(,"held":[)";
+  for (size_t i = 0; i < rr.held.size(); ++i) {
+    j += i ? "," : "";
+    j += HoldJson(rr.held[i]);
+    j.pop_back();  // the hold's own "ts": it keeps its time across checkpoints
+    j += R"(,"ts":)";
+    json::AppendInt(&j, rr.held[i].ts_ms);
+    j += '}';
+  }
+  j += R"(],"next_held":)";
+  json::AppendUint(&j, rr.next_held);
+  j += '}';
+  return j;
+}
+
 std::string Moderation::ActJson(const chat::ModOp& op, const room::RoomModes& modes, uint64_t seq) {
   std::string j = R"({"act":)";
   json::AppendString(&j, chat::Name(op.action));
@@ -256,6 +290,7 @@ bool Moderation::Restore(std::string_view room, std::string_view actor, std::str
     return false;
   }
   if (StringOr(o, "act") == "hold") return RestoreHold(room, o, ts_ms);
+  if (StringOr(o, "act") == "checkpoint") return RestoreCheckpoint(room, o);
   ModAction action;
   if (!ActionOf(StringOr(o, "act"), &action)) return false;
   if (action == ModAction::kTerms && !RestoreTerms(o, out)) return false;
@@ -324,6 +359,46 @@ bool Moderation::RestoreTerms(const simdjson::dom::object& o, RestoredAct* out) 
   }
   out->compiled = chat::TermSet::Compile(out->rules, &error);
   return out->compiled != nullptr;
+}
+
+bool Moderation::RestoreCheckpoint(std::string_view room, const simdjson::dom::object& o) {
+  RoomRules* rr = GetOrCreate(room);
+  if (!rr) return false;
+  RestoredAct terms;
+  if (!RestoreTerms(o, &terms)) return false;
+  rr->terms = std::move(terms.rules);
+  rr->term_set = rr->terms.empty() ? nullptr : std::move(terms.compiled);
+  simdjson::dom::object m;
+  if (o.at_key("modes").get_object().get(m) == simdjson::SUCCESS) {
+    room::RoomModes modes;
+    modes.slow_secs =
+        static_cast<uint32_t>(std::min<uint64_t>(UintOr(m, "slow_secs"), room::kMaxSlowSecs));
+    modes.subscribers_only = BoolOr(m, "subscribers_only");
+    modes.emote_only = BoolOr(m, "emote_only");
+    modes.unique = BoolOr(m, "unique");
+    rr->rules.SetModes(modes);
+  }
+  rr->rules.ClearBans();
+  simdjson::dom::array list;
+  if (o.at_key("bans").get_array().get(list) == simdjson::SUCCESS) {
+    for (simdjson::dom::element e : list) {
+      simdjson::dom::object b;
+      if (e.get_object().get(b) != simdjson::SUCCESS) continue;
+      rr->rules.RestoreBan(StringOr(b, "user"), UintOr(b, "until"), BoolOr(b, "shadow"));
+    }
+  }
+  rr->held.clear();
+  if (o.at_key("held").get_array().get(list) == simdjson::SUCCESS) {
+    for (simdjson::dom::element e : list) {
+      simdjson::dom::object h;
+      int64_t ts = 0;
+      if (e.get_object().get(h) != simdjson::SUCCESS) continue;
+      if (h.at_key("ts").get_int64().get(ts) != simdjson::SUCCESS) continue;
+      (void)RestoreHold(room, h, ts);
+    }
+  }
+  rr->next_held = std::max<uint64_t>(rr->next_held, UintOr(o, "next_held"));
+  return true;
 }
 
 bool Moderation::RestoreHold(std::string_view room, const simdjson::dom::object& o, int64_t ts_ms) {

@@ -100,6 +100,13 @@ class Moderation {
   // "modes"?,"seq"?,"reason"?}. modes: the room's modes after a kMode act.
   [[nodiscard]] static std::string ActJson(const chat::ModOp& op, const room::RoomModes& modes,
                                            uint64_t seq);
+  // A checkpoint record of a room's state (bans, modes, terms, held messages; not the audit):
+  // {"act":"checkpoint",...}; "" when the room holds none of it.
+  [[nodiscard]] static std::string CheckpointJson(const RoomRules& rr, int64_t now_ms);
+  template <typename Fn>
+  void ForEach(Fn&& fn) {
+    for (auto& [name, rr] : rooms_) fn(name, *rr);
+  }
   // Start-up replay of one control record: the act applied again (a timeout ends when it ended
   // first) and audited. False for a record it cannot read (then nothing changed).
   bool Restore(std::string_view room, std::string_view actor, std::string_view json, int64_t ts_ms,
@@ -112,6 +119,7 @@ class Moderation {
  private:
   bool RestoreTerms(const simdjson::dom::object& o, RestoredAct* out);
   bool RestoreHold(std::string_view room, const simdjson::dom::object& o, int64_t ts_ms);
+  bool RestoreCheckpoint(std::string_view room, const simdjson::dom::object& o);
 
   room::ModPolicy policy_;
   size_t max_rooms_;

@@ -2,6 +2,8 @@
 // sequenced, and the moderators' acts (bans, timeouts, modes, clears, deletes), each applied on
 // the room's owner, written to the EventLog as a control record, audited, and announced to the
 // room as an event where viewers must see it. Owner shard thread only.
+#include <time.h>
+
 #include <string>
 #include <utility>
 
@@ -320,5 +322,31 @@ void OwnerService::RecordAct(room::OwnerRoom* r, RoomRules* rr, std::string_view
 }
 
 void OwnerService::OnSecond(int64_t now_unix_ms) { mod_.Sweep(now_unix_ms); }
+
+void OwnerService::CheckpointModeration() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  const int64_t now = static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+  size_t rooms = 0;
+  mod_.ForEach([&](const std::string& name, const RoomRules& rr) {
+    const std::string j = Moderation::CheckpointJson(rr, now);
+    if (j.empty()) return;
+    if (room::OwnerRoom* r = rooms_.GetOrCreate(name)) {
+      log_->AppendControl(r, "checkpoint", j, now);
+      ++rooms;
+      ReclaimIfEmpty(r);  // the record holds the name and epoch; the room need not stay
+    }
+  });
+  if (!global_rules_.empty() && room::OwnerShardOf(chat::kGlobalRoom, opt_.shards) == shard_) {
+    chat::ModOp op;
+    op.action = ModAction::kTerms;
+    op.rules = global_rules_;
+    if (room::OwnerRoom* r = rooms_.GetOrCreate(chat::kGlobalRoom)) {
+      log_->AppendControl(r, "checkpoint", Moderation::ActJson(op, {}, 0), now);
+      ReclaimIfEmpty(r);
+    }
+  }
+  if (rooms) RC_INFO(shard_, "moderation checkpoint: %zu rooms into the new log segment", rooms);
+}
 
 }  // namespace roomcast::owner

@@ -53,7 +53,14 @@ class OwnerService {
                OwnerCounters counters);
   OwnerService(const OwnerService&) = delete;
   OwnerService& operator=(const OwnerService&) = delete;
-  void UseLog(EventLog* log) { log_ = log; }
+  void UseLog(EventLog* log) {
+    log_ = log;
+    log_->SetRollHook([this] { CheckpointModeration(); });
+  }
+  // Re-appends every room's moderation state (bans, modes, terms, held messages; the
+  // server-wide terms on their owner) as checkpoint records: a new segment then holds all of it,
+  // whatever retention deletes. Called by the log before it starts a new segment.
+  void CheckpointModeration();
 
   // A message from shard `from` to sequence: answered with an AckReply to `from` (after the
   // event is written), forwarded once to every shard with viewers. now_mono_ms: CLOCK_MONOTONIC.

@@ -70,6 +70,11 @@ class RoomModeration {
   void Ban(std::string_view user, uint32_t secs, bool shadow, uint64_t now_ms);
   // False when the user was not banned.
   bool Unban(std::string_view user);
+  // Replay of a checkpoint: the bans as they were (until_ms 0: permanent).
+  void ClearBans() { bans_.clear(); }
+  void RestoreBan(std::string_view user, uint64_t until_ms, bool shadow) {
+    bans_[std::string(user)] = BanEntry{until_ms, shadow};
+  }
   // The bans still in force, by user.
   [[nodiscard]] std::vector<std::pair<std::string, BanEntry>> Bans(uint64_t now_ms) const;
   [[nodiscard]] const BanEntry* BanOf(std::string_view user, uint64_t now_ms) const;

@@ -142,6 +142,13 @@ class SegmentLog {
   // segment's header at offset 0. A batch is never split, so one larger than segment_bytes makes
   // a larger segment.
   [[nodiscard]] Batch Take();
+  // Whether the next Take will roll to a new segment first (what Take would do now). The caller
+  // may append what must be in the new segment (a checkpoint of state older records hold, which
+  // retention will delete with the old segments) before it takes the batch.
+  [[nodiscard]] bool WillRoll() const {
+    return !broken_ && !in_flight_ && !pending_.empty() && fd_ >= 0 &&
+           active_size_ > kSegmentHeaderSize && active_size_ + pending_.size() > opt_.segment_bytes;
+  }
   // The caller wrote the whole batch. Applies retention at most once per second of now_unix_ms:
   // deletes closed segments, oldest first, while the shard's bytes exceed retain_bytes, and every
   // closed segment whose mtime is more than retain_secs before now. Never the active one.

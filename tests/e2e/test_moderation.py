@@ -440,3 +440,45 @@ def test_terms_and_held_messages_survive_kill9(roomcast, secret_file, tmp_path):
     run(after(), 20)
     st, _, body = admin(second, "POST", f"/held/{held_id}/allow", {})
     assert st == 200 and body["seq"] >= 1, body
+
+
+def test_bans_outlive_log_retention(roomcast, secret_file, tmp_path):
+    """Retention deletes whole old segments with the control records in them; every new segment
+    starts with a checkpoint of the moderation state, so a ban from the first segment holds
+    after a restart that finds only the newest ones."""
+    data = tmp_path / "data"
+    data.mkdir()
+    flags = ("--data-dir", data, "--segment-mb", "1", "--retain-mb", "2", "--mod-rate-limit", "off")
+    first = start(roomcast, secret_file, *flags)
+    assert admin(first, "POST", "/bans", {"user": "troll", "reason": "day one"})[0] == 200
+    assert admin(first, "POST", "/modes", {"slow_secs": 120})[0] == 200
+
+    async def fill():
+        ws, _ = await open_as(first, "filler", "moderator")  # exempt from slow mode
+        text = "f" * 480
+        for i in range(10_000):
+            await send_op(ws, {"op": "send", "text": f"{i} {text}", "cid": f"f{i}"})
+        acks = 0
+        while acks < 10_000:
+            obj = await recv_json(ws, 30)
+            acks += obj.get("type") == "ack"
+            assert obj.get("type") != "error", obj
+        await asyncio.sleep(1.2)  # retention runs at most once a second, after a write
+        assert (await say(ws, "one more"))["type"] == "ack"
+        await ws.close()
+    run(fill(), 120)
+    busiest = max(data.glob("log/shard-*"), key=lambda d: len(list(d.glob("*.seg"))))
+    segs = sorted(p.name for p in busiest.glob("*.seg"))
+    assert len(segs) >= 2 and "00000000000000000001.seg" not in segs, segs  # retention ran
+    os.kill(first.proc.pid, signal.SIGKILL)
+    first.proc.wait(timeout=10)
+    first.proc = None
+
+    second = start(roomcast, secret_file, *flags)
+
+    async def after():
+        troll, w = await open_as(second, "troll")
+        assert w["modes"]["slow_secs"] == 120, w
+        assert (await say(troll, "remember me?"))["code"] == "banned"
+        await troll.close()
+    run(after(), 20)

@@ -3,6 +3,7 @@
 // audited; and everything back after a replay of those records.
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -39,6 +40,16 @@ mesh::PublishReq Said(std::string user, std::string text, int64_t ts = kT0) {
   mesh::PublishReq p = Pub("r", std::move(user), std::move(text));
   p.ts_ms = ts;
   return p;
+}
+
+mesh::ModerateReq Terms(std::vector<chat::TermRule> rules, std::string room = "r") {
+  mesh::ModerateReq t = Act(ModAction::kTerms);
+  t.room = std::move(room);
+  std::string error;
+  t.op.compiled = chat::TermSet::Compile(rules, &error);
+  EXPECT_TRUE(t.op.compiled) << error;
+  t.op.rules = std::move(rules);
+  return t;
 }
 
 struct ModFixture {
@@ -214,6 +225,9 @@ class RecordingLog final : public EventLog {
     }
     o->EndRestore();
   }
+  // Retention deleted the oldest segments: every record before the last n is gone.
+  void KeepLast(size_t n) { kept.erase(kept.begin(), kept.end() - static_cast<long>(n)); }
+  size_t Size() const { return kept.size(); }
 
  private:
   struct Kept {
@@ -286,6 +300,58 @@ TEST(OwnerModeration, BansModesClearsAndTheAuditComeBackFromTheLog) {
       << body;
 }
 
+TEST(OwnerModeration, ACheckpointOutlivesTheRecordsRetentionDeletes) {
+  Fixture f(1);
+  f.opt.mod_policy.rate = room::RateSpec{};
+  RecordingOutbox out;
+  RecordingLog log(&out);
+  OwnerService first(0, f.opt, &log, &out, f.Counters());
+  first.UseLog(&log);
+  auto ban = Act(ModAction::kBan, "troll");
+  first.OnModerate(0, ban, 1);
+  // A checkpoint keeps the bans in force at the time it is written: this one, by the clock.
+  const int64_t now = static_cast<int64_t>(std::time(nullptr)) * 1000;
+  auto timeout = Act(ModAction::kBan, "brief", now);
+  timeout.op.secs = 3600;
+  first.OnModerate(0, timeout, 1);
+  auto mode = Act(ModAction::kMode);
+  mode.op.modes.slow_secs = 30;
+  first.OnModerate(0, mode, 1);
+  auto terms = Terms({{"buy*", chat::TermAction::kHold}});
+  first.OnModerate(0, terms, 1);
+  auto held = Said("bo", "buy now", kT0 + 5);
+  first.OnPublish(0, held, 1);
+  auto global = Terms({{"spam", chat::TermAction::kReject}}, std::string(chat::kGlobalRoom));
+  first.OnModerate(0, global, 1);
+  const size_t before = log.Size();
+  first.CheckpointModeration();
+  ASSERT_EQ(log.Size(), before + 2);  // the room, and the server-wide terms
+  log.KeepLast(2);
+
+  OwnerService second(0, f.opt, &log, &out, f.Counters());
+  log.ReplayInto(&second);
+  out.sent.clear();
+  auto troll = Said("troll", "hi", kT0 + 10);
+  second.OnPublish(0, troll, 1);
+  EXPECT_EQ(out.At<mesh::AckReply>(0).refusal, Refusal::kBanned);
+  auto brief = Said("brief", "hi", now + 10);
+  second.OnPublish(0, brief, 1);
+  EXPECT_EQ(out.At<mesh::AckReply>(1).refusal, Refusal::kBanned);
+  EXPECT_EQ(out.At<mesh::AckReply>(1).retry_ms, 3'600'000u - 10);
+  auto spam = Said("cy", "spam", kT0 + 10);
+  second.OnPublish(0, spam, 1);
+  EXPECT_EQ(out.At<mesh::AckReply>(2).refusal, Refusal::kBlockedTerm);
+  auto later = Said("dee", "buy more", kT0 + 10);
+  second.OnPublish(0, later, 1);
+  EXPECT_GT(out.At<mesh::AckReply>(3).held_id, 1u);  // held ids are not reused
+  mesh::ModerateReq list = Act(ModAction::kHeld);
+  second.OnModerate(0, list, 1);
+  EXPECT_NE(out.At<mesh::AckReply>(4).body.find(R"("text":"buy now")"), std::string::npos);
+  auto j = Join("r");
+  second.OnJoin(0, j);
+  EXPECT_NE(out.At<mesh::JoinReply>(5).modes_json.find(R"("slow_secs":30)"), std::string::npos);
+}
+
 TEST(OwnerModeration, AShadowBannedSenderIsAckedAndEchoedButNothingIsSequenced) {
   ModFixture m;
   auto j = Join("r");
@@ -304,15 +370,6 @@ TEST(OwnerModeration, AShadowBannedSenderIsAckedAndEchoedButNothingIsSequenced) 
   EXPECT_EQ(m.f.sequenced.load(), 0u);
 }
 
-mesh::ModerateReq Terms(std::vector<chat::TermRule> rules, std::string room = "r") {
-  mesh::ModerateReq t = Act(ModAction::kTerms);
-  t.room = std::move(room);
-  std::string error;
-  t.op.compiled = chat::TermSet::Compile(rules, &error);
-  EXPECT_TRUE(t.op.compiled) << error;
-  t.op.rules = std::move(rules);
-  return t;
-}
 
 TEST(OwnerModeration, TermsRejectMaskAndHoldUntilAllowed) {
   ModFixture m;

@@ -31,7 +31,8 @@ TEST(IdentitySession, ATokenNamesTheUserAndItsSendsCarryNameBadgesAndRoles) {
   Harness h(Config{}, Keys());
   const std::string t =
       Token("bob", R"(,"name":"Bob","badges":["og"],"room_roles":{"lobby":["moderator"]})");
-  Join(h, 3, Upgrade("&user=mallory", "Authorization: Bearer " + t + "\r\n"));
+  ASSERT_EQ(Join(h, 3, Upgrade("&user=mallory", "Authorization: Bearer " + t + "\r\n")),
+            "HTTP/1.1 101");
   h.Recv(3, ClientFrame(0x1, R"({"op":"send","text":"hi","cid":"c1"})"));
   ASSERT_EQ(h.rooms.publishes.size(), 1u);
   const mesh::PublishReq& p = h.rooms.publishes[0];
@@ -43,7 +44,7 @@ TEST(IdentitySession, ATokenNamesTheUserAndItsSendsCarryNameBadgesAndRoles) {
 
 TEST(IdentitySession, AnAnonymousViewerMayNotSendAndUserIsIgnoredWithoutDevAuth) {
   Harness h(Config{}, Keys());
-  Join(h, 3, Upgrade("&user=mallory"));
+  ASSERT_EQ(Join(h, 3, Upgrade("&user=mallory")), "HTTP/1.1 101");
   h.Recv(3, ClientFrame(0x1, R"({"op":"send","text":"hi"})"));
   EXPECT_TRUE(h.rooms.publishes.empty());
   const std::string out = h.out.Take(3);
@@ -52,7 +53,7 @@ TEST(IdentitySession, AnAnonymousViewerMayNotSendAndUserIsIgnoredWithoutDevAuth)
 
 TEST(IdentitySession, RefreshKeepsTheUserAndRefusesAnotherOne) {
   Harness h(Config{}, Keys());
-  Join(h, 3, Upgrade("&token=" + Token("bob")));
+  ASSERT_EQ(Join(h, 3, Upgrade("&token=" + Token("bob"))), "HTTP/1.1 101");
   h.Recv(3, ClientFrame(0x1, R"({"op":"refresh","token":")" + Token("eve") + R"("})"));
   const std::string first = h.out.Take(3);
   EXPECT_NE(first.find(R"("code":"unauthorized")"), std::string::npos) << first;

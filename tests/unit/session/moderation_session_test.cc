@@ -20,7 +20,9 @@ using testing::Upgrade;
 
 TEST(ModerationSession, AModeratorsOpIsAskedWithItsRoles) {
   Harness h(Config{}, Keys());
-  Join(h, 3, Upgrade("&token=" + Token("mia", R"(,"room_roles":{"lobby":["moderator"]})")));
+  ASSERT_EQ(
+      Join(h, 3, Upgrade("&token=" + Token("mia", R"(,"room_roles":{"lobby":["moderator"]})"))),
+      "HTTP/1.1 101");
   h.Recv(3, ClientFrame(0x1, R"({"op":"ban","user":"troll","secs":60,"reason":"spam"})"));
   ASSERT_EQ(h.rooms.moderates.size(), 1u);
   const mesh::ModerateReq& m = h.rooms.moderates[0];
@@ -41,7 +43,7 @@ TEST(ModerationSession, AModeratorsOpIsAskedWithItsRoles) {
 
 TEST(ModerationSession, OthersAreRefusedWithoutAnAsk) {
   Harness h(Config{}, Keys());
-  Join(h, 3, Upgrade("&token=" + Token("ulla", R"(,"roles":["vip"])")));
+  ASSERT_EQ(Join(h, 3, Upgrade("&token=" + Token("ulla", R"(,"roles":["vip"])"))), "HTTP/1.1 101");
   h.Recv(3, ClientFrame(0x1, R"({"op":"mode","slow_secs":5})"));
   EXPECT_TRUE(h.rooms.moderates.empty());
   EXPECT_NE(h.out.Take(3).find(R"("code":"forbidden")"), std::string::npos);
@@ -53,7 +55,7 @@ TEST(ModerationSession, OthersAreRefusedWithoutAnAsk) {
 
 TEST(ModerationSession, ARefusedSendIsAnErrorWithRetryMsAndItsCid) {
   Harness h(Config{}, Keys());
-  Join(h, 3, Upgrade("&token=" + Token("ulla")));
+  ASSERT_EQ(Join(h, 3, Upgrade("&token=" + Token("ulla"))), "HTTP/1.1 101");
   h.Recv(3, ClientFrame(0x1, R"({"op":"send","text":"hi","cid":"c9"})"));
   mesh::AckReply ack;
   ack.to = h.rooms.publishes.at(0).to;
@@ -68,7 +70,7 @@ TEST(ModerationSession, ARefusedSendIsAnErrorWithRetryMsAndItsCid) {
 
 TEST(ModerationSession, AShadowEchoComesBeforeTheAck) {
   Harness h(Config{}, Keys());
-  Join(h, 3, Upgrade("&token=" + Token("shade")));
+  ASSERT_EQ(Join(h, 3, Upgrade("&token=" + Token("shade"))), "HTTP/1.1 101");
   h.Recv(3, ClientFrame(0x1, R"({"op":"send","text":"hi","cid":"c1"})"));
   mesh::AckReply ack;
   ack.to = h.rooms.publishes.at(0).to;
