@@ -72,9 +72,12 @@ struct AckReply {
   // retraction), and for the listings (bans, audit) the JSON object to answer with.
   std::string op;
   std::string body;
-  // A shadow-banned sender's message object: shown to its own connection only (nothing was
-  // sequenced; seq is the head's).
-  std::string echo;
+};
+
+// Owner -> every shard with viewers of the room: a shadow-banned user's message, for that
+// user's own viewers only (nothing was sequenced; its seq is the room's head).
+struct ShadowEcho {
+  std::string room, user, json;
 };
 
 // A moderator's shard -> owner: one moderation act (chat::ModOp), answered with an AckReply whose
@@ -167,8 +170,8 @@ struct HistoryReply {
   uint64_t online = 0;                   // the owner's viewer count (snapshots only)
 };
 
-using Message = std::variant<PublishReq, RetractReq, ModerateReq, AckReply, ForwardMsg, JoinReq,
-                             JoinReply, LeaveReq, HistoryReq, HistoryReply>;
+using Message = std::variant<PublishReq, RetractReq, ModerateReq, AckReply, ForwardMsg, ShadowEcho,
+                             JoinReq, JoinReply, LeaveReq, HistoryReq, HistoryReply>;
 
 // A Message in a ring: the Item owns it through ptr (kind 1). Pack moves it to the heap; Unpack
 // takes ownership back (null for an item that carries no Message).

@@ -130,7 +130,8 @@ void OwnerService::OnGlobalTerms(int from, mesh::ModerateReq& req, mesh::AckRepl
 void OwnerService::AnswerShadow(int from, room::OwnerRoom* r, const room::PublishInput& in,
                                 mesh::AckReply&& ack) {
   // Nothing is sequenced: the sender is told its message went out (at the head seq, which it
-  // already has or will get) and its connection shows it; nobody else ever sees it.
+  // already has or will get) and the user's own viewers of the room see it; nobody else ever
+  // does.
   OwnerCounters::Add(counters_.refused, 1);
   room::PublishInput echo = in;
   std::string id = in.cid.empty() ? "shadow-" + std::to_string(in.ts_ms) : std::string(in.cid);
@@ -138,7 +139,12 @@ void OwnerService::AnswerShadow(int from, room::OwnerRoom* r, const room::Publis
   echo.cid_taken = false;
   ack.seq = r->LastSeq();
   ack.id = id;
-  ack.echo = r->RenderMessage(echo, ack.seq);
+  const std::string json = r->RenderMessage(echo, ack.seq);
+  const auto& per_shard = r->PerShard();
+  for (int s = 0; s < opt_.shards; ++s) {
+    if (per_shard[static_cast<size_t>(s)] == 0) continue;
+    log_->SendAfterWritten(s, mesh::ShadowEcho{r->Name(), std::string(in.user), json});
+  }
   log_->SendAfterWritten(from, std::move(ack));
 }
 

@@ -214,6 +214,7 @@ void Shard::HandleMessage(int from, mesh::Message& msg) {
                  [&](mesh::JoinReply& m) { sessions_.OnAnswer(m); },
                  [&](mesh::HistoryReply& m) { sessions_.OnAnswer(m); },
                  [&](mesh::ForwardMsg& m) { sessions_.OnForward(m); },
+                 [&](mesh::ShadowEcho& m) { sessions_.OnShadowEcho(m); },
              },
              msg);
 }

@@ -192,6 +192,8 @@ void Sessions::OnForward(mesh::ForwardMsg& fwd) {
   viewers_.OnForward(fwd);
 }
 
+void Sessions::OnShadowEcho(const mesh::ShadowEcho& echo) { viewers_.EchoToUser(echo); }
+
 void Sessions::OnSecond() {
   const int64_t unix_s = Context::UnixSeconds();
   for (ConnId c = 0; c < ctx_.table.SlotBound(); ++c) {

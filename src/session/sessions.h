@@ -45,6 +45,8 @@ class Sessions final : public HeldInput {
 
   // The owner's answers and forwards (from the RoomClient's transport).
   void OnAnswer(mesh::AckReply& ack);
+  // A shadow-banned user's message: to that user's viewers of the room on this shard only.
+  void OnShadowEcho(const mesh::ShadowEcho& echo);
   void OnAnswer(mesh::JoinReply& rep);
   void OnAnswer(mesh::HistoryReply& rep);
   void OnForward(mesh::ForwardMsg& fwd);

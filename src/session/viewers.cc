@@ -144,6 +144,20 @@ void Viewers::OnForward(mesh::ForwardMsg& fwd) {
   replicas_.Deliver(idx, std::move(fwd.msg));
 }
 
+void Viewers::EchoToUser(const mesh::ShadowEcho& echo) {
+  const uint32_t idx = replicas_.Find(echo.room);
+  if (idx == room::kNoReplica) return;
+  const room::Replica& r = replicas_.At(idx);
+  for (const Framing f : {Framing::kWebSocket, Framing::kSse}) {
+    for (room::ViewerId v : f == Framing::kSse ? r.sse : r.viewers) {
+      if (ctx_.table.UserName(v) != echo.user) continue;
+      std::string bytes;
+      room::EncodeObject(ctx_.writer, f, "msg", 0, echo.json, &bytes, r.epoch);
+      ctx_.out.EnqueueCopy(v, std::move(bytes));
+    }
+  }
+}
+
 void Viewers::FlushReplica(uint32_t idx) {
   room::Replica& r = replicas_.At(idx);
   r.dirty = false;

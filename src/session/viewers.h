@@ -60,6 +60,9 @@ class Viewers {
   void LeaveReplica(ConnId c);
   // An event sequenced by the room's owner.
   void OnForward(mesh::ForwardMsg& fwd);
+  // Queues echo.json on the WebSocket and SSE viewers of echo.room whose user is echo.user
+  // (a scan of the room's local viewers: shadow-banned sends are rare).
+  void EchoToUser(const mesh::ShadowEcho& echo);
   // The replica's batch: its pending events encoded once per framing and queued on its stream
   // viewers, then its parked polls answered (ParkedPolls); the pending list is emptied.
   void FlushReplica(uint32_t idx);

@@ -303,7 +303,6 @@ void WsSession::OnAck(const mesh::AckReply& ack) {
     SendText(ack.to.conn, j);
     return;
   }
-  if (!ack.echo.empty()) SendText(ack.to.conn, ack.echo);  // shadow: only its sender sees it
   std::string j = R"({"type":"ack","cid":)";
   json::AppendString(&j, ack.cid);
   j += ',';

@@ -236,18 +236,20 @@ def test_shadow_ban_is_seen_by_its_author_only(roomcast, secret_file):
         a, _ = await open_as(srv, "anna")
         b, _ = await open_as(srv)
         shade, _ = await open_as(srv, "shade")
+        tab2, _ = await open_as(srv, "shade")  # the same user's other connection sees it too
         await send_op(shade, {"op": "send", "text": "can you see me", "cid": "sh1"})
         mine = await next_of(shade, "msg")
         ack = await next_of(shade, "ack")
         assert mine["text"] == "can you see me" and mine["id"] == "sh1", mine
         assert ack["cid"] == "sh1" and "seq" in ack, ack
+        assert (await next_of(tab2, "msg"))["id"] == "sh1"
         assert (await say(a, "after it", "a1"))["type"] == "ack"
         for viewer in (a, b):
             m = await next_of(viewer, "msg")
             assert m["id"] == "a1", m  # the shadow message never came first
         st, _, raw = http("GET", srv.url(f"/rooms/{ROOM}/history?after=0"))
         assert b"can you see me" not in raw and b"after it" in raw, raw
-        for s in (a, b, shade):
+        for s in (a, b, shade, tab2):
             await s.close()
     run(go(), 30)
 

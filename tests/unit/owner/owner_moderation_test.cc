@@ -365,11 +365,12 @@ TEST(OwnerModeration, AShadowBannedSenderIsAckedAndEchoedButNothingIsSequenced) 
   const mesh::AckReply& a = m.Send(p);
   EXPECT_EQ(a.refusal, Refusal::kNone);
   EXPECT_EQ(a.id, "c-9");
-  EXPECT_NE(a.echo.find(R"("text":"can you see me")"), std::string::npos);
-  EXPECT_EQ(m.out.sent.size(), 1u);  // the ack only: nothing forwarded
-  EXPECT_EQ(m.f.sequenced.load(), 0u);
+  ASSERT_EQ(m.out.sent.size(), 2u);  // the echo to the viewers' shard, then the ack
+  const auto& echo = m.out.At<mesh::ShadowEcho>(0);
+  EXPECT_EQ(echo.user, "sh");
+  EXPECT_NE(echo.json.find(R"("text":"can you see me")"), std::string::npos);
+  EXPECT_EQ(m.f.sequenced.load(), 0u);  // nothing forwarded to the room
 }
-
 
 TEST(OwnerModeration, TermsRejectMaskAndHoldUntilAllowed) {
   ModFixture m;

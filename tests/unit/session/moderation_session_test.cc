@@ -68,19 +68,15 @@ TEST(ModerationSession, ARefusedSendIsAnErrorWithRetryMsAndItsCid) {
                        R"(sending again","retry_ms":4200,"cid":"c9"})"));
 }
 
-TEST(ModerationSession, AShadowEchoComesBeforeTheAck) {
+TEST(ModerationSession, AShadowEchoReachesTheUsersOwnViewersOnly) {
   Harness h(Config{}, Keys());
   ASSERT_EQ(Join(h, 3, Upgrade("&token=" + Token("shade"))), "HTTP/1.1 101");
-  h.Recv(3, ClientFrame(0x1, R"({"op":"send","text":"hi","cid":"c1"})"));
-  mesh::AckReply ack;
-  ack.to = h.rooms.publishes.at(0).to;
-  ack.cid = "c1";
-  ack.id = "c1";
-  ack.seq = 5;
-  ack.echo = R"({"type":"msg","seq":5,"id":"c1"})";
-  h.sessions->OnAnswer(ack);
-  EXPECT_EQ(h.out.Take(3),
-            ServerText(ack.echo) + ServerText(R"({"type":"ack","cid":"c1","seq":5,"id":"c1"})"));
+  ASSERT_EQ(Join(h, 4, Upgrade("&token=" + Token("anna"))), "HTTP/1.1 101");
+  ASSERT_EQ(Join(h, 5, Upgrade("&token=" + Token("shade"))), "HTTP/1.1 101");  // another tab
+  h.sessions->OnShadowEcho(mesh::ShadowEcho{"lobby", "shade", R"({"type":"msg","seq":5})"});
+  EXPECT_EQ(h.out.Take(3), ServerText(R"({"type":"msg","seq":5})"));
+  EXPECT_EQ(h.out.Take(5), ServerText(R"({"type":"msg","seq":5})"));
+  EXPECT_EQ(h.out.Take(4), "");
 }
 
 constexpr std::string_view kKey = "0123456789abcdef0123456789abcdef";
