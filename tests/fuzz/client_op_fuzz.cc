@@ -77,6 +77,19 @@ void CheckSendFields(const ClientOp& op, const TextLimits& limits) {
   FUZZ_CHECK(op.cid.empty() || IsId(op.cid, limits.max_cid_bytes));
 }
 
+// A moderation op that parsed keeps within the protocol's limits.
+void CheckModFields(const roomcast::chat::ModOp& m) {
+  using roomcast::chat::ModAction;
+  FUZZ_CHECK(m.user.empty() || IsId(m.user, 64));
+  FUZZ_CHECK(m.secs <= 1209600);
+  FUZZ_CHECK(!m.modes.slow_secs || *m.modes.slow_secs <= 86400);
+  FUZZ_CHECK(roomcast::utf8::IsValid(m.reason) && roomcast::utf8::CountCodePoints(m.reason) <= 200);
+  if (m.action == ModAction::kBan || m.action == ModAction::kUnban) FUZZ_CHECK(!m.user.empty());
+  if (m.action == ModAction::kMode) FUZZ_CHECK(!m.modes.Empty());
+  if (m.action == ModAction::kDelete) FUZZ_CHECK(m.seq >= 1);
+  if (m.action == ModAction::kAllow || m.action == ModAction::kDeny) FUZZ_CHECK(m.held_id >= 1);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -121,6 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const bool is_send = (which & 3) != 0 || op.kind == OpKind::kSend;
   if (!is_send) {
+    if (op.kind == OpKind::kModerate) CheckModFields(op.mod);
     if (op.kind == OpKind::kReact) {
       FUZZ_CHECK(!op.emoji.empty() && op.emoji.size() <= 32 && roomcast::utf8::IsValid(op.emoji));
     }

@@ -103,6 +103,11 @@ def seeds():
         "retract": b"\x1b" + b'{"reason":"spam","by":"mod"}',
         "surrogate": b"\x18" + b'{"op":"send","text":"\\ud800"}',
         "prio_refused": b"\x18" + b'{"op":"send","text":"x","prio":true}',
+        "ban": b"\x18" + b'{"op":"ban","user":"troll","secs":600,"shadow":true,"reason":"spam"}',
+        "mode": b"\x18" + b'{"op":"mode","slow_secs":30,"subscribers_only":true,"unique":false}',
+        "clear_user": b"\x18" + b'{"op":"clear","user":"u"}',
+        "delete": b"\x18" + b'{"op":"delete","seq":42,"reason":"x"}',
+        "allow": b"\x18" + b'{"op":"allow","id":7}',
     }
     yield "poll_cursor", {
         "good": cursor(7, b"e1", b"lobby"),
