@@ -1,8 +1,8 @@
 #!/bin/bash
 # perf/moderation_fanout.sh: 5,000 viewers x 100 msg/s fan-out, moderation off vs on (rate limit counted, unique mode,
+# 1000 terms + 10 regexes in the room and server-wide), 3 alternating pairs.
 # Prints per run: pair, moderation, deliveries/s, server CPU %, deliveries per server CPU-s,
 # p50 and p99 latency (ms), lost. Loopback only; every run is bounded (10 s + 2 s warm-up).
-# 1000 terms + 10 regexes in the room and server-wide), 3 alternating pairs.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 KEY=fanout-mod-admin-key-0123456789
 for i in 1 2 3; do
