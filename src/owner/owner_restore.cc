@@ -22,7 +22,7 @@ int64_t UnixMsNow() {
 }  // namespace
 
 void OwnerService::RestoreEvent(const store::Record& rec) {
-  if (rec.flags & store::kRecControl) return RestoreControl(rec);
+  if (rec.flags & store::kRecControl) return moderator_.RestoreControl(rec);
   room::OwnerRoom* r = rooms_.Find(rec.room);
   if (r && r->Epoch() != rec.epoch) {
     // A room whose history was lost once started a new epoch: the newer epoch wins.
@@ -54,25 +54,6 @@ void OwnerService::RestoreEvent(const store::Record& rec) {
     if (rec.json.find(id_field) != std::string_view::npos) {
       cid_owners_.Preload(rec.room, {}, rec.cid, UserTag(rec.user), rec.ts_ms);
     }
-  }
-}
-
-void OwnerService::RestoreControl(const store::Record& rec) {
-  RestoredAct act;
-  if (!mod_.Restore(rec.room, rec.user, rec.json, rec.ts_ms, &act)) {
-    RC_WARN(shard_, "moderation record of room %.*s not understood: skipped",
-            static_cast<int>(rec.room.size()), rec.room.data());
-    return;
-  }
-  if (rec.room == chat::kGlobalRoom) {  // the server-wide blocked terms (every shard gets them)
-    global_rules_ = std::move(act.rules);
-    global_terms_ = std::move(act.compiled);
-    return;
-  }
-  // A clear of the whole room hides what came before it (its event is already back).
-  if (act.whole_room && act.seq != 0) {
-    room::OwnerRoom* r = rooms_.Find(rec.room);
-    if (r && r->Epoch() == rec.epoch) r->HideBefore(act.seq);
   }
 }
 

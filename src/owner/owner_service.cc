@@ -4,6 +4,9 @@
 #include <memory>
 #include <utility>
 
+#include "base/json_writer.h"
+#include "base/log.h"
+
 namespace roomcast::owner {
 
 using chat::Refusal;
@@ -16,7 +19,7 @@ OwnerService::OwnerService(int shard, const OwnerOptions& opt, EventLog* log, Ou
       out_(out),
       counters_(counters),
       rooms_(opt.shards, opt.history, opt.max_rooms, opt.prio_history),
-      mod_(opt.mod_policy, opt.max_rooms),
+      moderator_(this, opt.mod_policy, opt.max_rooms),
       dedup_(opt.dedup_ms, opt.dedup_max),
       cid_owners_(opt.dedup_ms, opt.dedup_max) {}
 
@@ -49,15 +52,18 @@ void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_
     ack.duplicate = true;
     return log_->SendAfterWritten(from, std::move(ack));
   }
-  const SenderCheck check = req.admin ? SenderCheck::kGo : CheckSender(from, req, &ack);
-  if (check == SenderCheck::kRefused || check == SenderCheck::kHeld) return;
+  const Moderator::SenderCheck check =
+      req.admin ? Moderator::SenderCheck::kGo : moderator_.CheckSender(from, req, &ack);
+  if (check == Moderator::SenderCheck::kRefused || check == Moderator::SenderCheck::kHeld) return;
   room::PublishInput in{req.room, req.user, req.text, req.cid, req.ts_ms, now_mono_ms};
   in.prio = req.prio;
   in.kind = req.kind;
   in.name = req.name;
   in.badges_json = req.badges_json;
   in.roles = req.roles;
-  if (check == SenderCheck::kShadow) return AnswerShadow(from, r, in, std::move(ack));
+  if (check == Moderator::SenderCheck::kShadow) {
+    return moderator_.AnswerShadow(from, r, in, std::move(ack));
+  }
   (void)dedup_.Admit(req.room, req.user, req.cid, req.ts_ms, r->LastSeq() + 1);
   const uint64_t tag = UserTag(req.user);
   if (const uint64_t owner = cid_owners_.Admit(req.room, {}, req.cid, req.ts_ms, tag)) {
@@ -97,12 +103,12 @@ void OwnerService::OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_
   }
   if (ack.refusal != Refusal::kNone) return out_->Send(from, std::move(ack));
   // The audit record: who, when, why (a control record, like every moderation act).
-  if (RoomRules* rr = mod_.GetOrCreate(req.room)) {
+  if (RoomRules* rr = moderator_.Rules().GetOrCreate(req.room)) {
     chat::ModOp op;
     op.action = chat::ModAction::kDelete;
     op.seq = req.target;
     op.reason = req.reason;
-    RecordAct(r, rr, req.by, op, req.ts_ms, ack.seq);
+    moderator_.RecordAct(r, rr, req.by, op, req.ts_ms, ack.seq);
   }
   log_->SendAfterWritten(from, std::move(ack));
 }
@@ -121,7 +127,7 @@ void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
   rep.epoch = r->Epoch();
   rep.head = r->HeadSeq();
   rep.last = rep.head;
-  rep.modes_json = mod_.ModesJsonOf(req.room);
+  rep.modes_json = moderator_.Rules().ModesJsonOf(req.room);
   if (req.since != mesh::kNoSince) {
     uint64_t since = req.since;
     // Another epoch (named, or a seq this epoch never reached): the viewer's seqs are void. It
@@ -218,6 +224,53 @@ void OwnerService::SendLatest(int from, const room::OwnerRoom& r, mesh::HistoryR
   }
   rep.last = rep.head;
   out_->Send(from, std::move(rep));
+}
+
+uint64_t OwnerService::SequenceAllowed(room::OwnerRoom* r, HeldMsg&& m, int64_t ts_ms,
+                                       uint64_t mono_ms) {
+  room::PublishInput in{r->Name(), m.user, m.text, m.cid, ts_ms, mono_ms};
+  in.name = m.name;
+  in.badges_json = m.badges_json;
+  in.roles = m.roles;
+  const uint64_t tag = UserTag(m.user);
+  if (const uint64_t owner = cid_owners_.Admit(r->Name(), {}, m.cid, ts_ms, tag)) {
+    in.cid_taken = owner != tag;
+  }
+  (void)dedup_.Admit(r->Name(), m.user, m.cid, ts_ms, r->LastSeq() + 1);
+  const room::SequencedMsg& ev = r->Sequence(in, /*visible=*/!log_->Deferred());
+  OwnerCounters::Add(counters_.sequenced, 1);
+  log_->Append(r, ev, m.user, m.cid, 0, ts_ms);
+  Forward(r, ev);
+  return ev.seq;
+}
+
+Refusal OwnerService::RetractOne(room::OwnerRoom* r, uint64_t target, std::string_view reason,
+                                 std::string_view by, int64_t ts_ms, uint64_t mono_ms,
+                                 uint64_t* seq) {
+  using St = room::OwnerRoom::RetractStatus;
+  const room::SequencedMsg* ev = nullptr;
+  switch (r->Retract(target, reason, ts_ms, mono_ms, /*visible=*/!log_->Deferred(), &ev)) {
+    case St::kOk:
+      break;
+    case St::kAlreadyRetracted:
+      return Refusal::kAlreadyRetracted;
+    case St::kNotAMessage:
+      return Refusal::kNotAMessage;
+    case St::kGone:
+      return Refusal::kGone;
+    case St::kNotFound:
+      return Refusal::kNoSuchMessage;
+  }
+  OwnerCounters::Add(counters_.retractions, 1);
+  *seq = ev->seq;
+  std::string quoted;
+  json::AppendString(&quoted, reason);
+  RC_INFO(shard_, "retract room=%s seq=%llu at=%llu by=%s reason=%s", r->Name().c_str(),
+          static_cast<unsigned long long>(target), static_cast<unsigned long long>(ev->seq),
+          std::string(by).c_str(), quoted.c_str());
+  log_->Append(r, *ev, by, {}, target, ts_ms);
+  Forward(r, *ev);
+  return Refusal::kNone;
 }
 
 }  // namespace roomcast::owner

@@ -16,6 +16,7 @@
 #include "mesh/messages.h"
 #include "owner/event_log.h"
 #include "owner/moderation.h"
+#include "owner/moderator.h"
 #include "room/dedup_window.h"
 #include "room/room_owner.h"
 #include "store/segment_log.h"
@@ -53,24 +54,24 @@ class OwnerService {
                OwnerCounters counters);
   OwnerService(const OwnerService&) = delete;
   OwnerService& operator=(const OwnerService&) = delete;
+  // The new log checkpoints the moderation state before each of its segments (Moderator).
   void UseLog(EventLog* log) {
     log_ = log;
-    log_->SetRollHook([this] { CheckpointModeration(); });
+    log_->SetRollHook([this] { moderator_.CheckpointModeration(); });
   }
-  // Re-appends every room's moderation state (bans, modes, terms, held messages; the
-  // server-wide terms on their owner) as checkpoint records: a new segment then holds all of it,
-  // whatever retention deletes. Called by the log before it starts a new segment.
-  void CheckpointModeration();
+  void CheckpointModeration() { moderator_.CheckpointModeration(); }
 
   // A message from shard `from` to sequence: answered with an AckReply to `from` (after the
   // event is written), forwarded once to every shard with viewers. now_mono_ms: CLOCK_MONOTONIC.
   void OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_ms);
   // An admin retraction: answered with an AckReply (target set) or a refusal.
   void OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_ms);
-  // A moderation act (owner_moderation.cc): answered with an AckReply whose `op` is set.
-  void OnModerate(int from, mesh::ModerateReq& req, uint64_t now_mono_ms);
+  // A moderation act (Moderator): answered with an AckReply whose `op` is set.
+  void OnModerate(int from, mesh::ModerateReq& req, uint64_t now_mono_ms) {
+    moderator_.OnModerate(from, req, now_mono_ms);
+  }
   // About once a second (Unix ms): ended timeouts and idle rate windows are dropped.
-  void OnSecond(int64_t now_unix_ms);
+  void OnSecond(int64_t now_unix_ms) { moderator_.OnSecond(now_unix_ms); }
   // A viewer joins (or a long-poll asks what follows its cursor): answered with a JoinReply.
   void OnJoin(int from, mesh::JoinReq& req);
   void OnLeave(int from, const mesh::LeaveReq& req);
@@ -92,32 +93,12 @@ class OwnerService {
   void Forward(room::OwnerRoom* r, const room::SequencedMsg& m);
   void ReclaimIfEmpty(room::OwnerRoom* r);
   static uint64_t UserTag(std::string_view user);
-  // Moderation (owner_moderation.cc). CheckSender: bans, rate limit and modes for a user's
-  // message; a refusal is answered here. kShadow: acked and echoed to its sender only.
-  enum class SenderCheck { kRefused, kGo, kShadow, kHeld };
-  SenderCheck CheckSender(int from, mesh::PublishReq& req, mesh::AckReply* ack);
-  void AnswerShadow(int from, room::OwnerRoom* r, const room::PublishInput& in,
-                    mesh::AckReply&& ack);
-  // The room's and the server-wide blocked terms on `text`: the most severe action matched.
-  chat::TermVerdict ScanTerms(const RoomRules& rr, std::string_view text);
-  // A held message: kept for a moderator (a control record), acked with its id.
-  SenderCheck Hold(int from, RoomRules* rr, mesh::PublishReq& req, mesh::AckReply* ack);
-  // Sequences a message a moderator allowed; returns its seq.
-  uint64_t SequenceAllowed(room::OwnerRoom* r, HeldMsg&& m, int64_t ts_ms, uint64_t mono_ms);
-  // PUT /admin/terms: the server-wide list, on the owner of chat::kGlobalRoom (logged there and
-  // copied to every other shard).
-  void OnGlobalTerms(int from, mesh::ModerateReq& req, mesh::AckReply&& ack);
-  chat::Refusal ApplyAct(room::OwnerRoom* r, RoomRules* rr, const mesh::ModerateReq& req,
-                         uint64_t mono_ms, uint64_t* seq);
-  uint64_t SequenceAndForward(room::OwnerRoom* r, std::string_view type, std::string_view fields,
-                              const mesh::ModerateReq& req, uint64_t mono_ms, bool visible);
-  void RetractBy(room::OwnerRoom* r, std::string_view user, int64_t since_ms,
-                 const mesh::ModerateReq& req, uint64_t mono_ms);
+  // For Moderator (its acts retract and sequence like the owner does).
+  friend class Moderator;
   chat::Refusal RetractOne(room::OwnerRoom* r, uint64_t target, std::string_view reason,
                            std::string_view by, int64_t ts_ms, uint64_t mono_ms, uint64_t* seq);
-  void RecordAct(room::OwnerRoom* r, RoomRules* rr, std::string_view actor, const chat::ModOp& op,
-                 int64_t ts_ms, uint64_t seq);
-  void RestoreControl(const store::Record& rec);
+  // Sequences a message a moderator allowed; returns its seq.
+  uint64_t SequenceAllowed(room::OwnerRoom* r, HeldMsg&& m, int64_t ts_ms, uint64_t mono_ms);
 
   int shard_;
   OwnerOptions opt_;
@@ -125,10 +106,7 @@ class OwnerService {
   Outbox* out_;
   OwnerCounters counters_;
   room::OwnerRooms rooms_;
-  Moderation mod_;
-  std::vector<chat::TermRule> global_rules_;           // the server-wide blocked terms
-  std::shared_ptr<const chat::TermSet> global_terms_;  // ... compiled (null: none)
-  chat::TermScratch scratch_;
+  Moderator moderator_;
   room::DedupWindow dedup_;
   // Which user each recent (room, cid) belongs to (as the user's hash + 1, in the window's seq
   // slot): a cid another user already used in the room gets a server id instead, so that ids

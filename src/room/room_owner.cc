@@ -58,6 +58,21 @@ std::string GapJson(std::string_view room, uint64_t from, uint64_t to, std::stri
   return gap;
 }
 
+namespace {
+
+// What leaves the owner: the event without its owner-only fields.
+SequencedMsg Copy(const SequencedMsg& m) { return {m.seq, m.json, 0, m.flags, m.lost_from}; }
+
+// A kEvLost placeholder for from..to.
+SequencedMsg LostPlaceholder(std::string_view room, uint64_t from, uint64_t to) {
+  return SequencedMsg{to, GapJson(room, from, to), 0, kEvLost, from};
+}
+
+// The first seq an entry stands for (lost_from for a placeholder).
+uint64_t FirstSeqOf(const SequencedMsg& m) { return m.Lost() ? m.lost_from : m.seq; }
+
+}  // namespace
+
 OwnerRoom::OwnerRoom(std::string name, std::string epoch, size_t history_cap, int shards,
                      size_t prio_cap)
     : name_(std::move(name)),
@@ -262,13 +277,10 @@ void OwnerRoom::Restore(uint64_t seq, std::string_view json, uint8_t flags, uint
   TrimHistory();
 }
 
-SequencedMsg OwnerRoom::LostPlaceholder(uint64_t from, uint64_t to) const {
-  return SequencedMsg{to, GapJson(name_, from, to), 0, kEvLost, from};
-}
 
 void OwnerRoom::MarkLost(uint64_t from, uint64_t to) {
   if (from <= seq_ || to < from) return;
-  history_.push_back(LostPlaceholder(from, to));
+  history_.push_back(LostPlaceholder(name_, from, to));
   seq_ = to;
   visible_ = seq_;
   TrimHistory();
@@ -283,7 +295,7 @@ void OwnerRoom::FillHoles() {
   std::deque<SequencedMsg> filled;
   for (SequencedMsg& m : history_) {
     if (!filled.empty() && FirstSeqOf(m) > filled.back().seq + 1) {
-      filled.push_back(LostPlaceholder(filled.back().seq + 1, FirstSeqOf(m) - 1));
+      filled.push_back(LostPlaceholder(name_, filled.back().seq + 1, FirstSeqOf(m) - 1));
     }
     filled.push_back(std::move(m));
   }
@@ -347,7 +359,7 @@ OwnerRoom::SinceResult OwnerRoom::Since(uint64_t since, size_t max, Cap cap,
     if (it->flags & kEvHidden) continue;
     if (it->Prio() && it->seq <= prio_sent_upto) continue;
     if (it->Lost() && it->lost_from < first) {  // name only the seqs after what the caller has
-      plain.push_back(LostPlaceholder(first, it->seq));
+      plain.push_back(LostPlaceholder(name_, first, it->seq));
       continue;
     }
     (it->Prio() ? r.msgs : plain).push_back(Copy(*it));

@@ -168,13 +168,6 @@ class OwnerRoom {
   SequencedMsg* FindInHistory(uint64_t seq);
   void Hide(uint64_t target);
   void TrimHistory();
-  static SequencedMsg Copy(const SequencedMsg& m) {
-    return {m.seq, m.json, 0, m.flags, m.lost_from};
-  }
-  // A kEvLost placeholder for from..to.
-  SequencedMsg LostPlaceholder(uint64_t from, uint64_t to) const;
-  // The first seq an entry stands for (lost_from for a placeholder).
-  static uint64_t FirstSeqOf(const SequencedMsg& m) { return m.Lost() ? m.lost_from : m.seq; }
 
   std::string name_;
   std::string epoch_;
