@@ -277,7 +277,6 @@ void OwnerRoom::Restore(uint64_t seq, std::string_view json, uint8_t flags, uint
   TrimHistory();
 }
 
-
 void OwnerRoom::MarkLost(uint64_t from, uint64_t to) {
   if (from <= seq_ || to < from) return;
   history_.push_back(LostPlaceholder(name_, from, to));

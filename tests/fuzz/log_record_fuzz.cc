@@ -75,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t used = 0;
   const DecodeStatus back_st = DecodeRecord(Bytes(frame), &back, &used);
   using roomcast::store::MayStartRecord;
-  constexpr uint8_t kKnownFlags = roomcast::store::kRecPrio | roomcast::store::kRecRetract;
+  constexpr uint8_t kKnownFlags = roomcast::store::kKnownRecordFlags;
   if ((r.flags & ~kKnownFlags) != 0) {  // no writer sets other flags: corrupt
     FUZZ_CHECK(back_st == DecodeStatus::kCorrupt);
     FUZZ_CHECK(!MayStartRecord(Bytes(frame)));
