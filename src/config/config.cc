@@ -145,9 +145,10 @@ std::vector<Option> OperationOptions(Config* c) {
        "ignored and only a token names a user)"},
       {"jwt-secret-file", Kind::kString, &c->jwt_secret_file, 0, 4096,
        "file holding the HS256 secret that signs user tokens (or the secret itself in env "
-       "ROOMCAST_JWT_SECRET); '' = none"},
+       "ROOMCAST_JWT_SECRET); read again at SIGHUP; '' = none"},
       {"jwt-public-key-file", Kind::kString, &c->jwt_public_key_file, 0, 4096,
-       "PEM public key (RSA >= 2048 bits: RS256, or P-256: ES256) checking user tokens; '' = none"},
+       "PEM public key (RSA >= 2048 bits: RS256, or P-256: ES256) checking user tokens; read "
+       "again at SIGHUP; '' = none"},
       {"no-demo", Kind::kBool, &c->no_demo, 0, 1,
        "do not serve the demo chat page at / (/roomcast.js and /roomcast.d.ts are still served)"},
       {"debug-stall", Kind::kBool, &c->debug_stall, 0, 1,

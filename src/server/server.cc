@@ -30,6 +30,7 @@
 #include "service/notify.h"
 #include "shard.h"
 #include "supervisor.h"
+#include "user_token_keys.h"
 #include "watchdog.h"
 
 namespace roomcast::server {
@@ -225,69 +226,6 @@ bool SetUpCursorKey(const Config& cfg, ServerShared* shared) {
   RC_INFO(-1,
           "long-poll cursor key is random for this run: cursors will not survive a "
           "restart (give --data-dir or --cursor-key to keep them)");
-  return true;
-}
-
-// Reads a whole small file (a key); false with *err.
-bool ReadKeyFile(const std::string& path, std::string* out, std::string* err) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    *err = path + ": " + std::strerror(errno);
-    return false;
-  }
-  char buf[4096];
-  size_t n = 0;
-  out->clear();
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && out->size() <= 65536) out->append(buf, n);
-  std::fclose(f);
-  if (out->size() > 65536) {
-    *err = path + ": over 64 KiB, not a key";
-    return false;
-  }
-  return true;
-}
-
-// The user-token keys (PROTOCOL.md, "Identity"): the HS256 secret from --jwt-secret-file (one
-// trailing newline dropped) or env ROOMCAST_JWT_SECRET, the PEM from --jwt-public-key-file. None:
-// every token is refused. --dev-auth is announced loudly.
-bool SetUpTokenKeys(const Config& cfg, ServerShared* shared) {
-  if (cfg.dev_auth) {
-    RC_WARN(-1,
-            "--dev-auth is ON: ?user=NAME names any user without proof. Development only; never "
-            "expose this server to real users");
-  }
-  std::string secret, pem, err;
-  if (!cfg.jwt_secret_file.empty()) {
-    if (!ReadKeyFile(cfg.jwt_secret_file, &secret, &err)) {
-      RC_ERROR(-1, "--jwt-secret-file %s", err.c_str());
-      return false;
-    }
-    if (!secret.empty() && secret.back() == '\n') secret.pop_back();
-    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
-  } else if (const char* env = std::getenv("ROOMCAST_JWT_SECRET"); env && *env) {
-    secret = env;
-  }
-  if (!cfg.jwt_public_key_file.empty() && !ReadKeyFile(cfg.jwt_public_key_file, &pem, &err)) {
-    RC_ERROR(-1, "--jwt-public-key-file %s", err.c_str());
-    return false;
-  }
-  if (secret.empty() && pem.empty()) {
-    RC_INFO(-1, "no JWT key configured: user tokens are refused%s",
-            cfg.dev_auth ? "" : "; clients are anonymous viewers");
-    return true;
-  }
-  if (!cfg.jwt_secret_file.empty() && secret.size() < 16) {
-    RC_ERROR(-1, "--jwt-secret-file: the secret must be at least 16 bytes");
-    return false;
-  }
-  shared->token_keys = auth::TokenKeys::Load(std::move(secret), pem, &err);
-  if (!shared->token_keys) {
-    RC_ERROR(-1, "--jwt-public-key-file: %s", err.c_str());
-    return false;
-  }
-  const auth::TokenKeys& k = *shared->token_keys;
-  RC_INFO(-1, "user tokens are checked with:%s%s%s", k.Has(auth::Alg::kHs256) ? " HS256" : "",
-          k.Has(auth::Alg::kRs256) ? " RS256" : "", k.Has(auth::Alg::kEs256) ? " ES256" : "");
   return true;
 }
 

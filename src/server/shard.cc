@@ -66,7 +66,7 @@ session::SessionOptions SessionOptionsOf(const ServerShared& shared, int id) {
   o.shard = id;
   o.shards = shared.shards;
   o.cursor_key = shared.cursor_key;
-  o.token_keys = shared.token_keys;
+  o.token_keys = &shared.token_keys;
   o.pacing = room::PacingPolicy{shared.cfg.tick_ms,
                                 ShardSendBudget(shared.cfg.send_budget, shared.shards)};
   return o;

@@ -41,8 +41,8 @@ Context::Context(const Config& config, const SessionOptions& o, ConnOutput* outp
       status(*server),
       metrics(*counters),
       held(*held_input),
-      table(o.shard) {
-  if (o.token_keys) verifier = std::make_unique<auth::TokenVerifier>(o.token_keys);
+      table(o.shard),
+      token_keys_(o.token_keys) {
   ApplyLiveSettings(cfg.admin_key, cfg.cors_origins);
   text_limits.max_code_points = cfg.max_text;
   http_limits.max_head_bytes = cfg.max_head;

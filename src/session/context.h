@@ -4,6 +4,7 @@
 // its CORS headers travel with each request as an AnswerForm). Shard thread only.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -59,8 +60,9 @@ struct SessionOptions {
   int shards = 1;
   std::vector<uint8_t> cursor_key;  // signs long-poll cursors
   room::PacingPolicy pacing;        // the replicas' flush pacing on this shard
-  // The keys user tokens are checked with; null: none configured (every token is refused).
-  std::shared_ptr<const auth::TokenKeys> token_keys;
+  // The keys user tokens are checked with, read once per token check (SIGHUP may replace them);
+  // null, or holding null: none configured (every token is refused).
+  const std::atomic<std::shared_ptr<const auth::TokenKeys>>* token_keys = nullptr;
 };
 
 // Who a request names (Context::Authenticate): a user from a verified token (or, under
@@ -144,9 +146,13 @@ struct Context {
   uint32_t clock_s = 0;   // the shard's clock, whole seconds since start
   bool draining = false;  // a stop was requested: no new viewers, connections close after answers
   std::string admin_key;  // --admin-key, as last reloaded
-  std::unique_ptr<auth::TokenVerifier> verifier;  // null: no token key configured
 
  private:
+  // The verifier with the keys in force now; null when no key is configured (identity.cc).
+  auth::TokenVerifier* Verifier();
+
+  const std::atomic<std::shared_ptr<const auth::TokenKeys>>* token_keys_;
+  auth::TokenVerifier verifier_{nullptr};
   std::vector<std::string> cors_headers_;  // by CORS index
   std::vector<std::string> cors_list_;     // --cors-origins, from index kCorsFirstListed
   std::string cors_origins_;               // --cors-origins, as last reloaded

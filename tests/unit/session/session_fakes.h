@@ -90,7 +90,8 @@ struct Harness {
       : cfg(std::move(c)) {
     SessionOptions o;
     o.cursor_key.assign(32, 7);
-    o.token_keys = std::move(keys);
+    token_keys.store(std::move(keys));
+    o.token_keys = &token_keys;
     sessions = std::make_unique<Sessions>(cfg, o, &out, &rooms, &rooms, metrics.get());
   }
   void Accept(ConnId c) {
@@ -134,6 +135,7 @@ struct Harness {
   }
 
   Config cfg;
+  std::atomic<std::shared_ptr<const auth::TokenKeys>> token_keys;
   FakeOutput out;
   FakeRooms rooms;
   std::unique_ptr<ShardMetrics> metrics = std::make_unique<ShardMetrics>();
