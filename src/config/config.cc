@@ -139,7 +139,11 @@ std::vector<Option> OperationOptions(Config* c) {
       {"log-level", Kind::kLogLevel, &c->log_level, 0, 0,
        "debug|info|warn|error (debug adds a line per refused request, rate-limited)"},
       {"log-format", Kind::kLogFormat, &c->log_format, 0, 0,
-       "text|json: one line of text, or one JSON object, per event on stderr"},
+       "text|json: one line of text, or one JSON object, per event on stderr (and per access "
+       "log line)"},
+      {"access-log", Kind::kString, &c->access_log, 0, 4096,
+       "file getting a line per HTTP request answered and per WebSocket, SSE or long-poll session "
+       "ended (no token values); reopened at SIGHUP; '' = none"},
       {"dev-auth", Kind::kBool, &c->dev_auth, 0, 1,
        "development only: ?user=NAME names an unverified user with no roles (off: ?user= is "
        "ignored and only a token names a user)"},

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "access_log_setup.h"
 #include "base/log.h"
 #include "config/config_table.h"
 #include "user_token_keys.h"
@@ -70,7 +71,8 @@ void ReloadConfig(Config* running, const ConfigLoader& load, ServerShared* share
   SetLogLevel(running->log_level);
   SetLogFormat(running->log_format);
   shared->live.store(std::make_shared<const LiveSettings>(
-      LiveSettings{running->admin_key, running->cors_origins}));
+      LiveSettings{running->admin_key, running->cors_origins,
+                   ReopenAccessLog(running->access_log, shared->live.load()->access_log)}));
   shared->live_generation.fetch_add(1, std::memory_order_release);
   RC_INFO(-1, "reload done: %d settings applied, %d need a restart", applied, restart_needed);
 }

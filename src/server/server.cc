@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "access_log_setup.h"
 #include "base/log.h"
 #include "longpoll/poll_cursor.h"
 #include "reload.h"
@@ -287,7 +288,10 @@ int RunServer(const Config& cfg_in, const ConfigLoader& load_config) {
   if (!PortIsFree(cfg) || !LockDataDir(cfg)) return 1;
   ServerShared shared(cfg, cfg.shards);
   shared.shard_table_cap = table_cap;
-  if (!SetUpCursorKey(cfg, &shared) || !SetUpTokenKeys(cfg, &shared)) return 1;
+  if (!SetUpCursorKey(cfg, &shared) || !SetUpTokenKeys(cfg, &shared) ||
+      !OpenAccessLog(cfg, &shared)) {
+    return 1;
+  }
   std::vector<std::unique_ptr<Shard>> shards;
   for (int i = 0; i < cfg.shards; ++i) shards.push_back(std::make_unique<Shard>(&shared, i));
   if (cfg.data_dir.empty()) {

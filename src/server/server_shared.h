@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "auth/token_keys.h"
+#include "base/access_log.h"
 #include "base/config.h"
 #include "base/shard_metrics.h"
 #include "io/peer_counts.h"
@@ -30,6 +31,8 @@ using roomcast::ShardMetrics;
 struct LiveSettings {
   std::string admin_key;     // --admin-key
   std::string cors_origins;  // --cors-origins
+  // --access-log, opened again at each SIGHUP (access_log_setup.h); null: off.
+  std::shared_ptr<const AccessLogFile> access_log;
 };
 
 inline double UnixSecondsNow() {

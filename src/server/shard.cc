@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "access_log_setup.h"
 #include "base/log.h"
 
 namespace roomcast::server {
@@ -61,8 +62,10 @@ owner::OwnerOptions OwnerOptionsOf(const Config& cfg, int shards) {
   return o;
 }
 
-session::SessionOptions SessionOptionsOf(const ServerShared& shared, int id) {
+session::SessionOptions SessionOptionsOf(const ServerShared& shared, int id,
+                                         AccessLogWriter* access_log) {
   session::SessionOptions o;
+  if (!shared.cfg.access_log.empty()) o.access_log = access_log;
   o.shard = id;
   o.shards = shared.shards;
   o.cursor_key = shared.cursor_key;
@@ -91,7 +94,9 @@ Shard::Shard(ServerShared* shared, int id)
                                &metrics_.messages_deduplicated_total, &metrics_.retractions_total}),
       output_(&loop_),
       rooms_(this),
-      sessions_(shared->cfg, SessionOptionsOf(*shared, id), &output_, &rooms_, &rooms_, &metrics_) {
+      access_log_(id, &metrics_.access_log_write_errors_total, &metrics_.access_log_dropped_total),
+      sessions_(shared->cfg, SessionOptionsOf(*shared, id, &access_log_), &output_, &rooms_,
+                &rooms_, &metrics_) {
   ApplyLiveSettings();
 }
 
@@ -116,6 +121,12 @@ void Shard::MeshRooms::SendTo(int owner, mesh::Message&& msg) {
   shard_.mesh_.Send(owner, mesh::Pack(std::move(msg)));
 }
 
+std::string Shard::MeshRooms::RenderMetrics() {
+  std::string out = shard_.RenderMetrics();
+  AppendAccessLogMetrics(&out, *shard_.shared_);
+  return out;
+}
+
 bool Shard::MeshRooms::LogWritable() const {
   return shard_.shared_->logs_broken.load(std::memory_order_relaxed) == 0;
 }
@@ -134,6 +145,7 @@ void Shard::Run() {
   start_ms_ = loop_.NowMs();
   next_sweep_ms_ = start_ms_ + 1000;
   loop_.Run();
+  access_log_.Flush(loop_.NowMs());
   if (durable_log_) durable_log_->Close();
   PublishMetrics();
   const io::LoopStats& ls = loop_.Stats();
@@ -217,6 +229,7 @@ void Shard::DiscardInFlight() {
 
 uint32_t Shard::BeforeSleep(uint64_t now_ms) {
   uint32_t wait = sessions_.BeforeSleep(now_ms);
+  access_log_.Flush(now_ms);
   if (durable_log_) wait = std::min(wait, durable_log_->StartWrite(now_ms));
   mesh_.Flush();
   if (mesh_.HasOverflow()) wait = std::min<uint32_t>(wait, 1);

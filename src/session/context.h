@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "access_records.h"
 #include "auth/token_verifier.h"
 #include "base/config.h"
 #include "base/shard_metrics.h"
@@ -63,6 +64,8 @@ struct SessionOptions {
   // The keys user tokens are checked with, read once per token check (SIGHUP may replace them);
   // null, or holding null: none configured (every token is refused).
   const std::atomic<std::shared_ptr<const auth::TokenKeys>>* token_keys = nullptr;
+  // The shard's access log (--access-log); null: off.
+  AccessLogWriter* access_log = nullptr;
 };
 
 // Who a request names (Context::Authenticate): a user from a verified token (or, under
@@ -91,6 +94,9 @@ struct Context {
 
   // HTTP answers. RespondHttp queues the response and closes after it unless keep_alive.
   void RespondHttp(ConnId c, std::string response, bool keep_alive);
+  // An answer queued by other means (an upgrade, a stream's head, a long-poll's answer, a
+  // refusal at accept): counted for /metrics and written to the access log.
+  void CountAnswer(ConnId c, int status);
   // The answer in form a: without its body for a HEAD request (Content-Length stays).
   void Respond(ConnId c, AnswerForm a, std::string response);
   void RespondError(ConnId c, AnswerForm a, int status, std::string_view code,
@@ -133,6 +139,9 @@ struct Context {
   const Config& cfg;
   const int shard;
   const int shards;
+  // The access log's record of each connection's request (declared before `out`: with the log
+  // on, the sessions write through its byte-counting output).
+  AccessRecords access;
   ConnOutput& out;
   RoomClient& rooms;
   ServerStatus& status;

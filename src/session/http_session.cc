@@ -85,6 +85,7 @@ size_t HttpSession::Process(ConnId c, std::span<const uint8_t> data) {
       break;
   }
   ctx_.Sess(c).flags |= kSawRequest;
+  ctx_.access.Begin(c, req);
   if (req.content_length > ctx_.cfg.max_body) {
     ctx_.RespondError(c, AnswerForm{false, ctx_.CorsIndex(req)}, 413, "too_large",
                       "request body over " + std::to_string(ctx_.cfg.max_body) + " bytes");

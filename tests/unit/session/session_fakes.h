@@ -86,9 +86,11 @@ inline Config DevAuthConfig() {
 
 struct Harness {
   explicit Harness(Config c = DevAuthConfig(),
-                   std::shared_ptr<const auth::TokenKeys> keys = nullptr)
+                   std::shared_ptr<const auth::TokenKeys> keys = nullptr,
+                   AccessLogWriter* access_log = nullptr)
       : cfg(std::move(c)) {
     SessionOptions o;
+    o.access_log = access_log;
     o.cursor_key.assign(32, 7);
     token_keys.store(std::move(keys));
     o.token_keys = &token_keys;
