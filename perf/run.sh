@@ -39,7 +39,9 @@ QUICK=${BENCH_QUICK:-0}
 SCALE=${BENCH_SCALE:-0}
 if [ "$SCALE" = 1 ]; then BUDGET=${BENCH_BUDGET:-1800}; else BUDGET=${BENCH_BUDGET:-540}; fi
 STEPS=${BENCH_STEPS:-}  # a regex: only the scenarios whose name matches run
-RC_ARGS=${BENCH_RC_ARGS:-}  # extra roomcast flags, e.g. --send-budget 10000
+# The load tool's users are named by ?user= (--dev-auth) and each publisher sends far more than a
+# chat user may (--rate-limit 20/30 by default): both are set for the benchmark.
+RC_ARGS="--dev-auth --rate-limit off ${BENCH_RC_ARGS:-}"  # plus extra flags, e.g. --send-budget 10000
 NC_PUBLISH=${BENCH_NCHAN_PUBLISH:-ws}
 case "$NC_PUBLISH" in ws|http) ;; *) echo "bench: BENCH_NCHAN_PUBLISH wants ws or http" >&2; exit 2 ;; esac
 RC_SHARDS=2  # shards for roomcast and workers for nchan (NCHAN_WORKERS) in the next scenario

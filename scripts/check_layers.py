@@ -29,7 +29,7 @@ LAYERS: dict[str, set[str]] = {
     "room": {"base", "chat", "auth", "io", "ws", "sse"},  # io: SharedBuf (the fan-out's buffers)
     "store": {"base"},
     "mesh": {"base", "io", "chat", "room"},
-    "owner": {"base", "io", "mesh", "chat", "room", "store"},
+    "owner": {"base", "io", "mesh", "chat", "auth", "room", "store"},
     # Redis links over the loop (hiredis as RESP reader only), the publish script (--redis).
     "cluster": {"base", "io"},
     # The sessions: protocol handlers over the ConnOutput and RoomClient seams. mesh: only the

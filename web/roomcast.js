@@ -314,6 +314,7 @@ export class Room extends Emitter {
         this._flush();
         return;
       case 'msg': case 'retract': return this._event(o);
+      case 'state': case 'clear': return o.seq != null ? this._event(o) : this.emit(o.type, o); // a moderator's take a seq
       case 'gap':
         if (o.reset) {
           this.epoch = o.epoch; this.last = this.holeTo = o.to; this.buf.clear(); this.cursor = null;
@@ -339,13 +340,13 @@ export class Room extends Emitter {
       default: return this.emit(o.type, o); // state, reactions, clear, and types to come
     }
   }
-  _key(o) { return o.type === 'msg' ? 'm' + o.id : 'r' + this.epoch + ':' + o.at; }
+  _key(o) { return o.type === 'msg' ? 'm' + o.id : 'r' + this.epoch + ':' + eventSeq(o); }
   _deliver(o) {
     const k = this._key(o);
     if (this.ids.has(k)) return;
     this.ids.set(k, 1);
     if (this.ids.size > 5000) this.ids.delete(this.ids.keys().next().value);
-    this.emit(o.type === 'msg' ? 'message' : 'retract', o);
+    this.emit(o.type === 'msg' ? 'message' : o.type, o);
   }
   _event(o) {
     const s = eventSeq(o);

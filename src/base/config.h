@@ -65,6 +65,15 @@ struct Config {
   bool dev_auth = false;        // ?user=NAME names an unverified client (see --help)
   std::string jwt_secret_file;  // HS256 secret (or env ROOMCAST_JWT_SECRET); see auth/
   std::string jwt_public_key_file;  // RS256 / ES256 public key, PEM
+  // Moderation at each room's owner (PROTOCOL.md, "Moderation"): messages per user per room in
+  // any window of secs (count 0: no limit), for everyone and for moderators and up.
+  struct RateLimit {
+    uint32_t count = 0;
+    uint32_t secs = 0;
+  };
+  RateLimit rate_limit{20, 30};       // --rate-limit
+  RateLimit mod_rate_limit{100, 30};  // --mod-rate-limit
+  uint32_t unique_window_secs = 600;  // --unique-window-secs (unique chat mode)
   bool no_demo = false;  // do not serve the demo page at / (the JS client is served all the same)
 };
 

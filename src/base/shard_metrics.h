@@ -92,6 +92,7 @@ struct alignas(64) ShardMetrics : AnswerCounters {
   std::atomic<uint64_t> messages_deduplicated_total{0};   // resends answered with the first ack
   std::atomic<uint64_t> prio_sequenced_total{0};
   std::atomic<uint64_t> retractions_total{0};
+  std::atomic<uint64_t> moderation_refused_total{0};  // sends refused by bans, modes, limits
   std::atomic<uint64_t> log_records_total{0};
   std::atomic<uint64_t> log_bytes_total{0};
   std::atomic<uint64_t> log_writes_total{0};  // group commits (one write per batch)

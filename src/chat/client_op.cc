@@ -3,11 +3,13 @@
 #include <simdjson.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "base/utf8.h"
+#include "chat/json_fields.h"
 
 namespace roomcast::chat {
 namespace {
@@ -15,33 +17,16 @@ namespace {
 constexpr Refusal kBadRequest = Refusal::kBadRequest;
 constexpr Refusal kTooLarge = Refusal::kTooLarge;
 constexpr size_t kMaxEmojiBytes = 32;
-constexpr size_t kMaxIdBytes = 64;
-constexpr size_t kMaxUtf8BytesPerCodePoint = 4;
+using fields::Fail;
+using fields::IsIdOfAtMost;
+using fields::kMaxIdBytes;
+using fields::kMaxReasonCodePoints;
+using fields::kMaxUtf8BytesPerCodePoint;
+using Field = fields::Field;
+constexpr Field kString = Field::kPresent;
 
-OpError Fail(Refusal r, std::string message) { return {r, Describe(r).code, std::move(message)}; }
-
-bool IsIdChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == ':' || c == '-';
-}
-
-bool IsIdOfAtMost(std::string_view s, size_t max_bytes) {
-  if (s.empty() || s.size() > max_bytes) return false;
-  for (char c : s) {
-    if (!IsIdChar(c)) return false;
-  }
-  return true;
-}
-
-enum class Field { kMissing, kWrongType, kString };
-
-// Looks up key and reads it as a string; the view points into the parser and lives until the
-// next parse.
 Field GetString(const simdjson::dom::object& obj, std::string_view key, std::string_view* value) {
-  simdjson::dom::element element;
-  if (obj.at_key(key).get(element) != simdjson::SUCCESS) return Field::kMissing;
-  if (element.get_string().get(*value) != simdjson::SUCCESS) return Field::kWrongType;
-  return Field::kString;
+  return fields::GetString(obj, key, value);
 }
 
 void Reset(ClientOp* out) {
@@ -58,7 +43,6 @@ void Reset(ClientOp* out) {
 }
 
 constexpr size_t kMaxKindBytes = 32;
-constexpr size_t kMaxReasonCodePoints = 200;
 
 bool IsKind(std::string_view s) {
   if (s.empty() || s.size() > kMaxKindBytes) return false;
@@ -76,7 +60,7 @@ OpError ParseSendFields(const simdjson::dom::object& obj, const TextLimits& limi
       return Fail(kBadRequest, "missing \"text\"");
     case Field::kWrongType:
       return Fail(kBadRequest, "\"text\" must be a string");
-    case Field::kString:
+    case kString:
       break;
   }
   if (text.empty()) return Fail(kBadRequest, "\"text\" is empty");
@@ -97,7 +81,7 @@ OpError ParseSendFields(const simdjson::dom::object& obj, const TextLimits& limi
       break;
     case Field::kWrongType:
       return Fail(kBadRequest, "\"cid\" must be a string");
-    case Field::kString:
+    case kString:
       if (!IsIdOfAtMost(cid, limits.max_cid_bytes)) {
         return Fail(kBadRequest, "\"cid\" must be 1.." + std::to_string(limits.max_cid_bytes) +
                                      " bytes of [A-Za-z0-9_.:-]");
@@ -122,7 +106,7 @@ OpError RefuseClientPrio(const simdjson::dom::object& obj) {
 
 OpError ParseReactFields(const simdjson::dom::object& obj, ClientOp* out) {
   std::string_view emoji;
-  if (GetString(obj, "emoji", &emoji) != Field::kString || emoji.empty() ||
+  if (GetString(obj, "emoji", &emoji) != kString || emoji.empty() ||
       emoji.size() > kMaxEmojiBytes) {
     return Fail(kBadRequest, "\"emoji\" must be a string of 1..32 bytes");
   }
@@ -139,12 +123,21 @@ OpError ParseReactFields(const simdjson::dom::object& obj, ClientOp* out) {
 // here only that it is a non-empty string (its size limit is the verifier's, 8 KB).
 OpError ParseRefreshFields(const simdjson::dom::object& obj, ClientOp* out) {
   std::string_view token;
-  if (GetString(obj, "token", &token) != Field::kString || token.empty()) {
+  if (GetString(obj, "token", &token) != kString || token.empty()) {
     return Fail(kBadRequest, "\"token\" must be a non-empty string");
   }
   out->kind = OpKind::kRefresh;
   out->token.assign(token);
   return {};
+}
+
+// The moderation ops a WebSocket client may send.
+std::optional<ModAction> WsModAction(std::string_view op) {
+  for (ModAction a : {ModAction::kBan, ModAction::kUnban, ModAction::kClear, ModAction::kMode,
+                      ModAction::kDelete}) {
+    if (op == Name(a)) return a;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -188,7 +181,7 @@ OpError ClientOpParser::ParseWsOp(std::string_view json, const TextLimits& limit
       return Fail(kBadRequest, "missing \"op\"");
     case Field::kWrongType:
       return Fail(kBadRequest, "\"op\" must be a string");
-    case Field::kString:
+    case kString:
       break;
   }
   out->op_name.assign(op);
@@ -200,12 +193,9 @@ OpError ClientOpParser::ParseWsOp(std::string_view json, const TextLimits& limit
   if (op == "refresh") return ParseRefreshFields(obj, out);
   if (op == "ping") {
     out->kind = OpKind::kPing;
-  } else if (op == "delete") {
-    out->kind = OpKind::kDelete;
-  } else if (op == "ban") {
-    out->kind = OpKind::kBan;
-  } else if (op == "mode") {
-    out->kind = OpKind::kMode;
+  } else if (const std::optional<ModAction> act = WsModAction(op)) {
+    out->kind = OpKind::kModerate;
+    return ParseModFields(obj, *act, &out->mod);
   }
   return {};  // an unknown op stays kUnknown: the caller answers it
 }
@@ -236,7 +226,7 @@ OpError ClientOpParser::ParseAdminPublish(std::string_view json, const TextLimit
       break;
     case Field::kWrongType:
       return Fail(kBadRequest, "\"kind\" must be a string");
-    case Field::kString:
+    case kString:
       if (!IsKind(kind)) return Fail(kBadRequest, "\"kind\" must be 1..32 bytes of [a-z0-9_-]");
       out->msg_kind.assign(kind);
       break;
@@ -256,6 +246,15 @@ OpError ClientOpParser::ParseAdminPublish(std::string_view json, const TextLimit
   return {};
 }
 
+OpError ClientOpParser::ParseModBody(std::string_view json, ModAction action, ModOp* out) {
+  simdjson::dom::object obj;
+  if (OpError e = impl_->ParseObject(json.empty() ? std::string_view("{}") : json, &obj);
+      !e.code.empty()) {
+    return e;
+  }
+  return ParseModFields(obj, action, out);
+}
+
 OpError ClientOpParser::ParseRetract(std::string_view json, RetractBody* out) {
   out->reason.clear();
   out->by = "admin";
@@ -268,7 +267,7 @@ OpError ClientOpParser::ParseRetract(std::string_view json, RetractBody* out) {
       break;
     case Field::kWrongType:
       return Fail(kBadRequest, "\"reason\" must be a string");
-    case Field::kString:
+    case kString:
       if (!utf8::IsValid(reason) || utf8::HasForbiddenControl(reason) ||
           reason.size() > kMaxReasonCodePoints * kMaxUtf8BytesPerCodePoint ||
           utf8::CountCodePoints(reason) > kMaxReasonCodePoints) {
@@ -284,7 +283,7 @@ OpError ClientOpParser::ParseRetract(std::string_view json, RetractBody* out) {
       break;
     case Field::kWrongType:
       return Fail(kBadRequest, "\"by\" must be a string");
-    case Field::kString:
+    case kString:
       if (!IsIdOfAtMost(by, kMaxIdBytes)) {
         return Fail(kBadRequest, "\"by\" must be 1..64 bytes of [A-Za-z0-9_.:-]");
       }

@@ -8,11 +8,13 @@
 #include <string>
 #include <string_view>
 
+#include "chat/mod_op.h"
 #include "chat/refusal.h"
 
 namespace roomcast::chat {
 
-enum class OpKind { kSend, kPing, kReact, kDelete, kBan, kMode, kRefresh, kUnknown };
+// kModerate: a moderation act (ban, unban, clear, mode, delete), in ClientOp::mod.
+enum class OpKind { kSend, kPing, kReact, kModerate, kRefresh, kUnknown };
 
 struct ClientOp {
   OpKind kind = OpKind::kUnknown;
@@ -25,6 +27,7 @@ struct ClientOp {
   std::string user;      // who it is shown from; "system" when not given
   std::string msg_kind;  // e.g. "gift"; may be empty
   bool prio = false;
+  ModOp mod;  // kModerate
 };
 
 // The body of an admin retraction: DELETE /admin/rooms/R/messages/S.
@@ -68,6 +71,10 @@ class ClientOpParser {
   // the priority lane is for server-side publishes.
   [[nodiscard]] OpError ParseAdminPublish(std::string_view json, const TextLimits& limits,
                                           ClientOp* out);
+
+  // Parses an admin moderation body (POST /admin/rooms/R/bans, .../clear, .../modes) for
+  // `action`, with the same rules as the WebSocket op of that name; an empty body is {}.
+  [[nodiscard]] OpError ParseModBody(std::string_view json, ModAction action, ModOp* out);
 
   // Parses a retraction body {"reason"?,"by"?}; an empty body is fine. "reason": at most 200
   // code points, no control characters; "by": a user name.

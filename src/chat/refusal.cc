@@ -27,8 +27,11 @@ constexpr RefusalInfo kTable[] = {
     /* kEmoteOnly */ {"emote_only", 403, "emote-only mode: only emotes may be sent"},
     /* kDuplicateText */ {"duplicate_text", 409, "unique chat: this text was sent recently"},
     /* kBlockedTerm */ {"blocked_term", 403, "the message contains a blocked term"},
+    /* kNotBanned */ {"not_found", 404, "that user is not banned in this room"},
+    /* kTooManyActs */
+    {"rate_limited", 429, "too many moderation acts in this room: wait before the next"},
 };
-static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kBlockedTerm) + 1,
+static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kTooManyActs) + 1,
               "one table row per Refusal");
 
 }  // namespace

@@ -31,6 +31,8 @@ enum class Refusal : uint8_t {
   kEmoteOnly,        // emote-only mode and the text is not only emotes
   kDuplicateText,    // unique chat: the same text was sent in the window
   kBlockedTerm,      // a blocked term with the action "reject"
+  kNotBanned,        // an unban of a user who is not banned in the room
+  kTooManyActs,      // moderation acts in a room faster than the owner takes them (retry_ms)
 };
 
 struct RefusalInfo {

@@ -28,7 +28,8 @@ enum class Kind {
   kSlowPolicy,
   kLogLevel,
   kLogFormat,
-  kFsync
+  kFsync,
+  kRate  // Config::RateLimit: "N/S" or off
 };
 
 struct Option {
@@ -153,6 +154,13 @@ std::vector<Option> OperationOptions(Config* c) {
       {"jwt-public-key-file", Kind::kString, &c->jwt_public_key_file, 0, 4096,
        "PEM public key (RSA >= 2048 bits: RS256, or P-256: ES256) checking user tokens; read "
        "again at SIGHUP; '' = none"},
+      {"rate-limit", Kind::kRate, &c->rate_limit, 0, 0,
+       "N/S: at most N messages per user per room in any S seconds (refused: rate_limited with "
+       "retry_ms); off = no limit"},
+      {"mod-rate-limit", Kind::kRate, &c->mod_rate_limit, 0, 0,
+       "N/S: the same for moderators, broadcasters and admins of the room; off = no limit"},
+      {"unique-window-secs", Kind::kU32, &c->unique_window_secs, 1, 86400,
+       "unique chat mode refuses a text sent in the room within this many seconds"},
       {"no-demo", Kind::kBool, &c->no_demo, 0, 1,
        "do not serve the demo chat page at / (/roomcast.js and /roomcast.d.ts are still served)"},
       {"debug-stall", Kind::kBool, &c->debug_stall, 0, 1,
@@ -194,6 +202,10 @@ std::string DefaultOf(const Option& o) {
     case Kind::kFsync: {
       static const char* names[] = {"batch", "interval", "never"};
       return names[static_cast<int>(*static_cast<FsyncMode*>(o.target))];
+    }
+    case Kind::kRate: {
+      const auto* r = static_cast<Config::RateLimit*>(o.target);
+      return r->count == 0 ? "off" : std::to_string(r->count) + "/" + std::to_string(r->secs);
     }
   }
   return "";
@@ -249,6 +261,24 @@ bool ParseListen(std::string_view s, Config* c) {
   return true;
 }
 
+// "N/S" (both 1..1,000,000) or "off" / "0".
+bool ApplyRate(std::string_view value, Config::RateLimit* out, std::string* why) {
+  if (value == "off" || value == "0") {
+    *out = Config::RateLimit{};
+    return true;
+  }
+  const size_t slash = value.find('/');
+  uint64_t n = 0, secs = 0;
+  if (slash == std::string_view::npos || !http::ParseDecimal(value.substr(0, slash), &n) ||
+      !http::ParseDecimal(value.substr(slash + 1), &secs) || n < 1 || n > 1000000 || secs < 1 ||
+      secs > 1000000) {
+    *why = "expects N/S (messages/seconds, each 1..1000000, e.g. 20/30) or off";
+    return false;
+  }
+  *out = Config::RateLimit{static_cast<uint32_t>(n), static_cast<uint32_t>(secs)};
+  return true;
+}
+
 // The settings whose value is one of a few names.
 bool ApplyNamed(const Option& o, std::string_view value, std::string* why) {
   switch (o.kind) {
@@ -291,6 +321,8 @@ bool ApplyNamed(const Option& o, std::string_view value, std::string* why) {
       *why = "expects batch, interval or never";
       return false;
     }
+    case Kind::kRate:
+      return ApplyRate(value, static_cast<Config::RateLimit*>(o.target), why);
     default:
       break;
   }
@@ -342,6 +374,7 @@ bool Apply(const Option& o, std::string_view value, std::string* why) {
     case Kind::kLogLevel:
     case Kind::kLogFormat:
     case Kind::kFsync:
+    case Kind::kRate:
       return ApplyNamed(o, value, why);
   }
   return false;

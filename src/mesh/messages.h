@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "chat/mod_op.h"
 #include "chat/refusal.h"
 #include "mesh/mesh.h"
 #include "room/room_owner.h"
@@ -37,9 +38,10 @@ struct PublishReq {
   int64_t ts_ms = 0;
   ReplyTo to;
   bool http = false;
-  uint8_t cors = 0;   // the answer form, returned as is
-  bool prio = false;  // admin publishes only
-  std::string kind;   // admin publishes only
+  uint8_t cors = 0;    // the answer form, returned as is
+  bool prio = false;   // admin publishes only
+  std::string kind;    // admin publishes only
+  bool admin = false;  // a server-side publish (the admin API): no moderation checks
 };
 
 // Admin's shard -> owner: a retraction of message `target` (answered with an AckReply whose
@@ -62,7 +64,30 @@ struct AckReply {
   std::string id, cid;
   chat::Refusal refusal = chat::Refusal::kNone;  // not kNone: nothing was sequenced
   bool duplicate = false;                        // a cid seen before: seq is the original's
-  uint64_t target = 0;  // a retraction's answer: the retracted seq (seq: the retract event)
+  uint64_t target = 0;    // a retraction's answer: the retracted seq (seq: the retract event)
+  uint64_t retry_ms = 0;  // a refusal that passes (rate limit, slow mode, a timeout): when
+  // A moderation act's answer (ModerateReq): its wire name ("ban", ...; empty for a send or a
+  // retraction), and for the listings (bans, audit) the JSON object to answer with.
+  std::string op;
+  std::string body;
+  // A shadow-banned sender's message object: shown to its own connection only (nothing was
+  // sequenced; seq is the head's).
+  std::string echo;
+};
+
+// A moderator's shard -> owner: one moderation act (chat::ModOp), answered with an AckReply whose
+// `op` is set. actor_roles: the actor's roles in the room; by_admin_key: the admin HTTP API (may
+// do anything).
+struct ModerateReq {
+  std::string room;
+  chat::ModOp op;
+  std::string actor;
+  uint8_t actor_roles = 0;
+  bool by_admin_key = false;
+  int64_t ts_ms = 0;
+  ReplyTo to;
+  bool http = false;
+  uint8_t cors = 0;
 };
 
 // Owner -> every shard with viewers of the room: one sequenced event.
@@ -104,6 +129,7 @@ struct JoinReply {
   bool more = false;
   uint64_t prio_sent_upto = 0;
   chat::Refusal refusal = chat::Refusal::kNone;
+  std::string modes_json;  // the room's modes now ({"slow_secs":N,...}), for the welcome
 };
 
 // Viewer's shard -> owner: `count` viewers of the room left.
@@ -139,8 +165,8 @@ struct HistoryReply {
   uint64_t online = 0;                   // the owner's viewer count (snapshots only)
 };
 
-using Message = std::variant<PublishReq, RetractReq, AckReply, ForwardMsg, JoinReq, JoinReply,
-                             LeaveReq, HistoryReq, HistoryReply>;
+using Message = std::variant<PublishReq, RetractReq, ModerateReq, AckReply, ForwardMsg, JoinReq,
+                             JoinReply, LeaveReq, HistoryReq, HistoryReply>;
 
 // A Message in a ring: the Item owns it through ptr (kind 1). Pack moves it to the heap; Unpack
 // takes ownership back (null for an item that carries no Message).

@@ -32,6 +32,10 @@ class EventLog {
   // retraction removes, else 0.
   virtual void Append(room::OwnerRoom* r, const room::SequencedMsg& m, std::string_view user,
                       std::string_view cid, uint64_t target, int64_t ts_ms) = 0;
+  // Room r's moderation act (a control record: seq 0, json = the act; owner/moderation.h) by
+  // `actor` at ts_ms, replayed at start-up into the room's rules and audit log.
+  virtual void AppendControl(room::OwnerRoom* r, std::string_view actor, std::string_view json,
+                             int64_t ts_ms) = 0;
   // Sends msg to shard `to` once every event appended so far is written (at once if none waits).
   virtual void SendAfterWritten(int to, mesh::Message&& msg) = 0;
 };
@@ -44,6 +48,7 @@ class MemoryEventLog final : public EventLog {
   bool Deferred() const override { return false; }
   void Append(room::OwnerRoom*, const room::SequencedMsg&, std::string_view, std::string_view,
               uint64_t, int64_t) override {}
+  void AppendControl(room::OwnerRoom*, std::string_view, std::string_view, int64_t) override {}
   void SendAfterWritten(int to, mesh::Message&& msg) override { out_->Send(to, std::move(msg)); }
 
  private:

@@ -65,8 +65,27 @@ void GroupCommitLog::Append(room::OwnerRoom* r, const room::SequencedMsg& m, std
   pending_.visible.emplace_back(r, m.seq);
 }
 
+void GroupCommitLog::AppendControl(room::OwnerRoom* r, std::string_view actor,
+                                   std::string_view json, int64_t ts_ms) {
+  store::Record rec;
+  rec.ts_ms = ts_ms;
+  rec.flags = store::kRecControl;
+  rec.room = r->Name();
+  rec.epoch = r->Epoch();
+  rec.user = actor;
+  rec.json = json;
+  if (!store::RecordFits(rec)) {  // the parsers' limits make this unreachable
+    RC_ERROR(shard_, "moderation record of room %s is too large for the log: not logged",
+             r->Name().c_str());
+    return;
+  }
+  log_.Append(rec);
+  Add(counters_.records, 1);
+}
+
 void GroupCommitLog::SendAfterWritten(int to, mesh::Message&& msg) {
-  if (pending_.Empty() && !busy_) return out_->Send(to, std::move(msg));
+  // A control record makes no event visible, but what answers it must still wait for it.
+  if (pending_.Empty() && !busy_ && !log_.HasPending()) return out_->Send(to, std::move(msg));
   pending_.held.emplace_back(to, std::move(msg));
 }
 

@@ -49,6 +49,8 @@ class GroupCommitLog final : public EventLog {
   bool Deferred() const override { return true; }
   void Append(room::OwnerRoom* r, const room::SequencedMsg& m, std::string_view user,
               std::string_view cid, uint64_t target, int64_t ts_ms) override;
+  void AppendControl(room::OwnerRoom* r, std::string_view actor, std::string_view json,
+                     int64_t ts_ms) override;
   void SendAfterWritten(int to, mesh::Message&& msg) override;
 
   // Before the loop sleeps: the group commit, and the interval fdatasync when due. Returns how

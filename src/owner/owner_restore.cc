@@ -22,6 +22,7 @@ int64_t UnixMsNow() {
 }  // namespace
 
 void OwnerService::RestoreEvent(const store::Record& rec) {
+  if (rec.flags & store::kRecControl) return RestoreControl(rec);
   room::OwnerRoom* r = rooms_.Find(rec.room);
   if (r && r->Epoch() != rec.epoch) {
     // A room whose history was lost once started a new epoch: the newer epoch wins.
@@ -37,7 +38,9 @@ void OwnerService::RestoreEvent(const store::Record& rec) {
   uint8_t flags = 0;
   if (rec.flags & store::kRecPrio) flags |= room::kEvPrio;
   if (rec.flags & store::kRecRetract) flags |= room::kEvRetract;
-  r->Restore(rec.seq, rec.json, flags, rec.target);
+  // Only messages are a user's (a ban or a clear retracts them); other events name their actor.
+  const bool msg = rec.json.starts_with(R"({"type":"msg")");
+  r->Restore(rec.seq, rec.json, flags, rec.target, msg ? UserTag(rec.user) : 0, rec.ts_ms);
   if (!restore_damage_.empty()) {
     restore_damage_seen_[std::string(rec.room)] = static_cast<uint32_t>(restore_damage_.size());
   }
@@ -51,6 +54,20 @@ void OwnerService::RestoreEvent(const store::Record& rec) {
     if (rec.json.find(id_field) != std::string_view::npos) {
       cid_owners_.Preload(rec.room, {}, rec.cid, UserTag(rec.user), rec.ts_ms);
     }
+  }
+}
+
+void OwnerService::RestoreControl(const store::Record& rec) {
+  RestoredAct act;
+  if (!mod_.Restore(rec.room, rec.user, rec.json, rec.ts_ms, &act)) {
+    RC_WARN(shard_, "moderation record of room %.*s not understood: skipped",
+            static_cast<int>(rec.room.size()), rec.room.data());
+    return;
+  }
+  // A clear of the whole room hides what came before it (its event is already back).
+  if (act.whole_room && act.seq != 0) {
+    room::OwnerRoom* r = rooms_.Find(rec.room);
+    if (r && r->Epoch() == rec.epoch) r->HideBefore(act.seq);
   }
 }
 

@@ -4,9 +4,6 @@
 #include <memory>
 #include <utility>
 
-#include "base/json_writer.h"
-#include "base/log.h"
-
 namespace roomcast::owner {
 
 using chat::Refusal;
@@ -19,13 +16,12 @@ OwnerService::OwnerService(int shard, const OwnerOptions& opt, EventLog* log, Ou
       out_(out),
       counters_(counters),
       rooms_(opt.shards, opt.history, opt.max_rooms, opt.prio_history),
+      mod_(opt.mod_policy, opt.max_rooms),
       dedup_(opt.dedup_ms, opt.dedup_max),
       cid_owners_(opt.dedup_ms, opt.dedup_max) {}
 
 uint64_t OwnerService::UserTag(std::string_view user) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char ch : user) h = (h ^ ch) * 0x100000001B3ull;
-  return h == UINT64_MAX ? 1 : h + 1;  // never 0: 0 means "not seen" to the window
+  return room::UserTag(user);  // never 0: 0 means "not seen" to the window
 }
 
 void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_ms) {
@@ -43,8 +39,7 @@ void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_
     ack.refusal = Refusal::kRoomLimit;
     return out_->Send(from, std::move(ack));
   }
-  if (const uint64_t seen =
-          dedup_.Admit(req.room, req.user, req.cid, req.ts_ms, r->LastSeq() + 1)) {
+  if (const uint64_t seen = dedup_.Find(req.room, req.user, req.cid, req.ts_ms)) {
     // A resend (same user, room and cid): the original ack, once the original is written.
     OwnerCounters::Add(counters_.deduplicated, 1);
     ack.seq = seen;
@@ -54,12 +49,16 @@ void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_
     ack.duplicate = true;
     return log_->SendAfterWritten(from, std::move(ack));
   }
+  const SenderCheck check = req.admin ? SenderCheck::kGo : CheckSender(from, req, &ack);
+  if (check == SenderCheck::kRefused) return;
   room::PublishInput in{req.room, req.user, req.text, req.cid, req.ts_ms, now_mono_ms};
   in.prio = req.prio;
   in.kind = req.kind;
   in.name = req.name;
   in.badges_json = req.badges_json;
   in.roles = req.roles;
+  if (check == SenderCheck::kShadow) return AnswerShadow(from, r, in, std::move(ack));
+  (void)dedup_.Admit(req.room, req.user, req.cid, req.ts_ms, r->LastSeq() + 1);
   const uint64_t tag = UserTag(req.user);
   if (const uint64_t owner = cid_owners_.Admit(req.room, {}, req.cid, req.ts_ms, tag)) {
     in.cid_taken = owner != tag;
@@ -89,31 +88,23 @@ void OwnerService::OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_
   ack.cors = req.cors;
   ack.target = req.target;
   room::OwnerRoom* r = rooms_.Find(req.room);
-  const room::SequencedMsg* ev = nullptr;
-  using St = room::OwnerRoom::RetractStatus;
   if (!log_->Writable()) {
     ack.refusal = Refusal::kLogFailed;
-  } else if (const St st = r ? r->Retract(req.target, req.reason, req.ts_ms, now_mono_ms,
-                                          /*visible=*/!log_->Deferred(), &ev)
-                             : St::kNotFound;
-             st != St::kOk) {
-    ack.refusal = st == St::kAlreadyRetracted ? Refusal::kAlreadyRetracted
-                  : st == St::kNotAMessage    ? Refusal::kNotAMessage
-                  : st == St::kGone           ? Refusal::kGone
-                                              : Refusal::kNoSuchMessage;
+  } else if (!r) {
+    ack.refusal = Refusal::kNoSuchMessage;
+  } else {
+    ack.refusal = RetractOne(r, req.target, req.reason, req.by, req.ts_ms, now_mono_ms, &ack.seq);
   }
-  if (!ev) return out_->Send(from, std::move(ack));
-  // The audit record: who, when, why (the log keeps it too: user = by, ts, the reason in json).
-  std::string reason;
-  json::AppendString(&reason, req.reason);
-  RC_INFO(shard_, "retract room=%s seq=%llu at=%llu by=%s reason=%s", req.room.c_str(),
-          static_cast<unsigned long long>(req.target), static_cast<unsigned long long>(ev->seq),
-          req.by.c_str(), reason.c_str());
-  OwnerCounters::Add(counters_.retractions, 1);
-  ack.seq = ev->seq;
-  log_->Append(r, *ev, req.by, {}, req.target, req.ts_ms);
+  if (ack.refusal != Refusal::kNone) return out_->Send(from, std::move(ack));
+  // The audit record: who, when, why (a control record, like every moderation act).
+  if (RoomRules* rr = mod_.GetOrCreate(req.room)) {
+    chat::ModOp op;
+    op.action = chat::ModAction::kDelete;
+    op.seq = req.target;
+    op.reason = req.reason;
+    RecordAct(r, rr, req.by, op, req.ts_ms, ack.seq);
+  }
   log_->SendAfterWritten(from, std::move(ack));
-  Forward(r, *ev);
 }
 
 void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
@@ -130,6 +121,7 @@ void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
   rep.epoch = r->Epoch();
   rep.head = r->HeadSeq();
   rep.last = rep.head;
+  rep.modes_json = mod_.ModesJsonOf(req.room);
   if (req.since != mesh::kNoSince) {
     uint64_t since = req.since;
     // Another epoch (named, or a seq this epoch never reached): the viewer's seqs are void. It

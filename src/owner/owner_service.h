@@ -15,6 +15,7 @@
 
 #include "mesh/messages.h"
 #include "owner/event_log.h"
+#include "owner/moderation.h"
 #include "room/dedup_window.h"
 #include "room/room_owner.h"
 #include "store/segment_log.h"
@@ -29,6 +30,7 @@ struct OwnerOptions {
   size_t max_history_request = 1000;
   uint64_t dedup_ms = 300000;
   size_t dedup_max = 100000;
+  room::ModPolicy mod_policy;  // --rate-limit, --mod-rate-limit, --unique-window-secs
 };
 
 // Counters another thread may read (/metrics), owned by the caller (the server points them at
@@ -38,6 +40,7 @@ struct OwnerCounters {
   std::atomic<uint64_t>* prio;          // ...of them priority messages
   std::atomic<uint64_t>* deduplicated;  // resends answered with the first ack
   std::atomic<uint64_t>* retractions;
+  std::atomic<uint64_t>* refused;  // sends refused by moderation (bans, modes, rate limits)
   static void Add(std::atomic<uint64_t>* c, uint64_t n) {
     c->store(c->load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
@@ -57,6 +60,10 @@ class OwnerService {
   void OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_ms);
   // An admin retraction: answered with an AckReply (target set) or a refusal.
   void OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_ms);
+  // A moderation act (owner_moderation.cc): answered with an AckReply whose `op` is set.
+  void OnModerate(int from, mesh::ModerateReq& req, uint64_t now_mono_ms);
+  // About once a second (Unix ms): ended timeouts and idle rate windows are dropped.
+  void OnSecond(int64_t now_unix_ms);
   // A viewer joins (or a long-poll asks what follows its cursor): answered with a JoinReply.
   void OnJoin(int from, mesh::JoinReq& req);
   void OnLeave(int from, const mesh::LeaveReq& req);
@@ -78,6 +85,23 @@ class OwnerService {
   void Forward(room::OwnerRoom* r, const room::SequencedMsg& m);
   void ReclaimIfEmpty(room::OwnerRoom* r);
   static uint64_t UserTag(std::string_view user);
+  // Moderation (owner_moderation.cc). CheckSender: bans, rate limit and modes for a user's
+  // message; a refusal is answered here. kShadow: acked and echoed to its sender only.
+  enum class SenderCheck { kRefused, kGo, kShadow };
+  SenderCheck CheckSender(int from, mesh::PublishReq& req, mesh::AckReply* ack);
+  void AnswerShadow(int from, room::OwnerRoom* r, const room::PublishInput& in,
+                    mesh::AckReply&& ack);
+  chat::Refusal ApplyAct(room::OwnerRoom* r, RoomRules* rr, const mesh::ModerateReq& req,
+                         uint64_t mono_ms, uint64_t* seq);
+  uint64_t SequenceAndForward(room::OwnerRoom* r, std::string_view type, std::string_view fields,
+                              const mesh::ModerateReq& req, uint64_t mono_ms, bool visible);
+  void RetractBy(room::OwnerRoom* r, std::string_view user, int64_t since_ms,
+                 const mesh::ModerateReq& req, uint64_t mono_ms);
+  chat::Refusal RetractOne(room::OwnerRoom* r, uint64_t target, std::string_view reason,
+                           std::string_view by, int64_t ts_ms, uint64_t mono_ms, uint64_t* seq);
+  void RecordAct(room::OwnerRoom* r, RoomRules* rr, std::string_view actor, const chat::ModOp& op,
+                 int64_t ts_ms, uint64_t seq);
+  void RestoreControl(const store::Record& rec);
 
   int shard_;
   OwnerOptions opt_;
@@ -85,6 +109,7 @@ class OwnerService {
   Outbox* out_;
   OwnerCounters counters_;
   room::OwnerRooms rooms_;
+  Moderation mod_;
   room::DedupWindow dedup_;
   // Which user each recent (room, cid) belongs to (as the user's hash + 1, in the window's seq
   // slot): a cid another user already used in the room gets a server id instead, so that ids

@@ -34,6 +34,10 @@ bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 }  // namespace
 
 bool ParseRateSpec(std::string_view s, RateSpec* out) {
+  if (s == "off" || s == "0") {
+    *out = RateSpec{};
+    return true;
+  }
   size_t slash = s.find('/');
   if (slash == std::string_view::npos) return false;
   auto num = [](std::string_view t, uint32_t* v) {
@@ -64,7 +68,7 @@ std::string FoldForUnique(std::string_view text) {
 }
 
 uint64_t RoomModeration::UserState::RateFreeAt(const RateSpec& r) const {
-  if (sends.size() < r.count) return 0;
+  if (r.count == 0 || sends.size() < r.count) return 0;  // 0: no limit
   // Full: the oldest of the last N sends must leave the window first.
   return sends[next % sends.size()] + uint64_t{r.secs} * 1000;
 }
@@ -74,7 +78,9 @@ void RoomModeration::UserState::Note(uint64_t now_ms, const RateSpec& r) {
     sends.clear();
     next = 0;
   }
-  if (sends.size() < r.count) {
+  if (r.count == 0) {
+    // no limit
+  } else if (sends.size() < r.count) {
     sends.push_back(now_ms);
   } else {
     sends[next] = now_ms;

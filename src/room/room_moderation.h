@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "auth/roles.h"
+#include "chat/mod_limits.h"
 #include "chat/refusal.h"
 
 namespace roomcast::room {
@@ -19,10 +20,11 @@ namespace roomcast::room {
 // "N/S": at most N messages in any S seconds. Kept exactly, as a window of each user's last N
 // send times (a token bucket would let up to 2N-1 through in S seconds).
 struct RateSpec {
-  uint32_t count = 0;
+  uint32_t count = 0;  // 0: no limit
   uint32_t secs = 0;
 };
-// "20/30" -> {20, 30}; both 1..1,000,000. False for anything else.
+// "20/30" -> {20, 30}; both 1..1,000,000; "off" or "0" -> {0, 0}, no limit. False for anything
+// else.
 [[nodiscard]] bool ParseRateSpec(std::string_view s, RateSpec* out);
 
 struct ModPolicy {
@@ -38,8 +40,8 @@ struct RoomModes {
   bool unique = false;
   bool operator==(const RoomModes&) const = default;
 };
-inline constexpr uint32_t kMaxSlowSecs = 86400;
-inline constexpr uint32_t kMaxBanSecs = 1209600;  // two weeks
+using chat::kMaxBanSecs;
+using chat::kMaxSlowSecs;
 
 struct BanEntry {
   uint64_t until_ms = 0;  // 0: permanent
@@ -79,6 +81,7 @@ class RoomModeration {
   // timeouts, unique texts past the window). Call about once a second.
   void Sweep(uint64_t now_ms, const ModPolicy& policy);
   [[nodiscard]] size_t TrackedUsers() const { return users_.size(); }
+  [[nodiscard]] bool HasBans() const { return !bans_.empty(); }
   [[nodiscard]] size_t TrackedTexts() const { return recent_texts_.size(); }
   // At most this many texts remembered for unique chat (the oldest go first past it).
   static constexpr size_t kMaxUniqueTexts = 50'000;

@@ -66,6 +66,12 @@ OwnerRoom::OwnerRoom(std::string name, std::string epoch, size_t history_cap, in
       prio_cap_(prio_cap),
       per_shard_(static_cast<size_t>(shards), 0) {}
 
+uint64_t UserTag(std::string_view user) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char ch : user) h = (h ^ ch) * 0x100000001B3ull;
+  return h == UINT64_MAX ? 1 : h + 1;
+}
+
 std::string OwnerRoom::MessageId(std::string_view cid, uint64_t seq) const {
   if (!cid.empty()) return std::string(cid);
   return "s-" + epoch_ + "-" + std::to_string(seq);
@@ -106,19 +112,15 @@ void AppendSender(std::string* j, const PublishInput& in) {
 
 }  // namespace
 
-const SequencedMsg& OwnerRoom::Sequence(const PublishInput& in, bool visible) {
-  SequencedMsg m;
-  m.seq = seq_ + 1;
-  m.sequenced_ms = in.mono_ms;
-  m.flags = in.prio ? kEvPrio : 0;
-  std::string& j = m.json;
+std::string OwnerRoom::RenderMessage(const PublishInput& in, uint64_t seq) const {
+  std::string j;
   j.reserve(96 + in.room.size() + in.user.size() + in.text.size() + in.cid.size());
   j += R"({"type":"msg","room":)";
   json::AppendString(&j, in.room);
   j += R"(,"seq":)";
-  json::AppendUint(&j, m.seq);
+  json::AppendUint(&j, seq);
   j += R"(,"id":)";
-  json::AppendString(&j, MessageId(in.cid_taken ? std::string_view{} : in.cid, m.seq));
+  json::AppendString(&j, MessageId(in.cid_taken ? std::string_view{} : in.cid, seq));
   j += R"(,"user":)";
   json::AppendString(&j, in.user);
   AppendSender(&j, in);
@@ -132,7 +134,59 @@ const SequencedMsg& OwnerRoom::Sequence(const PublishInput& in, bool visible) {
     json::AppendString(&j, in.kind);
   }
   j += '}';
+  return j;
+}
+
+const SequencedMsg& OwnerRoom::Sequence(const PublishInput& in, bool visible) {
+  SequencedMsg m;
+  m.seq = seq_ + 1;
+  m.sequenced_ms = in.mono_ms;
+  m.flags = in.prio ? kEvPrio : 0;
+  m.json = RenderMessage(in, m.seq);
+  m.user_tag = UserTag(in.user);
+  m.ts_ms = in.ts_ms;
   return Append(std::move(m), visible);
+}
+
+const SequencedMsg& OwnerRoom::SequenceEvent(std::string_view type, std::string_view fields,
+                                             int64_t ts_ms, uint64_t mono_ms, bool visible) {
+  SequencedMsg m;
+  m.seq = seq_ + 1;
+  m.sequenced_ms = mono_ms;
+  m.flags = kEvPrio;
+  std::string& j = m.json;
+  j += R"({"type":)";
+  json::AppendString(&j, type);
+  j += R"(,"room":)";
+  json::AppendString(&j, name_);
+  j += R"(,"seq":)";
+  json::AppendUint(&j, m.seq);
+  j += fields;
+  j += R"(,"ts":)";
+  json::AppendInt(&j, ts_ms);
+  j += '}';
+  return Append(std::move(m), visible);
+}
+
+void OwnerRoom::HideBefore(uint64_t seq) {
+  for (SequencedMsg& m : history_) {
+    if (m.seq >= seq) break;
+    if (m.Lost() || (m.flags & kEvHidden)) continue;
+    m.flags |= kEvHidden;
+    std::string().swap(m.json);
+  }
+  while (!prio_.empty() && prio_.front().seq < seq) prio_.pop_front();
+}
+
+std::vector<uint64_t> OwnerRoom::MessagesBy(uint64_t user_tag, int64_t since_ms) const {
+  std::vector<uint64_t> out;
+  for (const SequencedMsg& m : history_) {
+    if (m.user_tag == user_tag && m.ts_ms >= since_ms && m.seq <= visible_ &&
+        !(m.flags & (kEvHidden | kEvRetract | kEvLost))) {
+      out.push_back(m.seq);
+    }
+  }
+  return out;
 }
 
 SequencedMsg* OwnerRoom::FindInHistory(uint64_t seq) {
@@ -194,9 +248,12 @@ OwnerRoom::RetractStatus OwnerRoom::Retract(uint64_t target, std::string_view re
 
 void OwnerRoom::MakeVisible(uint64_t seq) { visible_ = std::max(visible_, std::min(seq, seq_)); }
 
-void OwnerRoom::Restore(uint64_t seq, std::string_view json, uint8_t flags, uint64_t target) {
+void OwnerRoom::Restore(uint64_t seq, std::string_view json, uint8_t flags, uint64_t target,
+                        uint64_t user_tag, int64_t ts_ms) {
   flags &= kEvPrio | kEvRetract;
   SequencedMsg m{seq, std::string(json), 0, flags};
+  m.user_tag = user_tag;
+  m.ts_ms = ts_ms;
   if (m.Prio() && prio_cap_ > 0) InsertOrdered(prio_, Copy(m));
   InsertOrdered(history_, std::move(m));
   seq_ = std::max(seq_, seq);

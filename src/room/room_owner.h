@@ -43,10 +43,17 @@ struct SequencedMsg {
   uint64_t sequenced_ms = 0;  // CLOCK_MONOTONIC ms when the owner sequenced it (for lag metrics)
   uint8_t flags = 0;
   uint64_t lost_from = 0;  // kEvLost: the first seq the placeholder stands for (seq is the last)
+  // A message's sender (UserTag of its user id) and receive time (Unix ms), in the owner's
+  // history only (a ban retracts the user's recent messages); 0 elsewhere.
+  uint64_t user_tag = 0;
+  int64_t ts_ms = 0;
   [[nodiscard]] bool Prio() const { return (flags & kEvPrio) != 0; }
   [[nodiscard]] bool Retract() const { return (flags & kEvRetract) != 0; }
   [[nodiscard]] bool Lost() const { return (flags & kEvLost) != 0; }
 };
+
+// A user id's tag in the owner's history (FNV-1a, never 0).
+[[nodiscard]] uint64_t UserTag(std::string_view user);
 
 // {"type":"gap","room":R,"from":F,"to":T} and, with new_epoch, "epoch" and "reset":true.
 [[nodiscard]] std::string GapJson(std::string_view room, uint64_t from, uint64_t to,
@@ -85,6 +92,8 @@ class OwnerRoom {
   // The message id: the client's cid when given, else one made from the epoch and seq.
   [[nodiscard]] std::string MessageId(std::string_view cid, uint64_t seq) const;
 
+  // The message object of `in` as it would be at `seq` (a shadow-banned user's echo).
+  [[nodiscard]] std::string RenderMessage(const PublishInput& in, uint64_t seq) const;
   // Assigns the next seq and builds the message JSON once; appends it to history. With
   // `visible` false it is shown only after MakeVisible.
   const SequencedMsg& Sequence(const PublishInput& in, bool visible = true);
@@ -97,12 +106,22 @@ class OwnerRoom {
   RetractStatus Retract(uint64_t target, std::string_view reason, int64_t ts_ms, uint64_t mono_ms,
                         bool visible, const SequencedMsg** out);
 
+  // A room event that is not a message (moderation: {"type":"state"} after a mode change,
+  // {"type":"clear"}): {"type":T,"room":R,"seq":S<fields>,"ts":ts}, on the priority lane.
+  // `fields` is "" or JSON members each starting with a comma.
+  const SequencedMsg& SequenceEvent(std::string_view type, std::string_view fields, int64_t ts_ms,
+                                    uint64_t mono_ms, bool visible);
+  // A clear at `seq`: every event before it is hidden from history, resumes and polls.
+  void HideBefore(uint64_t seq);
+  // The seqs of the messages of `user_tag` still kept and shown, received at ts_ms >= since_ms.
+  [[nodiscard]] std::vector<uint64_t> MessagesBy(uint64_t user_tag, int64_t since_ms) const;
   // Shows every event up to seq to joins, resumes and polls.
   void MakeVisible(uint64_t seq);
 
   // Start-up replay: puts a logged event back (any order; events already there are skipped).
   // A retract event hides its target as Retract did.
-  void Restore(uint64_t seq, std::string_view json, uint8_t flags, uint64_t target);
+  void Restore(uint64_t seq, std::string_view json, uint8_t flags, uint64_t target,
+               uint64_t user_tag = 0, int64_t ts_ms = 0);
 
   // Start-up replay, after every event is back. MarkLost: seqs from..to may have been written
   // to a log that is now damaged (the room's last event came before the damage): they are never

@@ -59,6 +59,9 @@ owner::OwnerOptions OwnerOptionsOf(const Config& cfg, int shards) {
   o.max_history_request = cfg.max_history_request;
   o.dedup_ms = static_cast<uint64_t>(cfg.dedup_secs) * 1000;
   o.dedup_max = cfg.dedup_max;
+  o.mod_policy.rate = room::RateSpec{cfg.rate_limit.count, cfg.rate_limit.secs};
+  o.mod_policy.mod_rate = room::RateSpec{cfg.mod_rate_limit.count, cfg.mod_rate_limit.secs};
+  o.mod_policy.unique_window_secs = cfg.unique_window_secs;
   return o;
 }
 
@@ -91,7 +94,8 @@ Shard::Shard(ServerShared* shared, int id)
       owner_(
           id, OwnerOptionsOf(shared->cfg, shared->shards), &memory_log_, &outbox_,
           owner::OwnerCounters{&metrics_.messages_sequenced_total, &metrics_.prio_sequenced_total,
-                               &metrics_.messages_deduplicated_total, &metrics_.retractions_total}),
+                               &metrics_.messages_deduplicated_total, &metrics_.retractions_total,
+                               &metrics_.moderation_refused_total}),
       output_(&loop_),
       rooms_(this),
       access_log_(id, &metrics_.access_log_write_errors_total, &metrics_.access_log_dropped_total),
@@ -200,6 +204,7 @@ void Shard::OnTurn(uint64_t now_ms) {
   if (now_ms >= next_sweep_ms_) {
     next_sweep_ms_ = now_ms + 1000;
     sessions_.OnSecond();
+    owner_.OnSecond(static_cast<int64_t>(UnixSecondsNow() * 1000));
   }
   if (now_ms >= next_metrics_ms_) {
     next_metrics_ms_ = now_ms + 250;
@@ -212,6 +217,7 @@ void Shard::HandleMessage(int from, mesh::Message& msg) {
   std::visit(mesh::Visitor{
                  [&](mesh::PublishReq& m) { owner_.OnPublish(from, m, now); },
                  [&](mesh::RetractReq& m) { owner_.OnRetract(from, m, now); },
+                 [&](mesh::ModerateReq& m) { owner_.OnModerate(from, m, now); },
                  [&](mesh::JoinReq& m) { owner_.OnJoin(from, m); },
                  [&](mesh::LeaveReq& m) { owner_.OnLeave(from, m); },
                  [&](mesh::HistoryReq& m) { owner_.OnHistory(from, m); },

@@ -79,6 +79,7 @@ class Shard final : public io::LoopHandler {
     explicit MeshRooms(Shard* shard) : shard_(*shard) {}
     void Publish(mesh::PublishReq&& ask) override { Send(ask.room, std::move(ask)); }
     void Retract(mesh::RetractReq&& ask) override { Send(ask.room, std::move(ask)); }
+    void Moderate(mesh::ModerateReq&& ask) override { Send(ask.room, std::move(ask)); }
     void Join(mesh::JoinReq&& ask) override { Send(ask.room, std::move(ask)); }
     void Leave(mesh::LeaveReq&& ask) override { Send(ask.room, std::move(ask)); }
     void History(mesh::HistoryReq&& ask) override { Send(ask.room, std::move(ask)); }

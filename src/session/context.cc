@@ -4,6 +4,7 @@
 #include <cctype>
 #include <ctime>
 
+#include "base/json_writer.h"
 #include "base/log.h"
 
 namespace roomcast::session {
@@ -140,6 +141,24 @@ void Context::RespondError(ConnId c, AnswerForm a, int status_code, std::string_
           http::BuildJsonError(status_code, code, message, a.keep_alive, CorsHeaders(a.cors)));
 }
 
+void Context::RespondRefusal(ConnId c, AnswerForm a, chat::Refusal r, uint64_t retry_ms) {
+  const chat::RefusalInfo& e = chat::Describe(r);
+  if (retry_ms == 0) return RespondError(c, a, e.http_status, e.code, e.text);
+  metrics.CountError(e.code);
+  NoteRefusal(c, e.http_status, e.code, e.text);
+  std::string body = R"({"error":)";
+  json::AppendString(&body, e.code);
+  body += R"(,"message":)";
+  json::AppendString(&body, e.text);
+  body += R"(,"retry_ms":)";
+  json::AppendUint(&body, retry_ms);
+  body += '}';
+  std::string headers(CorsHeaders(a.cors));
+  headers += "Retry-After: " + std::to_string((retry_ms + 999) / 1000) + "\r\n";
+  Respond(c, a,
+          http::BuildResponse(e.http_status, "application/json", body, a.keep_alive, headers));
+}
+
 AnswerForm Context::NoRequestForm() const {
   return {false, cors_origins_ == "*" ? kCorsAny : kCorsNone};
 }
@@ -196,8 +215,28 @@ void Context::Publish(ConnId c, bool http, std::string_view room, const chat::Cl
   req.http = http;
   req.cors = cors;
   req.prio = admin && op.prio;
+  req.admin = admin;
   if (admin) req.kind = op.msg_kind;
   rooms.Publish(std::move(req));
+}
+
+void Context::Moderate(ConnId c, bool http, std::string_view room, const chat::ModOp& op,
+                       bool by_admin_key, uint8_t cors) {
+  mesh::ModerateReq req;
+  req.room = room;
+  req.op = op;
+  req.by_admin_key = by_admin_key;
+  if (by_admin_key) {
+    req.actor = "admin";
+  } else {
+    req.actor = table.UserName(c);
+    if (const UserProfile* p = table.Profile(c)) req.actor_roles = p->id.RolesIn(room);
+  }
+  req.ts_ms = UnixMs();
+  req.to = {c, Sess(c).gen};
+  req.http = http;
+  req.cors = cors;
+  rooms.Moderate(std::move(req));
 }
 
 void Context::Retract(ConnId c, std::string_view room, uint64_t target, const chat::RetractBody& b,

@@ -135,6 +135,12 @@ struct Context {
                bool admin = false, uint8_t cors = kCorsNone);
   void Retract(ConnId c, std::string_view room, uint64_t target, const chat::RetractBody& b,
                uint8_t cors);
+  // A moderation act by this connection's user (roles in the room), or by the admin key.
+  void Moderate(ConnId c, bool http, std::string_view room, const chat::ModOp& op,
+                bool by_admin_key, uint8_t cors = kCorsNone);
+  // An owner's refusal as an HTTP error: its status and code, and for one that passes
+  // (retry_ms > 0) "retry_ms" in the body and a Retry-After header (whole seconds, rounded up).
+  void RespondRefusal(ConnId c, AnswerForm a, chat::Refusal r, uint64_t retry_ms);
 
   const Config& cfg;
   const int shard;

@@ -44,8 +44,16 @@ std::string HistoryBody(const mesh::HistoryReply& rep) {
 
 // The body of an ack to an HTTP send or an admin request.
 std::string AckBody(const mesh::AckReply& ack) {
+  if (!ack.body.empty()) return ack.body;  // a listing (bans, audit)
   std::string body;
-  if (ack.target != 0) {
+  if (!ack.op.empty()) {  // a moderation act
+    body = R"({"op":)";
+    json::AppendString(&body, ack.op);
+    if (ack.seq) {
+      body += R"(,"seq":)";
+      json::AppendUint(&body, ack.seq);
+    }
+  } else if (ack.target != 0) {
     body = R"({"retracted":)";
     json::AppendUint(&body, ack.target);
     body += R"(,"seq":)";
@@ -253,8 +261,7 @@ void HttpSession::OnAck(const mesh::AckReply& ack) {
   const AnswerForm form{keep_alive, ack.cors};
   s.flags &= static_cast<uint8_t>(~kClosingSess);  // RespondHttp decides from keep_alive
   if (ack.refusal != chat::Refusal::kNone) {
-    const chat::RefusalInfo& e = chat::Describe(ack.refusal);
-    ctx_.RespondError(ack.to.conn, form, e.http_status, e.code, e.text);
+    ctx_.RespondRefusal(ack.to.conn, form, ack.refusal, ack.retry_ms);
   } else {
     ctx_.RespondHttp(ack.to.conn,
                      http::BuildResponse(200, "application/json", AckBody(ack), keep_alive,

@@ -12,11 +12,12 @@ namespace roomcast::session {
 
 class RoomClient {
  public:
-  virtual void Publish(mesh::PublishReq&& ask) = 0;  // answered with an AckReply
-  virtual void Retract(mesh::RetractReq&& ask) = 0;  // answered with an AckReply (target set)
-  virtual void Join(mesh::JoinReq&& ask) = 0;        // answered with a JoinReply
-  virtual void Leave(mesh::LeaveReq&& ask) = 0;      // not answered
-  virtual void History(mesh::HistoryReq&& ask) = 0;  // answered with a HistoryReply
+  virtual void Publish(mesh::PublishReq&& ask) = 0;    // answered with an AckReply
+  virtual void Retract(mesh::RetractReq&& ask) = 0;    // answered with an AckReply (target set)
+  virtual void Moderate(mesh::ModerateReq&& ask) = 0;  // answered with an AckReply (op set)
+  virtual void Join(mesh::JoinReq&& ask) = 0;          // answered with a JoinReply
+  virtual void Leave(mesh::LeaveReq&& ask) = 0;        // not answered
+  virtual void History(mesh::HistoryReq&& ask) = 0;    // answered with a HistoryReply
 
  protected:
   ~RoomClient() = default;

@@ -82,6 +82,11 @@ void Viewers::AddStreamViewer(const mesh::JoinReply& rep, Framing framing, std::
   ctx_.out.EnqueueCopy(rep.to.conn, std::move(out));
 }
 
+namespace {
+constexpr char kDefaultModes[] =
+    R"({"slow_secs":0,"subscribers_only":false,"emote_only":false,"unique":false})";
+}  // namespace
+
 std::string Viewers::WelcomeJson(const mesh::JoinReply& rep) {
   std::string j = R"({"type":"welcome","room":)";
   json::AppendString(&j, rep.room);
@@ -91,7 +96,9 @@ std::string Viewers::WelcomeJson(const mesh::JoinReply& rep) {
   json::AppendUint(&j, rep.head);
   j += R"(,"online":)";
   json::AppendUint(&j, rep.online);
-  j += R"(,"modes":{"slow_secs":0,"subscribers_only":false,"emote_only":false},"user":)";
+  j += R"(,"modes":)";
+  j += rep.modes_json.empty() ? std::string_view(kDefaultModes) : std::string_view(rep.modes_json);
+  j += R"(,"user":)";
   json::AppendString(&j, ctx_.table.UserName(rep.to.conn));
   j += '}';
   return j;

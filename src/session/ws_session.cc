@@ -117,13 +117,22 @@ void WsSession::SendText(ConnId c, std::string_view json) {
   ctx_.out.EnqueueCopy(c, std::move(frame));
 }
 
-void WsSession::SendError(ConnId c, std::string_view code, std::string_view message) {
+void WsSession::SendError(ConnId c, std::string_view code, std::string_view message,
+                          uint64_t retry_ms, std::string_view cid) {
   ctx_.metrics.CountError(code);
   ctx_.NoteRefusal(c, 0, code, message);
   std::string j = R"({"type":"error","code":)";
   json::AppendString(&j, code);
   j += R"(,"message":)";
   json::AppendString(&j, message);
+  if (retry_ms) {
+    j += R"(,"retry_ms":)";
+    json::AppendUint(&j, retry_ms);
+  }
+  if (!cid.empty()) {
+    j += R"(,"cid":)";
+    json::AppendString(&j, cid);
+  }
   j += '}';
   SendText(c, j);
 }
@@ -227,16 +236,33 @@ void WsSession::HandleText(ConnId c, std::string_view text) {
     }
     case chat::OpKind::kRefresh:
       return HandleRefresh(c, op.token);
+    case chat::OpKind::kModerate:
+      return HandleModerate(c, op.mod);
     case chat::OpKind::kReact:
-    case chat::OpKind::kDelete:
-    case chat::OpKind::kBan:
-    case chat::OpKind::kMode:
       SendError(c, "not_supported", "op '" + op.op_name + "' is not available in this version");
       return;
     case chat::OpKind::kUnknown:
       SendError(c, "bad_request", "unknown op '" + op.op_name + "'");
       return;
   }
+}
+
+void WsSession::HandleModerate(ConnId c, const chat::ModOp& op) {
+  Session& s = ctx_.Sess(c);
+  if (s.replica == room::kNoReplica) {
+    SendError(c, "bad_request", "not in a room");
+    return;
+  }
+  const std::string& room = viewers_.Replicas().At(s.replica).name;
+  // The owner decides; this only spares it the asks that cannot pass.
+  const UserProfile* p = ctx_.table.Profile(c);
+  if (p == nullptr || !auth::CanModerate(p->id.RolesIn(room))) {
+    SendError(c, "forbidden",
+              "op '" + std::string(chat::Name(op.action)) +
+                  "' needs the moderator, broadcaster or admin role in this room");
+    return;
+  }
+  ctx_.Moderate(c, false, room, op, /*by_admin_key=*/false);
 }
 
 void WsSession::HandleRefresh(ConnId c, std::string_view token) {
@@ -262,9 +288,21 @@ void WsSession::CheckExpiry(ConnId c, int64_t unix_s) {
 void WsSession::OnAck(const mesh::AckReply& ack) {
   if (ack.refusal != chat::Refusal::kNone) {
     const chat::RefusalInfo& e = chat::Describe(ack.refusal);
-    SendError(ack.to.conn, e.code, e.text);
+    SendError(ack.to.conn, e.code, e.text, ack.retry_ms, ack.cid);
     return;
   }
+  if (!ack.op.empty()) {  // a moderation act's
+    std::string j = R"({"type":"ack","op":)";
+    json::AppendString(&j, ack.op);
+    if (ack.seq) {
+      j += R"(,"seq":)";
+      json::AppendUint(&j, ack.seq);
+    }
+    j += '}';
+    SendText(ack.to.conn, j);
+    return;
+  }
+  if (!ack.echo.empty()) SendText(ack.to.conn, ack.echo);  // shadow: only its sender sees it
   std::string j = R"({"type":"ack","cid":)";
   json::AppendString(&j, ack.cid);
   j += R"(,"seq":)";

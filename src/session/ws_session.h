@@ -49,11 +49,15 @@ class WsSession {
  private:
   void HandleText(ConnId c, std::string_view text);
   void HandleRefresh(ConnId c, std::string_view token);
+  void HandleModerate(ConnId c, const chat::ModOp& op);
   // False (and the connection closed) when a reply would take the queue past twice
   // --max-queue-bytes (batches and pages may take the first half).
   [[nodiscard]] bool ReplyFits(ConnId c, size_t bytes);
   void SendText(ConnId c, std::string_view json);
-  void SendError(ConnId c, std::string_view code, std::string_view message);
+  // {"type":"error","code","message"} and, for a refusal that passes, "retry_ms"; for a refused
+  // send, its "cid".
+  void SendError(ConnId c, std::string_view code, std::string_view message, uint64_t retry_ms = 0,
+                 std::string_view cid = {});
 
   Context& ctx_;
   Viewers& viewers_;

@@ -114,7 +114,7 @@ bool MayStartRecord(std::span<const uint8_t> in) {
   std::memcpy(&payload_len, in.data(), 4);
   if (payload_len < kFixedPayload || payload_len > kMaxPayload) return false;
   if (in.size() > kFrameHeaderSize && in[kFrameHeaderSize] != kTypeEvent) return false;
-  if (in.size() > kFrameHeaderSize + 1 && (in[kFrameHeaderSize + 1] & ~(kRecPrio | kRecRetract))) {
+  if (in.size() > kFrameHeaderSize + 1 && (in[kFrameHeaderSize + 1] & ~kKnownRecordFlags)) {
     return false;
   }
   return true;
@@ -151,7 +151,7 @@ DecodeStatus DecodeRecord(std::span<const uint8_t> in, Record* out, size_t* cons
       !GetString<uint32_t>(&r, kMaxJsonLen, &rec.json) || r.Left() != 0) {
     return Fail(DecodeStatus::kCorrupt, "bad inner lengths", reason);
   }
-  if ((rec.flags & ~(kRecPrio | kRecRetract)) != 0) {  // as MayStartRecord: no writer sets them
+  if ((rec.flags & ~kKnownRecordFlags) != 0) {  // as MayStartRecord: no writer sets them
     return Fail(DecodeStatus::kCorrupt, "unknown flags", reason);
   }
   *out = rec;

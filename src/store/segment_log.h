@@ -25,7 +25,10 @@
 
 namespace roomcast::store {
 
-enum RecordFlags : uint8_t { kRecPrio = 1, kRecRetract = 2 };
+// kRecControl: a room's moderation record (seq 0, not an event viewers get; json is the act,
+// owner/moderation.h), replayed into the room's moderation state and audit log.
+enum RecordFlags : uint8_t { kRecPrio = 1, kRecRetract = 2, kRecControl = 4 };
+inline constexpr uint8_t kKnownRecordFlags = kRecPrio | kRecRetract | kRecControl;
 
 // One sequenced room event. The views must outlive an EncodeRecord / Append call; a decoded or
 // replayed Record's views point into the reader's buffer and are valid only during the call.

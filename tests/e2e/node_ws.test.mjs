@@ -57,6 +57,8 @@ function extraFlags() {
   // PROTOCOL.md: ?user=NAME needs --dev-auth where the binary has it.
   const help = spawnSync(BIN, ['--help'], { encoding: 'utf8', timeout: 10000 });
   const flags = `${help.stdout || ''}${help.stderr || ''}`.includes('--dev-auth') ? ['--dev-auth'] : [];
+  // The suites send faster than a chat user may (--rate-limit 20/30 by default): off here.
+  if (`${help.stdout || ''}`.includes('--rate-limit')) flags.push('--rate-limit', 'off');
   const extra = (process.env.ROOMCAST_E2E_ARGS || '').trim();
   return extra ? flags.concat(extra.split(/\s+/)) : flags;
 }

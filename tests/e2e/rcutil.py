@@ -66,10 +66,14 @@ def base_flags(binary: Path) -> list[str]:
     """Flags every test server gets besides --listen/--shards.
 
     PROTOCOL.md makes `?user=NAME` a development switch (`--dev-auth`); pass it when the binary
-    knows it. ROOMCAST_E2E_ARGS adds more (shell-quoted)."""
+    knows it. The suites send far faster than a chat user may (--rate-limit 20/30 by default), so
+    the limit is off unless a test turns it on (a later --rate-limit wins). ROOMCAST_E2E_ARGS adds
+    more (shell-quoted)."""
     flags = []
     if "--dev-auth" in help_text(binary):
         flags.append("--dev-auth")
+    if "--rate-limit" in help_text(binary):
+        flags += ["--rate-limit", "off"]
     flags += shlex.split(os.environ.get("ROOMCAST_E2E_ARGS", ""))
     return flags
 

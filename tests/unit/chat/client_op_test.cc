@@ -106,12 +106,48 @@ TEST_F(ClientOpTest, InvalidCid) {
 TEST_F(ClientOpTest, PingAndModeratorOps) {
   EXPECT_CODE(Ws(R"({"op":"ping"})"), "");
   EXPECT_EQ(op_.kind, OpKind::kPing);
-  EXPECT_CODE(Ws(R"({"op":"delete","seq":12})"), "");
-  EXPECT_EQ(op_.kind, OpKind::kDelete);
-  EXPECT_CODE(Ws(R"({"op":"ban","user":"u","secs":60})"), "");
-  EXPECT_EQ(op_.kind, OpKind::kBan);
-  EXPECT_CODE(Ws(R"({"op":"mode","slow_secs":5})"), "");
-  EXPECT_EQ(op_.kind, OpKind::kMode);
+  EXPECT_CODE(Ws(R"({"op":"delete","seq":12,"reason":"spam"})"), "");
+  EXPECT_EQ(op_.kind, OpKind::kModerate);
+  EXPECT_EQ(op_.mod.action, ModAction::kDelete);
+  EXPECT_EQ(op_.mod.seq, 12u);
+  EXPECT_EQ(op_.mod.reason, "spam");
+  EXPECT_CODE(Ws(R"({"op":"ban","user":"u","secs":60,"shadow":true})"), "");
+  EXPECT_EQ(op_.mod.action, ModAction::kBan);
+  EXPECT_EQ(op_.mod.user, "u");
+  EXPECT_EQ(op_.mod.secs, 60u);
+  EXPECT_TRUE(op_.mod.shadow);
+  EXPECT_CODE(Ws(R"({"op":"mode","slow_secs":5,"unique":true})"), "");
+  EXPECT_EQ(op_.mod.action, ModAction::kMode);
+  EXPECT_EQ(op_.mod.modes.slow_secs, 5u);
+  EXPECT_EQ(op_.mod.modes.unique, true);
+  EXPECT_FALSE(op_.mod.modes.emote_only.has_value());
+  EXPECT_CODE(Ws(R"({"op":"unban","user":"u"})"), "");
+  EXPECT_EQ(op_.mod.action, ModAction::kUnban);
+  EXPECT_CODE(Ws(R"({"op":"clear"})"), "");
+  EXPECT_EQ(op_.mod.action, ModAction::kClear);
+  EXPECT_TRUE(op_.mod.user.empty());
+}
+
+TEST_F(ClientOpTest, ModeratorOpsRefuseBadFields) {
+  for (const char* bad : {
+           R"({"op":"ban"})",                            // no user
+           R"({"op":"ban","user":"a b"})",               // not a user id
+           R"({"op":"ban","user":"u","secs":1209601})",  // over two weeks
+           R"({"op":"ban","user":"u","secs":-1})",       // negative
+           R"({"op":"ban","user":"u","secs":"60"})",     // a string
+           R"({"op":"ban","user":"u","shadow":1})",      // not a bool
+           R"({"op":"mode"})",                           // nothing to change
+           R"({"op":"mode","slow_secs":86401})",         // over a day
+           R"({"op":"mode","emote_only":"yes"})",        // not a bool
+           R"({"op":"delete"})",                         // no seq
+           R"({"op":"delete","seq":0})",                 // seq from 1
+           R"({"op":"unban"})",                          // no user
+           R"({"op":"clear","user":""})",                // empty user
+       }) {
+    EXPECT_CODE(Ws(bad), "bad_request") << bad;
+  }
+  EXPECT_CODE(Ws(R"({"op":"ban","user":"u","reason":")" + std::string(201, 'r') + R"("})"),
+              "bad_request");
 }
 
 TEST_F(ClientOpTest, React) {

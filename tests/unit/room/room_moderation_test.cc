@@ -20,6 +20,8 @@ TEST(RateSpec, Parses) {
        {"", "20", "/30", "20/", "0/30", "20/0", "a/b", "20/30/1", " 20/30", "2000000/1"}) {
     EXPECT_FALSE(ParseRateSpec(bad, &r)) << bad;
   }
+  ASSERT_TRUE(ParseRateSpec("off", &r));
+  EXPECT_EQ(r.count, 0u);
 }
 
 // Sends n messages from `user` at `t`, each accepted; returns how many were.
@@ -119,5 +121,13 @@ TEST(RoomModeration, FoldForUnique) {
   EXPECT_EQ(FoldForUnique(""), "");
 }
 
+TEST(RoomModeration, NoLimitWhenOff) {
+  RoomModeration m;
+  ModPolicy p;
+  p.rate = RateSpec{};
+  EXPECT_EQ(SendMany(m, p, "alice", 0, 500, kT0), 500);
+}
+
 }  // namespace
+
 }  // namespace roomcast::room

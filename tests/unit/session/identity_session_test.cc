@@ -3,8 +3,6 @@
 // an anonymous viewer may not send; ?user= counts only under --dev-auth; {"op":"refresh"}.
 #include <gtest/gtest.h>
 
-#include <ctime>
-
 #include "session_fakes.h"
 
 namespace roomcast::session {
@@ -12,36 +10,11 @@ namespace {
 
 using testing::ClientFrame;
 using testing::Harness;
+using testing::Join;
+using testing::Keys;
 using testing::ServerText;
-
-constexpr std::string_view kSecret = "unit-secret-0123456789";
-
-std::shared_ptr<const auth::TokenKeys> Keys() {
-  std::string err;
-  return auth::TokenKeys::Load(std::string(kSecret), "", &err);
-}
-
-std::string Token(std::string_view sub, std::string_view extra = "", int64_t ttl = 600) {
-  const int64_t exp = static_cast<int64_t>(std::time(nullptr)) + ttl;
-  return auth::MintHs256(kSecret, R"({"sub":")" + std::string(sub) + R"(","exp":)" +
-                                      std::to_string(exp) + std::string(extra) + "}");
-}
-
-std::string Upgrade(std::string_view query, std::string_view extra_header = "") {
-  return "GET /ws?room=lobby" + std::string(query) +
-         " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-         std::string(extra_header) + "\r\n";
-}
-
-void Join(Harness& h, ConnId c, const std::string& upgrade) {
-  h.Accept(c);
-  h.Recv(c, upgrade);
-  ASSERT_EQ(h.out.Take(c).substr(0, 12), "HTTP/1.1 101");
-  mesh::JoinReply rep = h.JoinAnswer(5);
-  h.sessions->OnAnswer(rep);
-  h.out.Take(c);
-}
+using testing::Token;
+using testing::Upgrade;
 
 TEST(IdentitySession, ABadTokenIsRefusedWith401BeforeAnyUpgrade) {
   Harness h(Config{}, Keys());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <string>
@@ -62,6 +63,7 @@ class FakeRooms final : public RoomClient, public ServerStatus {
  public:
   void Publish(mesh::PublishReq&& ask) override { publishes.push_back(std::move(ask)); }
   void Retract(mesh::RetractReq&& ask) override { retracts.push_back(std::move(ask)); }
+  void Moderate(mesh::ModerateReq&& ask) override { moderates.push_back(std::move(ask)); }
   void Join(mesh::JoinReq&& ask) override { joins.push_back(std::move(ask)); }
   void Leave(mesh::LeaveReq&& ask) override { leaves.push_back(std::move(ask)); }
   void History(mesh::HistoryReq&& ask) override { histories.push_back(std::move(ask)); }
@@ -71,6 +73,7 @@ class FakeRooms final : public RoomClient, public ServerStatus {
 
   std::vector<mesh::PublishReq> publishes;
   std::vector<mesh::RetractReq> retracts;
+  std::vector<mesh::ModerateReq> moderates;
   std::vector<mesh::JoinReq> joins;
   std::vector<mesh::LeaveReq> leaves;
   std::vector<mesh::HistoryReq> histories;
@@ -173,6 +176,36 @@ inline std::string ServerText(std::string_view json) {
   }
   f += json;
   return f;
+}
+
+// Users from tokens (HS256 with kSecret): Keys() for the Harness, Token() for a query or header.
+constexpr std::string_view kSecret = "unit-secret-0123456789";
+
+inline std::shared_ptr<const auth::TokenKeys> Keys() {
+  std::string err;
+  return auth::TokenKeys::Load(std::string(kSecret), "", &err);
+}
+
+inline std::string Token(std::string_view sub, std::string_view extra = "", int64_t ttl = 600) {
+  const int64_t exp = static_cast<int64_t>(std::time(nullptr)) + ttl;
+  return auth::MintHs256(kSecret, R"({"sub":")" + std::string(sub) + R"(","exp":)" +
+                                      std::to_string(exp) + std::string(extra) + "}");
+}
+
+inline std::string Upgrade(std::string_view query, std::string_view extra_header = "") {
+  return "GET /ws?room=lobby" + std::string(query) +
+         " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+         std::string(extra_header) + "\r\n";
+}
+
+inline void Join(Harness& h, ConnId c, const std::string& upgrade) {
+  h.Accept(c);
+  h.Recv(c, upgrade);
+  EXPECT_EQ(h.out.Take(c).substr(0, 12), "HTTP/1.1 101");
+  mesh::JoinReply rep = h.JoinAnswer(5);
+  h.sessions->OnAnswer(rep);
+  h.out.Take(c);
 }
 
 }  // namespace roomcast::session::testing

@@ -33,7 +33,7 @@ TEST(SseSession, LastEventIdResumesAndMissedEventsFollowTheWelcome) {
       h.out.Take(2),
       "event: welcome\ndata: "
       R"({"type":"welcome","room":"lobby","epoch":"E1","seq":9,"online":1,)"
-      R"("modes":{"slow_secs":0,"subscribers_only":false,"emote_only":false},"user":"bob"})"
+      R"("modes":{"slow_secs":0,"subscribers_only":false,"emote_only":false,"unique":false},"user":"bob"})"
       "\n\nid: 8:E1\nevent: msg\ndata: {\"seq\":8}\n\nid: 9:E1\nevent: msg\ndata: {\"seq\":9}\n\n");
   EXPECT_EQ(h.sessions->GetStats().sse_viewers, 1u);
 

@@ -19,7 +19,7 @@ constexpr std::string_view kUpgrade =
 
 constexpr std::string_view kWelcome =
     R"({"type":"welcome","room":"lobby","epoch":"E1","seq":5,"online":1,)"
-    R"("modes":{"slow_secs":0,"subscribers_only":false,"emote_only":false},"user":"alice"})";
+    R"("modes":{"slow_secs":0,"subscribers_only":false,"emote_only":false,"unique":false},"user":"alice"})";
 
 // Upgrades connection 3 and answers its join at head 5.
 void Joined(Harness& h) {
