@@ -79,6 +79,9 @@ void ConfigureLog(LogLevel level, LogFormat format) {
 
 void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 void SetLogFormat(LogFormat format) { g_format.store(static_cast<int>(format)); }
+LogFormat CurrentLogFormat() {
+  return static_cast<LogFormat>(g_format.load(std::memory_order_relaxed));
+}
 
 bool LogEnabled(LogLevel level) {
   return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);

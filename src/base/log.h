@@ -15,6 +15,7 @@ namespace roomcast {
 void ConfigureLog(LogLevel level, LogFormat format);
 void SetLogLevel(LogLevel level);
 void SetLogFormat(LogFormat format);
+[[nodiscard]] LogFormat CurrentLogFormat();  // as set last (the access log follows it)
 [[nodiscard]] bool LogEnabled(LogLevel level);
 void Logf(LogLevel level, int shard, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -98,6 +98,8 @@ struct alignas(64) ShardMetrics : AnswerCounters {
   std::atomic<uint64_t> log_writes_total{0};  // group commits (one write per batch)
   std::atomic<uint64_t> log_fsyncs_total{0};
   std::atomic<uint64_t> log_write_errors_total{0};
+  std::atomic<uint64_t> access_log_write_errors_total{0};  // --access-log writes that failed
+  std::atomic<uint64_t> access_log_dropped_total{0};       // lines over the shard's 1 MiB buffer
   std::atomic<uint64_t> log_segments{0};
   std::atomic<uint64_t> log_disk_bytes{0};
   // Time from a group commit's write being submitted to it being written (and synced, with

@@ -3,8 +3,10 @@
 #include <memory>
 #include <string>
 
+#include "access_log_setup.h"
 #include "base/log.h"
 #include "config/config_table.h"
+#include "user_token_keys.h"
 
 namespace roomcast::server {
 
@@ -25,6 +27,7 @@ int ReportChanges(const Config& running, const Config& fresh, int* restart_neede
     const bool key_changed = name == "admin-key" && running.admin_key != fresh.admin_key;
     if (before[i].second == after[i].second && !key_changed) continue;
     if (name == "cursor-key" && running.cursor_key == fresh.cursor_key) continue;
+    if (name == "jwt-secret-file" || name == "jwt-public-key-file") continue;  // ReloadTokenKeys
     const bool secret = name == "admin-key" || name == "cursor-key";
     if (IsLive(name)) {
       ++applied;
@@ -55,7 +58,12 @@ void ReloadConfig(Config* running, const ConfigLoader& load, ServerShared* share
     return;
   }
   int restart_needed = 0;
-  const int applied = ReportChanges(*running, fresh, &restart_needed);
+  int applied = ReportChanges(*running, fresh, &restart_needed);
+  if (ReloadTokenKeys(fresh, shared) > 0) {
+    ++applied;
+    running->jwt_secret_file = fresh.jwt_secret_file;
+    running->jwt_public_key_file = fresh.jwt_public_key_file;
+  }
   running->log_level = fresh.log_level;
   running->log_format = fresh.log_format;
   running->admin_key = fresh.admin_key;
@@ -63,7 +71,8 @@ void ReloadConfig(Config* running, const ConfigLoader& load, ServerShared* share
   SetLogLevel(running->log_level);
   SetLogFormat(running->log_format);
   shared->live.store(std::make_shared<const LiveSettings>(
-      LiveSettings{running->admin_key, running->cors_origins}));
+      LiveSettings{running->admin_key, running->cors_origins,
+                   ReopenAccessLog(running->access_log, shared->live.load()->access_log)}));
   shared->live_generation.fetch_add(1, std::memory_order_release);
   RC_INFO(-1, "reload done: %d settings applied, %d need a restart", applied, restart_needed);
 }

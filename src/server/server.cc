@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "access_log_setup.h"
 #include "base/log.h"
 #include "chat/mod_op.h"
 #include "longpoll/poll_cursor.h"
@@ -28,6 +29,7 @@
 #include "service/watchdog.h"
 #include "shard.h"
 #include "supervisor.h"
+#include "user_token_keys.h"
 
 namespace roomcast::server {
 
@@ -168,69 +170,6 @@ bool SetUpCursorKey(const Config& cfg, ServerShared* shared) {
   return true;
 }
 
-// Reads a whole small file (a key); false with *err.
-bool ReadKeyFile(const std::string& path, std::string* out, std::string* err) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    *err = path + ": " + std::strerror(errno);
-    return false;
-  }
-  char buf[4096];
-  size_t n = 0;
-  out->clear();
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && out->size() <= 65536) out->append(buf, n);
-  std::fclose(f);
-  if (out->size() > 65536) {
-    *err = path + ": over 64 KiB, not a key";
-    return false;
-  }
-  return true;
-}
-
-// The user-token keys (PROTOCOL.md, "Identity"): the HS256 secret from --jwt-secret-file (one
-// trailing newline dropped) or env ROOMCAST_JWT_SECRET, the PEM from --jwt-public-key-file. None:
-// every token is refused. --dev-auth is announced loudly.
-bool SetUpTokenKeys(const Config& cfg, ServerShared* shared) {
-  if (cfg.dev_auth) {
-    RC_WARN(-1,
-            "--dev-auth is ON: ?user=NAME names any user without proof. Development only; never "
-            "expose this server to real users");
-  }
-  std::string secret, pem, err;
-  if (!cfg.jwt_secret_file.empty()) {
-    if (!ReadKeyFile(cfg.jwt_secret_file, &secret, &err)) {
-      RC_ERROR(-1, "--jwt-secret-file %s", err.c_str());
-      return false;
-    }
-    if (!secret.empty() && secret.back() == '\n') secret.pop_back();
-    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
-  } else if (const char* env = std::getenv("ROOMCAST_JWT_SECRET"); env && *env) {
-    secret = env;
-  }
-  if (!cfg.jwt_public_key_file.empty() && !ReadKeyFile(cfg.jwt_public_key_file, &pem, &err)) {
-    RC_ERROR(-1, "--jwt-public-key-file %s", err.c_str());
-    return false;
-  }
-  if (secret.empty() && pem.empty()) {
-    RC_INFO(-1, "no JWT key configured: user tokens are refused%s",
-            cfg.dev_auth ? "" : "; clients are anonymous viewers");
-    return true;
-  }
-  if (!cfg.jwt_secret_file.empty() && secret.size() < 16) {
-    RC_ERROR(-1, "--jwt-secret-file: the secret must be at least 16 bytes");
-    return false;
-  }
-  shared->token_keys = auth::TokenKeys::Load(std::move(secret), pem, &err);
-  if (!shared->token_keys) {
-    RC_ERROR(-1, "--jwt-public-key-file: %s", err.c_str());
-    return false;
-  }
-  const auth::TokenKeys& k = *shared->token_keys;
-  RC_INFO(-1, "user tokens are checked with:%s%s%s", k.Has(auth::Alg::kHs256) ? " HS256" : "",
-          k.Has(auth::Alg::kRs256) ? " RS256" : "", k.Has(auth::Alg::kEs256) ? " ES256" : "");
-  return true;
-}
-
 // One thread per shard: each sets up its loop, waits until every shard has its ring (peers wake
 // each other through them), then runs until drained. False when a shard could not start (the
 // threads are joined by then).
@@ -289,7 +228,10 @@ int RunServer(const Config& cfg_in, const ConfigLoader& load_config) {
   if (!PortIsFree(cfg) || !LockDataDir(cfg)) return 1;
   ServerShared shared(cfg, cfg.shards);
   shared.shard_table_cap = table_cap;
-  if (!SetUpCursorKey(cfg, &shared) || !SetUpTokenKeys(cfg, &shared)) return 1;
+  if (!SetUpCursorKey(cfg, &shared) || !SetUpTokenKeys(cfg, &shared) ||
+      !OpenAccessLog(cfg, &shared)) {
+    return 1;
+  }
   std::vector<std::unique_ptr<Shard>> shards;
   for (int i = 0; i < cfg.shards; ++i) shards.push_back(std::make_unique<Shard>(&shared, i));
   if (cfg.data_dir.empty()) {

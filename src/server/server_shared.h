@@ -1,7 +1,8 @@
-// What the shards of one server share: the settings (read-only once the shards start), the mesh of
-// rings, and one block of metric counters per shard. A counter is written only by its own shard
-// (a relaxed load and store, no read-modify-write across threads) and read by whichever shard
-// answers GET /metrics; each block sits on its own cache lines.
+// What the shards of one server share: the settings (read-only once the shards start, but for
+// what SIGHUP reloads: `live` and `token_keys`), the mesh of rings, and one block of metric
+// counters per shard. A counter is written only by its own shard (a relaxed load and store, no
+// read-modify-write across threads) and read by whichever shard answers GET /metrics; each block
+// sits on its own cache lines.
 #pragma once
 
 #include <time.h>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "auth/token_keys.h"
+#include "base/access_log.h"
 #include "base/config.h"
 #include "base/shard_metrics.h"
 #include "io/peer_counts.h"
@@ -29,6 +31,8 @@ using roomcast::ShardMetrics;
 struct LiveSettings {
   std::string admin_key;     // --admin-key
   std::string cors_origins;  // --cors-origins
+  // --access-log, opened again at each SIGHUP (access_log_setup.h); null: off.
+  std::shared_ptr<const AccessLogFile> access_log;
 };
 
 inline double UnixSecondsNow() {
@@ -52,8 +56,11 @@ struct ServerShared {
   const double start_unix_s = UnixSecondsNow();  // for process_start_time_seconds
   std::vector<uint8_t> cursor_key;  // set before the shards are made; read-only afterwards
   // The keys user tokens are checked with (--jwt-secret-file, ROOMCAST_JWT_SECRET,
-  // --jwt-public-key-file); null: none configured, every token is refused. Set before the shards.
-  std::shared_ptr<const auth::TokenKeys> token_keys;
+  // --jwt-public-key-file); null: none configured, every token is refused. Set before the shards
+  // and replaced by the main thread at SIGHUP (user_token_keys.h); a shard reads it once per token
+  // check, so a new connection is checked with the keys of that moment.
+  std::atomic<std::shared_ptr<const auth::TokenKeys>> token_keys;
+  uint64_t token_keys_digest = 0;  // of the key material in force; main thread only
   // The most connections one shard's fixed-file table can hold under the descriptor limit; set
   // before the shards are made.
   uint32_t shard_table_cap = UINT32_MAX;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "access_log_setup.h"
 #include "base/log.h"
 #include "service/metrics_text.h"
 
@@ -65,12 +66,14 @@ owner::OwnerOptions OwnerOptionsOf(const Config& cfg, int shards) {
   return o;
 }
 
-session::SessionOptions SessionOptionsOf(const ServerShared& shared, int id) {
+session::SessionOptions SessionOptionsOf(const ServerShared& shared, int id,
+                                         AccessLogWriter* access_log) {
   session::SessionOptions o;
+  if (!shared.cfg.access_log.empty()) o.access_log = access_log;
   o.shard = id;
   o.shards = shared.shards;
   o.cursor_key = shared.cursor_key;
-  o.token_keys = shared.token_keys;
+  o.token_keys = &shared.token_keys;
   o.pacing = room::PacingPolicy{shared.cfg.tick_ms,
                                 ShardSendBudget(shared.cfg.send_budget, shared.shards)};
   return o;
@@ -96,7 +99,9 @@ Shard::Shard(ServerShared* shared, int id)
                                &metrics_.moderation_refused_total}),
       output_(&loop_),
       rooms_(this),
-      sessions_(shared->cfg, SessionOptionsOf(*shared, id), &output_, &rooms_, &rooms_, &metrics_) {
+      access_log_(id, &metrics_.access_log_write_errors_total, &metrics_.access_log_dropped_total),
+      sessions_(shared->cfg, SessionOptionsOf(*shared, id, &access_log_), &output_, &rooms_,
+                &rooms_, &metrics_) {
   ApplyLiveSettings();
 }
 
@@ -121,6 +126,12 @@ void Shard::MeshRooms::SendTo(int owner, mesh::Message&& msg) {
   shard_.mesh_.Send(owner, mesh::Pack(std::move(msg)));
 }
 
+std::string Shard::MeshRooms::RenderMetrics() {
+  std::string out = shard_.RenderMetrics();
+  AppendAccessLogMetrics(&out, *shard_.shared_);
+  return out;
+}
+
 bool Shard::MeshRooms::LogWritable() const {
   return shard_.shared_->logs_broken.load(std::memory_order_relaxed) == 0;
 }
@@ -139,6 +150,7 @@ void Shard::Run() {
   start_ms_ = loop_.NowMs();
   next_sweep_ms_ = start_ms_ + 1000;
   loop_.Run();
+  access_log_.Flush(loop_.NowMs());
   if (durable_log_) durable_log_->Close();
   PublishMetrics();
   const io::LoopStats& ls = loop_.Stats();
@@ -225,6 +237,7 @@ void Shard::DiscardInFlight() {
 
 uint32_t Shard::BeforeSleep(uint64_t now_ms) {
   uint32_t wait = sessions_.BeforeSleep(now_ms);
+  access_log_.Flush(now_ms);
   if (durable_log_) wait = std::min(wait, durable_log_->StartWrite(now_ms));
   mesh_.Flush();
   if (mesh_.HasOverflow()) wait = std::min<uint32_t>(wait, 1);

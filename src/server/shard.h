@@ -85,7 +85,7 @@ class Shard final : public io::LoopHandler {
     void History(mesh::HistoryReq&& ask) override { Send(ask.room, std::move(ask)); }
     [[nodiscard]] bool LogWritable() const override;
     [[nodiscard]] bool DrainNoticed() const override;
-    [[nodiscard]] std::string RenderMetrics() override { return shard_.RenderMetrics(); }
+    [[nodiscard]] std::string RenderMetrics() override;
 
    private:
     // To the room's owner shard: `room` (inside the ask) is read before the ask is moved into
@@ -130,6 +130,7 @@ class Shard final : public io::LoopHandler {
   owner::OwnerService owner_;
   LoopOutput output_;
   MeshRooms rooms_;
+  AccessLogWriter access_log_;  // --access-log: this shard's lines, written before it sleeps
   session::Sessions sessions_;
   uint64_t live_generation_ = 0;  // of the LiveSettings the sessions have
   uint64_t start_ms_ = 0;

@@ -17,6 +17,18 @@ int64_t UnixMs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+// The status code of a whole HTTP answer ("HTTP/1.1 200 OK\r\n..."); 0 when it is none.
+int StatusOf(std::string_view response) {
+  const size_t sp = response.find(' ');
+  if (sp == std::string_view::npos || sp + 4 > response.size()) return 0;
+  int status = 0;
+  for (size_t i = sp + 1; i < sp + 4; ++i) {
+    if (response[i] < '0' || response[i] > '9') return 0;
+    status = status * 10 + (response[i] - '0');
+  }
+  return status;
+}
+
 }  // namespace
 
 bool ParseEpochParam(const http::Request& req, std::string* epoch) {
@@ -37,13 +49,14 @@ Context::Context(const Config& config, const SessionOptions& o, ConnOutput* outp
     : cfg(config),
       shard(o.shard),
       shards(o.shards),
-      out(*output),
+      access(o.access_log, &table),
+      out(*access.Wrap(output)),
       rooms(*room_client),
       status(*server),
       metrics(*counters),
       held(*held_input),
-      table(o.shard) {
-  if (o.token_keys) verifier = std::make_unique<auth::TokenVerifier>(o.token_keys);
+      table(o.shard),
+      token_keys_(o.token_keys) {
   ApplyLiveSettings(cfg.admin_key, cfg.cors_origins);
   text_limits.max_code_points = cfg.max_text;
   http_limits.max_head_bytes = cfg.max_head;
@@ -101,8 +114,15 @@ void Context::CloseConn(ConnId c, CloseMode mode) {
 
 void Context::RespondHttp(ConnId c, std::string response, bool keep_alive) {
   metrics.CountHttpResponse(response);
+  const int status = access.On() ? StatusOf(response) : 0;
   out.EnqueueCopy(c, std::move(response));
+  access.Answered(c, status);
   if (!keep_alive) CloseConn(c, CloseMode::kGraceful);
+}
+
+void Context::CountAnswer(ConnId c, int status) {
+  metrics.CountHttpStatus(status);
+  access.Answered(c, status);
 }
 
 void Context::Respond(ConnId c, AnswerForm a, std::string response) {

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "access_records.h"
 #include "auth/token_verifier.h"
 #include "base/config.h"
 #include "base/shard_metrics.h"
@@ -71,8 +73,11 @@ struct SessionOptions {
   int shards = 1;
   std::vector<uint8_t> cursor_key;  // signs long-poll cursors
   room::PacingPolicy pacing;        // the replicas' flush pacing on this shard
-  // The keys user tokens are checked with; null: none configured (every token is refused).
-  std::shared_ptr<const auth::TokenKeys> token_keys;
+  // The keys user tokens are checked with, read once per token check (SIGHUP may replace them);
+  // null, or holding null: none configured (every token is refused).
+  const std::atomic<std::shared_ptr<const auth::TokenKeys>>* token_keys = nullptr;
+  // The shard's access log (--access-log); null: off.
+  AccessLogWriter* access_log = nullptr;
 };
 
 // Who a request names (Context::Authenticate): a user from a verified token (or, under
@@ -101,6 +106,9 @@ struct Context {
 
   // HTTP answers. RespondHttp queues the response and closes after it unless keep_alive.
   void RespondHttp(ConnId c, std::string response, bool keep_alive);
+  // An answer queued by other means (an upgrade, a stream's head, a long-poll's answer, a
+  // refusal at accept): counted for /metrics and written to the access log.
+  void CountAnswer(ConnId c, int status);
   // The answer in form a: without its body for a HEAD request (Content-Length stays).
   void Respond(ConnId c, AnswerForm a, std::string response);
   void RespondError(ConnId c, AnswerForm a, int status, std::string_view code,
@@ -149,6 +157,9 @@ struct Context {
   const Config& cfg;
   const int shard;
   const int shards;
+  // The access log's record of each connection's request (declared before `out`: with the log
+  // on, the sessions write through its byte-counting output).
+  AccessRecords access;
   ConnOutput& out;
   RoomClient& rooms;
   ServerStatus& status;
@@ -162,9 +173,13 @@ struct Context {
   uint32_t clock_s = 0;   // the shard's clock, whole seconds since start
   bool draining = false;  // a stop was requested: no new viewers, connections close after answers
   std::string admin_key;  // --admin-key, as last reloaded
-  std::unique_ptr<auth::TokenVerifier> verifier;  // null: no token key configured
 
  private:
+  // The verifier with the keys in force now; null when no key is configured (identity.cc).
+  auth::TokenVerifier* Verifier();
+
+  const std::atomic<std::shared_ptr<const auth::TokenKeys>>* token_keys_;
+  auth::TokenVerifier verifier_{nullptr};
   std::vector<std::string> cors_headers_;  // by CORS index
   std::vector<std::string> cors_list_;     // --cors-origins, from index kCorsFirstListed
   std::string cors_origins_;               // --cors-origins, as last reloaded

@@ -91,6 +91,7 @@ size_t HttpSession::Process(ConnId c, std::span<const uint8_t> data) {
       break;
   }
   ctx_.Sess(c).flags |= kSawRequest;
+  ctx_.access.Begin(c, req);
   const size_t max_body = MaxBodyOf(req, ctx_.cfg);
   if (req.content_length > max_body) {
     ctx_.RespondError(c, AnswerForm{false, ctx_.CorsIndex(req)}, 413, "too_large",

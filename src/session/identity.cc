@@ -1,5 +1,7 @@
 // Who a connection is (context.h, "Identity"): the token of a request, checked once per
-// connection with the shard's TokenVerifier, or --dev-auth's ?user=. Shard thread only.
+// connection with the shard's TokenVerifier and the keys in force at that moment (SIGHUP may
+// replace them; a connection keeps the user it was given), or --dev-auth's ?user=. Shard thread
+// only.
 #include <ctime>
 
 #include "base/log.h"
@@ -24,6 +26,13 @@ std::string TokenOf(const http::Request& req) {
 
 }  // namespace
 
+auth::TokenVerifier* Context::Verifier() {
+  std::shared_ptr<const auth::TokenKeys> keys = token_keys_ ? token_keys_->load() : nullptr;
+  if (!keys) return nullptr;
+  verifier_.SetKeys(std::move(keys));
+  return &verifier_;
+}
+
 int64_t Context::UnixSeconds() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -36,6 +45,7 @@ Auth Context::Authenticate(ConnId c, const http::Request& req, AnswerForm a) {
   if (!token.empty()) {
     std::string detail = "no key for user tokens is configured";
     auth::Identity id;
+    auth::TokenVerifier* verifier = Verifier();
     const auth::TokenError e = verifier ? verifier->Verify(token, UnixSeconds(), &id, &detail)
                                         : auth::TokenError::kAlgorithm;
     if (e != auth::TokenError::kNone) {
@@ -59,6 +69,7 @@ Auth Context::Authenticate(ConnId c, const http::Request& req, AnswerForm a) {
 }
 
 auth::TokenError Context::Refresh(ConnId c, std::string_view token, std::string* detail) {
+  auth::TokenVerifier* verifier = Verifier();
   if (!verifier) {
     *detail = "no key for user tokens is configured";
     return auth::TokenError::kAlgorithm;

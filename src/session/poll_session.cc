@@ -116,7 +116,7 @@ void PollSession::AnswerPoll(ConnId c, uint32_t tag, const std::string& room,
   const uint32_t base = BaseTimeoutMs(room, replica);
   const uint32_t timeout = longpoll::JitteredTimeoutMs(base, kJitterPct, c, kJitterSlots);
   ctx_.out.EnqueueCopy(c, PollResponse(tag, room, epoch, seq, objects, timeout));
-  ctx_.metrics.CountHttpStatus(200);
+  ctx_.CountAnswer(c, 200);
   rooms_.NoteAnswered(room, timeout, 1, ctx_.out.NowMs());
   ShardMetrics::Add(ctx_.metrics.longpoll_response_messages_total, objects.size());
   ctx_.Sess(c).replica = room::kNoReplica;
@@ -181,7 +181,7 @@ void PollSession::FlushPollers(uint32_t idx) {
     }
     var->answered++;
     ctx_.out.Enqueue(p.viewer, var->buf);
-    ctx_.metrics.CountHttpStatus(200);
+    ctx_.CountAnswer(p.viewer, 200);
     delivered += pending.size() - first;
     --parked_;
     ++answered;
@@ -245,7 +245,7 @@ void PollSession::DrainPoll(ConnId c) {
     // The owner's answer is still on its way: it will find the connection gone.
     s.flags |= kClosingSess;
     ctx_.out.EnqueueCopy(c, http::BuildJsonError(503, "draining", "server is draining", false));
-    ctx_.metrics.CountHttpStatus(503);
+    ctx_.CountAnswer(c, 503);
     ctx_.out.Close(c, CloseMode::kGraceful);
     return;
   }
@@ -262,7 +262,7 @@ void PollSession::DrainPoll(ConnId c) {
   const PollTag tag = PollTag::Unpack(p.tag);
   ctx_.out.EnqueueCopy(c, PollResponse(AnswerForm::Pack(tag.Closing()), room, epoch, p.seq, {bye},
                                        ctx_.cfg.bye_reconnect_ms));
-  ctx_.metrics.CountHttpStatus(200);
+  ctx_.CountAnswer(c, 200);
   reps.ReleaseIfUnused(idx);
   EndPoll(c, false);
 }

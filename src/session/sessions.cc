@@ -27,19 +27,19 @@ void Sessions::OnAccept(ConnId c) { ctx_.table.Open(c, ctx_.clock_s); }
 
 void Sessions::Refuse(ConnId c) {
   ctx_.Sess(c).kind = SessKind::kRefused;
-  ctx_.metrics.CountHttpStatus(503);
   ctx_.out.EnqueueCopy(c, http::BuildJsonError(503, ctx_.draining ? "draining" : "server_full",
                                                "no capacity here; retry later", false));
+  ctx_.CountAnswer(c, 503);
   ctx_.out.Close(c, CloseMode::kGraceful);
 }
 
 void Sessions::RefusePerAddress(ConnId c) {
   ctx_.Sess(c).kind = SessKind::kRefused;
-  ctx_.metrics.CountHttpStatus(503);
   ctx_.out.EnqueueCopy(c, http::BuildJsonError(503, "too_many_connections",
                                                "this address holds --max-conns-per-ip "
                                                "connections; close one or retry later",
                                                false));
+  ctx_.CountAnswer(c, 503);
   ctx_.out.Close(c, CloseMode::kGraceful);
 }
 
@@ -147,6 +147,7 @@ void Sessions::OnClosed(ConnId c) {
     LeaveRoom(c);
   }
   if (viewers_.AnyCatchUp()) viewers_.EndCatchUp(c);
+  ctx_.access.Closed(c);
   ctx_.table.Release(c);
 }
 

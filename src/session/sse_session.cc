@@ -37,7 +37,7 @@ void SseSession::Handle(ConnId c, const http::Request& req, AnswerForm a, std::s
     return ctx_.RespondError(c, a.Closing(), 503, "draining", "server is draining");
   if (ctx_.Authenticate(c, req, a) == Auth::kRefused) return;
   ctx_.out.EnqueueCopy(c, sse::StreamHead(kSseRetryMs, ctx_.CorsHeaders(a.cors)));
-  ctx_.metrics.CountHttpStatus(200);
+  ctx_.CountAnswer(c, 200);
   const uint32_t h =
       static_cast<uint32_t>(std::min<uint64_t>(history, ctx_.cfg.max_history_request));
   viewers_.StartJoin(c, room, h, mesh::JoinMode::kSse, since, epoch);

@@ -77,7 +77,7 @@ void WsSession::HandleUpgrade(ConnId c, const http::Request& req, AnswerForm a) 
     return ctx_.RespondError(c, a.Closing(), 503, "draining", "server is draining");
   if (ctx_.Authenticate(c, req, a) == Auth::kRefused) return;  // 401 before any upgrade
   ctx_.out.EnqueueCopy(c, ws::UpgradeResponse(key));
-  ctx_.metrics.CountHttpStatus(101);
+  ctx_.CountAnswer(c, 101);
   Session& s = ctx_.Sess(c);
   s.kind = SessKind::kWsJoining;
   const uint32_t h =

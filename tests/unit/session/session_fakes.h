@@ -89,11 +89,14 @@ inline Config DevAuthConfig() {
 
 struct Harness {
   explicit Harness(Config c = DevAuthConfig(),
-                   std::shared_ptr<const auth::TokenKeys> keys = nullptr)
+                   std::shared_ptr<const auth::TokenKeys> keys = nullptr,
+                   AccessLogWriter* access_log = nullptr)
       : cfg(std::move(c)) {
     SessionOptions o;
+    o.access_log = access_log;
     o.cursor_key.assign(32, 7);
-    o.token_keys = std::move(keys);
+    token_keys.store(std::move(keys));
+    o.token_keys = &token_keys;
     sessions = std::make_unique<Sessions>(cfg, o, &out, &rooms, &rooms, metrics.get());
   }
   void Accept(ConnId c) {
@@ -137,6 +140,7 @@ struct Harness {
   }
 
   Config cfg;
+  std::atomic<std::shared_ptr<const auth::TokenKeys>> token_keys;
   FakeOutput out;
   FakeRooms rooms;
   std::unique_ptr<ShardMetrics> metrics = std::make_unique<ShardMetrics>();
