@@ -71,6 +71,7 @@ class Moderation {
       : policy_(policy), max_rooms_(max_rooms) {}
 
   [[nodiscard]] const room::ModPolicy& Policy() const { return policy_; }
+  void SetPolicy(const room::ModPolicy& p) { policy_ = p; }
   [[nodiscard]] RoomRules* Find(std::string_view room);
   // nullptr when max_rooms rooms already have rules.
   [[nodiscard]] RoomRules* GetOrCreate(std::string_view room);

@@ -72,6 +72,8 @@ class OwnerService {
   }
   // About once a second (Unix ms): ended timeouts and idle rate windows are dropped.
   void OnSecond(int64_t now_unix_ms) { moderator_.OnSecond(now_unix_ms); }
+  // SIGHUP: new rate limits and unique-chat window, from the next message on.
+  void SetModPolicy(const room::ModPolicy& p) { moderator_.Rules().SetPolicy(p); }
   // A viewer joins (or a long-poll asks what follows its cursor): answered with a JoinReply.
   void OnJoin(int from, mesh::JoinReq& req);
   void OnLeave(int from, const mesh::LeaveReq& req);

@@ -1,8 +1,8 @@
 // The access log's file (--access-log; base/access_log.h): opened at start (a path that cannot
 // be opened stops the start), opened again at each SIGHUP so that a file renamed by logrotate is
-// let go (a failed reopen keeps writing to the file in force and logs why), and its two counters
-// on /metrics. The file reaches the shards with the LiveSettings. Main thread only, but for
-// RenderAccessLogMetrics (any shard answering /metrics).
+// let go (a failed reopen keeps writing to the file in force and logs why), (its two counters
+// are in service/metrics_text.cc). The file reaches the shards with the LiveSettings. Main thread
+// only, but for RenderAccessLogMetrics (any shard answering /metrics).
 #pragma once
 
 #include <memory>
@@ -22,8 +22,5 @@ namespace roomcast::server {
 // the file in force (`current`). Null when the access log is off.
 [[nodiscard]] std::shared_ptr<const AccessLogFile> ReopenAccessLog(
     const std::string& path, std::shared_ptr<const AccessLogFile> current);
-
-// The access log's families for /metrics (write errors and dropped lines, per shard).
-void AppendAccessLogMetrics(std::string* out, const ServerShared& shared);
 
 }  // namespace roomcast::server

@@ -1,5 +1,6 @@
 // The settings a shard takes again after SIGHUP (reload.h): the admin key and the CORS list, handed
-// to its sessions (session::Context::ApplyLiveSettings), and the access log's file, reopened.
+// to its sessions (session::Context::ApplyLiveSettings), the access log's file, reopened, and
+// the rate limits and unique-chat window, handed to its owner's Moderator.
 #include "shard.h"
 
 namespace roomcast::server {
@@ -9,6 +10,11 @@ void Shard::ApplyLiveSettings() {
   const std::shared_ptr<const LiveSettings> live = shared_->live.load();
   sessions_.ApplyLiveSettings(live->admin_key, live->cors_origins);
   access_log_.SetFile(live->access_log, loop_.NowMs());
+  room::ModPolicy policy;
+  policy.rate = room::RateSpec{live->rate_limit.count, live->rate_limit.secs};
+  policy.mod_rate = room::RateSpec{live->mod_rate_limit.count, live->mod_rate_limit.secs};
+  policy.unique_window_secs = live->unique_window_secs;
+  owner_.SetModPolicy(policy);
 }
 
 }  // namespace roomcast::server

@@ -14,7 +14,8 @@ namespace {
 
 bool IsLive(const std::string& name) {
   return name == "log-level" || name == "log-format" || name == "admin-key" ||
-         name == "cors-origins";
+         name == "cors-origins" || name == "rate-limit" || name == "mod-rate-limit" ||
+         name == "unique-window-secs";
 }
 
 // Logs each changed setting: applied (the live ones) or left until a restart.
@@ -68,11 +69,13 @@ void ReloadConfig(Config* running, const ConfigLoader& load, ServerShared* share
   running->log_format = fresh.log_format;
   running->admin_key = fresh.admin_key;
   running->cors_origins = fresh.cors_origins;
+  running->rate_limit = fresh.rate_limit;
+  running->mod_rate_limit = fresh.mod_rate_limit;
+  running->unique_window_secs = fresh.unique_window_secs;
   SetLogLevel(running->log_level);
   SetLogFormat(running->log_format);
-  shared->live.store(std::make_shared<const LiveSettings>(
-      LiveSettings{running->admin_key, running->cors_origins,
-                   ReopenAccessLog(running->access_log, shared->live.load()->access_log)}));
+  shared->live.store(std::make_shared<const LiveSettings>(LiveSettings::Of(
+      *running, ReopenAccessLog(running->access_log, shared->live.load()->access_log))));
   shared->live_generation.fetch_add(1, std::memory_order_release);
   RC_INFO(-1, "reload done: %d settings applied, %d need a restart", applied, restart_needed);
 }

@@ -33,6 +33,15 @@ struct LiveSettings {
   std::string cors_origins;  // --cors-origins
   // --access-log, opened again at each SIGHUP (access_log_setup.h); null: off.
   std::shared_ptr<const AccessLogFile> access_log;
+  // Moderation at each room's owner: --rate-limit, --mod-rate-limit, --unique-window-secs.
+  Config::RateLimit rate_limit, mod_rate_limit;
+  uint32_t unique_window_secs = 600;
+
+  // The live settings of `c`, with this access log file.
+  static LiveSettings Of(const Config& c, std::shared_ptr<const AccessLogFile> log = nullptr) {
+    return LiveSettings{c.admin_key,  c.cors_origins,   std::move(log),
+                        c.rate_limit, c.mod_rate_limit, c.unique_window_secs};
+  }
 };
 
 inline double UnixSecondsNow() {
@@ -47,7 +56,7 @@ struct ServerShared {
         shards(n),
         mesh(n, c.mesh_ring),
         metrics(std::make_unique<ShardMetrics[]>(static_cast<size_t>(n))),
-        live(std::make_shared<const LiveSettings>(LiveSettings{c.admin_key, c.cors_origins})),
+        live(std::make_shared<const LiveSettings>(LiveSettings::Of(c))),
         peer_counts(c.max_conns_per_ip ? std::make_unique<io::PeerCounts>(c.max_conns_per_ip)
                                        : nullptr) {}
   // As at start; what SIGHUP changes is in `live` (and the log level, in base/log.h).

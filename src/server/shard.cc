@@ -126,11 +126,7 @@ void Shard::MeshRooms::SendTo(int owner, mesh::Message&& msg) {
   shard_.mesh_.Send(owner, mesh::Pack(std::move(msg)));
 }
 
-std::string Shard::MeshRooms::RenderMetrics() {
-  std::string out = shard_.RenderMetrics();
-  AppendAccessLogMetrics(&out, *shard_.shared_);
-  return out;
-}
+std::string Shard::MeshRooms::RenderMetrics() { return shard_.RenderMetrics(); }
 
 bool Shard::MeshRooms::LogWritable() const {
   return shard_.shared_->logs_broken.load(std::memory_order_relaxed) == 0;

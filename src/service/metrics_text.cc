@@ -92,6 +92,11 @@ constexpr Series kSeries[] = {
      &ShardMetrics::prio_sequenced_total},
     {"roomcast_retractions_total", "counter", "Messages retracted",
      &ShardMetrics::retractions_total},
+    {"roomcast_access_log_write_errors_total", "counter", "Access log writes that failed (retried)",
+     &ShardMetrics::access_log_write_errors_total},
+    {"roomcast_access_log_dropped_total", "counter",
+     "Access log lines dropped: over the 1 MiB a shard keeps while writes fail",
+     &ShardMetrics::access_log_dropped_total},
     {"roomcast_moderation_refused_total", "counter",
      "Sends refused at the room's owner (bans, rate limits, modes, blocked terms; shadow-banned "
      "sends too)",

@@ -42,9 +42,10 @@ def roomcast(request, tmp_path):
     servers = []
     request.node._roomcast_servers = servers
 
-    def start(*args, shards=2, env=None):
+    def start(*args, shards=2, env=None, rate_limit_off=True):
         srv = Server(binary_path(), [str(a) for a in args],
-                     tmp_path / f"roomcast-{len(servers)}.log", shards=shards, env=env)
+                     tmp_path / f"roomcast-{len(servers)}.log", shards=shards, env=env,
+                     rate_limit_off=rate_limit_off)
         servers.append(srv)
         return srv.start()
 

@@ -62,7 +62,7 @@ def help_text(binary: Path) -> str:
     return _help_cache[key]
 
 
-def base_flags(binary: Path) -> list[str]:
+def base_flags(binary: Path, rate_limit_off: bool = True) -> list[str]:
     """Flags every test server gets besides --listen/--shards.
 
     PROTOCOL.md makes `?user=NAME` a development switch (`--dev-auth`); pass it when the binary
@@ -72,7 +72,7 @@ def base_flags(binary: Path) -> list[str]:
     flags = []
     if "--dev-auth" in help_text(binary):
         flags.append("--dev-auth")
-    if "--rate-limit" in help_text(binary):
+    if rate_limit_off and "--rate-limit" in help_text(binary):
         flags += ["--rate-limit", "off"]
     flags += shlex.split(os.environ.get("ROOMCAST_E2E_ARGS", ""))
     return flags
@@ -82,11 +82,12 @@ class Server:
     """One roomcast process on 127.0.0.1:<free port>, log (stdout+stderr) in a file."""
 
     def __init__(self, binary: Path, args: list[str], log_path: Path, shards: int = 2,
-                 env: dict | None = None):
+                 env: dict | None = None, rate_limit_off: bool = True):
         self.binary = binary
         self.env = env  # the whole environment of the process (None: this one's)
         self.extra_args = list(args)
         self.shards = shards
+        self.rate_limit_off = rate_limit_off  # False: the rate limit as the settings say
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
         self.port = 0
@@ -95,7 +96,7 @@ class Server:
     # -- lifecycle ---------------------------------------------------------------------------
     def argv(self) -> list[str]:
         return [str(self.binary), "--listen", f"{HOST}:{self.port}", "--shards", str(self.shards),
-                *base_flags(self.binary), *self.extra_args]
+                *base_flags(self.binary, self.rate_limit_off), *self.extra_args]
 
     def start(self) -> "Server":
         assert self.binary.exists(), (

@@ -484,3 +484,25 @@ def test_bans_outlive_log_retention(roomcast, secret_file, tmp_path):
         assert (await say(troll, "remember me?"))["code"] == "banned"
         await troll.close()
     run(after(), 20)
+
+
+def test_sighup_changes_the_rate_limit(roomcast, secret_file, tmp_path):
+    conf = tmp_path / "roomcast.conf"
+    conf.write_text("rate-limit = 3/60\n")
+    srv = roomcast(NO_DEV, "--jwt-secret-file", secret_file, "--config", conf,
+                   rate_limit_off=False)
+
+    async def sends(user, n):
+        ws, _ = await open_as(srv, user)
+        got = [(await say(ws, f"{user} {i}"))["type"] for i in range(n)]
+        await ws.close()
+        return got
+    assert run(sends("ann", 4), 20) == ["ack"] * 3 + ["error"]
+    conf.write_text("rate-limit = 6/60\n")
+    os.kill(srv.proc.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "reload done" not in srv.log_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "reload: rate-limit 3/60 -> 6/60" in srv.log_text(), srv.log_text()[-1500:]
+    time.sleep(1.2)  # each shard takes the new settings at its next loop turn
+    assert run(sends("bob", 7), 20) == ["ack"] * 6 + ["error"]
