@@ -43,6 +43,41 @@ std::string TermRegex(std::string_view term) {
 }
 
 // A term's or regex's own rules (the compiler checks the rest).
+// Counted repeats ({n}, {n,}, {n,m}) make the matcher's compile time and size grow with n, and
+// nested ones multiply ("[0-9]{32222}" took over 10 s): each bound at most kMaxRepeat, all of a
+// regex's bounds together at most kMaxRepeatSum. A '{' that does not start a count is a
+// literal, as in PCRE.
+constexpr uint64_t kMaxRepeat = 32;
+constexpr uint64_t kMaxRepeatSum = 64;
+
+bool RepeatsWithinBounds(std::string_view p) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (p[i] != '{') continue;
+    size_t j = i + 1;
+    uint64_t n = 0;
+    bool digits = false;
+    for (; j < p.size() && ((p[j] >= '0' && p[j] <= '9') || p[j] == ','); ++j) {
+      if (p[j] == ',') {
+        sum += n;
+        if (n > kMaxRepeat) return false;
+        n = 0;
+        continue;
+      }
+      digits = true;
+      n = std::min<uint64_t>(n * 10 + static_cast<uint64_t>(p[j] - '0'), 1'000'000);
+    }
+    if (!digits || j >= p.size() || p[j] != '}') continue;  // not a count: a literal '{'
+    sum += n;
+    if (n > kMaxRepeat || sum > kMaxRepeatSum) return false;
+  }
+  return true;
+}
+
 bool CheckRule(const TermRule& r, const TermLimits& limits, std::string* error) {
   auto bad = [&](std::string_view why) {
     *error =
@@ -55,6 +90,9 @@ bool CheckRule(const TermRule& r, const TermLimits& limits, std::string* error) 
   if (r.regex) {
     if (r.pattern.empty()) return bad("empty");
     if (CodePoints(r.pattern) > limits.max_regex_chars) return bad("over 260 characters");
+    if (!RepeatsWithinBounds(r.pattern)) {
+      return bad("counted repeats ({n}, {n,m}) may be at most 32 each and 64 in all");
+    }
     return true;
   }
   std::string_view p = r.pattern;

@@ -125,16 +125,9 @@ std::string Moderation::HeldJson(std::string_view room) {
   if (const RoomRules* rr = Find(room)) {
     bool first = true;
     for (const HeldMsg& m : rr->held) {
-      j += first ? "" : ",";
+      j += first ? "{" : ",{";
       first = false;
-      j += R"({"id":)";
-      json::AppendUint(&j, m.id);
-      j += R"(,"user":)";
-      json::AppendString(&j, m.user);
-      j += R"(,"text":)";
-      json::AppendString(&j, m.text);
-      j += R"(,"ts":)";
-      json::AppendInt(&j, m.ts_ms);
+      AppendHeld(&j, m, /*whole=*/false);
       j += '}';
     }
   }
@@ -161,21 +154,29 @@ bool Moderation::TakeHeld(RoomRules* rr, uint64_t id, HeldMsg* out) {
   return false;
 }
 
+void Moderation::AppendHeld(std::string* j, const HeldMsg& m, bool whole) {
+  *j += R"("id":)";
+  json::AppendUint(j, m.id);
+  *j += R"(,"user":)";
+  json::AppendString(j, m.user);
+  *j += R"(,"text":)";
+  json::AppendString(j, m.text);
+  *j += R"(,"ts":)";
+  json::AppendInt(j, m.ts_ms);
+  if (!whole) return;
+  *j += R"(,"cid":)";
+  json::AppendString(j, m.cid);
+  *j += R"(,"name":)";
+  json::AppendString(j, m.name);
+  *j += R"(,"badges":)";
+  *j += m.badges_json.empty() ? "null" : m.badges_json;
+  *j += R"(,"roles":)";
+  json::AppendUint(j, m.roles);
+}
+
 std::string Moderation::HoldJson(const HeldMsg& m) {
-  std::string j = R"({"act":"hold","id":)";
-  json::AppendUint(&j, m.id);
-  j += R"(,"user":)";
-  json::AppendString(&j, m.user);
-  j += R"(,"text":)";
-  json::AppendString(&j, m.text);
-  j += R"(,"cid":)";
-  json::AppendString(&j, m.cid);
-  j += R"(,"name":)";
-  json::AppendString(&j, m.name);
-  j += R"(,"badges":)";
-  j += m.badges_json.empty() ? "null" : m.badges_json;
-  j += R"(,"roles":)";
-  json::AppendUint(&j, m.roles);
+  std::string j = R"({"act":"hold",)";
+  AppendHeld(&j, m, /*whole=*/true);
   j += '}';
   return j;
 }
@@ -201,11 +202,8 @@ std::string Moderation::CheckpointJson(const RoomRules& rr, int64_t now_ms) {
   j += chat::TermListJson(rr.terms);
   j += R"(,"held":[)";
   for (size_t i = 0; i < rr.held.size(); ++i) {
-    j += i ? "," : "";
-    j += HoldJson(rr.held[i]);
-    j.pop_back();  // the hold's own "ts": it keeps its time across checkpoints
-    j += R"(,"ts":)";
-    json::AppendInt(&j, rr.held[i].ts_ms);
+    j += i ? ",{" : "{";
+    AppendHeld(&j, rr.held[i], /*whole=*/true);  // with its own "ts": kept across checkpoints
     j += '}';
   }
   j += R"(],"next_held":)";

@@ -118,6 +118,9 @@ class Moderation {
   void Sweep(int64_t now_ms);
 
  private:
+  // "id","user","text","ts" of a held message, and with `whole` what sequencing it needs too
+  // ("cid","name","badges","roles").
+  static void AppendHeld(std::string* j, const HeldMsg& m, bool whole);
   bool RestoreTerms(const simdjson::dom::object& o, RestoredAct* out);
   bool RestoreHold(std::string_view room, const simdjson::dom::object& o, int64_t ts_ms);
   bool RestoreCheckpoint(std::string_view room, const simdjson::dom::object& o);

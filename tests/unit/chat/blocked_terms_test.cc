@@ -139,3 +139,28 @@ TEST(TermList, RefusesWhatBreaksTheLimits) {
 
 }  // namespace
 }  // namespace roomcast::chat
+
+namespace roomcast::chat {
+namespace {
+
+// "[0-9]{32222}" took the matcher's compiler over 10 s (found by fuzz_moderation_text): counted
+// repeats are bounded, each and in all, and a '{' that is no count stays a literal.
+TEST(BlockedTerms, CountedRepeatsAreBounded) {
+  std::vector<TermRule> rules;
+  std::string error;
+  for (const char* bad :
+       {R"({"regex":[{"pattern":"[0-9]{32222}"}]})", R"({"regex":[{"pattern":"a{33}"}]})",
+        R"({"regex":[{"pattern":"a{2,40}"}]})", R"({"regex":[{"pattern":"(a{30}b){30}c{5}"}]})"}) {
+    EXPECT_FALSE(ParseTermList(bad, TermLimits{}, &rules, &error)) << bad;
+    EXPECT_NE(error.find("counted repeats"), std::string::npos) << error;
+  }
+  for (const char* good :
+       {R"({"regex":[{"pattern":"a{32}"}]})", R"({"regex":[{"pattern":"(a{2,8}b){20}"}]})",
+        R"({"regex":[{"pattern":"x\\{99999}"}]})", R"({"regex":[{"pattern":"{abc}"}]})"}) {
+    EXPECT_TRUE(ParseTermList(good, TermLimits{}, &rules, &error)) << good << ": " << error;
+    EXPECT_TRUE(TermSet::Compile(rules, &error)) << good << ": " << error;
+  }
+}
+
+}  // namespace
+}  // namespace roomcast::chat
