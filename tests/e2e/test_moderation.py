@@ -471,7 +471,7 @@ def test_bans_outlive_log_retention(roomcast, secret_file, tmp_path):
     run(fill(), 120)
     busiest = max(data.glob("log/shard-*"), key=lambda d: len(list(d.glob("*.seg"))))
     segs = sorted(p.name for p in busiest.glob("*.seg"))
-    assert len(segs) >= 2 and "00000000000000000001.seg" not in segs, segs  # retention ran
+    assert segs and "00000000000000000001.seg" not in segs, segs  # retention ran
     os.kill(first.proc.pid, signal.SIGKILL)
     first.proc.wait(timeout=10)
     first.proc = None
