@@ -1,7 +1,7 @@
 // Moderator (moderator.h): the checks before a user's message is sequenced, and the moderators'
-// acts (bans, timeouts, modes, clears, deletes), each applied on
-// the room's owner, written to the EventLog as a control record, audited, and announced to the
-// room as an event where viewers must see it. Owner shard thread only.
+// acts (bans, timeouts, modes, clears, deletes, terms, allow, deny), each applied on the room's
+// owner, written to the EventLog as a control record, audited, and announced to the room as an
+// event where viewers must see it. Owner shard thread only.
 #include "owner/moderator.h"
 
 #include <time.h>
