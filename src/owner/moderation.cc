@@ -278,6 +278,20 @@ bool BoolOr(const simdjson::dom::object& o, std::string_view key) {
   return o.at_key(key).get_bool().get(v) == simdjson::SUCCESS && v;
 }
 
+// The "modes" object of a record (ModesJson's shape) into the room's rules; false without one.
+bool RestoreModes(const simdjson::dom::object& o, RoomRules* rr) {
+  simdjson::dom::object m;
+  if (o.at_key("modes").get_object().get(m) != simdjson::SUCCESS) return false;
+  room::RoomModes modes;
+  modes.slow_secs =
+      static_cast<uint32_t>(std::min<uint64_t>(UintOr(m, "slow_secs"), room::kMaxSlowSecs));
+  modes.subscribers_only = BoolOr(m, "subscribers_only");
+  modes.emote_only = BoolOr(m, "emote_only");
+  modes.unique = BoolOr(m, "unique");
+  rr->rules.SetModes(modes);
+  return true;
+}
+
 }  // namespace
 
 bool Moderation::Restore(std::string_view room, std::string_view actor, std::string_view json,
@@ -309,18 +323,9 @@ bool Moderation::Restore(std::string_view room, std::string_view actor, std::str
     case ModAction::kUnban:
       (void)rr->rules.Unban(user);
       break;
-    case ModAction::kMode: {
-      simdjson::dom::object m;
-      if (o.at_key("modes").get_object().get(m) != simdjson::SUCCESS) return false;
-      room::RoomModes modes;
-      modes.slow_secs =
-          static_cast<uint32_t>(std::min<uint64_t>(UintOr(m, "slow_secs"), room::kMaxSlowSecs));
-      modes.subscribers_only = BoolOr(m, "subscribers_only");
-      modes.emote_only = BoolOr(m, "emote_only");
-      modes.unique = BoolOr(m, "unique");
-      rr->rules.SetModes(modes);
+    case ModAction::kMode:
+      if (!RestoreModes(o, rr)) return false;
       break;
-    }
     case ModAction::kTerms:
       rr->terms = std::move(out->rules);
       rr->term_set = std::move(out->compiled);
@@ -366,16 +371,7 @@ bool Moderation::RestoreCheckpoint(std::string_view room, const simdjson::dom::o
   if (!RestoreTerms(o, &terms)) return false;
   rr->terms = std::move(terms.rules);
   rr->term_set = rr->terms.empty() ? nullptr : std::move(terms.compiled);
-  simdjson::dom::object m;
-  if (o.at_key("modes").get_object().get(m) == simdjson::SUCCESS) {
-    room::RoomModes modes;
-    modes.slow_secs =
-        static_cast<uint32_t>(std::min<uint64_t>(UintOr(m, "slow_secs"), room::kMaxSlowSecs));
-    modes.subscribers_only = BoolOr(m, "subscribers_only");
-    modes.emote_only = BoolOr(m, "emote_only");
-    modes.unique = BoolOr(m, "unique");
-    rr->rules.SetModes(modes);
-  }
+  (void)RestoreModes(o, rr);
   rr->rules.ClearBans();
   simdjson::dom::array list;
   if (o.at_key("bans").get_array().get(list) == simdjson::SUCCESS) {
