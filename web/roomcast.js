@@ -324,7 +324,7 @@ export class Room extends Emitter {
       case 'ack': return this._ack(o);
       case 'error':
         this.emit('error', o);
-        if (SEND_CODES.test(o.code)) { // the oldest send in flight is the one refused
+        if (SEND_CODES.test(o.code) && o.op == null) { // the oldest send in flight is the one refused
           for (const [cid, e] of this.outbox) {
             if (e.sent && (!o.cid || o.cid === cid)) {
               this.outbox.delete(cid);

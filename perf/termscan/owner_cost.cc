@@ -59,8 +59,8 @@ double Run(const Options& o, bool moderated, uint64_t* refused) {
   opt.mod_policy.rate = moderated ? room::RateSpec{1000000, 60} : room::RateSpec{};
   DropOutbox out;
   owner::MemoryEventLog log(&out);
-  std::atomic<uint64_t> c[5] = {};
-  owner::OwnerService svc(0, opt, &log, &out, {&c[0], &c[1], &c[2], &c[3], &c[4]});
+  std::atomic<uint64_t> c[7] = {};
+  owner::OwnerService svc(0, opt, &log, &out, {&c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6]});
   if (moderated) {
     std::string error;
     auto set = chat::TermSet::Compile(bench::TermRules(), &error);

@@ -74,6 +74,10 @@ struct Config {
   RateLimit rate_limit{20, 30};       // --rate-limit
   RateLimit mod_rate_limit{100, 30};  // --mod-rate-limit
   uint32_t unique_window_secs = 600;  // --unique-window-secs (unique chat mode)
+  RateLimit react_rate_limit{10, 1};  // --react-rate-limit (reactions per user per room)
+  // Presence and reactions (PROTOCOL.md, "Presence, counts and hot rooms").
+  uint32_t reaction_window_ms = 1000;  // --reaction-window-ms: one `reactions` event per window
+  uint32_t state_interval_ms = 2000;   // --state-interval-ms: presence `state` at most this often
   bool no_demo = false;  // do not serve the demo page at / (the JS client is served all the same)
 };
 

@@ -67,6 +67,9 @@ struct alignas(64) ShardMetrics : AnswerCounters {
   std::atomic<uint64_t> messages_sequenced_total{0};     // sequenced here as the room's owner
   std::atomic<uint64_t> deliveries_total{0};             // message x viewer queued
   std::atomic<uint64_t> batches_total{0};                // room batches built
+  std::atomic<uint64_t> room_events_total{0};            // unsequenced events x viewer queued
+  std::atomic<uint64_t> reactions_total{0};              // reactions counted by their owner shard
+  std::atomic<uint64_t> reactions_refused_total{0};      // ...refused by --react-rate-limit
   std::atomic<uint64_t> snapshot_builds_total{0};        // GET /rooms/R/snapshot builds asked
   std::atomic<uint64_t> snapshot_not_modified_total{0};  // its 304 answers
   std::atomic<uint64_t> bytes_out_total{0};

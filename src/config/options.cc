@@ -119,6 +119,14 @@ std::vector<Option> OperationOptions(Config* c) {
        "N/S: the same for moderators, broadcasters and admins of the room; off = no limit"},
       {"unique-window-secs", Kind::kU32, &c->unique_window_secs, 1, 86400,
        "unique chat mode refuses a text sent in the room within this many seconds"},
+      {"react-rate-limit", Kind::kRate, &c->react_rate_limit, 0, 0,
+       "N/S: at most N reactions per user (anonymous viewer: per connection) per room per S "
+       "seconds, a token bucket (refused: rate_limited with retry_ms); off = no limit"},
+      {"reaction-window-ms", Kind::kU32, &c->reaction_window_ms, 100, 60000,
+       "each room sends at most one `reactions` event, with the totals, per this many ms"},
+      {"state-interval-ms", Kind::kU32, &c->state_interval_ms, 0, 60000,
+       "a room's `state` event with its online count goes out at most this often, when the "
+       "count changed; 0 = only when the modes change"},
       {"no-demo", Kind::kBool, &c->no_demo, 0, 1,
        "do not serve the demo chat page at / (/roomcast.js and /roomcast.d.ts are still served)"},
       {"debug-stall", Kind::kBool, &c->debug_stall, 0, 1,

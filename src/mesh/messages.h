@@ -95,6 +95,25 @@ struct ModerateReq {
   uint8_t cors = 0;
 };
 
+// A viewer's shard -> owner: one reaction (PROTOCOL.md, "Reactions"), never a message: answered
+// only when refused (an AckReply with op "react" and the refusal).
+struct ReactReq {
+  std::string room;
+  std::string
+      reactor;        // the user id, or for an anonymous viewer its connection ("~shard.conn.gen")
+  std::string emote;  // checked: chat::IsEmote
+  ReplyTo to;
+};
+
+// Owner -> every shard with viewers of the room: an unsequenced event for all of them (a
+// `reactions` window, a presence `state`): no seq, no SSE id, never kept.
+struct RoomEvent {
+  std::string room;
+  std::string type;  // the SSE event name: "reactions", "state"
+  std::string json;
+  uint64_t online = 0;  // a presence state's count (viewers told it already are skipped); else 0
+};
+
 // Owner -> every shard with viewers of the room: one sequenced event.
 struct ForwardMsg {
   std::string room;
@@ -168,10 +187,12 @@ struct HistoryReply {
   bool latest = false;                   // the answer to a snapshot build (HistoryReq::latest)
   uint32_t limit = 0;                    // the snapshot's limit (its cache key with the room)
   uint64_t online = 0;                   // the owner's viewer count (snapshots only)
+  std::string reactions = "{}";          // the last reactions window's counts (snapshots only)
 };
 
-using Message = std::variant<PublishReq, RetractReq, ModerateReq, AckReply, ForwardMsg, ShadowEcho,
-                             JoinReq, JoinReply, LeaveReq, HistoryReq, HistoryReply>;
+using Message =
+    std::variant<PublishReq, RetractReq, ModerateReq, AckReply, ForwardMsg, ShadowEcho, JoinReq,
+                 JoinReply, LeaveReq, HistoryReq, HistoryReply, ReactReq, RoomEvent>;
 
 // A Message in a ring: the Item owns it through ptr (kind 1). Pack moves it to the heap; Unpack
 // takes ownership back (null for an item that carries no Message).

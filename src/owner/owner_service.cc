@@ -20,6 +20,7 @@ OwnerService::OwnerService(int shard, const OwnerOptions& opt, EventLog* log, Ou
       counters_(counters),
       rooms_(opt.shards, opt.history, opt.max_rooms, opt.prio_history),
       moderator_(this, opt.mod_policy, opt.max_rooms),
+      pulse_(opt.pulse),
       dedup_(opt.dedup_ms, opt.dedup_max),
       cid_owners_(opt.dedup_ms, opt.dedup_max) {}
 
@@ -84,6 +85,62 @@ void OwnerService::Forward(room::OwnerRoom* r, const room::SequencedMsg& m) {
   for (int s = 0; s < opt_.shards; ++s) {
     if (per_shard[static_cast<size_t>(s)] == 0) continue;
     log_->SendAfterWritten(s, mesh::ForwardMsg{r->Name(), m});
+  }
+}
+
+void OwnerService::OnReact(int from, mesh::ReactReq& req, uint64_t now_mono_ms) {
+  const Pulse::ReactResult res = pulse_.React(req.room, req.reactor, req.emote, now_mono_ms);
+  if (res.refusal == Refusal::kNone) {
+    OwnerCounters::Add(counters_.reactions, 1);
+    return;
+  }
+  OwnerCounters::Add(counters_.reactions_refused, 1);
+  mesh::AckReply ack;
+  ack.to = req.to;
+  ack.op = "react";
+  ack.refusal = res.refusal;
+  ack.retry_ms = res.retry_ms;
+  out_->Send(from, std::move(ack));
+}
+
+void OwnerService::OnTurn(uint64_t now_mono_ms) {
+  now_ms_ = now_mono_ms;
+  if (now_mono_ms < pulse_.NextDueMs()) return;
+  for (Pulse::DueEvent& ev : pulse_.Due(now_mono_ms)) {
+    const room::OwnerRoom* r = rooms_.Find(ev.room);
+    if (r == nullptr) continue;  // reclaimed meanwhile: nobody to tell
+    if (ev.json.empty()) {
+      if (pulse_.Announce(ev.room, r->Online(), now_mono_ms)) {
+        SendRoomEvent(*r, "state", StateJson(*r), r->Online());
+      }
+    } else {
+      SendRoomEvent(*r, "reactions", std::move(ev.json));
+    }
+  }
+}
+
+std::string OwnerService::StateJson(const room::OwnerRoom& r) {
+  std::string j = R"({"type":"state","room":)";
+  json::AppendString(&j, r.Name());
+  j += R"(,"online":)";
+  json::AppendUint(&j, r.Online());
+  j += R"(,"modes":)";
+  j += moderator_.Rules().ModesJsonOf(r.Name());
+  j += '}';
+  return j;
+}
+
+void OwnerService::SendRoomEvent(const room::OwnerRoom& r, std::string_view type, std::string json,
+                                 uint64_t online) {
+  const auto& per_shard = r.PerShard();
+  int last = -1;
+  for (int s = 0; s < opt_.shards; ++s) {
+    if (per_shard[static_cast<size_t>(s)] != 0) last = s;
+  }
+  for (int s = 0; s <= last; ++s) {
+    if (per_shard[static_cast<size_t>(s)] == 0) continue;
+    mesh::RoomEvent ev{r.Name(), std::string(type), s == last ? std::move(json) : json, online};
+    out_->Send(s, std::move(ev));
   }
 }
 
@@ -162,6 +219,10 @@ void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
   if (rep.counted) r->AddViewers(from, 1);
   // A viewer catching up is not counted yet, but will be: `online` includes it, as for a join.
   rep.online = r->Online() + (rep.more ? 1 : 0);
+  if (rep.counted) {  // a long-poll is told no count (nor any presence state)
+    pulse_.NoteOnline(r->Name(), now_ms_, r->Online(),
+                      req.mode == mesh::JoinMode::kPoll ? 0 : rep.online);
+  }
   out_->Send(from, std::move(rep));
   ReclaimIfEmpty(r);
 }
@@ -169,6 +230,7 @@ void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
 void OwnerService::OnLeave(int from, const mesh::LeaveReq& req) {
   if (room::OwnerRoom* r = rooms_.Find(req.room)) {
     r->RemoveViewers(from, req.count);
+    pulse_.NoteOnline(r->Name(), now_ms_, r->Online(), 0);
     ReclaimIfEmpty(r);
   }
 }
@@ -223,6 +285,7 @@ void OwnerService::SendLatest(int from, const room::OwnerRoom& r, mesh::HistoryR
                    rep.msgs.begin() + static_cast<std::ptrdiff_t>(rep.msgs.size() - rep.limit));
   }
   rep.last = rep.head;
+  rep.reactions = pulse_.LastCounts(r.Name());
   out_->Send(from, std::move(rep));
 }
 

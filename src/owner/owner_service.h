@@ -17,6 +17,7 @@
 #include "owner/event_log.h"
 #include "owner/moderation.h"
 #include "owner/moderator.h"
+#include "owner/pulse.h"
 #include "room/dedup_window.h"
 #include "room/room_owner.h"
 #include "store/segment_log.h"
@@ -32,6 +33,7 @@ struct OwnerOptions {
   uint64_t dedup_ms = 300000;
   size_t dedup_max = 100000;
   room::ModPolicy mod_policy;  // --rate-limit, --mod-rate-limit, --unique-window-secs
+  PulseOptions pulse;          // reactions and presence state
 };
 
 // Counters another thread may read (/metrics), owned by the caller (the server points them at
@@ -41,7 +43,9 @@ struct OwnerCounters {
   std::atomic<uint64_t>* prio;          // ...of them priority messages
   std::atomic<uint64_t>* deduplicated;  // resends answered with the first ack
   std::atomic<uint64_t>* retractions;
-  std::atomic<uint64_t>* refused;  // sends refused by moderation (bans, modes, rate limits)
+  std::atomic<uint64_t>* refused;    // sends refused by moderation (bans, modes, rate limits)
+  std::atomic<uint64_t>* reactions;  // reactions counted
+  std::atomic<uint64_t>* reactions_refused;  // ...refused by --react-rate-limit
   static void Add(std::atomic<uint64_t>* c, uint64_t n) {
     c->store(c->load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
@@ -73,7 +77,18 @@ class OwnerService {
   // About once a second (Unix ms): ended timeouts and idle rate windows are dropped.
   void OnSecond(int64_t now_unix_ms) { moderator_.OnSecond(now_unix_ms); }
   // SIGHUP: new rate limits and unique-chat window, from the next message on.
-  void SetModPolicy(const room::ModPolicy& p) { moderator_.Rules().SetPolicy(p); }
+  void SetModPolicy(const room::ModPolicy& p) {
+    moderator_.Rules().SetPolicy(p);
+    pulse_.SetReactRate(p.react_rate);
+  }
+  // A reaction: counted in the room's window (Pulse), or refused with an AckReply.
+  void OnReact(int from, mesh::ReactReq& req, uint64_t now_mono_ms);
+  // Every loop turn (CLOCK_MONOTONIC ms): sends the reactions windows and presence states due.
+  void OnTurn(uint64_t now_mono_ms);
+  // When OnTurn next has something to send (UINT64_MAX: nothing pending).
+  [[nodiscard]] uint64_t NextDueMs() const { return pulse_.NextDueMs(); }
+  // The room's `state` object now: online count and modes.
+  [[nodiscard]] std::string StateJson(const room::OwnerRoom& r);
   // A viewer joins (or a long-poll asks what follows its cursor): answered with a JoinReply.
   void OnJoin(int from, mesh::JoinReq& req);
   void OnLeave(int from, const mesh::LeaveReq& req);
@@ -93,6 +108,10 @@ class OwnerService {
   // A snapshot build's answer: the last rep.limit kept messages, seq order, and the count.
   void SendLatest(int from, const room::OwnerRoom& r, mesh::HistoryReply&& rep);
   void Forward(room::OwnerRoom* r, const room::SequencedMsg& m);
+  // An unsequenced event to every shard with viewers of the room, at once.
+  // online: a presence state's count (0 otherwise).
+  void SendRoomEvent(const room::OwnerRoom& r, std::string_view type, std::string json,
+                     uint64_t online = 0);
   void ReclaimIfEmpty(room::OwnerRoom* r);
   static uint64_t UserTag(std::string_view user);
   // For Moderator (its acts retract and sequence like the owner does).
@@ -109,6 +128,8 @@ class OwnerService {
   OwnerCounters counters_;
   room::OwnerRooms rooms_;
   Moderator moderator_;
+  Pulse pulse_;
+  uint64_t now_ms_ = 0;  // the last OnTurn's clock (presence changes are timed by it)
   room::DedupWindow dedup_;
   // Which user each recent (room, cid) belongs to (as the user's hash + 1, in the window's seq
   // slot): a cid another user already used in the room gets a server id instead, so that ids

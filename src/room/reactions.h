@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,12 +20,21 @@ class ReactionWindow {
   bool Add(std::string_view emote);
   [[nodiscard]] bool Empty() const { return counts_.empty(); }
   [[nodiscard]] uint64_t Dropped() const { return dropped_; }
-  // The window's event, {"type":"reactions","room","window_ms","counts":{...}} (emotes by count,
-  // most first, then by name), and a fresh window. Empty string for an empty window.
+  // The window's counts as a JSON object {"<emote>":N,...} (emotes by count, most first, then by
+  // name), and a fresh window. "{}" for an empty window.
+  [[nodiscard]] std::string TakeCounts();
+  // {"type":"reactions","room","window_ms","counts":counts}.
+  [[nodiscard]] static std::string EventJson(std::string_view room, uint32_t window_ms,
+                                             std::string_view counts);
+  // TakeCounts as a whole event; empty string for an empty window.
   [[nodiscard]] std::string TakeEvent(std::string_view room, uint32_t window_ms);
 
  private:
-  std::unordered_map<std::string, uint64_t> counts_;
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, uint64_t, NameHash, std::equal_to<>> counts_;
   uint64_t dropped_ = 0;
 };
 

@@ -31,6 +31,7 @@ struct ModPolicy {
   RateSpec rate{20, 30};       // --rate-limit, everyone
   RateSpec mod_rate{100, 30};  // --mod-rate-limit, moderators and up
   uint32_t unique_window_secs = 600;
+  RateSpec react_rate{10, 1};  // --react-rate-limit (owner/pulse.h keeps its buckets)
 };
 
 struct RoomModes {

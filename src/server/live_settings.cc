@@ -14,6 +14,7 @@ void Shard::ApplyLiveSettings() {
   policy.rate = room::RateSpec{live->rate_limit.count, live->rate_limit.secs};
   policy.mod_rate = room::RateSpec{live->mod_rate_limit.count, live->mod_rate_limit.secs};
   policy.unique_window_secs = live->unique_window_secs;
+  policy.react_rate = room::RateSpec{live->react_rate_limit.count, live->react_rate_limit.secs};
   owner_.SetModPolicy(policy);
 }
 

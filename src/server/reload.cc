@@ -15,7 +15,7 @@ namespace {
 bool IsLive(const std::string& name) {
   return name == "log-level" || name == "log-format" || name == "admin-key" ||
          name == "cors-origins" || name == "rate-limit" || name == "mod-rate-limit" ||
-         name == "unique-window-secs";
+         name == "unique-window-secs" || name == "react-rate-limit";
 }
 
 // Logs each changed setting: applied (the live ones) or left until a restart.
@@ -72,6 +72,7 @@ void ReloadConfig(Config* running, const ConfigLoader& load, ServerShared* share
   running->rate_limit = fresh.rate_limit;
   running->mod_rate_limit = fresh.mod_rate_limit;
   running->unique_window_secs = fresh.unique_window_secs;
+  running->react_rate_limit = fresh.react_rate_limit;
   SetLogLevel(running->log_level);
   SetLogFormat(running->log_format);
   shared->live.store(std::make_shared<const LiveSettings>(LiveSettings::Of(

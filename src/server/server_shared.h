@@ -33,14 +33,16 @@ struct LiveSettings {
   std::string cors_origins;  // --cors-origins
   // --access-log, opened again at each SIGHUP (access_log_setup.h); null: off.
   std::shared_ptr<const AccessLogFile> access_log;
-  // Moderation at each room's owner: --rate-limit, --mod-rate-limit, --unique-window-secs.
+  // Moderation at each room's owner: --rate-limit, --mod-rate-limit, --unique-window-secs,
+  // --react-rate-limit.
   Config::RateLimit rate_limit, mod_rate_limit;
   uint32_t unique_window_secs = 600;
+  Config::RateLimit react_rate_limit;
 
   // The live settings of `c`, with this access log file.
   static LiveSettings Of(const Config& c, std::shared_ptr<const AccessLogFile> log = nullptr) {
-    return LiveSettings{c.admin_key,  c.cors_origins,   std::move(log),
-                        c.rate_limit, c.mod_rate_limit, c.unique_window_secs};
+    return LiveSettings{c.admin_key,      c.cors_origins,       std::move(log),    c.rate_limit,
+                        c.mod_rate_limit, c.unique_window_secs, c.react_rate_limit};
   }
 };
 

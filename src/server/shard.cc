@@ -63,6 +63,10 @@ owner::OwnerOptions OwnerOptionsOf(const Config& cfg, int shards) {
   o.mod_policy.rate = room::RateSpec{cfg.rate_limit.count, cfg.rate_limit.secs};
   o.mod_policy.mod_rate = room::RateSpec{cfg.mod_rate_limit.count, cfg.mod_rate_limit.secs};
   o.mod_policy.unique_window_secs = cfg.unique_window_secs;
+  o.mod_policy.react_rate = room::RateSpec{cfg.react_rate_limit.count, cfg.react_rate_limit.secs};
+  o.pulse.reaction_window_ms = cfg.reaction_window_ms;
+  o.pulse.state_interval_ms = cfg.state_interval_ms;
+  o.pulse.react_rate = o.mod_policy.react_rate;
   return o;
 }
 
@@ -96,7 +100,8 @@ Shard::Shard(ServerShared* shared, int id)
           id, OwnerOptionsOf(shared->cfg, shared->shards), &memory_log_, &outbox_,
           owner::OwnerCounters{&metrics_.messages_sequenced_total, &metrics_.prio_sequenced_total,
                                &metrics_.messages_deduplicated_total, &metrics_.retractions_total,
-                               &metrics_.moderation_refused_total}),
+                               &metrics_.moderation_refused_total, &metrics_.reactions_total,
+                               &metrics_.reactions_refused_total}),
       output_(&loop_),
       rooms_(this),
       access_log_(id, &metrics_.access_log_write_errors_total, &metrics_.access_log_dropped_total),
@@ -198,6 +203,7 @@ void Shard::OnTurn(uint64_t now_ms) {
       RC_ERROR(id_, "mesh item of unknown kind %u", it.kind);
     }
   });
+  owner_.OnTurn(now_ms);
   if (now_ms >= next_sweep_ms_) {
     next_sweep_ms_ = now_ms + 1000;
     sessions_.OnSecond();
@@ -223,6 +229,8 @@ void Shard::HandleMessage(int from, mesh::Message& msg) {
                  [&](mesh::HistoryReply& m) { sessions_.OnAnswer(m); },
                  [&](mesh::ForwardMsg& m) { sessions_.OnForward(m); },
                  [&](mesh::ShadowEcho& m) { sessions_.OnShadowEcho(m); },
+                 [&](mesh::ReactReq& m) { owner_.OnReact(from, m, now); },
+                 [&](mesh::RoomEvent& m) { sessions_.OnRoomEvent(m); },
              },
              msg);
 }
@@ -238,7 +246,9 @@ uint32_t Shard::BeforeSleep(uint64_t now_ms) {
   mesh_.Flush();
   if (mesh_.HasOverflow()) wait = std::min<uint32_t>(wait, 1);
   const uint64_t to_sweep = next_sweep_ms_ > now_ms ? next_sweep_ms_ - now_ms : 0;
-  return std::min<uint64_t>(wait, to_sweep);
+  const uint64_t pulse = owner_.NextDueMs();  // reactions windows, presence states
+  const uint64_t to_pulse = pulse > now_ms ? pulse - now_ms : 0;
+  return static_cast<uint32_t>(std::min({static_cast<uint64_t>(wait), to_sweep, to_pulse}));
 }
 
 bool Shard::HasInbound() { return mesh_.HasInbound(); }

@@ -83,6 +83,7 @@ class Shard final : public io::LoopHandler {
     void Join(mesh::JoinReq&& ask) override { Send(ask.room, std::move(ask)); }
     void Leave(mesh::LeaveReq&& ask) override { Send(ask.room, std::move(ask)); }
     void History(mesh::HistoryReq&& ask) override { Send(ask.room, std::move(ask)); }
+    void React(mesh::ReactReq&& ask) override { Send(ask.room, std::move(ask)); }
     [[nodiscard]] bool LogWritable() const override;
     [[nodiscard]] bool DrainNoticed() const override;
     [[nodiscard]] std::string RenderMetrics() override;

@@ -37,6 +37,14 @@ constexpr Series kSeries[] = {
      &ShardMetrics::deliveries_total},
     {"roomcast_batches_total", "counter", "Room batches built (one per room per flush)",
      &ShardMetrics::batches_total},
+    {"roomcast_room_events_total", "counter",
+     "Unsequenced room events queued to viewers (reactions windows, presence state; event x "
+     "viewer)",
+     &ShardMetrics::room_events_total},
+    {"roomcast_reactions_total", "counter", "Reactions counted by their room's owner shard",
+     &ShardMetrics::reactions_total},
+    {"roomcast_reactions_refused_total", "counter", "Reactions refused by --react-rate-limit",
+     &ShardMetrics::reactions_refused_total},
     {"roomcast_snapshot_builds_total", "counter",
      "Room snapshots built (GET /rooms/R/snapshot; at most one per room and limit per shard per "
      "second)",

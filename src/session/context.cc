@@ -220,6 +220,16 @@ void Context::Publish(ConnId c, bool http, std::string_view room, const chat::Cl
   rooms.Publish(std::move(req));
 }
 
+void Context::React(ConnId c, std::string_view room, std::string_view emote) {
+  mesh::ReactReq req;
+  req.room = room;
+  // "~" is no user name's character: an anonymous connection never shares a user's bucket.
+  req.reactor = table.Profile(c) != nullptr ? table.UserName(c) : "~" + table.UserName(c);
+  req.emote = emote;
+  req.to = {c, Sess(c).gen};
+  rooms.React(std::move(req));
+}
+
 void Context::Moderate(ConnId c, bool http, std::string_view room, const chat::ModOp& op,
                        bool by_admin_key, uint8_t cors) {
   mesh::ModerateReq req;

@@ -147,6 +147,9 @@ struct Context {
                bool admin = false, uint8_t cors = kCorsNone);
   void Retract(ConnId c, std::string_view room, uint64_t target, const chat::RetractBody& b,
                uint8_t cors);
+  // A reaction by this connection (its user, or for an anonymous viewer the connection itself:
+  // each has its own --react-rate-limit).
+  void React(ConnId c, std::string_view room, std::string_view emote);
   // A moderation act by this connection's user (roles in the room), or by the admin key.
   void Moderate(ConnId c, bool http, std::string_view room, const chat::ModOp& op,
                 bool by_admin_key, uint8_t cors = kCorsNone);

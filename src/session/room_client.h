@@ -18,6 +18,7 @@ class RoomClient {
   virtual void Join(mesh::JoinReq&& ask) = 0;          // answered with a JoinReply
   virtual void Leave(mesh::LeaveReq&& ask) = 0;        // not answered
   virtual void History(mesh::HistoryReq&& ask) = 0;    // answered with a HistoryReply
+  virtual void React(mesh::ReactReq&& ask) = 0;        // answered only when refused (an AckReply)
 
  protected:
   ~RoomClient() = default;

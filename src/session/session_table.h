@@ -73,6 +73,7 @@ struct Session {
   uint32_t viewer_pos = 0;
   uint32_t last_active = 0;  // shard clock, seconds
   uint32_t user = 0;         // index into the table's profiles when has_user
+  uint32_t told_online = 0;  // the room's online count this viewer was last told (welcome, state)
   std::unique_ptr<PendingInput> pending;
 };
 

@@ -50,6 +50,8 @@ class Sessions final : public HeldInput {
   void OnAnswer(mesh::JoinReply& rep);
   void OnAnswer(mesh::HistoryReply& rep);
   void OnForward(mesh::ForwardMsg& fwd);
+  // An unsequenced event for every stream viewer of the room here (reactions, presence state).
+  void OnRoomEvent(const mesh::RoomEvent& ev) { viewers_.Broadcast(ev); }
 
   // The clock: whole seconds since start (idle limits); once a second, the sweep (timeouts,
   // pings, SSE heartbeats, long-poll room state).

@@ -51,8 +51,10 @@ std::string Snapshots::Body(const mesh::HistoryReply& rep) {
     body += m.json;
     first = false;
   }
-  // Reactions are not aggregated yet (issue 12): the object is always empty for now.
-  body += R"(],"reactions":{}})";
+  // The last reactions window's totals ({} when the room had none in its last window).
+  body += R"(],"reactions":)";
+  body += rep.reactions.empty() ? std::string_view("{}") : std::string_view(rep.reactions);
+  body += '}';
   return body;
 }
 

@@ -96,6 +96,7 @@ std::string Viewers::WelcomeJson(const mesh::JoinReply& rep) {
   json::AppendUint(&j, rep.head);
   j += R"(,"online":)";
   json::AppendUint(&j, rep.online);
+  ctx_.Sess(rep.to.conn).told_online = static_cast<uint32_t>(rep.online);
   j += R"(,"modes":)";
   j += rep.modes_json.empty() ? std::string_view(kDefaultModes) : std::string_view(rep.modes_json);
   j += R"(,"user":)";
@@ -156,6 +157,33 @@ void Viewers::EchoToUser(const mesh::ShadowEcho& echo) {
       ctx_.out.EnqueueCopy(v, std::move(bytes));
     }
   }
+}
+
+void Viewers::Broadcast(const mesh::RoomEvent& ev) {
+  const uint32_t idx = replicas_.Find(ev.room);
+  if (idx == room::kNoReplica) return;
+  const room::Replica& r = replicas_.At(idx);
+  uint64_t queued = 0;
+  for (const Framing f : {Framing::kWebSocket, Framing::kSse}) {
+    const auto& viewers = f == Framing::kSse ? r.sse : r.viewers;
+    if (viewers.empty()) continue;
+    std::string bytes;
+    room::EncodeObject(ctx_.writer, f, ev.type, 0, ev.json, &bytes, r.epoch);
+    SharedBuf* buf = SharedBuf::Make(std::move(bytes));
+    const size_t size = buf->bytes.size();
+    for (room::ViewerId v : viewers) {
+      // A presence state tells nothing new to a viewer told that count already (its welcome).
+      uint32_t& told = ctx_.Sess(v).told_online;
+      if (ev.online != 0 && told == ev.online) continue;
+      const uint32_t q = ctx_.out.QueuedBytes(v);
+      if (q != 0 && q + size > ctx_.cfg.max_queue_bytes) continue;
+      ctx_.out.Enqueue(v, buf);
+      if (ev.online != 0) told = static_cast<uint32_t>(ev.online);
+      ++queued;
+    }
+    buf->Unref();
+  }
+  ShardMetrics::Add(ctx_.metrics.room_events_total, queued);
 }
 
 void Viewers::FlushReplica(uint32_t idx) {

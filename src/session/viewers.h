@@ -63,6 +63,11 @@ class Viewers {
   // Queues echo.json on the WebSocket and SSE viewers of echo.room whose user is echo.user
   // (a scan of the room's local viewers: shadow-banned sends are rare).
   void EchoToUser(const mesh::ShadowEcho& echo);
+  // An unsequenced room event (reactions, presence state): encoded once per framing and queued
+  // on every WebSocket and SSE viewer of the room here whose queue has room for it (it is only
+  // news of now: a viewer over its bound just misses it), except, for a presence state, those
+  // already told that count. Long-poll viewers do not get them.
+  void Broadcast(const mesh::RoomEvent& ev);
   // The replica's batch: its pending events encoded once per framing and queued on its stream
   // viewers, then its parked polls answered (ParkedPolls); the pending list is emptied.
   void FlushReplica(uint32_t idx);

@@ -6,6 +6,7 @@
 #include "ack_json.h"
 #include "base/json_writer.h"
 #include "base/utf8.h"
+#include "chat/emote.h"
 #include "ws/ws_handshake.h"
 
 namespace roomcast::session {
@@ -119,7 +120,7 @@ void WsSession::SendText(ConnId c, std::string_view json) {
 }
 
 void WsSession::SendError(ConnId c, std::string_view code, std::string_view message,
-                          uint64_t retry_ms, std::string_view cid) {
+                          uint64_t retry_ms, std::string_view cid, std::string_view op) {
   ctx_.metrics.CountError(code);
   ctx_.NoteRefusal(c, 0, code, message);
   std::string j = R"({"type":"error","code":)";
@@ -133,6 +134,10 @@ void WsSession::SendError(ConnId c, std::string_view code, std::string_view mess
   if (!cid.empty()) {
     j += R"(,"cid":)";
     json::AppendString(&j, cid);
+  }
+  if (!op.empty()) {
+    j += R"(,"op":)";
+    json::AppendString(&j, op);
   }
   j += '}';
   SendText(c, j);
@@ -215,7 +220,8 @@ void WsSession::HandleText(ConnId c, std::string_view text) {
   chat::ClientOp op;
   chat::OpError err = ctx_.op_parser.ParseWsOp(text, ctx_.text_limits, &op);
   if (!err.code.empty()) {
-    SendError(c, err.code, err.message);
+    SendError(c, err.code, err.message, 0, {},
+              op.op_name == "react" ? std::string_view("react") : std::string_view());
     return;
   }
   switch (op.kind) {
@@ -239,9 +245,19 @@ void WsSession::HandleText(ConnId c, std::string_view text) {
       return HandleRefresh(c, op.token);
     case chat::OpKind::kModerate:
       return HandleModerate(c, op.mod);
-    case chat::OpKind::kReact:
-      SendError(c, "not_supported", "op '" + op.op_name + "' is not available in this version");
+    case chat::OpKind::kReact: {
+      const Session& s = ctx_.Sess(c);
+      if (s.replica == room::kNoReplica) {
+        SendError(c, "bad_request", "not in a room");
+        return;
+      }
+      if (!chat::IsEmote(op.emoji)) {
+        SendError(c, "bad_request", "\"emoji\" must be one emoji or a :shortcode:", 0, {}, "react");
+        return;
+      }
+      ctx_.React(c, viewers_.Replicas().At(s.replica).name, op.emoji);
       return;
+    }
     case chat::OpKind::kUnknown:
       SendError(c, "bad_request", "unknown op '" + op.op_name + "'");
       return;
@@ -289,7 +305,9 @@ void WsSession::CheckExpiry(ConnId c, int64_t unix_s) {
 void WsSession::OnAck(const mesh::AckReply& ack) {
   if (ack.refusal != chat::Refusal::kNone) {
     const chat::RefusalInfo& e = chat::Describe(ack.refusal);
-    SendError(ack.to.conn, e.code, e.text, ack.retry_ms, ack.cid);
+    // A reaction's refusal names its op: a client must not take it for its oldest send's.
+    SendError(ack.to.conn, e.code, e.text, ack.retry_ms, ack.cid,
+              ack.op == "react" ? std::string_view("react") : std::string_view());
     return;
   }
   if (!ack.op.empty()) {  // a moderation act's

@@ -55,9 +55,9 @@ class WsSession {
   [[nodiscard]] bool ReplyFits(ConnId c, size_t bytes);
   void SendText(ConnId c, std::string_view json);
   // {"type":"error","code","message"} and, for a refusal that passes, "retry_ms"; for a refused
-  // send, its "cid".
+  // send, its "cid"; for a refused op that is not a send (a reaction), its "op".
   void SendError(ConnId c, std::string_view code, std::string_view message, uint64_t retry_ms = 0,
-                 std::string_view cid = {});
+                 std::string_view cid = {}, std::string_view op = {});
 
   Context& ctx_;
   Viewers& viewers_;

@@ -39,6 +39,8 @@ class FakeOwner {
     auto publishes = std::move(h_.rooms.publishes);
     auto retracts = std::move(h_.rooms.retracts);
     auto histories = std::move(h_.rooms.histories);
+    auto reacts = std::move(h_.rooms.reacts);
+    h_.rooms.reacts.clear();
     h_.rooms.joins.clear();
     h_.rooms.publishes.clear();
     h_.rooms.retracts.clear();
@@ -51,6 +53,22 @@ class FakeOwner {
       h_.sessions->OnAnswer(ack);
     }
     for (size_t i = 0; i < joins.size(); ++i) Join(joins[i], (refuse_mask >> (i % 8)) & 1);
+    // Every other reaction is refused (an ack with op "react"); each one sent is answered with
+    // the room's reactions and presence events, unsequenced, to every viewer of the room here.
+    for (size_t i = 0; i < reacts.size(); ++i) {
+      const mesh::ReactReq& r = reacts[i];
+      if (i % 2 == 1) {
+        mesh::AckReply ack{r.to};
+        ack.op = "react";
+        ack.refusal = roomcast::chat::Refusal::kRateLimited;
+        ack.retry_ms = 100;
+        h_.sessions->OnAnswer(ack);
+        continue;
+      }
+      h_.sessions->OnRoomEvent(mesh::RoomEvent{r.room, "reactions", R"({"type":"reactions"})"});
+      h_.sessions->OnRoomEvent(
+          mesh::RoomEvent{r.room, "state", R"({"type":"state"})", count_[r.room] + i % 3});
+    }
     for (const mesh::HistoryReq& q : histories) {
       mesh::HistoryReply rep{q.to, q.cors, q.room, "E1", head_[q.room]};
       rep.last = rep.head;

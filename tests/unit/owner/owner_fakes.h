@@ -69,8 +69,11 @@ struct Fixture {
     opt.mod_policy.rate = room::RateSpec{};  // no rate limit unless a test sets one
   }
   OwnerOptions opt;
-  std::atomic<uint64_t> sequenced{0}, prio{0}, dedup{0}, retractions{0}, refused{0};
-  OwnerCounters Counters() { return {&sequenced, &prio, &dedup, &retractions, &refused}; }
+  std::atomic<uint64_t> sequenced{0}, prio{0}, dedup{0}, retractions{0}, refused{0}, reactions{0},
+      reactions_refused{0};
+  OwnerCounters Counters() {
+    return {&sequenced, &prio, &dedup, &retractions, &refused, &reactions, &reactions_refused};
+  }
 };
 
 inline mesh::PublishReq Pub(std::string room, std::string user, std::string text,

@@ -174,3 +174,57 @@ TEST(WsSession, RefusedJoinIsAnErrorThenClose1011) {
 
 }  // namespace
 }  // namespace roomcast::session
+
+namespace roomcast::session {
+namespace {
+
+TEST(WsSession, ReactIsAskedOfTheOwnerAndItsRefusalIsAnErrorFrame) {
+  Harness h;
+  Joined(h);
+  h.Recv(3, ClientFrame(0x1, R"({"op":"react","emoji":":pog:"})"));
+  ASSERT_EQ(h.rooms.reacts.size(), 1u);
+  const mesh::ReactReq r = h.rooms.reacts[0];
+  EXPECT_EQ(r.room, "lobby");
+  EXPECT_EQ(r.reactor, "alice");
+  EXPECT_EQ(r.emote, ":pog:");
+  EXPECT_EQ(h.out.Take(3), "");  // a counted reaction is not answered
+
+  mesh::AckReply ack;
+  ack.to = r.to;
+  ack.op = "react";
+  ack.refusal = chat::Refusal::kRateLimited;
+  ack.retry_ms = 250;
+  h.sessions->OnAnswer(ack);
+  const std::string err = h.out.Take(3);
+  EXPECT_NE(err.find(R"("code":"rate_limited")"), std::string::npos) << err;
+  EXPECT_NE(err.find(R"("retry_ms":250)"), std::string::npos) << err;
+
+  // Not an emote: refused here, never asked.
+  h.Recv(3, ClientFrame(0x1, R"({"op":"react","emoji":"hello"})"));
+  EXPECT_EQ(h.rooms.reacts.size(), 1u);
+  EXPECT_NE(h.out.Take(3).find(R"("code":"bad_request")"), std::string::npos);
+}
+
+TEST(WsSession, RoomEventsReachTheRoomsViewersUnsequenced) {
+  Harness h;
+  Joined(h);
+  const std::string json = R"({"type":"reactions","room":"lobby","window_ms":1000,"counts":{}})";
+  h.sessions->OnRoomEvent(mesh::RoomEvent{"lobby", "reactions", json});
+  EXPECT_EQ(h.out.Take(3), ServerText(json));
+  h.sessions->OnRoomEvent(mesh::RoomEvent{"elsewhere", "state", R"({"type":"state"})"});
+  EXPECT_EQ(h.out.Take(3), "");
+}
+
+TEST(WsSession, PresenceStateSkipsViewersToldThatCountAlready) {
+  Harness h;
+  Joined(h);  // its welcome said online 1
+  h.sessions->OnRoomEvent(mesh::RoomEvent{"lobby", "state", R"({"online":1})", 1});
+  EXPECT_EQ(h.out.Take(3), "");
+  h.sessions->OnRoomEvent(mesh::RoomEvent{"lobby", "state", R"({"online":2})", 2});
+  EXPECT_EQ(h.out.Take(3), ServerText(R"({"online":2})"));
+  h.sessions->OnRoomEvent(mesh::RoomEvent{"lobby", "state", R"({"online":2})", 2});
+  EXPECT_EQ(h.out.Take(3), "");
+}
+
+}  // namespace
+}  // namespace roomcast::session
