@@ -208,6 +208,9 @@ void RedisRooms::OnEvent(std::string_view room, const StoredEvent& ev) {
   room::OwnerRoom* r = owner_->Rooms().Find(room);
   if (f.syncing || !f.in_step || !r) {
     if (f.early.size() < kMaxEarly) f.early.emplace(ev.seq, ev);
+    // Subscribed but not in step: an earlier read failed (Redis stalled or gone meanwhile).
+    // Read again now, or these viewers would wait for the next join or reconnect.
+    if (!f.syncing && f.subscribed) Sync(it->first);
     return;
   }
   if (ev.epoch == r->Epoch() && ev.seq <= r->LastSeq()) return;  // a double
