@@ -31,7 +31,7 @@ LAYERS: dict[str, set[str]] = {
     "mesh": {"base", "io", "chat", "room"},
     "owner": {"base", "io", "mesh", "chat", "auth", "room", "store"},
     # Redis links over the loop (hiredis as RESP reader only), the publish script (--redis).
-    "cluster": {"base", "io"},
+    "cluster": {"base", "io", "mesh", "chat", "auth", "room", "owner"},
     # The sessions: protocol handlers over the ConnOutput and RoomClient seams. mesh: only the
     # typed messages (the RoomClient's vocabulary). Never io (the loop), owner, store or server.
     "session": {"base", "auth", "chat", "http", "ws", "sse", "longpoll", "room", "mesh", "web"},
@@ -39,7 +39,7 @@ LAYERS: dict[str, set[str]] = {
     "config": {"base", "http"},   # flags, config file, environment -> Config
     "service": {"base", "http"},  # sd_notify, process metrics
     "server": {"base", "auth", "io", "mesh", "chat", "http", "ws", "sse", "longpoll", "room", "store",
-               "owner", "session", "web", "config", "service"},
+               "owner", "cluster", "session", "web", "config", "service"},
     "main": {"base", "server"},  # src/main.cc
 }
 

@@ -48,6 +48,7 @@ struct Config {
   std::string cors_origins = "*";        // "*", a comma-separated origin list, or "" (no CORS)
   std::string cursor_key;                // 64 hex chars; empty: from --data-dir, else random
   std::string data_dir;                  // where state that outlives a restart is kept
+  std::string redis;  // --redis HOST:PORT[,...]: many nodes share rooms (docs/cluster.md); "": one
   // The durable log (with --data-dir): see docs/durability.md.
   FsyncMode fsync = FsyncMode::kInterval;
   uint32_t fsync_interval_ms = 1000;  // kInterval: fdatasync at least this often

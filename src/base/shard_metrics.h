@@ -94,6 +94,13 @@ struct alignas(64) ShardMetrics : AnswerCounters {
   std::atomic<uint64_t> longpoll_answers_built_total{0};  // one can answer many parked polls
   std::atomic<uint64_t> messages_deduplicated_total{0};   // resends answered with the first ack
   std::atomic<uint64_t> prio_sequenced_total{0};
+  // --redis (docs/cluster.md)
+  std::atomic<uint64_t> redis_messages_received_total{0};  // room messages from pub/sub
+  std::atomic<uint64_t> redis_publishes_total{0};          // publish scripts sent
+  std::atomic<uint64_t> redis_publish_refused_total{0};    // sends refused: Redis unreachable/late
+  std::atomic<uint64_t> redis_stream_reads_total{0};       // XRANGE reads (joins, repairs)
+  std::atomic<uint64_t> redis_repairs_total{0};            // rooms brought back in step
+  std::atomic<uint64_t> redis_subscribed_rooms{0};         // rooms this shard subscribes to now
   std::atomic<uint64_t> retractions_total{0};
   std::atomic<uint64_t> moderation_refused_total{0};  // sends refused by bans, modes, limits
   std::atomic<uint64_t> log_records_total{0};

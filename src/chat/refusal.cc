@@ -32,8 +32,12 @@ constexpr RefusalInfo kTable[] = {
     {"rate_limited", 429, "too many moderation acts in this room: wait before the next"},
     /* kNoSuchHeld */
     {"not_found", 404, "no such held message (allowed, denied or dropped after 10 minutes)"},
+    /* kRedisUnavailable */
+    {"unavailable", 503, "the shared message store (Redis) cannot be reached: not sent"},
+    /* kNotShared */
+    {"unavailable", 503, "not available with --redis yet (docs/cluster.md)"},
 };
-static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kNoSuchHeld) + 1,
+static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kNotShared) + 1,
               "one table row per Refusal");
 
 }  // namespace

@@ -22,18 +22,20 @@ enum class Refusal : uint8_t {
   kNotAMessage,       // ... of a retraction
   kGone,              // ... of a message older than the history kept
   // Identity and moderation (PROTOCOL.md v2)
-  kUnauthorized,     // no usable token where one is needed, or a bad one
-  kTokenExpired,     // an open WebSocket's token ran out (closed 4001)
-  kBanned,           // the sender is banned or timed out in the room (retry_ms for a timeout)
-  kSubscribersOnly,  // subscribers-only mode and the sender is not one
-  kSlowMode,         // slow mode: one message per user per slow_secs (retry_ms)
-  kRateLimited,      // the per-user rate limit (retry_ms)
-  kEmoteOnly,        // emote-only mode and the text is not only emotes
-  kDuplicateText,    // unique chat: the same text was sent in the window
-  kBlockedTerm,      // a blocked term with the action "reject"
-  kNotBanned,        // an unban of a user who is not banned in the room
-  kTooManyActs,      // moderation acts in a room faster than the owner takes them (retry_ms)
-  kNoSuchHeld,       // an allow or deny of a held message that is not (or no longer) held
+  kUnauthorized,      // no usable token where one is needed, or a bad one
+  kTokenExpired,      // an open WebSocket's token ran out (closed 4001)
+  kBanned,            // the sender is banned or timed out in the room (retry_ms for a timeout)
+  kSubscribersOnly,   // subscribers-only mode and the sender is not one
+  kSlowMode,          // slow mode: one message per user per slow_secs (retry_ms)
+  kRateLimited,       // the per-user rate limit (retry_ms)
+  kEmoteOnly,         // emote-only mode and the text is not only emotes
+  kDuplicateText,     // unique chat: the same text was sent in the window
+  kBlockedTerm,       // a blocked term with the action "reject"
+  kNotBanned,         // an unban of a user who is not banned in the room
+  kTooManyActs,       // moderation acts in a room faster than the owner takes them (retry_ms)
+  kNoSuchHeld,        // an allow or deny of a held message that is not (or no longer) held
+  kRedisUnavailable,  // --redis: Redis cannot be reached (or answered too late): not sequenced
+  kNotShared,         // --redis: an act not yet shared across nodes (docs/cluster.md)
 };
 
 struct RefusalInfo {

@@ -9,69 +9,20 @@
 
 namespace roomcast::cluster {
 
-std::string RedisAddress::ToString() const {
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
-}
-
-namespace {
-
-bool ParseOne(std::string_view item, RedisAddress* out, std::string* error) {
-  std::string_view host;
-  std::string_view port;
-  if (item.starts_with('[')) {
-    const size_t close = item.find(']');
-    if (close == std::string_view::npos || close + 1 >= item.size() || item[close + 1] != ':') {
-      *error = "bad Redis address '" + std::string(item) + "' (expected [IPv6]:PORT)";
-      return false;
-    }
-    host = item.substr(1, close - 1);
-    port = item.substr(close + 2);
-  } else {
-    const size_t colon = item.rfind(':');
-    if (colon == std::string_view::npos || item.find(':') != colon) {
-      *error = "bad Redis address '" + std::string(item) + "' (expected HOST:PORT)";
-      return false;
-    }
-    host = item.substr(0, colon);
-    port = item.substr(colon + 1);
-  }
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (host.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
-      value > 65535) {
-    *error = "bad Redis address '" + std::string(item) + "' (host and a port 1-65535)";
-    return false;
-  }
-  out->host = std::string(host);
-  out->port = static_cast<uint16_t>(value);
-  return true;
-}
-
-}  // namespace
-
-bool ParseRedisAddresses(std::string_view text, std::vector<RedisAddress>* out,
-                         std::string* error) {
-  out->clear();
-  while (true) {
-    const size_t comma = text.find(',');
-    RedisAddress a;
-    if (!ParseOne(text.substr(0, comma), &a, error)) return false;
-    out->push_back(std::move(a));
-    if (out->size() > 64) {
-      *error = "more than 64 Redis addresses";
-      return false;
-    }
-    if (comma == std::string_view::npos) return true;
-    text.remove_prefix(comma + 1);
-  }
-}
-
 RedisLink::RedisLink(io::Loop* loop, RedisAddress addr, uint32_t token, LinkOptions opts)
     : loop_(loop), addr_(std::move(addr)), token_(token), opts_(opts) {}
 
+void RedisLink::Stop() {
+  stopped_ = true;
+  if (state_ == kUp) {
+    state_ = kClosing;
+    loop_->Close(conn_, io::CloseMode::kAbort);
+  }
+  FailAll("stopping");
+}
+
 void RedisLink::Start() {
-  if (state_ != kDown) return;
+  if (state_ != kDown || stopped_) return;
   state_ = kConnecting;
   const int rc = loop_->Connect(addr_.host, addr_.port, token_, opts_.connect_timeout_ms);
   if (rc < 0) {
@@ -97,6 +48,12 @@ void RedisLink::Command(std::span<const std::string_view> argv, uint64_t deadlin
 
 void RedisLink::OnConnected(io::ConnId c, int res) {
   if (state_ != kConnecting) return;
+  if (res >= 0 && stopped_) {
+    state_ = kClosing;
+    conn_ = c;
+    loop_->Close(c, io::CloseMode::kAbort);
+    return;
+  }
   if (res < 0) {
     ++stats_.connect_failures;
     state_ = kDown;

@@ -19,19 +19,14 @@
 #include <string_view>
 #include <vector>
 
+#include "base/redis_address.h"
 #include "cluster/resp.h"
 #include "io/shard_loop.h"
 
 namespace roomcast::cluster {
 
-struct RedisAddress {
-  std::string host;
-  uint16_t port = 0;
-  [[nodiscard]] std::string ToString() const;
-};
-
-// "HOST:PORT[,HOST:PORT...]" (numeric hosts; an IPv6 one in brackets). At most 64 addresses.
-bool ParseRedisAddresses(std::string_view text, std::vector<RedisAddress>* out, std::string* error);
+using base::ParseRedisAddresses;
+using base::RedisAddress;
 
 struct LinkOptions {
   uint32_t connect_timeout_ms = 1000;
@@ -63,6 +58,8 @@ class RedisLink {
   RedisLink& operator=(const RedisLink&) = delete;
 
   void Start();
+  // At drain: closes the connection, answers what waits "unavailable", never reconnects.
+  void Stop();
   [[nodiscard]] bool Ready() const { return state_ == kUp; }
   // Writes argv now, behind every earlier command; cb gets its reply (or a local error).
   void Command(std::span<const std::string_view> argv, uint64_t deadline_ms, Callback cb);
@@ -111,6 +108,7 @@ class RedisLink {
   uint64_t next_deadline_ms_ = UINT64_MAX;  // the earliest deadline of an unanswered command
   uint64_t retry_at_ = 0;
   uint32_t backoff_ms_ = 0;
+  bool stopped_ = false;
   LinkStats stats_;
 };
 

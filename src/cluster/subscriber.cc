@@ -50,8 +50,15 @@ void Subscriber::Drop(std::string_view room) {
   if (it == wanted_.end()) return;
   if (--it->second == 0) {
     wanted_.erase(it);
-    to_unsub_[InstanceOf(room, static_cast<uint32_t>(links_.size()))].push_back(RoomChannel(room));
+    const size_t i = InstanceOf(room, static_cast<uint32_t>(links_.size()));
+    std::string channel = RoomChannel(room);
+    // Wanted and dropped before a Flush: it was never subscribed.
+    if (std::erase(to_sub_[i], channel) == 0) to_unsub_[i].push_back(std::move(channel));
   }
+}
+
+bool Subscriber::Ready(std::string_view room) const {
+  return links_[InstanceOf(room, static_cast<uint32_t>(links_.size()))]->Ready();
 }
 
 void Subscriber::Flush() {
@@ -62,8 +69,10 @@ void Subscriber::Flush() {
       to_unsub_[i].clear();
       continue;
     }
-    SendBatch(links_[i], "SUBSCRIBE", &to_sub_[i]);
+    // Unsubscribes first: a room dropped and wanted again in one turn ends subscribed (and its
+    // subscription is confirmed again, which on_subscribed reports).
     SendBatch(links_[i], "UNSUBSCRIBE", &to_unsub_[i]);
+    SendBatch(links_[i], "SUBSCRIBE", &to_sub_[i]);
   }
 }
 
@@ -81,9 +90,15 @@ void Subscriber::Resubscribe(size_t instance) {
 }
 
 void Subscriber::OnPush(const Reply& r) {
-  if (r.kind != Reply::kArray || r.elements.size() != 3 || r.elements[0].str != "message") {
-    return;  // subscribe / unsubscribe confirmations
+  if (r.kind != Reply::kArray || r.elements.size() != 3) return;
+  if (r.elements[0].str == "subscribe") {
+    const std::string_view room = RoomOfChannel(r.elements[1].str);
+    if (!room.empty() && wanted_.contains(std::string(room)) && on_subscribed) {
+      on_subscribed(room);
+    }
+    return;
   }
+  if (r.elements[0].str != "message") return;  // unsubscribe confirmations
   const std::string_view room = RoomOfChannel(r.elements[1].str);
   StoredEvent ev;
   if (room.empty() || !ParseChannelMessage(r.elements[2].str, &ev)) {

@@ -30,6 +30,10 @@ class Subscriber {
 
   std::function<void(std::string_view room, const StoredEvent& ev)> on_event;
   std::function<void(size_t instance)> on_resubscribed;
+  // Redis confirmed a subscription of a wanted room: from now on its messages come here (what
+  // came before is in the room's stream).
+  std::function<void(std::string_view room)> on_subscribed;
+  [[nodiscard]] bool Ready(std::string_view room) const;
   uint64_t malformed = 0;  // channel messages that did not parse (counted, dropped)
 
  private:

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/redis_address.h"
 #include "config/config_table.h"
 #include "config/options.h"
 #include "http/http_parser.h"
@@ -347,6 +348,11 @@ std::string ValidateSettings(const Config& cfg) {
     bool hex = cfg.cursor_key.size() == 64;
     for (char ch : cfg.cursor_key) hex = hex && std::isxdigit(static_cast<unsigned char>(ch));
     if (!hex) return "--cursor-key must be 64 hex characters (32 bytes)";
+  }
+  if (!cfg.redis.empty()) {
+    std::vector<base::RedisAddress> addrs;
+    std::string err;
+    if (!base::ParseRedisAddresses(cfg.redis, &addrs, &err)) return "--redis: " + err;
   }
   if (!cfg.admin_key.empty() && cfg.admin_key.size() < 16) {
     return "--admin-key (or ROOMCAST_ADMIN_KEY) must be at least 16 characters";

@@ -73,6 +73,10 @@ std::vector<Option> OperationOptions(Config* c) {
       {"data-dir", Kind::kString, &c->data_dir, 0, 4096,
        "directory for state kept across restarts: the durable message log and the cursor key; "
        "'' = history in memory only (lost at a restart)"},
+      {"redis", Kind::kString, &c->redis, 0, 4096,
+       "HOST:PORT[,HOST:PORT...]: run as one of many nodes sharing every room through these "
+       "Redis instances (rooms spread over them by a consistent hash; docs/cluster.md); '' = "
+       "this node alone is the service"},
       {"fsync", Kind::kFsync, &c->fsync, 0, 0,
        "batch|interval|never: when the log is fsynced. batch: before each ack (survives power "
        "loss); interval: every --fsync-interval-ms (acks wait for the write only: a crash of "

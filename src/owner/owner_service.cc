@@ -65,11 +65,12 @@ void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_
   if (check == Moderator::SenderCheck::kShadow) {
     return moderator_.AnswerShadow(from, r, in, std::move(ack));
   }
-  (void)dedup_.Admit(req.room, req.user, req.cid, req.ts_ms, r->LastSeq() + 1);
   const uint64_t tag = UserTag(req.user);
   if (const uint64_t owner = cid_owners_.Admit(req.room, {}, req.cid, req.ts_ms, tag)) {
     in.cid_taken = owner != tag;
   }
+  if (sequencing_) return sequencing_->Submit(from, r, in, std::move(ack));
+  (void)dedup_.Admit(req.room, req.user, req.cid, req.ts_ms, r->LastSeq() + 1);
   const room::SequencedMsg& m = r->Sequence(in, /*visible=*/!log_->Deferred());
   OwnerCounters::Add(counters_.sequenced, 1);
   if (m.Prio()) OwnerCounters::Add(counters_.prio, 1);
@@ -144,6 +145,23 @@ void OwnerService::SendRoomEvent(const room::OwnerRoom& r, std::string_view type
   }
 }
 
+void OwnerService::OnModerate(int from, mesh::ModerateReq& req, uint64_t now_mono_ms) {
+  if (sequencing_) {  // bans, modes and terms are not shared across nodes yet (docs/cluster.md)
+    mesh::AckReply ack;
+    ack.to = req.to;
+    ack.http = req.http;
+    ack.cors = req.cors;
+    ack.op = chat::Name(req.op.action);
+    ack.refusal = Refusal::kNotShared;
+    return out_->Send(from, std::move(ack));
+  }
+  moderator_.OnModerate(from, req, now_mono_ms);
+}
+
+void OwnerService::Deliver(room::OwnerRoom* r, room::SequencedMsg&& m) {
+  Forward(r, r->Adopt(std::move(m)));
+}
+
 void OwnerService::OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_ms) {
   mesh::AckReply ack;
   ack.to = req.to;
@@ -151,7 +169,9 @@ void OwnerService::OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_
   ack.cors = req.cors;
   ack.target = req.target;
   room::OwnerRoom* r = rooms_.Find(req.room);
-  if (!log_->Writable()) {
+  if (sequencing_) {
+    ack.refusal = Refusal::kNotShared;
+  } else if (!log_->Writable()) {
     ack.refusal = Refusal::kLogFailed;
   } else if (!r) {
     ack.refusal = Refusal::kNoSuchMessage;
@@ -171,6 +191,7 @@ void OwnerService::OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_
 }
 
 void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
+  if (sequencing_ && sequencing_->HoldJoin(from, req)) return;
   mesh::JoinReply rep;
   rep.room = req.room;
   rep.to = req.to;
@@ -217,6 +238,7 @@ void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
           ? !rep.more
           : req.since != mesh::kNoSince && rep.history.empty() && rep.gap_to == 0 && !rep.reset;
   if (rep.counted) r->AddViewers(from, 1);
+  if (sequencing_) sequencing_->ViewersChanged(r->Name(), r->Online());
   // A viewer catching up is not counted yet, but will be: `online` includes it, as for a join.
   rep.online = r->Online() + (rep.more ? 1 : 0);
   if (rep.counted) {  // a long-poll is told no count (nor any presence state)
@@ -231,6 +253,7 @@ void OwnerService::OnLeave(int from, const mesh::LeaveReq& req) {
   if (room::OwnerRoom* r = rooms_.Find(req.room)) {
     r->RemoveViewers(from, req.count);
     pulse_.NoteOnline(r->Name(), now_ms_, r->Online(), 0);
+    if (sequencing_) sequencing_->ViewersChanged(r->Name(), r->Online());
     ReclaimIfEmpty(r);
   }
 }
@@ -242,7 +265,8 @@ void OwnerService::ReclaimIfEmpty(room::OwnerRoom* r) {
   if (r->Online() == 0 && r->LastSeq() == 0) rooms_.Drop(r->Name());
 }
 
-void OwnerService::OnHistory(int from, const mesh::HistoryReq& req) {
+void OwnerService::OnHistory(int from, mesh::HistoryReq& req) {
+  if (sequencing_ && sequencing_->HoldHistory(from, req)) return;
   mesh::HistoryReply rep;
   rep.to = req.to;
   rep.cors = req.cors;

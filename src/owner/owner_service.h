@@ -18,6 +18,7 @@
 #include "owner/moderation.h"
 #include "owner/moderator.h"
 #include "owner/pulse.h"
+#include "owner/room_sequencing.h"
 #include "room/dedup_window.h"
 #include "room/room_owner.h"
 #include "store/segment_log.h"
@@ -64,6 +65,11 @@ class OwnerService {
     log_->SetRollHook([this] { moderator_.CheckpointModeration(); });
   }
   void CheckpointModeration() { moderator_.CheckpointModeration(); }
+  // --redis: who numbers messages from now on (before the shard runs); nullptr: the owner.
+  void UseSequencing(RoomSequencing* s) { sequencing_ = s; }
+  // --redis: a message Redis numbered, in seq order: kept in the room's copy and forwarded to
+  // the shards with viewers.
+  void Deliver(room::OwnerRoom* r, room::SequencedMsg&& m);
 
   // A message from shard `from` to sequence: answered with an AckReply to `from` (after the
   // event is written), forwarded once to every shard with viewers. now_mono_ms: CLOCK_MONOTONIC.
@@ -71,9 +77,7 @@ class OwnerService {
   // An admin retraction: answered with an AckReply (target set) or a refusal.
   void OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_ms);
   // A moderation act (Moderator): answered with an AckReply whose `op` is set.
-  void OnModerate(int from, mesh::ModerateReq& req, uint64_t now_mono_ms) {
-    moderator_.OnModerate(from, req, now_mono_ms);
-  }
+  void OnModerate(int from, mesh::ModerateReq& req, uint64_t now_mono_ms);
   // About once a second (Unix ms): ended timeouts and idle rate windows are dropped.
   void OnSecond(int64_t now_unix_ms) { moderator_.OnSecond(now_unix_ms); }
   // SIGHUP: new rate limits and unique-chat window, from the next message on.
@@ -93,7 +97,7 @@ class OwnerService {
   void OnJoin(int from, mesh::JoinReq& req);
   void OnLeave(int from, const mesh::LeaveReq& req);
   // A page of history (seq order): answered with a HistoryReply, at once.
-  void OnHistory(int from, const mesh::HistoryReq& req);
+  void OnHistory(int from, mesh::HistoryReq& req);
 
   // Start-up replay (owner_restore.cc), in log order: every record, each damaged range met, then
   // EndRestore once. Returns the rooms owned.
@@ -125,6 +129,7 @@ class OwnerService {
   OwnerOptions opt_;
   EventLog* log_;
   Outbox* out_;
+  RoomSequencing* sequencing_ = nullptr;
   OwnerCounters counters_;
   room::OwnerRooms rooms_;
   Moderator moderator_;

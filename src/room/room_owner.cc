@@ -277,6 +277,16 @@ void OwnerRoom::Restore(uint64_t seq, std::string_view json, uint8_t flags, uint
   TrimHistory();
 }
 
+const SequencedMsg& OwnerRoom::Adopt(SequencedMsg m) { return Append(std::move(m), true); }
+
+void OwnerRoom::ResetEpoch(std::string epoch) {
+  epoch_ = std::move(epoch);
+  history_.clear();
+  prio_.clear();
+  seq_ = 0;
+  visible_ = 0;
+}
+
 void OwnerRoom::MarkLost(uint64_t from, uint64_t to) {
   if (from <= seq_ || to < from) return;
   history_.push_back(LostPlaceholder(name_, from, to));

@@ -118,6 +118,12 @@ class OwnerRoom {
   // Shows every event up to seq to joins, resumes and polls.
   void MakeVisible(uint64_t seq);
 
+  // --redis: an event another node's owner (or this one) sequenced through Redis, at its seq
+  // (above LastSeq; the caller marks a hole before it lost). Shown at once.
+  const SequencedMsg& Adopt(SequencedMsg m);
+  // --redis: the room's epoch in Redis differs from this copy's: forget the copy, start over.
+  void ResetEpoch(std::string epoch);
+
   // Start-up replay: puts a logged event back (any order; events already there are skipped).
   // A retract event hides its target as Retract did.
   void Restore(uint64_t seq, std::string_view json, uint8_t flags, uint64_t target,

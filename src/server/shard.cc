@@ -70,6 +70,25 @@ owner::OwnerOptions OwnerOptionsOf(const Config& cfg, int shards) {
   return o;
 }
 
+std::unique_ptr<cluster::RedisRooms> MakeCluster(const Config& cfg, io::Loop* loop,
+                                                 owner::OwnerService* owner, owner::Outbox* out,
+                                                 ShardMetrics& m) {
+  if (cfg.redis.empty()) return nullptr;
+  cluster::ClusterOptions o;
+  std::string err;
+  (void)base::ParseRedisAddresses(cfg.redis, &o.addrs, &err);  // checked with the settings
+  o.history = cfg.history;
+  o.dedup_secs = cfg.dedup_secs;
+  auto rooms = std::make_unique<cluster::RedisRooms>(
+      loop, o, owner, out,
+      cluster::ClusterCounters{&m.redis_messages_received_total, &m.redis_publishes_total,
+                               &m.redis_publish_refused_total, &m.redis_stream_reads_total,
+                               &m.redis_repairs_total, &m.redis_subscribed_rooms,
+                               &m.messages_deduplicated_total});
+  owner->UseSequencing(rooms.get());
+  return rooms;
+}
+
 session::SessionOptions SessionOptionsOf(const ServerShared& shared, int id,
                                          AccessLogWriter* access_log) {
   session::SessionOptions o;
@@ -102,6 +121,7 @@ Shard::Shard(ServerShared* shared, int id)
                                &metrics_.messages_deduplicated_total, &metrics_.retractions_total,
                                &metrics_.moderation_refused_total, &metrics_.reactions_total,
                                &metrics_.reactions_refused_total}),
+      cluster_(MakeCluster(shared->cfg, &loop_, &owner_, &outbox_, metrics_)),
       output_(&loop_),
       rooms_(this),
       access_log_(id, &metrics_.access_log_write_errors_total, &metrics_.access_log_dropped_total),
@@ -179,13 +199,24 @@ void Shard::OnAccept(ConnId c) {
   }
 }
 
-void Shard::OnRecv(ConnId c, std::span<const uint8_t> data) { sessions_.OnRecv(c, data); }
+void Shard::OnRecv(ConnId c, std::span<const uint8_t> data) {
+  if (cluster_ && cluster_->OnRecv(c, data)) return;
+  sessions_.OnRecv(c, data);
+}
 
-void Shard::OnPeerGone(ConnId c) { sessions_.OnPeerGone(c); }
+void Shard::OnPeerGone(ConnId c) {
+  if (cluster_ && cluster_->OnPeerGone(c)) return;
+  sessions_.OnPeerGone(c);
+}
+
+void Shard::OnConnected(uint32_t token, ConnId c, int res) {
+  if (cluster_) (void)cluster_->OnConnected(token, c, res);
+}
 
 void Shard::OnSendDrained(ConnId c) { sessions_.OnSendDrained(c); }
 
 void Shard::OnClosed(ConnId c) {
+  if (cluster_ && cluster_->OnClosed(c)) return;  // a Redis link (never counted as a client)
   shared_->live_conns.fetch_sub(1, std::memory_order_relaxed);
   sessions_.OnClosed(c);
 }
@@ -243,6 +274,7 @@ uint32_t Shard::BeforeSleep(uint64_t now_ms) {
   uint32_t wait = sessions_.BeforeSleep(now_ms);
   access_log_.Flush(now_ms);
   if (durable_log_) wait = std::min(wait, durable_log_->StartWrite(now_ms));
+  if (cluster_) wait = std::min(wait, cluster_->BeforeSleep(now_ms));
   mesh_.Flush();
   if (mesh_.HasOverflow()) wait = std::min<uint32_t>(wait, 1);
   const uint64_t to_sweep = next_sweep_ms_ > now_ms ? next_sweep_ms_ - now_ms : 0;
@@ -255,6 +287,7 @@ bool Shard::HasInbound() { return mesh_.HasInbound(); }
 
 void Shard::OnStopRequested() {
   const uint32_t said_bye = sessions_.Drain();
+  if (cluster_) cluster_->Stop();
   RC_INFO(id_, "draining: bye sent to %u viewers, %u connections open", said_bye,
           loop_.LiveConns());
   loop_.Finish(loop_.NowMs() + cfg_.drain_secs * 1000ull);

@@ -13,6 +13,7 @@
 #include <string>
 #include <utility>
 
+#include "cluster/redis_rooms.h"
 #include "io/shard_loop.h"
 #include "mesh/mesh.h"
 #include "mesh/messages.h"
@@ -49,6 +50,7 @@ class Shard final : public io::LoopHandler {
   bool HasInbound() override;
   void OnStopRequested() override;
   void OnFileDone(uint32_t token, int res) override;
+  void OnConnected(uint32_t token, ConnId c, int res) override;
 
   // Before the shard threads start (main thread): opens this shard's durable log (repairs a
   // torn tail) and makes it the owner's EventLog; then replay puts logged events back into the
@@ -129,6 +131,7 @@ class Shard final : public io::LoopHandler {
   owner::MemoryEventLog memory_log_;
   std::unique_ptr<owner::GroupCommitLog> durable_log_;  // with --data-dir
   owner::OwnerService owner_;
+  std::unique_ptr<cluster::RedisRooms> cluster_;  // --redis: Redis numbers the rooms' messages
   LoopOutput output_;
   MeshRooms rooms_;
   AccessLogWriter access_log_;  // --access-log: this shard's lines, written before it sleeps

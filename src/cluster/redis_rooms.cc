@@ -1,0 +1,333 @@
+#include "cluster/redis_rooms.h"
+
+#include <cstdio>
+#include <random>
+#include <utility>
+
+#include "base/log.h"
+#include "cluster/event_codec.h"
+
+namespace roomcast::cluster {
+
+namespace {
+
+constexpr size_t kMaxEarly = 10000;  // channel messages kept per room while its copy catches up
+constexpr size_t kMaxHeld = 10000;   // asks waiting per room (more are answered from the copy)
+constexpr uint32_t kReadPage = 1000;
+
+void Add(std::atomic<uint64_t>* c, uint64_t n) {
+  c->store(c->load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+// A cid is the sender's: two users' equal cids are two messages (the key holds the user's tag).
+std::string DedupId(const room::PublishInput& in) {
+  if (in.cid.empty()) return {};
+  char tag[17];
+  std::snprintf(tag, sizeof(tag), "%016llx",
+                static_cast<unsigned long long>(room::UserTag(in.user)));
+  return std::string(tag) + ":" + std::string(in.cid);
+}
+
+}  // namespace
+
+RedisRooms::RedisRooms(io::Loop* loop, const ClusterOptions& opt, owner::OwnerService* owner,
+                       owner::Outbox* out, ClusterCounters counters)
+    : loop_(loop), opt_(opt), owner_(owner), out_(out), counters_(counters) {
+  const size_t n = opt_.addrs.size();
+  std::vector<RedisLink*> cmd, sub;
+  for (size_t i = 0; i < 2 * n; ++i) {
+    LinkOptions lo;
+    lo.pubsub = i >= n;
+    lo.connect_timeout_ms = opt_.deadline_ms;
+    links_.push_back(
+        std::make_unique<RedisLink>(loop, opt_.addrs[i % n], static_cast<uint32_t>(i), lo));
+    (i < n ? cmd : sub).push_back(links_.back().get());
+  }
+  SequencerOptions so;
+  so.history = opt_.history == 0 ? 1 : opt_.history;
+  so.dedup_secs = opt_.dedup_secs == 0 ? 1 : opt_.dedup_secs;
+  so.deadline_ms = opt_.deadline_ms;
+  sequencer_ = std::make_unique<Sequencer>(cmd, so);
+  sequencer_->Attach();
+  subscriber_ = std::make_unique<Subscriber>(sub);
+  subscriber_->Attach();
+  subscriber_->on_subscribed = [this](std::string_view room) { OnSubscribed(room); };
+  subscriber_->on_event = [this](std::string_view room, const StoredEvent& ev) {
+    OnEvent(room, ev);
+  };
+  std::random_device rd;
+  epoch_counter_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}
+
+RedisLink* RedisRooms::LinkOf(io::ConnId c) {
+  for (auto& l : links_) {
+    if (l->Owns(c)) return l.get();
+  }
+  return nullptr;
+}
+
+bool RedisRooms::OnConnected(uint32_t token, io::ConnId c, int res) {
+  if (token >= links_.size()) return false;
+  links_[token]->OnConnected(c, res);
+  return true;
+}
+
+bool RedisRooms::OnRecv(io::ConnId c, std::span<const uint8_t> bytes) {
+  RedisLink* l = LinkOf(c);
+  if (l) l->OnRecv(bytes);
+  return l != nullptr;
+}
+
+bool RedisRooms::OnPeerGone(io::ConnId c) {
+  RedisLink* l = LinkOf(c);
+  if (l) l->OnPeerGone();
+  return l != nullptr;
+}
+
+bool RedisRooms::OnClosed(io::ConnId c) {
+  RedisLink* l = LinkOf(c);
+  if (l) l->OnClosed();
+  return l != nullptr;
+}
+
+uint32_t RedisRooms::BeforeSleep(uint64_t now_ms) {
+  if (!started_) {
+    started_ = true;
+    for (auto& l : links_) l->Start();
+  }
+  subscriber_->Flush();
+  uint32_t wait = 1000;
+  for (auto& l : links_) wait = std::min(wait, l->OnTurn(now_ms));
+  subscriber_->Flush();  // what a turn's callbacks wanted
+  counters_.subscribed->store(subscriber_->Rooms(), std::memory_order_relaxed);
+  return wait;
+}
+
+void RedisRooms::Stop() {
+  for (auto& l : links_) l->Stop();
+}
+
+std::string RedisRooms::NewEpoch() {
+  char epoch[17];
+  std::snprintf(epoch, sizeof(epoch), "%016llx",
+                static_cast<unsigned long long>(epoch_counter_ += 0x9E3779B97F4A7C15ull));
+  return epoch;
+}
+
+void RedisRooms::Submit(int from, room::OwnerRoom* r, const room::PublishInput& in,
+                        mesh::AckReply&& ack) {
+  std::string payload;
+  if (!EncodeMessage(*r, in, &payload)) {
+    ack.refusal = chat::Refusal::kBadRequest;
+    return out_->Send(from, std::move(ack));
+  }
+  Add(counters_.publishes, 1);
+  const std::string cid(in.cid);
+  const bool taken = in.cid_taken;
+  sequencer_->Publish(
+      r->Name(), DedupId(in), payload,
+      [this, from, ack = std::move(ack), cid, taken](const PublishResult& res) mutable {
+        if (res.status == PublishResult::kSequenced || res.status == PublishResult::kDuplicate) {
+          ack.seq = res.seq;
+          ack.id = MessageIdOf(cid, taken, res.epoch, res.seq);
+          ack.duplicate = res.status == PublishResult::kDuplicate;
+          if (ack.duplicate) Add(counters_.deduplicated, 1);
+        } else {
+          // Unreachable, too late (the script refused to number it) or an error: never numbered.
+          ack.refusal = chat::Refusal::kRedisUnavailable;
+          Add(counters_.refused, 1);
+        }
+        out_->Send(from, std::move(ack));
+      });
+}
+
+bool RedisRooms::HoldJoin(int from, mesh::JoinReq& req) {
+  if (!MustHold(req.room)) return false;
+  follows_[req.room].held.push_back(Held{from, mesh::Message(std::move(req))});
+  return true;
+}
+
+bool RedisRooms::HoldHistory(int from, mesh::HistoryReq& req) {
+  if (!MustHold(req.room)) return false;
+  follows_[req.room].held.push_back(Held{from, mesh::Message(std::move(req))});
+  return true;
+}
+
+// True when an ask for the room must wait for its copy to be in step (the caller then holds it).
+bool RedisRooms::MustHold(const std::string& room) {
+  auto it = follows_.find(room);
+  if (it != follows_.end() && (it->second.releasing || (it->second.in_step && !it->second.syncing)))
+    return false;
+  // Redis cannot be reached: answer from the copy now; when the link is back the subscription
+  // (kept while the room has viewers) brings the copy, and the viewers, in step.
+  if (!subscriber_->Ready(room) || !sequencer_->LinkOf(room)->Ready()) return false;
+  Want(room);
+  Follow& f = follows_[room];
+  if (f.held.size() >= kMaxHeld) return false;
+  if (f.subscribed && !f.syncing) Sync(room);  // not in step after a failed read: try again now
+  return true;
+}
+
+void RedisRooms::Want(const std::string& room) {
+  if (follows_.contains(room)) return;
+  follows_.emplace(room, Follow{});
+  subscriber_->Want(room);
+}
+
+void RedisRooms::ViewersChanged(std::string_view room, uint64_t online) {
+  const std::string name(room);
+  if (online > 0) return Want(name);
+  auto it = follows_.find(name);
+  if (it != follows_.end() && !it->second.releasing) Settle(name);
+}
+
+// A followed room nobody waits for and nobody views here is let go (unsubscribed).
+void RedisRooms::Settle(const std::string& room) {
+  auto it = follows_.find(room);
+  if (it == follows_.end()) return;
+  const Follow& f = it->second;
+  const room::OwnerRoom* r = owner_->Rooms().Find(room);
+  if ((r && r->Online() > 0) || !f.held.empty() || f.syncing) return;
+  follows_.erase(it);
+  subscriber_->Drop(room);
+}
+
+void RedisRooms::OnSubscribed(std::string_view room) {
+  const std::string name(room);
+  auto it = follows_.find(name);
+  if (it == follows_.end()) return;
+  it->second.subscribed = true;
+  Sync(name);
+}
+
+void RedisRooms::OnEvent(std::string_view room, const StoredEvent& ev) {
+  Add(counters_.received, 1);
+  auto it = follows_.find(std::string(room));
+  if (it == follows_.end()) return;
+  Follow& f = it->second;
+  room::OwnerRoom* r = owner_->Rooms().Find(room);
+  if (f.syncing || !f.in_step || !r) {
+    if (f.early.size() < kMaxEarly) f.early.emplace(ev.seq, ev);
+    // Subscribed but not in step: an earlier read failed (Redis stalled or gone meanwhile).
+    // Read again now, or these viewers would wait for the next join or reconnect.
+    if (!f.syncing && f.subscribed) Sync(it->first);
+    return;
+  }
+  if (ev.epoch == r->Epoch() && ev.seq <= r->LastSeq()) return;  // a double
+  if (ev.epoch != r->Epoch() || ev.seq > r->LastSeq() + 1) {
+    // A hole (a message lost on the way) or a new epoch: repair from the stream.
+    f.early.emplace(ev.seq, ev);
+    return Sync(it->first);
+  }
+  Apply(r, ev);
+}
+
+void RedisRooms::Sync(const std::string& room) {
+  Follow& f = follows_[room];
+  if (f.syncing) {
+    f.again = true;
+    return;
+  }
+  f.syncing = true;
+  RedisLink* link = sequencer_->LinkOf(room);
+  const std::string meta = RoomMetaKey(room);
+  const std::string epoch = NewEpoch();
+  const uint64_t deadline = loop_->NowMs() + opt_.deadline_ms;
+  // A room Redis does not know yet gets its epoch now, so every node answers joins with it.
+  const std::string_view create[] = {"HSETNX", meta, "epoch", epoch};
+  link->Command(create, deadline, nullptr);
+  const std::string_view head[] = {"HMGET", meta, "epoch", "seq"};
+  link->Command(head, deadline, [this, room](const Reply& r) { OnHead(room, r); });
+}
+
+void RedisRooms::OnHead(const std::string& room, const Reply& rep) {
+  if (!follows_.contains(room)) return;
+  if (rep.kind != Reply::kArray || rep.elements.size() != 2 ||
+      rep.elements[0].kind != Reply::kString || rep.elements[0].str.empty()) {
+    return FinishSync(room, false);
+  }
+  room::OwnerRoom* r = owner_->Rooms().GetOrCreate(room);
+  if (!r) return FinishSync(room, false);
+  if (r->Epoch() != rep.elements[0].str) r->ResetEpoch(rep.elements[0].str);
+  ReadFrom(room, r->LastSeq());
+}
+
+void RedisRooms::ReadFrom(const std::string& room, uint64_t after) {
+  Add(counters_.reads, 1);
+  sequencer_->Read(room, after, kReadPage, [this, room](bool ok, std::vector<StoredEvent> events) {
+    OnRead(room, ok, std::move(events));
+  });
+}
+
+void RedisRooms::OnRead(const std::string& room, bool ok, std::vector<StoredEvent> events) {
+  if (!follows_.contains(room)) return;
+  room::OwnerRoom* r = owner_->Rooms().Find(room);
+  if (!ok || !r) return FinishSync(room, false);
+  for (const StoredEvent& ev : events) {
+    if (ev.epoch == r->Epoch()) Apply(r, ev);
+  }
+  if (events.size() == kReadPage) return ReadFrom(room, r->LastSeq());
+  FinishSync(room, true);
+}
+
+void RedisRooms::FinishSync(const std::string& room, bool ok) {
+  Follow& f = follows_[room];
+  f.syncing = false;
+  if (ok && f.again) {
+    f.again = false;
+    return Sync(room);
+  }
+  f.again = false;
+  room::OwnerRoom* r = owner_->Rooms().Find(room);
+  if (ok && r) {
+    // What the channel brought meanwhile, in seq order; the stream had most of it already.
+    for (const auto& [seq, ev] : f.early) {
+      if (ev.epoch == r->Epoch()) Apply(r, ev);
+    }
+    f.in_step = true;
+    Add(counters_.repairs, 1);
+  } else {
+    RC_WARN(loop_->ShardId(),
+            "redis: room %s not brought in step (Redis unreachable); "
+            "answering from this node's copy until it is back",
+            room.c_str());
+    f.in_step = false;
+  }
+  f.early.clear();
+  Release(room);
+}
+
+// Events come in seq order; a seq past a hole the stream no longer holds (trimmed by MAXLEN)
+// is told to viewers as a gap.
+void RedisRooms::Apply(room::OwnerRoom* r, const StoredEvent& ev) {
+  if (ev.seq <= r->LastSeq()) return;
+  if (ev.seq > r->LastSeq() + 1) {
+    const uint64_t from = r->LastSeq() + 1;
+    owner_->Deliver(r, room::SequencedMsg{ev.seq - 1, room::GapJson(r->Name(), from, ev.seq - 1),
+                                          loop_->NowMs(), room::kEvLost, from});
+  }
+  room::SequencedMsg m;
+  if (!DecodeMessage(ev.payload, ev.seq, r->Epoch(), &m)) {
+    RC_WARN(loop_->ShardId(), "redis: room %s seq %llu: malformed event, told as a gap",
+            r->Name().c_str(), static_cast<unsigned long long>(ev.seq));
+    m = room::SequencedMsg{ev.seq, room::GapJson(r->Name(), ev.seq, ev.seq), 0, room::kEvLost,
+                           ev.seq};
+  }
+  m.sequenced_ms = loop_->NowMs();
+  owner_->Deliver(r, std::move(m));
+}
+
+void RedisRooms::Release(const std::string& room) {
+  Follow& f = follows_[room];
+  std::vector<Held> held;
+  held.swap(f.held);
+  f.releasing = true;
+  for (Held& h : held) {
+    if (auto* j = std::get_if<mesh::JoinReq>(&h.ask)) owner_->OnJoin(h.from, *j);
+    if (auto* q = std::get_if<mesh::HistoryReq>(&h.ask)) owner_->OnHistory(h.from, *q);
+  }
+  follows_[room].releasing = false;
+  Settle(room);
+}
+
+}  // namespace roomcast::cluster

@@ -1,0 +1,125 @@
+// --redis on one shard: the rooms this shard owns, numbered by Redis and followed through it.
+// It runs on the shard's own io_uring loop (its links are loop connections; nothing here has a
+// thread or a lock). Per Redis instance the shard holds one command link (the publish scripts,
+// pipelined, and stream reads) and one pub/sub link (the channels of the rooms it owns that have
+// viewers here). docs/cluster.md tells the whole story; in short:
+//   - Submit: the owner accepted a message; one EVALSHA numbers it in Redis (Sequencer), and the
+//     sender's ack carries Redis's seq (or `unavailable`, within --redis deadline).
+//   - A room is *followed* while it has viewers here (or asks wait for it): subscribed to its
+//     channel; once Redis confirms the subscription the owner's copy of the room is brought in
+//     step from the stream (HMGET epoch and seq, XRANGE after the copy's last seq), and then every
+//     channel message with the next seq is delivered (OwnerService::Deliver). A message with a
+//     later seq (a hole) or of another epoch starts a repair from the stream; an older one is a
+//     double and is dropped. Joins and history asks wait while the copy is not in step (unless
+//     Redis cannot be reached: then they are answered from the copy, and the reconnect repairs).
+//   - After a reconnect every followed room is subscribed again and repaired the same way.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/redis_address.h"
+#include "cluster/redis_link.h"
+#include "cluster/sequencer.h"
+#include "cluster/subscriber.h"
+#include "owner/event_log.h"
+#include "owner/owner_service.h"
+#include "owner/room_sequencing.h"
+
+namespace roomcast::cluster {
+
+struct ClusterOptions {
+  std::vector<base::RedisAddress> addrs;
+  uint32_t history = 1000;     // the room streams' MAXLEN
+  uint32_t dedup_secs = 300;   // a cid is remembered in Redis this long
+  uint32_t deadline_ms = 800;  // a send not numbered by then is refused (and never numbered)
+};
+
+// Counters /metrics reads (relaxed; written by this shard only).
+struct ClusterCounters {
+  std::atomic<uint64_t>* received;    // channel messages
+  std::atomic<uint64_t>* publishes;   // publish scripts sent
+  std::atomic<uint64_t>* refused;     // sends refused unavailable
+  std::atomic<uint64_t>* reads;       // XRANGE reads
+  std::atomic<uint64_t>* repairs;     // rooms brought in step
+  std::atomic<uint64_t>* subscribed;  // rooms followed now (gauge)
+  std::atomic<uint64_t>* deduplicated;
+};
+
+class RedisRooms final : public owner::RoomSequencing {
+ public:
+  RedisRooms(io::Loop* loop, const ClusterOptions& opt, owner::OwnerService* owner,
+             owner::Outbox* out, ClusterCounters counters);
+  RedisRooms(const RedisRooms&) = delete;
+  RedisRooms& operator=(const RedisRooms&) = delete;
+
+  // The loop handler's plumbing: true when the connection (or connect token) is a Redis link's.
+  bool OnConnected(uint32_t token, io::ConnId c, int res);
+  bool OnRecv(io::ConnId c, std::span<const uint8_t> bytes);
+  bool OnPeerGone(io::ConnId c);
+  bool OnClosed(io::ConnId c);
+  // Starts the links (first call), sends batched subscriptions, runs the links' deadlines and
+  // reconnects; returns how long the loop may sleep (ms).
+  uint32_t BeforeSleep(uint64_t now_ms);
+  // At drain: closes every link.
+  void Stop();
+
+  // owner::RoomSequencing
+  void Submit(int from, room::OwnerRoom* r, const room::PublishInput& in,
+              mesh::AckReply&& ack) override;
+  bool HoldJoin(int from, mesh::JoinReq& req) override;
+  bool HoldHistory(int from, mesh::HistoryReq& req) override;
+  void ViewersChanged(std::string_view room, uint64_t online) override;
+
+ private:
+  struct Held {
+    int from;
+    mesh::Message ask;
+  };
+  struct Follow {
+    bool in_step = false;     // the copy holds every event up to what the channel brings next
+    bool syncing = false;     // a stream read is under way
+    bool releasing = false;   // held asks are being answered
+    bool subscribed = false;  // Redis confirmed the channel's subscription
+    bool again = false;       // asked to sync while syncing: read the stream once more after
+    std::vector<Held> held;
+    std::map<uint64_t, StoredEvent>
+        early;  // channel messages that came before the copy was in step
+  };
+
+  RedisLink* LinkOf(io::ConnId c);
+  bool MustHold(const std::string& room);
+  void Want(const std::string& room);
+  void Settle(const std::string& room);
+  void OnSubscribed(std::string_view room);
+  void OnEvent(std::string_view room, const StoredEvent& ev);
+  void Sync(const std::string& room);
+  void OnHead(const std::string& room, const Reply& r);
+  void ReadFrom(const std::string& room, uint64_t after);
+  void OnRead(const std::string& room, bool ok, std::vector<StoredEvent> events);
+  void FinishSync(const std::string& room, bool ok);
+  void Apply(room::OwnerRoom* r, const StoredEvent& ev);
+  void Release(const std::string& room);
+  std::string NewEpoch();
+
+  io::Loop* loop_;
+  ClusterOptions opt_;
+  owner::OwnerService* owner_;
+  owner::Outbox* out_;
+  ClusterCounters counters_;
+  std::vector<std::unique_ptr<RedisLink>> links_;  // commands [0, n), pub/sub [n, 2n)
+  std::unique_ptr<Sequencer> sequencer_;
+  std::unique_ptr<Subscriber> subscriber_;
+  std::unordered_map<std::string, Follow> follows_;
+  uint64_t epoch_counter_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace roomcast::cluster
