@@ -27,7 +27,7 @@ for pair in $(seq "$PAIRS"); do
   for size in 100 1000; do
     for mode in plain deflate; do
       PORT=$((19300 + RANDOM % 300))
-      "$BIN" --listen 127.0.0.1:$PORT --shards 2 --dev-auth --rate-limit off --max-conns 40000 --max-text 2000 \
+      "$BIN" --listen 127.0.0.1:$PORT --shards 2 --dev-auth --rate-limit off --max-conns 40000 --max-text 2000 --deflate on \
         >/dev/null 2>&1 &
       PID=$!
       sleep 0.5

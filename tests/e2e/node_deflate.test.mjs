@@ -39,7 +39,7 @@ const chatText = (n, seed) => {
 };
 
 test('ws negotiates permessage-deflate and round-trips compressed messages', async () => {
-  const srv = await new Server(['--max-text', '2000'], 1).start();
+  const srv = await new Server(['--deflate', 'on', '--max-text', '2000'], 1).start();
   const clients = [];
   try {
     // threshold 0: the client compresses every message it sends.

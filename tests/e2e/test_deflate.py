@@ -21,7 +21,8 @@ from rcutil import (HOST, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT, client_frame, clo
 
 TAIL = b"\x00\x00\xff\xff"
 OFFER = "permessage-deflate; client_max_window_bits"
-LONG_TEXTS = ("--max-text", "2000")  # 1-KB chat texts (the default limit is 500 code points)
+ON = ("--deflate", "on")  # off by default (docs/performance.md)
+LONG_TEXTS = ("--deflate", "on", "--max-text", "2000")  # 1-KB chat texts (the default limit is 500 code points)
 ANSWER = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
 
 
@@ -152,7 +153,7 @@ def big_text(n: int, seed: int = 0) -> str:
     (["x-webkit-deflate-frame"], False),
 ])
 def test_negotiation_variants_never_fail_the_upgrade(roomcast, offers, accepted):
-    srv = roomcast(shards=1)
+    srv = roomcast(*ON, shards=1)
 
     async def go():
         ws = await DeflateWS.connect(srv.port, "/ws?room=neg", offers)
@@ -302,7 +303,7 @@ def test_compressed_client_messages(roomcast):
 
 
 def test_compression_bomb_is_closed_with_1009(roomcast):
-    srv = roomcast("--max-frame", "65536", shards=1)
+    srv = roomcast(*ON, "--max-frame", "65536", shards=1)
 
     async def go():
         ws = await _joined(srv, "bomb")
@@ -326,7 +327,7 @@ def test_compression_bomb_is_closed_with_1009(roomcast):
 
 
 def test_corrupt_stream_is_1007_and_rsv1_without_deflate_is_1002(roomcast):
-    srv = roomcast(shards=1)
+    srv = roomcast(*ON, shards=1)
 
     async def go():
         ws = await _joined(srv, "bad")
@@ -351,19 +352,24 @@ def test_corrupt_stream_is_1007_and_rsv1_without_deflate_is_1002(roomcast):
     run(go(), 20)
 
 
-@pytest.mark.parametrize("how", ["flag", "env"])
-def test_deflate_off(roomcast, how):
-    if how == "flag":
-        srv = roomcast("--deflate", "off", shards=1)
+@pytest.mark.parametrize("how", ["default", "flag", "env"])
+def test_deflate_off_and_on(roomcast, how):
+    if how == "default":  # off: the offer is ignored, RSV1 stays a protocol error
+        srv, on = roomcast(shards=1), False
+    elif how == "flag":
+        srv, on = roomcast("--deflate", "off", shards=1), False
     else:
-        srv = roomcast(shards=1, env={**os.environ, "ROOMCAST_DEFLATE": "off"})
+        srv, on = roomcast(shards=1, env={**os.environ, "ROOMCAST_DEFLATE": "on"}), True
 
     async def go():
         ws = await _joined(srv, "off")
         try:
-            assert ws.extension is None
+            assert ws.extension == (ANSWER if on else None)
             await ws.send(deflate_message(b'{"op":"ping"}'), rsv1=True)
-            assert await ws.expect_close() == 1002
+            if on:
+                assert (await ws.recv_msg())[2]["type"] == "pong"
+            else:
+                assert await ws.expect_close() == 1002
         finally:
             await ws.close()
     run(go(), 15)
