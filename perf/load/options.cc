@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ws_client.h"
+
 namespace roomcast::load {
 
 namespace {
@@ -96,6 +98,12 @@ std::vector<Flag> FlagTable(Options* o) {
        "after publishing, wait at most this long for late deliveries (publish: late acks)"},
       {"connect-timeout", Kind::kDouble, &o->connect_timeout, 0.1, 600, kAll,
        "seconds a connection may take from connect() to its welcome frame (nchan: its 101)"},
+      {"deflate", Kind::kBool, &o->deflate, 0, 0, kAll,
+       "roomcast: every WebSocket offers permessage-deflate and inflates the compressed (RSV1) "
+       "frames it receives (zlib; the inflating is counted in this tool's CPU)"},
+      {"words", Kind::kBool, &o->words, 0, 0, kAll,
+       "pad message texts with chat-like words (compress like chat) instead of 'x' (compress "
+       "to almost nothing)"},
       {"json", Kind::kBool, &o->json, 0, 0, kAll, "also print the results as one JSON line"},
   };
 }
@@ -328,6 +336,8 @@ bool ResolveTarget(Options* opt) {
     std::fprintf(stderr, "roomcast-load: --url %s: %s\n", opt->url.c_str(), why.c_str());
     return false;
   }
+  opt->target.deflate = opt->deflate;
+  SetStampPadding(opt->words);
   if (opt->target_name == "roomcast") {
     opt->target.kind = TargetKind::kRoomcast;
   } else if (opt->target_name == "nchan") {

@@ -42,6 +42,7 @@ struct Target {
   std::string host_header;   // "127.0.0.1:8080", sent as Host:
   std::string path = "/ws";  // roomcast: the WebSocket path
   bool path_given = false;   // nchan: the URL's path, when given, prefixes /sub/ and /pub/
+  bool deflate = false;      // --deflate: upgrades offer permessage-deflate (roomcast)
 };
 
 struct Options {
@@ -59,6 +60,8 @@ struct Options {
   uint32_t publishers = 1;
   double rate = 100;     // messages per second, all publishers together
   uint32_t size = 100;   // text bytes per message
+  bool deflate = false;  // --deflate (copied into target.deflate)
+  bool words = false;    // --words: texts padded with chat-like words, not 'x'
   double duration = 10;  // seconds of measured publishing
   double warmup = 0;     // seconds of publishing before the measurement starts
   // connect

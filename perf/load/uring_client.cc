@@ -380,6 +380,15 @@ size_t UringClient::ScanInto(uint32_t id, std::string_view data, bool* ok) {
     switch (f.opcode) {
       case WsOpcode::kText:
         if (!f.fin) ++counters_.fragmented;
+        if (f.compressed) {
+          if (!inflater_.Inflate(f.payload, &inflated_)) {
+            bad = true;
+            return;
+          }
+          ++counters_.inflated;
+          handler_->OnText(id, inflated_);
+          return;
+        }
         handler_->OnText(id, f.payload);
         return;
       case WsOpcode::kPing: {

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "message_inflater.h"
 #include "options.h"
 #include "ws_client.h"
 
@@ -63,7 +64,8 @@ struct ClientCounters {
   uint64_t pings_answered = 0;
   uint64_t fragmented = 0;  // non-final or continuation frames (unexpected from roomcast)
   uint64_t sends = 0;
-  uint64_t enters = 0;  // io_uring_enter calls made by Poll
+  uint64_t enters = 0;    // io_uring_enter calls made by Poll
+  uint64_t inflated = 0;  // compressed (RSV1) messages inflated (--deflate)
 };
 
 class UringClient {
@@ -146,6 +148,8 @@ class UringClient {
   std::vector<Conn> conns_;
   std::vector<uint32_t> rearm_;  // connections whose multishot receive must be re-armed
   std::string scratch_;
+  MessageInflater inflater_;  // --deflate: RSV1 frames
+  std::string inflated_;
   uint32_t mask_seed_ = 0x9e3779b9u;
   ClientCounters counters_;
 };

@@ -2,6 +2,7 @@
 #include "ws_client.h"
 
 #include <cstring>
+#include <iterator>
 
 namespace roomcast::load {
 
@@ -61,7 +62,11 @@ std::string WebSocketUpgradeRequest(const Target& t, std::string_view request_ta
   r += t.host_header;
   r += "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-       "User-Agent: roomcast-load\r\n\r\n";
+       "User-Agent: roomcast-load\r\n";
+  if (t.deflate && t.kind == TargetKind::kRoomcast) {
+    r += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+  }
+  r += "\r\n";
   return r;
 }
 
@@ -111,6 +116,29 @@ void AppendSendOp(std::string* out, uint64_t send_ns, uint32_t pub, uint32_t cou
   *out += "\"}";
 }
 
+namespace {
+bool g_words = false;  // SetStampPadding: set before the workers start, read-only afterwards
+
+// Chat-like padding: words picked by a small hash of (pub, counter, position).
+void AppendWords(std::string* out, size_t n, uint32_t pub, uint32_t counter) {
+  static constexpr std::string_view kWords[] = {
+      "goal",   "what",    "a",    "shot",    "from",   "the",    "left", "wing",
+      "keeper", "had",     "no",   "chance",  "replay", "please", "lol",  "unreal",
+      "match",  "tonight", "ref",  "offside", "VAR",    "yes",    "come", "on",
+      "best",   "player",  "ever", "GG",      "hype",   "clip",   "that", "insane"};
+  uint32_t h = pub * 2654435761u ^ counter * 40503u;
+  const size_t end = out->size() + n;
+  while (out->size() < end) {
+    h = h * 1103515245u + 12345u;
+    out->append(kWords[(h >> 16) % std::size(kWords)]);
+    out->push_back(' ');
+  }
+  out->resize(end);
+}
+}  // namespace
+
+void SetStampPadding(bool words) { g_words = words; }
+
 void AppendStampText(std::string* out, uint64_t send_ns, uint32_t pub, uint32_t counter,
                      uint32_t text_bytes) {
   const size_t text_start = out->size();
@@ -122,7 +150,11 @@ void AppendStampText(std::string* out, uint64_t send_ns, uint32_t pub, uint32_t 
   AppendDecimal(out, counter);
   out->push_back(' ');
   const size_t stamp = out->size() - text_start;
-  if (stamp < text_bytes) out->append(text_bytes - stamp, 'x');
+  if (stamp < text_bytes && g_words) {
+    AppendWords(out, text_bytes - stamp, pub, counter);
+  } else if (stamp < text_bytes) {
+    out->append(text_bytes - stamp, 'x');
+  }
 }
 
 ServerKind Classify(std::string_view p) {

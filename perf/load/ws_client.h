@@ -38,8 +38,13 @@ enum class UpgradeStatus { kIncomplete, kSwitched, kRefused };
 // for a load tool talking to its own server; it must only be present).
 void AppendClientFrame(std::string* out, WsOpcode op, std::string_view payload, uint32_t mask_seed);
 
-// The stamp "t=<send_ns> p=<pub> n=<counter> " padded with 'x' to text_bytes (never shorter than
-// the stamp itself): the text of every message, whatever the target.
+// How AppendStampText pads: 'x' (the default), or chat-like words (--words), chosen from the
+// publisher and counter so that texts differ and compress as chat does. Set once before workers
+// start.
+void SetStampPadding(bool words);
+
+// The stamp "t=<send_ns> p=<pub> n=<counter> " padded (SetStampPadding) to text_bytes (never
+// shorter than the stamp itself): the text of every message, whatever the target.
 void AppendStampText(std::string* out, uint64_t send_ns, uint32_t pub, uint32_t counter,
                      uint32_t text_bytes);
 
@@ -74,6 +79,7 @@ struct ServerFrame {
   WsOpcode opcode;
   bool fin;
   std::string_view payload;
+  bool compressed = false;  // RSV1: a permessage-deflate message (payload is deflated)
 };
 
 // Calls on_frame for each whole frame at the start of buf and returns the bytes consumed; the
@@ -107,7 +113,7 @@ size_t ScanFrames(std::string_view buf, bool* bad, OnFrame&& on_frame) {
     }
     if (buf.size() - pos - header < len) break;
     on_frame(ServerFrame{static_cast<WsOpcode>(b0 & 0x0f), (b0 & 0x80) != 0,
-                         buf.substr(pos + header, static_cast<size_t>(len))});
+                         buf.substr(pos + header, static_cast<size_t>(len)), (b0 & 0x40) != 0});
     pos += header + static_cast<size_t>(len);
   }
   return pos;

@@ -19,6 +19,8 @@ struct Config {
   uint32_t history = 1000;              // messages kept per room
   uint32_t max_history_request = 1000;  // ?history=N is capped at this
   uint32_t max_frame = 65536;           // largest client WebSocket frame payload (bytes)
+  bool deflate = false;                 // permessage-deflate offered by clients is accepted
+  uint32_t deflate_min_bytes = 256;     // server messages larger than this may be compressed
   uint32_t max_conns = 100000;          // connections the whole server holds
   uint32_t max_conns_per_ip = 0;        // connections one peer address holds (0: no limit)
   uint32_t tick_ms = 5;                 // shortest interval between two flushes of a room

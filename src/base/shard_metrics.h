@@ -110,6 +110,13 @@ struct alignas(64) ShardMetrics : AnswerCounters {
   std::atomic<uint64_t> log_write_errors_total{0};
   std::atomic<uint64_t> access_log_write_errors_total{0};  // --access-log writes that failed
   std::atomic<uint64_t> access_log_dropped_total{0};       // lines over the shard's 1 MiB buffer
+  std::atomic<uint64_t> deflate_negotiated_total{0};       // upgrades that got permessage-deflate
+  std::atomic<uint64_t> deflate_declined_total{0};  // offers declined (upgrade went on plain)
+  std::atomic<uint64_t> deflate_batches_total{0};   // compressed twins of a batch built
+  std::atomic<uint64_t> deflate_calls_total{0};     // messages run through deflate
+  std::atomic<uint64_t> deflate_bytes_in_total{0};  // their bytes, and what came out
+  std::atomic<uint64_t> deflate_bytes_out_total{0};
+  std::atomic<uint64_t> inflate_messages_total{0};  // compressed client messages
   std::atomic<uint64_t> log_segments{0};
   std::atomic<uint64_t> log_disk_bytes{0};
   // Time from a group commit's write being submitted to it being written (and synced, with

@@ -275,7 +275,10 @@ ParseOutcome ParseFlag(const std::vector<Option>& opts, int argc, char** argv, i
     return ParseOutcome::kExitUsage;
   }
   if (!has_value && found->kind == Kind::kBool) {
-    value = "on";  // a bare boolean flag switches it on
+    // `--flag on|off` as a separate word; a bare boolean flag switches it on.
+    const bool word = *i + 1 < argc && (std::string_view(argv[*i + 1]) == "on" ||
+                                        std::string_view(argv[*i + 1]) == "off");
+    value = word ? std::string_view(argv[++*i]) : std::string_view("on");
     has_value = true;
   }
   if (!has_value) {

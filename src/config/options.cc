@@ -12,6 +12,12 @@ std::vector<Option> Options(Config* c) {
        "largest ?history=N honoured, and the page size of a resume streamed in pages"},
       {"max-frame", Kind::kU32, &c->max_frame, 16, 16u << 20,
        "largest client WebSocket frame payload in bytes (larger: close 1009)"},
+      {"deflate", Kind::kBool, &c->deflate, 0, 1,
+       "on|off: accept permessage-deflate from WebSocket clients that offer it (each batch "
+       "compressed once per shard; docs/protocol.md, Compression)"},
+      {"deflate-min-bytes", Kind::kU32, &c->deflate_min_bytes, 0, 16u << 20,
+       "server messages larger than this many bytes are compressed for deflate clients (when "
+       "that makes them smaller)"},
       {"max-conns", Kind::kU32, &c->max_conns, 1, 100000000,
        "connections held by the whole server (more: 503)"},
       {"max-conns-per-ip", Kind::kU32, &c->max_conns_per_ip, 0, 100000000,

@@ -43,55 +43,94 @@ void EncodeBatch(ws::FrameWriter& writer, Framing framing, std::span<const Seque
   }
 }
 
-FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_view room,
-                         std::string_view epoch, std::span<const SequencedMsg> msgs,
-                         std::span<const SequencedMsg> recent_prio,
-                         std::span<const ViewerId> viewers, SlowPolicy policy,
-                         uint32_t max_queue_bytes, ViewerQueues& queues) {
-  FanoutResult res;
-  if (msgs.empty() || viewers.empty()) return res;
-  const uint64_t first = msgs.front().seq;
-  const uint64_t last = msgs.back().seq;
-  std::string bytes;
-  EncodeBatch(writer, framing, msgs, &bytes, epoch);
-  SharedBuf* buf = SharedBuf::Make(std::move(bytes), first, last);
+namespace {
+
+// What the fan-out of one batch needs besides the buffer, for every viewer list it serves.
+struct BatchTarget {
+  ws::FrameWriter& writer;
+  Framing framing;
+  std::string_view room;
+  std::string_view epoch;
+  std::span<const SequencedMsg> recent_prio;
+  SlowPolicy policy;
+  uint32_t max_queue_bytes;
+  ViewerQueues& queues;
+};
+
+// Queues buf on every viewer, applying the slow-viewer policy.
+void QueueOnViewers(const BatchTarget& t, SharedBuf* buf, std::span<const ViewerId> viewers,
+                    FanoutResult* res) {
+  const uint64_t first = buf->tag_first;
+  const uint64_t last = buf->tag_last;
   const size_t size = buf->bytes.size();
-  res.bytes = size;
   for (ViewerId v : viewers) {
     // The bound limits a backlog: an empty queue takes a batch of any size.
-    const uint32_t queued = queues.QueuedBytes(v);
-    if (queued == 0 || queued + size <= max_queue_bytes) {
-      queues.Enqueue(v, buf);
-      ++res.delivered;
+    const uint32_t queued = t.queues.QueuedBytes(v);
+    if (queued == 0 || queued + size <= t.max_queue_bytes) {
+      t.queues.Enqueue(v, buf);
+      ++res->delivered;
       continue;
     }
-    if (policy == SlowPolicy::kClose) {
-      queues.CloseSlow(v);
-      ++res.closed;
+    if (t.policy == SlowPolicy::kClose) {
+      t.queues.CloseSlow(v);
+      ++res->closed;
       continue;
     }
     // Skip ahead: drop what is still queued and say which seqs this viewer will not get.
     uint64_t dropped_first = 0, dropped_last = 0;
-    if (queues.DropUnsent(v, &dropped_first, &dropped_last) > max_queue_bytes) {
+    if (t.queues.DropUnsent(v, &dropped_first, &dropped_last) > t.max_queue_bytes) {
       // Over the bound with what may not be dropped (its own acks and replies, e.g. a client
       // that sends without reading): skipping ahead cannot help.
-      queues.CloseSlow(v);
-      ++res.closed;
+      t.queues.CloseSlow(v);
+      ++res->closed;
       continue;
     }
     const uint64_t from = dropped_first ? std::min(dropped_first, first) : first;
     std::string frame;
-    EncodeObject(writer, framing, "gap", last, GapJson(room, from, last), &frame, epoch);
+    EncodeObject(t.writer, t.framing, "gap", last, GapJson(t.room, from, last), &frame, t.epoch);
     // The priority events the gap covers still go out (no SSE id: the gap's id is the latest).
-    for (const SequencedMsg& p : recent_prio) {
+    for (const SequencedMsg& p : t.recent_prio) {
       if (p.seq >= from && p.seq <= last)
-        EncodeObject(writer, framing, EventType(p), 0, p.json, &frame, epoch);
+        EncodeObject(t.writer, t.framing, EventType(p), 0, p.json, &frame, t.epoch);
     }
     // Tagged with the range it stands for, so that a later skip over it widens the range.
     SharedBuf* g = SharedBuf::Make(std::move(frame), from, last);
-    queues.Enqueue(v, g);
+    t.queues.Enqueue(v, g);
     g->Unref();
-    ++res.skipped;
+    ++res->skipped;
+  }
+}
+
+}  // namespace
+
+FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_view room,
+                         std::string_view epoch, std::span<const SequencedMsg> msgs,
+                         std::span<const SequencedMsg> recent_prio,
+                         std::span<const ViewerId> viewers, SlowPolicy policy,
+                         uint32_t max_queue_bytes, ViewerQueues& queues, DeflateLane deflate) {
+  FanoutResult res;
+  const bool compressed =
+      framing == Framing::kWebSocket && deflate.deflater != nullptr && !deflate.viewers.empty();
+  if (msgs.empty() || (viewers.empty() && !compressed)) return res;
+  std::string bytes;
+  EncodeBatch(writer, framing, msgs, &bytes, epoch);
+  SharedBuf* buf = SharedBuf::Make(std::move(bytes), msgs.front().seq, msgs.back().seq);
+  res.bytes = buf->bytes.size();
+  const BatchTarget target{writer, framing,         room,  epoch, recent_prio,
+                           policy, max_queue_bytes, queues};
+  QueueOnViewers(target, buf, viewers, &res);
+  if (compressed) {
+    // Once per batch, never per viewer: every compressed viewer shares the twin.
+    SharedBuf* twin = buf;
+    std::string z;
+    if (ws::DeflateFrames(buf->bytes, *deflate.deflater, &z)) {
+      twin = SharedBuf::Make(std::move(z), buf->tag_first, buf->tag_last);
+      res.twin = true;
+    } else {
+      twin->Ref();
+    }
+    QueueOnViewers(target, twin, deflate.viewers, &res);
+    twin->Unref();
   }
   buf->Unref();
   return res;

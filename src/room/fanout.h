@@ -15,6 +15,7 @@
 #include "base/shared_buf.h"
 #include "room/room_owner.h"
 #include "room/room_replica.h"
+#include "ws/deflate.h"
 #include "ws/ws_frame.h"
 
 namespace roomcast::room {
@@ -42,6 +43,16 @@ struct FanoutResult {
   uint64_t skipped = 0;    // viewers that skipped ahead with a gap
   uint64_t closed = 0;     // viewers closed for being slow
   uint64_t bytes = 0;      // size of the shared batch buffer
+  bool twin = false;       // a compressed twin was built (DeflateLane)
+};
+
+// The WebSocket viewers that negotiated permessage-deflate, and the shard's compressor. Their
+// batch is the compressed twin of the plain one (ws::DeflateFrames: built once, from the plain
+// bytes, and shared by all of them), or the plain one itself when no frame was worth
+// compressing. Gap notices to them stay plain (RSV1 clear is valid on such a connection).
+struct DeflateLane {
+  std::span<const ViewerId> viewers;
+  ws::SharedDeflater* deflater = nullptr;
 };
 
 // Appends the frames (or events) of msgs to *out: priority events first, then ordinary ones,
@@ -68,11 +79,12 @@ void EncodeObject(ws::FrameWriter& writer, Framing framing, std::string_view typ
 // Builds the batch of msgs once and queues it on every viewer, applying the slow-viewer policy.
 // A viewer that skips ahead gets a gap notice followed by the priority events inside the gap
 // (from recent_prio, the room's recent priority events on this shard, this batch's included):
-// the priority lane is never dropped.
+// the priority lane is never dropped. `deflate` (WebSocket only): viewers that get the
+// compressed twin instead, under the same policy.
 FanoutResult FanOutBatch(ws::FrameWriter& writer, Framing framing, std::string_view room,
                          std::string_view epoch, std::span<const SequencedMsg> msgs,
                          std::span<const SequencedMsg> recent_prio,
                          std::span<const ViewerId> viewers, SlowPolicy policy,
-                         uint32_t max_queue_bytes, ViewerQueues& queues);
+                         uint32_t max_queue_bytes, ViewerQueues& queues, DeflateLane deflate = {});
 
 }  // namespace roomcast::room

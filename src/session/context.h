@@ -23,6 +23,7 @@
 #include "room_client.h"
 #include "session_table.h"
 #include "ws/ws_frame.h"
+#include "ws_deflate.h"
 
 namespace roomcast::session {
 
@@ -170,6 +171,7 @@ struct Context {
   HeldInput& held;
   SessionTable table;
   ws::FrameWriter writer;
+  WsDeflate deflate{cfg, &metrics};  // permessage-deflate (--deflate)
   chat::ClientOpParser op_parser;
   chat::TextLimits text_limits;
   http::ParseLimits http_limits;

@@ -39,6 +39,7 @@ enum : uint8_t {
   kAwaitingAck = 1 << 1,  // an HTTP send waits for the owner's answer; input is held meanwhile
   kPinged = 1 << 2,       // a WebSocket ping is outstanding
   kClosingSess = 1 << 3,  // we decided to close; ignore further input
+  kDeflateSess = 1 << 4,  // a WebSocket that negotiated permessage-deflate (ws_deflate.h)
 };
 
 // Input that could not be handled yet: an incomplete HTTP head or WebSocket frame, held input
@@ -47,6 +48,7 @@ struct PendingInput {
   std::string input;
   std::string fragments;
   bool assembling = false;
+  bool compressed = false;  // the fragmented message is permessage-deflate compressed (RSV1)
   // An incomplete HTTP request is held: since shard clock second since_s, when its first bytes
   // came. It must be whole within --handshake-timeout-secs however slowly its bytes trickle in.
   bool partial_request = false;

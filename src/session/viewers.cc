@@ -202,9 +202,13 @@ void Viewers::FlushReplica(uint32_t idx) {
   for (const Framing f : {Framing::kWebSocket, Framing::kSse}) {
     const auto& viewers = f == Framing::kSse ? r.sse : r.viewers;
     if (viewers.empty()) continue;
+    // WebSocket viewers with permessage-deflate get the batch's compressed twin (ws_deflate.h).
+    const WsDeflate::Lists lists = f == Framing::kSse ? WsDeflate::Lists{viewers, {}}
+                                                      : ctx_.deflate.Split(viewers, ctx_.table);
     room::FanoutResult one =
-        room::FanOutBatch(ctx_.writer, f, r.name, r.epoch, r.pending, r.recent_prio, viewers,
-                          ctx_.cfg.slow_policy, ctx_.cfg.max_queue_bytes, ctx_.out);
+        room::FanOutBatch(ctx_.writer, f, r.name, r.epoch, r.pending, r.recent_prio, lists.plain,
+                          ctx_.cfg.slow_policy, ctx_.cfg.max_queue_bytes, ctx_.out, lists.lane);
+    ctx_.deflate.Count(one);
     res.delivered += one.delivered;
     res.skipped += one.skipped;
     res.closed += one.closed;

@@ -77,9 +77,11 @@ void WsSession::HandleUpgrade(ConnId c, const http::Request& req, AnswerForm a) 
   if (ctx_.draining)
     return ctx_.RespondError(c, a.Closing(), 503, "draining", "server is draining");
   if (ctx_.Authenticate(c, req, a) == Auth::kRefused) return;  // 401 before any upgrade
-  ctx_.out.EnqueueCopy(c, ws::UpgradeResponse(key));
+  const std::string extension = ctx_.deflate.Negotiate(req);   // never fails the upgrade
+  ctx_.out.EnqueueCopy(c, ws::UpgradeResponse(key, extension));
   ctx_.CountAnswer(c, 101);
   Session& s = ctx_.Sess(c);
+  if (!extension.empty()) s.flags |= kDeflateSess;
   s.kind = SessKind::kWsJoining;
   const uint32_t h =
       static_cast<uint32_t>(std::min<uint64_t>(p.history, ctx_.cfg.max_history_request));
@@ -88,7 +90,8 @@ void WsSession::HandleUpgrade(ConnId c, const http::Request& req, AnswerForm a) 
 
 size_t WsSession::Process(ConnId c, std::span<const uint8_t> data) {
   FrameSink sink(this, c);
-  ws::ParseResult r = reader_.Parse(data, sink);
+  const bool deflate = (ctx_.Sess(c).flags & kDeflateSess) != 0;
+  ws::ParseResult r = reader_.Parse(data, sink, deflate);
   if (r.error != ws::CloseCode::kNone) {
     const char* why =
         r.error == ws::CloseCode::kMessageTooBig ? "frame too large" : "protocol error";
@@ -185,10 +188,11 @@ bool WsSession::HandleFrame(ConnId c, const ws::Frame& f) {
         return false;
       }
       if (f.fin) {
-        HandleText(c, f.payload);
+        HandleMessage(c, f.payload, f.compressed);
         return !(ctx_.Sess(c).flags & kClosingSess);
       }
       SessionTable::Pending(s).assembling = true;
+      s.pending->compressed = f.compressed;
       s.pending->fragments.assign(f.payload);
       return true;
     case ws::Opcode::kContinuation: {
@@ -205,11 +209,25 @@ bool WsSession::HandleFrame(ConnId c, const ws::Frame& f) {
       std::string whole = std::move(s.pending->fragments);
       s.pending->fragments.clear();
       s.pending->assembling = false;
-      HandleText(c, whole);
+      HandleMessage(c, whole, s.pending->compressed);
       return !(ctx_.Sess(c).flags & kClosingSess);
     }
   }
   return true;
+}
+
+void WsSession::HandleMessage(ConnId c, std::string_view payload, bool compressed) {
+  if (!compressed) return HandleText(c, payload);
+  // RFC 7692: inflated by the shard's one inflater, bounded by --max-frame like a plain message.
+  std::string text;
+  switch (ctx_.deflate.Inflate(payload, &text)) {
+    case ws::InflateStatus::kOk:
+      return HandleText(c, text);
+    case ws::InflateStatus::kTooBig:
+      return Close(c, ws::CloseCode::kMessageTooBig, "message too large once inflated");
+    case ws::InflateStatus::kBad:
+      return Close(c, ws::CloseCode::kInvalidPayload, "corrupt compressed message");
+  }
 }
 
 void WsSession::HandleText(ConnId c, std::string_view text) {

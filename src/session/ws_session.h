@@ -47,6 +47,8 @@ class WsSession {
   bool HandleFrame(ConnId c, const ws::Frame& f);
 
  private:
+  // A whole text message, inflated first when compressed (permessage-deflate).
+  void HandleMessage(ConnId c, std::string_view payload, bool compressed);
   void HandleText(ConnId c, std::string_view text);
   void HandleRefresh(ConnId c, std::string_view token);
   void HandleModerate(ConnId c, const chat::ModOp& op);

@@ -3,6 +3,8 @@
 
 #include <zlib.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <new>
 #include <stdexcept>
 
@@ -91,7 +93,9 @@ SharedDeflater::~SharedDeflater() {
 bool SharedDeflater::Compress(std::string_view payload, std::string* out) {
   if (payload.size() <= min_bytes_) return false;
   ++calls_;
-  deflateReset(z_);  // an empty window for every message: server_no_context_takeover
+  bytes_in_ += payload.size();
+  bytes_out_ += payload.size();  // corrected below when the compressed form is used
+  deflateReset(z_);              // an empty window for every message: server_no_context_takeover
   const size_t start = out->size();
   // Smaller than the payload or not worth it: at most payload.size() - 1 bytes, plus the tail
   // that is cut off again, plus room for zlib to report that it ran out.
@@ -109,7 +113,77 @@ bool SharedDeflater::Compress(std::string_view payload, std::string* out) {
     return false;
   }
   out->resize(start + produced - sizeof(kTail));  // RFC 7692 7.2.1: drop 00 00 ff ff
+  bytes_out_ -= payload.size() - (produced - sizeof(kTail));
   return true;
+}
+
+namespace {
+
+// One server frame at the start of `frames`: header size and payload length; false when the
+// bytes are not a whole, unmasked, final frame without RSV bits.
+bool ServerFrameAt(std::string_view frames, size_t* header, uint64_t* length) {
+  if (frames.size() < 2) return false;
+  const auto b0 = static_cast<uint8_t>(frames[0]);
+  const auto b1 = static_cast<uint8_t>(frames[1]);
+  if ((b0 & 0xF0) != 0x80 || (b1 & 0x80) != 0) return false;  // FIN, no RSV, unmasked
+  const uint8_t len7 = b1 & 0x7F;
+  const size_t extra = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+  if (frames.size() < 2 + extra) return false;
+  uint64_t len = len7;
+  if (extra != 0) {
+    len = 0;
+    for (size_t i = 0; i < extra; ++i) len = (len << 8) | static_cast<uint8_t>(frames[2 + i]);
+  }
+  *header = 2 + extra;
+  *length = len;
+  return len <= frames.size() - *header;
+}
+
+// A compressed frame's header: FIN, RSV1, the opcode, the payload length (minimal form).
+void AppendCompressedHeader(std::string* out, uint8_t opcode, size_t length) {
+  out->push_back(static_cast<char>(0xC0 | opcode));
+  if (length < 126) {
+    out->push_back(static_cast<char>(length));
+  } else if (length < 0x10000) {
+    out->push_back(static_cast<char>(126));
+    out->push_back(static_cast<char>(length >> 8));
+    out->push_back(static_cast<char>(length & 0xFF));
+  } else {
+    out->push_back(static_cast<char>(127));
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      out->push_back(static_cast<char>((static_cast<uint64_t>(length) >> shift) & 0xFF));
+    }
+  }
+}
+
+}  // namespace
+
+bool DeflateFrames(std::string_view frames, SharedDeflater& deflater, std::string* out) {
+  out->clear();
+  out->reserve(frames.size());
+  bool any = false;
+  std::string z;
+  while (!frames.empty()) {
+    size_t header = 0;
+    uint64_t length = 0;
+    if (!ServerFrameAt(frames, &header, &length)) {
+      std::fprintf(stderr, "roomcast deflate: a batch that is not whole server frames\n");
+      std::abort();
+    }
+    const std::string_view payload = frames.substr(header, length);
+    const uint8_t opcode = static_cast<uint8_t>(frames[0]) & 0x0F;
+    z.clear();
+    if ((opcode == 0x1 || opcode == 0x2) && deflater.Compress(payload, &z)) {
+      AppendCompressedHeader(out, opcode, z.size());
+      out->append(z);
+      any = true;
+    } else {
+      out->append(frames.substr(0, header + length));
+    }
+    frames.remove_prefix(header + length);
+  }
+  if (!any) out->clear();
+  return any;
 }
 
 SharedInflater::SharedInflater() : z_(new z_stream{}) {

@@ -1,5 +1,6 @@
-// permessage-deflate (RFC 7692) as roomcast uses it, built on zlib. Not wired into the sessions
-// yet (issue 12): this is the codec and the negotiation, with unit tests.
+// permessage-deflate (RFC 7692) as roomcast uses it, built on zlib: the negotiation, the codec
+// and the compressed twin of a batch of server frames (DeflateFrames). docs/protocol.md,
+// "Compression", says how the sessions and the fan-out use them.
 //
 // Negotiation: an offer is accepted with server_no_context_takeover AND client_no_context_takeover
 // in the answer (RFC 7692 7.1.1: a server may ask the client for the latter even when it was not
@@ -42,12 +43,26 @@ class SharedDeflater {
   // nothing and returns false (the message goes out plain, RSV1 clear).
   bool Compress(std::string_view payload, std::string* out);
   [[nodiscard]] uint64_t Calls() const { return calls_; }  // messages run through deflate
+  // Payload bytes run through deflate, and what came out of those calls (compressed bytes
+  // when used, else the payload's size: that message went out plain).
+  [[nodiscard]] uint64_t BytesIn() const { return bytes_in_; }
+  [[nodiscard]] uint64_t BytesOut() const { return bytes_out_; }
 
  private:
   z_stream_s* z_;
   size_t min_bytes_;
   uint64_t calls_ = 0;
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_ = 0;
 };
+
+// The compressed twin of a buffer of whole, unmasked, final server frames (a room's batch): each
+// text or binary frame that SharedDeflater::Compress takes is written with RSV1 and its
+// compressed payload, every other frame is copied as it is. Returns false (and *out is left
+// empty) when no frame was compressed: the plain buffer serves every viewer then. Aborts on
+// bytes that are not such frames (they are always our own).
+[[nodiscard]] bool DeflateFrames(std::string_view frames, SharedDeflater& deflater,
+                                 std::string* out);
 
 enum class InflateStatus { kOk, kTooBig, kBad };
 

@@ -16,6 +16,7 @@ namespace {
 
 constexpr uint8_t kFinBit = 0x80;
 constexpr uint8_t kRsvBits = 0x70;
+constexpr uint8_t kRsv1Bit = 0x40;
 constexpr uint8_t kOpcodeBits = 0x0F;
 constexpr uint8_t kMaskBit = 0x80;
 constexpr uint8_t kLength7Bits = 0x7F;
@@ -83,14 +84,17 @@ struct HeaderScan {
 // opcode, size limit), so that wslay only ever sees frames it will accept whole. Each check runs
 // as soon as the bytes it needs are present: an oversized frame is refused from its length field,
 // before its mask key or payload arrive.
-HeaderScan ScanHeader(std::span<const uint8_t> bytes, uint64_t max_payload) {
+HeaderScan ScanHeader(std::span<const uint8_t> bytes, uint64_t max_payload, bool deflate) {
   HeaderScan scan;
   if (bytes.size() < 2) return scan;
   const uint8_t b0 = bytes[0];
   const uint8_t b1 = bytes[1];
   const uint8_t opcode = b0 & kOpcodeBits;
   const uint8_t length7 = b1 & kLength7Bits;
-  if ((b0 & kRsvBits) != 0 || !IsKnownOpcode(opcode) || (b1 & kMaskBit) == 0) {
+  // RSV1 marks a compressed message: only with permessage-deflate, only on its first frame.
+  const bool rsv1_ok = deflate && (opcode == 0x1 || opcode == 0x2);
+  const uint8_t rsv_allowed = rsv1_ok ? kRsv1Bit : 0;
+  if ((b0 & kRsvBits & ~rsv_allowed) != 0 || !IsKnownOpcode(opcode) || (b1 & kMaskBit) == 0) {
     scan.error = CloseCode::kProtocolError;
     return scan;
   }
@@ -188,14 +192,15 @@ CloseCode FrameReader::ReadOneFrame(std::span<const uint8_t> bytes, Frame* frame
   in_ = nullptr;
   frame->opcode = static_cast<Opcode>(iocb.opcode);
   frame->fin = iocb.fin != 0;
+  frame->compressed = (iocb.rsv & 0x4) != 0;  // wslay: rsv = RSV1 << 2 | RSV2 << 1 | RSV3
   return CloseCode::kNone;
 }
 
-ParseResult FrameReader::Parse(std::span<const uint8_t> buf, FrameSink& sink) {
+ParseResult FrameReader::Parse(std::span<const uint8_t> buf, FrameSink& sink, bool deflate) {
   ParseResult result;
   while (result.consumed < buf.size()) {
     const std::span<const uint8_t> rest = buf.subspan(result.consumed);
-    const HeaderScan scan = ScanHeader(rest, max_payload_);
+    const HeaderScan scan = ScanHeader(rest, max_payload_, deflate);
     if (scan.error != CloseCode::kNone) {
       result.error = scan.error;
       break;
@@ -229,6 +234,15 @@ long FrameWriter::SendCallback(const uint8_t* data, size_t len, int /*flags*/, v
 }
 
 void FrameWriter::Append(std::string* out, Opcode opcode, std::string_view payload) {
+  AppendFrame(out, opcode, payload, WSLAY_RSV_NONE);
+}
+
+void FrameWriter::AppendCompressed(std::string* out, Opcode opcode, std::string_view payload) {
+  AppendFrame(out, opcode, payload, WSLAY_RSV1_BIT);
+}
+
+void FrameWriter::AppendFrame(std::string* out, Opcode opcode, std::string_view payload,
+                              uint8_t rsv) {
   const auto op = static_cast<uint8_t>(opcode);
   if (IsControl(op) && payload.size() > kMaxControlPayload) {
     Die("control frame payload longer than 125 bytes");
@@ -237,7 +251,7 @@ void FrameWriter::Append(std::string* out, Opcode opcode, std::string_view paylo
   out_ = out;
   wslay_frame_iocb iocb{};
   iocb.fin = 1;
-  iocb.rsv = WSLAY_RSV_NONE;
+  iocb.rsv = rsv;
   iocb.opcode = op;
   iocb.mask = 0;
   iocb.payload_length = payload.size();

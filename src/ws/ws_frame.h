@@ -41,6 +41,7 @@ enum class CloseCode : uint16_t {
 struct Frame {
   Opcode opcode;
   bool fin;
+  bool compressed = false;   // RSV1: the first frame of a permessage-deflate message
   std::string_view payload;  // unmasked; valid only during the OnFrame call
 };
 
@@ -72,7 +73,11 @@ class FrameReader {
   // bytes or fragmented, a close body of one byte or with a code no peer may send (RFC 6455 7.4).
   // A close reason that is not UTF-8: kInvalidPayload. Oversized payload: kMessageTooBig. Frames
   // before an error are delivered; a close frame reaches the sink only with a valid body.
-  [[nodiscard]] ParseResult Parse(std::span<const uint8_t> buf, FrameSink& sink);
+  // deflate: the connection negotiated permessage-deflate, so RSV1 is allowed on the first frame
+  // of a text or binary message (Frame::compressed); never on a continuation or control frame
+  // (RFC 7692 6.1), and RSV2/RSV3 never.
+  [[nodiscard]] ParseResult Parse(std::span<const uint8_t> buf, FrameSink& sink,
+                                  bool deflate = false);
 
  private:
   uint64_t max_payload_;
@@ -96,6 +101,8 @@ class FrameWriter {
 
   // Appends one unmasked, final server frame to *out.
   void Append(std::string* out, Opcode opcode, std::string_view payload);
+  // The same with RSV1 set: payload is a permessage-deflate compressed message (ws/deflate.h).
+  void AppendCompressed(std::string* out, Opcode opcode, std::string_view payload);
   // Appends a close frame carrying code and a reason (truncated to fit 125 bytes).
   void AppendClose(std::string* out, CloseCode code, std::string_view reason);
 
@@ -103,6 +110,7 @@ class FrameWriter {
   wslay_frame_context* ctx_ = nullptr;
   std::string* out_ = nullptr;
   static long SendCallback(const uint8_t* data, size_t len, int flags, void* user);
+  void AppendFrame(std::string* out, Opcode opcode, std::string_view payload, uint8_t rsv);
 };
 
 // Bytes of the header of an unmasked server frame with this payload length (2, 4 or 10).

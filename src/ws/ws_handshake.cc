@@ -67,7 +67,7 @@ bool IsValidClientKey(std::string_view client_key) {
   return last == 'A' || last == 'Q' || last == 'g' || last == 'w';
 }
 
-std::string UpgradeResponse(std::string_view client_key) {
+std::string UpgradeResponse(std::string_view client_key, std::string_view extra_headers) {
   std::string response;
   response.reserve(160);
   response.append(
@@ -76,7 +76,9 @@ std::string UpgradeResponse(std::string_view client_key) {
       "Connection: Upgrade\r\n"
       "Sec-WebSocket-Accept: ");
   response.append(AcceptKey(client_key));
-  response.append("\r\n\r\n");
+  response.append("\r\n");
+  response.append(extra_headers);
+  response.append("\r\n");
   return response;
 }
 

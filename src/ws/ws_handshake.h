@@ -13,7 +13,9 @@ namespace roomcast::ws {
 // A valid Sec-WebSocket-Key is the base64 of exactly 16 bytes (24 characters, "==" padded).
 [[nodiscard]] bool IsValidClientKey(std::string_view client_key);
 
-// The full "101 Switching Protocols" response for a valid key.
-[[nodiscard]] std::string UpgradeResponse(std::string_view client_key);
+// The full "101 Switching Protocols" response for a valid key; extra_headers: whole header
+// lines ("Name: value\r\n"), e.g. the accepted Sec-WebSocket-Extensions.
+[[nodiscard]] std::string UpgradeResponse(std::string_view client_key,
+                                          std::string_view extra_headers = {});
 
 }  // namespace roomcast::ws

@@ -63,6 +63,43 @@ TEST(Batch, EncodesByteExactUnmaskedFrames) {
   EXPECT_EQ(out, TextFrame(msgs[0].json) + TextFrame(msgs[1].json) + TextFrame(msgs[2].json));
 }
 
+// permessage-deflate viewers share one compressed twin, deflated once per message for all of
+// them (never per viewer); the plain viewers share the plain batch beside it.
+TEST(Batch, CompressedTwinOncePerBatchForEveryDeflateViewer) {
+  ws::FrameWriter w;
+  ws::SharedDeflater deflater(64);
+  FakeQueues q;
+  const std::vector<room::ViewerId> plain = {0, 1}, compressed = {2, 3, 4, 5, 6};
+  auto msgs = Msgs();  // one message over 64 bytes (seq 9)
+  FanoutResult r = FanOutBatch(w, Framing::kWebSocket, "r1", "", msgs, {}, plain, SlowPolicy::kSkip,
+                               1 << 20, q, {compressed, &deflater});
+  EXPECT_EQ(r.delivered, 7u);
+  EXPECT_TRUE(r.twin);
+  EXPECT_EQ(deflater.Calls(), 1u);
+  SharedBuf* base = q.got[0].at(0);
+  SharedBuf* twin = q.got[2].at(0);
+  EXPECT_NE(base, twin);
+  EXPECT_EQ(q.got[1].at(0), base);
+  for (room::ViewerId v : compressed) EXPECT_EQ(q.got[v].at(0), twin);
+  EXPECT_EQ(twin->tag_first, 7u);
+  EXPECT_EQ(twin->tag_last, 9u);
+  EXPECT_LT(twin->bytes.size(), base->bytes.size());
+  EXPECT_EQ(static_cast<uint8_t>(twin->bytes[0]), 0x81u);  // small frames stay plain
+  // Nothing worth compressing: the compressed viewers share the plain batch itself.
+  FakeQueues q2;
+  std::vector<room::SequencedMsg> small(msgs.begin(), msgs.begin() + 2);
+  r = FanOutBatch(w, Framing::kWebSocket, "r1", "", small, {}, plain, SlowPolicy::kSkip, 1 << 20,
+                  q2, {compressed, &deflater});
+  EXPECT_FALSE(r.twin);
+  EXPECT_EQ(q2.got[6].at(0), q2.got[0].at(0));
+  // Only compressed viewers: the batch is still built (the twin is made from it).
+  FakeQueues q3;
+  r = FanOutBatch(w, Framing::kWebSocket, "r1", "", msgs, {}, {}, SlowPolicy::kSkip, 1 << 20, q3,
+                  {compressed, &deflater});
+  EXPECT_EQ(r.delivered, 5u);
+  EXPECT_EQ(deflater.Calls(), 2u);
+}
+
 TEST(Batch, OneSharedBufferForEveryViewer) {
   ws::FrameWriter w;
   FakeQueues q;

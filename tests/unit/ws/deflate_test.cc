@@ -6,6 +6,10 @@
 #include <zlib.h>
 
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "ws/ws_frame.h"
 
 namespace roomcast::ws {
 namespace {
@@ -110,6 +114,54 @@ TEST(Deflate, BombIsStoppedAtTheBound) {
   EXPECT_EQ(in.Inflate(ZlibDeflate(exact + "z"), 65536, &out), InflateStatus::kTooBig);
 }
 
+// The twin of a batch: the large frames compressed with RSV1, the small one copied; a client
+// inflating each compressed frame on its own gets the plain batch's payloads back.
+TEST(Deflate, DeflateFramesBuildsTheCompressedTwinOfABatch) {
+  FrameWriter w;
+  std::string plain;
+  const std::string big1 = ChatJson(1000, 1), small = ChatJson(10, 2), big2 = ChatJson(70000, 3);
+  w.Append(&plain, Opcode::kText, big1);
+  w.Append(&plain, Opcode::kText, small);
+  w.Append(&plain, Opcode::kText, big2);
+  SharedDeflater d(256);
+  std::string twin;
+  ASSERT_TRUE(DeflateFrames(plain, d, &twin));
+  EXPECT_EQ(d.Calls(), 2u);  // the small frame is not run through deflate
+  EXPECT_LT(twin.size(), plain.size());
+  EXPECT_EQ(d.BytesIn(), big1.size() + big2.size());
+  std::vector<std::pair<bool, std::string>> got;
+  std::string_view rest = twin;
+  while (!rest.empty()) {
+    const auto b0 = static_cast<uint8_t>(rest[0]);
+    const auto b1 = static_cast<uint8_t>(rest[1]);
+    size_t h = 2;
+    uint64_t len = b1 & 0x7F;
+    if (len == 126) {
+      len = (static_cast<uint8_t>(rest[2]) << 8) | static_cast<uint8_t>(rest[3]);
+      h = 4;
+    } else if (len == 127) {
+      len = 0;
+      for (int i = 0; i < 8; ++i) len = (len << 8) | static_cast<uint8_t>(rest[2 + i]);
+      h = 10;
+    }
+    ASSERT_EQ(b0 & 0x8F, 0x81);
+    const std::string payload(rest.substr(h, len));
+    const bool rsv1 = (b0 & 0x40) != 0;
+    got.emplace_back(rsv1, rsv1 ? ZlibInflate(payload) : payload);
+    rest.remove_prefix(h + len);
+  }
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0], std::make_pair(true, big1));
+  EXPECT_EQ(got[1], std::make_pair(false, small));
+  EXPECT_EQ(got[2], std::make_pair(true, big2));
+  EXPECT_LT(d.BytesOut(), d.BytesIn());
+  // Nothing to compress: no twin, the plain batch serves everyone.
+  std::string only_small;
+  w.Append(&only_small, Opcode::kText, small);
+  EXPECT_FALSE(DeflateFrames(only_small, d, &twin));
+  EXPECT_TRUE(twin.empty());
+}
+
 TEST(Deflate, Negotiation) {
   const std::string yes =
       "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
@@ -134,6 +186,19 @@ TEST(Deflate, Negotiation) {
   EXPECT_EQ(NegotiateDeflate("permessage-deflate; foo"), "");
   EXPECT_EQ(NegotiateDeflate("x-webkit-deflate-frame"), "");
   EXPECT_EQ(NegotiateDeflate(""), "");
+  // Several offers (also from several header lines, joined by ','): the first acceptable one.
+  EXPECT_EQ(NegotiateDeflate("x-webkit-deflate-frame, permessage-deflate; client_max_window_bits"),
+            yes);
+  EXPECT_EQ(NegotiateDeflate("permessage-deflate; client_max_window_bits=abc, permessage-deflate; "
+                             "client_no_context_takeover"),
+            yes);
+  // Malformed: declined, never an error.
+  EXPECT_EQ(NegotiateDeflate("permessage-deflate; server_max_window_bits"), "");
+  EXPECT_EQ(NegotiateDeflate("permessage-deflate; server_max_window_bits=16"), "");
+  EXPECT_EQ(NegotiateDeflate("permessage-deflate; client_max_window_bits=\"15"), "");
+  EXPECT_EQ(NegotiateDeflate("permessage-deflate;;"), "");
+  EXPECT_EQ(NegotiateDeflate("permessage-deflatex"), "");
+  EXPECT_EQ(NegotiateDeflate(",,, ;"), "");
 }
 
 }  // namespace

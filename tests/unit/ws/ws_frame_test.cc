@@ -226,6 +226,44 @@ TEST(FrameReaderTest, ReservedBitsAreProtocolError) {
   }
 }
 
+// permessage-deflate (RFC 7692 6.1): RSV1 marks the first frame of a compressed data message;
+// on a continuation or control frame it is still an error, and RSV2/RSV3 always are.
+TEST(FrameReaderTest, Rsv1OnlyWithDeflateAndOnlyOnADataMessagesFirstFrame) {
+  class Sink final : public FrameSink {
+   public:
+    bool OnFrame(const Frame& f) override {
+      seen.push_back(f.compressed);
+      return true;
+    }
+    std::vector<bool> seen;
+  };
+  auto parse = [](std::string_view buf, bool deflate, Sink* sink) {
+    FrameReader reader(kMaxPayload);
+    return reader.Parse({reinterpret_cast<const uint8_t*>(buf.data()), buf.size()}, *sink, deflate);
+  };
+  Sink ok;
+  const std::string frames = ClientFrame(0xC1, "z") + Text("p") + ClientFrame(0x41, "a") +
+                             ClientFrame(0x80, "b") + ClientFrame(0xC2, "c");
+  EXPECT_EQ(parse(frames, true, &ok).error, CloseCode::kNone);
+  EXPECT_EQ(ok.seen, (std::vector<bool>{true, false, true, false, true}));
+  for (const uint8_t b0 : {0xC0, 0xC9, 0xCA, 0xC8, 0xA1, 0x91, 0xE1}) {
+    SCOPED_TRACE(b0);
+    Sink bad;
+    EXPECT_EQ(parse(ClientFrame(b0, "x"), true, &bad).error, CloseCode::kProtocolError);
+    EXPECT_TRUE(bad.seen.empty());
+  }
+  Sink off;  // not negotiated: RSV1 is a protocol error as before
+  EXPECT_EQ(parse(ClientFrame(0xC1, "x"), false, &off).error, CloseCode::kProtocolError);
+}
+
+TEST(FrameWriterTest, CompressedFrameHasRsv1) {
+  FrameWriter w;
+  std::string out;
+  w.AppendCompressed(&out, Opcode::kText, "abc");
+  EXPECT_EQ(out, std::string("\xC1\x03"
+                             "abc"));
+}
+
 TEST(FrameReaderTest, UnknownOpcodesAreProtocolError) {
   for (uint8_t op : {0x3, 0x4, 0x5, 0x6, 0x7, 0xB, 0xC, 0xD, 0xE, 0xF}) {
     SCOPED_TRACE(op);
