@@ -75,6 +75,8 @@ struct Config {
   RateLimit mod_rate_limit{100, 30};  // --mod-rate-limit
   uint32_t unique_window_secs = 600;  // --unique-window-secs (unique chat mode)
   bool no_demo = false;  // do not serve the demo page at / (the JS client is served all the same)
+  bool presence = true;  // --presence: distinct viewers, per-transport counts, rates and lag
+  uint32_t metrics_top_rooms = 10;  // --metrics-top-rooms: rooms with their own /metrics series
 };
 
 // kExitUsage: a bad flag or setting (exit 2); kExitInvalid: --check-config found a problem (exit

@@ -32,8 +32,9 @@ constexpr RefusalInfo kTable[] = {
     {"rate_limited", 429, "too many moderation acts in this room: wait before the next"},
     /* kNoSuchHeld */
     {"not_found", 404, "no such held message (allowed, denied or dropped after 10 minutes)"},
+    /* kNoSuchRoom */ {"not_found", 404, "no such room (no viewer and no message)"},
 };
-static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kNoSuchHeld) + 1,
+static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kNoSuchRoom) + 1,
               "one table row per Refusal");
 
 }  // namespace

@@ -34,6 +34,7 @@ enum class Refusal : uint8_t {
   kNotBanned,        // an unban of a user who is not banned in the room
   kTooManyActs,      // moderation acts in a room faster than the owner takes them (retry_ms)
   kNoSuchHeld,       // an allow or deny of a held message that is not (or no longer) held
+  kNoSuchRoom,       // GET /admin/rooms/R of a room its owner does not have
 };
 
 struct RefusalInfo {

@@ -119,6 +119,11 @@ std::vector<Option> OperationOptions(Config* c) {
        "N/S: the same for moderators, broadcasters and admins of the room; off = no limit"},
       {"unique-window-secs", Kind::kU32, &c->unique_window_secs, 1, 86400,
        "unique chat mode refuses a text sent in the room within this many seconds"},
+      {"presence", Kind::kBool, &c->presence, 0, 1,
+       "per-room distinct viewers (HyperLogLog), viewers per transport, message rate and fan-out "
+       "lag for GET /admin/rooms and /metrics (--presence=off: online counts only)"},
+      {"metrics-top-rooms", Kind::kU32, &c->metrics_top_rooms, 0, 100,
+       "rooms (the most viewers first) given their own roomcast_room_* series in /metrics"},
       {"no-demo", Kind::kBool, &c->no_demo, 0, 1,
        "do not serve the demo chat page at / (/roomcast.js and /roomcast.d.ts are still served)"},
       {"debug-stall", Kind::kBool, &c->debug_stall, 0, 1,

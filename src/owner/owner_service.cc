@@ -72,6 +72,7 @@ void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_
   const room::SequencedMsg& m = r->Sequence(in, /*visible=*/!log_->Deferred());
   OwnerCounters::Add(counters_.sequenced, 1);
   if (m.Prio()) OwnerCounters::Add(counters_.prio, 1);
+  if (opt_.presence) r->Stats().NoteMessage(now_mono_ms);
   ack.seq = m.seq;
   ack.id = r->MessageId(in.cid_taken ? std::string_view{} : req.cid, m.seq);
   log_->Append(r, m, req.user, req.cid, 0, req.ts_ms);
@@ -113,7 +114,7 @@ void OwnerService::OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_
   log_->SendAfterWritten(from, std::move(ack));
 }
 
-void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
+void OwnerService::OnJoin(int from, mesh::JoinReq& req, uint64_t now_mono_ms) {
   mesh::JoinReply rep;
   rep.room = req.room;
   rep.to = req.to;
@@ -160,6 +161,10 @@ void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
           ? !rep.more
           : req.since != mesh::kNoSince && rep.history.empty() && rep.gap_to == 0 && !rep.reset;
   if (rep.counted) r->AddViewers(from, 1);
+  if (opt_.presence) {
+    r->Stats().NoteViewer(req.viewer, now_mono_ms);
+    if (rep.counted) r->Stats().AddViewers(req.mode, 1);
+  }
   // A viewer catching up is not counted yet, but will be: `online` includes it, as for a join.
   rep.online = r->Online() + (rep.more ? 1 : 0);
   out_->Send(from, std::move(rep));
@@ -169,6 +174,7 @@ void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
 void OwnerService::OnLeave(int from, const mesh::LeaveReq& req) {
   if (room::OwnerRoom* r = rooms_.Find(req.room)) {
     r->RemoveViewers(from, req.count);
+    if (opt_.presence) r->Stats().RemoveViewers(req.mode, req.count);
     ReclaimIfEmpty(r);
   }
 }
@@ -239,6 +245,7 @@ uint64_t OwnerService::SequenceAllowed(room::OwnerRoom* r, HeldMsg&& m, int64_t 
   (void)dedup_.Admit(r->Name(), m.user, m.cid, ts_ms, r->LastSeq() + 1);
   const room::SequencedMsg& ev = r->Sequence(in, /*visible=*/!log_->Deferred());
   OwnerCounters::Add(counters_.sequenced, 1);
+  if (opt_.presence) r->Stats().NoteMessage(mono_ms);
   log_->Append(r, ev, m.user, m.cid, 0, ts_ms);
   Forward(r, ev);
   return ev.seq;

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/shard_metrics.h"
 #include "mesh/messages.h"
 #include "owner/event_log.h"
 #include "owner/moderation.h"
@@ -32,6 +33,7 @@ struct OwnerOptions {
   uint64_t dedup_ms = 300000;
   size_t dedup_max = 100000;
   room::ModPolicy mod_policy;  // --rate-limit, --mod-rate-limit, --unique-window-secs
+  bool presence = true;        // --presence: distinct viewers and room stats (room_stats.h)
 };
 
 // Counters another thread may read (/metrics), owned by the caller (the server points them at
@@ -75,10 +77,17 @@ class OwnerService {
   // SIGHUP: new rate limits and unique-chat window, from the next message on.
   void SetModPolicy(const room::ModPolicy& p) { moderator_.Rules().SetPolicy(p); }
   // A viewer joins (or a long-poll asks what follows its cursor): answered with a JoinReply.
-  void OnJoin(int from, mesh::JoinReq& req);
+  // now_mono_ms: CLOCK_MONOTONIC (the distinct-viewer window).
+  void OnJoin(int from, mesh::JoinReq& req, uint64_t now_mono_ms = 0);
   void OnLeave(int from, const mesh::LeaveReq& req);
   // A page of history (seq order): answered with a HistoryReply, at once.
   void OnHistory(int from, const mesh::HistoryReq& req);
+  // GET /admin/rooms/R and /admin/rooms?top=N (room_report.cc): answered with a RoomStatsReply.
+  void OnRoomStats(int from, const mesh::RoomStatsReq& req, uint64_t now_mono_ms);
+  // A viewer shard's fan-out lag for the rooms it serves (room_report.cc).
+  void OnLagReport(int from, const mesh::LagReport& rep, uint64_t now_mono_ms);
+  // This shard's top rooms by online, for /metrics (room_report.cc).
+  [[nodiscard]] std::vector<TopRoom> TopRooms(size_t n, uint64_t now_mono_ms);
 
   // Start-up replay (owner_restore.cc), in log order: every record, each damaged range met, then
   // EndRestore once. Returns the rooms owned.
@@ -94,6 +103,8 @@ class OwnerService {
   void SendLatest(int from, const room::OwnerRoom& r, mesh::HistoryReply&& rep);
   void Forward(room::OwnerRoom* r, const room::SequencedMsg& m);
   void ReclaimIfEmpty(room::OwnerRoom* r);
+  // One room's report object (GET /admin/rooms/R) with its sort keys.
+  mesh::RoomStatsRow ReportOf(room::OwnerRoom& r, uint64_t now_mono_ms);
   static uint64_t UserTag(std::string_view user);
   // For Moderator (its acts retract and sequence like the owner does).
   friend class Moderator;

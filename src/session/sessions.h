@@ -49,6 +49,8 @@ class Sessions final : public HeldInput {
   void OnShadowEcho(const mesh::ShadowEcho& echo);
   void OnAnswer(mesh::JoinReply& rep);
   void OnAnswer(mesh::HistoryReply& rep);
+  // One shard's part of GET /admin/rooms?top=N (answered when the last part is in).
+  void OnAnswer(mesh::RoomStatsReply& rep);
   void OnForward(mesh::ForwardMsg& fwd);
 
   // The clock: whole seconds since start (idle limits); once a second, the sweep (timeouts,
