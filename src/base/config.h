@@ -82,6 +82,8 @@ struct Config {
   uint32_t reaction_window_ms = 1000;  // --reaction-window-ms: one `reactions` event per window
   uint32_t state_interval_ms = 2000;   // --state-interval-ms: presence `state` at most this often
   bool no_demo = false;  // do not serve the demo page at / (the JS client is served all the same)
+  bool presence = true;  // --presence: distinct viewers, per-transport counts, rates and lag
+  uint32_t metrics_top_rooms = 10;  // --metrics-top-rooms: rooms with their own /metrics series
 };
 
 // kExitUsage: a bad flag or setting (exit 2); kExitInvalid: --check-config found a problem (exit

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/histogram.h"
 
@@ -52,6 +53,17 @@ struct AnswerCounters {
   static void Add(std::atomic<uint64_t>& c, uint64_t n) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
+};
+
+// One of a shard's busiest rooms as their owner (by online), with the numbers of GET
+// /admin/rooms/R; /metrics shows the top --metrics-top-rooms of all shards (bounded label
+// cardinality).
+struct TopRoom {
+  std::string room;
+  uint64_t online = 0, unique_5m = 0, unique_total = 0;
+  double msgs_per_s = 0;
+  uint64_t viewers[3] = {};  // ws, sse, longpoll
+  uint32_t lag_ms_p99 = 0;
 };
 
 struct alignas(64) ShardMetrics : AnswerCounters {
@@ -132,6 +144,8 @@ struct alignas(64) ShardMetrics : AnswerCounters {
     std::string timeout;
   };
   std::atomic<std::shared_ptr<const HotPollRooms>> hot_poll_rooms;
+  // This shard's busiest rooms as their owner (TopRoom), rebuilt once a second, swapped in whole.
+  std::atomic<std::shared_ptr<const std::vector<TopRoom>>> top_rooms;
 
   // Time from sequencing on the owner to the batch being queued on this shard's viewers, per
   // message, in ms.

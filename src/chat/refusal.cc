@@ -36,8 +36,9 @@ constexpr RefusalInfo kTable[] = {
     {"unavailable", 503, "the shared message store (Redis) cannot be reached: not sent"},
     /* kNotShared */
     {"unavailable", 503, "not available with --redis yet (docs/cluster.md)"},
+    /* kNoSuchRoom */ {"not_found", 404, "no such room (no viewer and no message)"},
 };
-static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kNotShared) + 1,
+static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kNoSuchRoom) + 1,
               "one table row per Refusal");
 
 }  // namespace

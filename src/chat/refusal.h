@@ -36,6 +36,7 @@ enum class Refusal : uint8_t {
   kNoSuchHeld,        // an allow or deny of a held message that is not (or no longer) held
   kRedisUnavailable,  // --redis: Redis cannot be reached (or answered too late): not sequenced
   kNotShared,         // --redis: an act not yet shared across nodes (docs/cluster.md)
+  kNoSuchRoom,        // GET /admin/rooms/R of a room its owner does not have
 };
 
 struct RefusalInfo {

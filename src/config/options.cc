@@ -137,6 +137,11 @@ std::vector<Option> OperationOptions(Config* c) {
       {"state-interval-ms", Kind::kU32, &c->state_interval_ms, 0, 60000,
        "a room's `state` event with its online count goes out at most this often, when the "
        "count changed; 0 = only when the modes change"},
+      {"presence", Kind::kBool, &c->presence, 0, 1,
+       "per-room distinct viewers (HyperLogLog), viewers per transport, message rate and fan-out "
+       "lag for GET /admin/rooms and /metrics (--presence=off: online counts only)"},
+      {"metrics-top-rooms", Kind::kU32, &c->metrics_top_rooms, 0, 100,
+       "rooms (the most viewers first) given their own roomcast_room_* series in /metrics"},
       {"no-demo", Kind::kBool, &c->no_demo, 0, 1,
        "do not serve the demo chat page at / (/roomcast.js and /roomcast.d.ts are still served)"},
       {"debug-stall", Kind::kBool, &c->debug_stall, 0, 1,

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -26,7 +27,7 @@ struct ReplyTo {
 
 // How a join is served. A long-poll "join" asks for what follows a cursor; the owner counts it
 // as a viewer only when it will be parked (nothing newer yet).
-enum class JoinMode : uint8_t { kWs, kSse, kPoll };
+using JoinMode = room::Transport;  // kWs, kSse, kPoll
 
 inline constexpr uint64_t kNoSince = UINT64_MAX;  // a join without a resume
 
@@ -132,6 +133,9 @@ struct JoinReq {
   // A stream resume's next page: the viewer has every priority event up to this seq (from
   // JoinReply::prio_sent_upto); 0 for a first join.
   uint64_t prio_sent_upto = 0;
+  // The viewer's key for the room's distinct-viewer count: room::HashItem of the user name, or
+  // of the connection (shard, slot, generation) for an anonymous viewer; 0: none.
+  uint64_t viewer = 0;
 };
 
 // Owner -> viewer's shard.
@@ -160,6 +164,7 @@ struct JoinReply {
 struct LeaveReq {
   std::string room;
   uint32_t count = 1;
+  JoinMode mode = JoinMode::kWs;  // how they were served (the per-transport counts)
 };
 
 // Requester's shard -> owner: a page of what the room keeps after seq `after`
@@ -190,9 +195,44 @@ struct HistoryReply {
   std::string reactions = "{}";          // the last reactions window's counts (snapshots only)
 };
 
-using Message =
-    std::variant<PublishReq, RetractReq, ModerateReq, AckReply, ForwardMsg, ShadowEcho, JoinReq,
-                 JoinReply, LeaveReq, HistoryReq, HistoryReply, ReactReq, RoomEvent>;
+// Admin's shard -> owner(s): GET /admin/rooms/R (`room` set: to its owner, answered with an
+// AckReply whose body is the room's report, or kNoSuchRoom) or GET /admin/rooms?top=N&by=
+// (`room` empty: to every shard, each answering a RoomStatsReply with its own top N).
+enum class RoomOrder : uint8_t { kOnline, kMsgs };
+struct RoomStatsReq {
+  std::string room;
+  uint32_t top = 0;
+  RoomOrder by = RoomOrder::kOnline;
+  ReplyTo to;
+  uint8_t cors = 0;
+  uint32_t gather = 0;  // the asking shard's, returned as is
+};
+
+// One room's report ({"room","online",...}) and its sort keys.
+struct RoomStatsRow {
+  std::string room;
+  uint64_t online = 0;
+  double msgs_per_s = 0;
+  std::string json;
+};
+
+// Owner -> admin's shard: one shard's top rooms (best first, at most `top`).
+struct RoomStatsReply {
+  ReplyTo to;
+  uint8_t cors = 0;
+  uint32_t gather = 0;
+  std::vector<RoomStatsRow> rows;
+};
+
+// Viewer shard -> owner, about once a second: the p99 fan-out lag (ms) of each of the owner's
+// rooms this shard delivered to since its last report.
+struct LagReport {
+  std::vector<std::pair<std::string, uint32_t>> rooms;
+};
+
+using Message = std::variant<PublishReq, RetractReq, ModerateReq, AckReply, ForwardMsg, ShadowEcho,
+                             JoinReq, JoinReply, LeaveReq, HistoryReq, HistoryReply, ReactReq,
+                             RoomEvent, RoomStatsReq, RoomStatsReply, LagReport>;
 
 // A Message in a ring: the Item owns it through ptr (kind 1). Pack moves it to the heap; Unpack
 // takes ownership back (null for an item that carries no Message).

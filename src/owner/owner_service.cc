@@ -74,6 +74,7 @@ void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_
   const room::SequencedMsg& m = r->Sequence(in, /*visible=*/!log_->Deferred());
   OwnerCounters::Add(counters_.sequenced, 1);
   if (m.Prio()) OwnerCounters::Add(counters_.prio, 1);
+  if (opt_.presence) r->Stats().NoteMessage(now_mono_ms);
   ack.seq = m.seq;
   ack.id = r->MessageId(in.cid_taken ? std::string_view{} : req.cid, m.seq);
   log_->Append(r, m, req.user, req.cid, 0, req.ts_ms);
@@ -108,7 +109,7 @@ void OwnerService::OnTurn(uint64_t now_mono_ms) {
   now_ms_ = now_mono_ms;
   if (now_mono_ms < pulse_.NextDueMs()) return;
   for (Pulse::DueEvent& ev : pulse_.Due(now_mono_ms)) {
-    const room::OwnerRoom* r = rooms_.Find(ev.room);
+    room::OwnerRoom* r = rooms_.Find(ev.room);
     if (r == nullptr) continue;  // reclaimed meanwhile: nobody to tell
     if (ev.json.empty()) {
       if (pulse_.Announce(ev.room, r->Online(), now_mono_ms)) {
@@ -120,11 +121,15 @@ void OwnerService::OnTurn(uint64_t now_mono_ms) {
   }
 }
 
-std::string OwnerService::StateJson(const room::OwnerRoom& r) {
+std::string OwnerService::StateJson(room::OwnerRoom& r) {
   std::string j = R"({"type":"state","room":)";
   json::AppendString(&j, r.Name());
   j += R"(,"online":)";
   json::AppendUint(&j, r.Online());
+  if (opt_.presence) {
+    j += R"(,"unique_5m":)";
+    json::AppendUint(&j, r.Stats().Unique5m(now_ms_));
+  }
   j += R"(,"modes":)";
   j += moderator_.Rules().ModesJsonOf(r.Name());
   j += '}';
@@ -190,8 +195,9 @@ void OwnerService::OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_
   log_->SendAfterWritten(from, std::move(ack));
 }
 
-void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
+void OwnerService::OnJoin(int from, mesh::JoinReq& req, uint64_t now_mono_ms) {
   if (sequencing_ && sequencing_->HoldJoin(from, req)) return;
+  if (now_mono_ms == 0) now_mono_ms = now_ms_;  // a join held for Redis, replayed later
   mesh::JoinReply rep;
   rep.room = req.room;
   rep.to = req.to;
@@ -239,6 +245,10 @@ void OwnerService::OnJoin(int from, mesh::JoinReq& req) {
           : req.since != mesh::kNoSince && rep.history.empty() && rep.gap_to == 0 && !rep.reset;
   if (rep.counted) r->AddViewers(from, 1);
   if (sequencing_) sequencing_->ViewersChanged(r->Name(), r->Online());
+  if (opt_.presence) {
+    r->Stats().NoteViewer(req.viewer, now_mono_ms);
+    if (rep.counted) r->Stats().AddViewers(req.mode, 1);
+  }
   // A viewer catching up is not counted yet, but will be: `online` includes it, as for a join.
   rep.online = r->Online() + (rep.more ? 1 : 0);
   if (rep.counted) {  // a long-poll is told no count (nor any presence state)
@@ -254,6 +264,7 @@ void OwnerService::OnLeave(int from, const mesh::LeaveReq& req) {
     r->RemoveViewers(from, req.count);
     pulse_.NoteOnline(r->Name(), now_ms_, r->Online(), 0);
     if (sequencing_) sequencing_->ViewersChanged(r->Name(), r->Online());
+    if (opt_.presence) r->Stats().RemoveViewers(req.mode, req.count);
     ReclaimIfEmpty(r);
   }
 }
@@ -326,6 +337,7 @@ uint64_t OwnerService::SequenceAllowed(room::OwnerRoom* r, HeldMsg&& m, int64_t 
   (void)dedup_.Admit(r->Name(), m.user, m.cid, ts_ms, r->LastSeq() + 1);
   const room::SequencedMsg& ev = r->Sequence(in, /*visible=*/!log_->Deferred());
   OwnerCounters::Add(counters_.sequenced, 1);
+  if (opt_.presence) r->Stats().NoteMessage(mono_ms);
   log_->Append(r, ev, m.user, m.cid, 0, ts_ms);
   Forward(r, ev);
   return ev.seq;

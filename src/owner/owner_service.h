@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/shard_metrics.h"
 #include "mesh/messages.h"
 #include "owner/event_log.h"
 #include "owner/moderation.h"
@@ -35,6 +36,7 @@ struct OwnerOptions {
   size_t dedup_max = 100000;
   room::ModPolicy mod_policy;  // --rate-limit, --mod-rate-limit, --unique-window-secs
   PulseOptions pulse;          // reactions and presence state
+  bool presence = true;        // --presence: distinct viewers and room stats (room_stats.h)
 };
 
 // Counters another thread may read (/metrics), owned by the caller (the server points them at
@@ -91,13 +93,21 @@ class OwnerService {
   void OnTurn(uint64_t now_mono_ms);
   // When OnTurn next has something to send (UINT64_MAX: nothing pending).
   [[nodiscard]] uint64_t NextDueMs() const { return pulse_.NextDueMs(); }
-  // The room's `state` object now: online count and modes.
-  [[nodiscard]] std::string StateJson(const room::OwnerRoom& r);
+  // The room's presence `state` object now: online count, distinct viewers (unique_5m, with
+  // --presence) and modes.
+  [[nodiscard]] std::string StateJson(room::OwnerRoom& r);
   // A viewer joins (or a long-poll asks what follows its cursor): answered with a JoinReply.
-  void OnJoin(int from, mesh::JoinReq& req);
+  // now_mono_ms: CLOCK_MONOTONIC (the distinct-viewer window).
+  void OnJoin(int from, mesh::JoinReq& req, uint64_t now_mono_ms = 0);
   void OnLeave(int from, const mesh::LeaveReq& req);
   // A page of history (seq order): answered with a HistoryReply, at once.
   void OnHistory(int from, mesh::HistoryReq& req);
+  // GET /admin/rooms/R and /admin/rooms?top=N (room_report.cc): answered with a RoomStatsReply.
+  void OnRoomStats(int from, const mesh::RoomStatsReq& req, uint64_t now_mono_ms);
+  // A viewer shard's fan-out lag for the rooms it serves (room_report.cc).
+  void OnLagReport(int from, const mesh::LagReport& rep, uint64_t now_mono_ms);
+  // This shard's top rooms by online, for /metrics (room_report.cc).
+  [[nodiscard]] std::vector<TopRoom> TopRooms(size_t n, uint64_t now_mono_ms);
 
   // Start-up replay (owner_restore.cc), in log order: every record, each damaged range met, then
   // EndRestore once. Returns the rooms owned.
@@ -117,6 +127,8 @@ class OwnerService {
   void SendRoomEvent(const room::OwnerRoom& r, std::string_view type, std::string json,
                      uint64_t online = 0);
   void ReclaimIfEmpty(room::OwnerRoom* r);
+  // One room's report object (GET /admin/rooms/R) with its sort keys.
+  mesh::RoomStatsRow ReportOf(room::OwnerRoom& r, uint64_t now_mono_ms);
   static uint64_t UserTag(std::string_view user);
   // For Moderator (its acts retract and sequence like the owner does).
   friend class Moderator;

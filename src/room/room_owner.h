@@ -21,6 +21,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "room/room_stats.h"
+
 namespace roomcast::room {
 
 // The shard that owns a room (FNV-1a of the id, modulo the shard count).
@@ -168,6 +170,14 @@ class OwnerRoom {
   // Shards that have viewers now.
   [[nodiscard]] const std::vector<uint32_t>& PerShard() const { return per_shard_; }
 
+  // The operators' numbers (GET /admin/rooms/R): distinct viewers, viewers per transport, the
+  // message rate and the fan-out lag (room_stats.h); the owner keeps them up to date.
+  RoomStats& Stats() { return stats_; }
+  // Hot (automatic slow mode) and sampling now, for the same report: false until the hot-room
+  // work (room/hot_room.h) is wired into the owner.
+  [[nodiscard]] bool HotNow() const { return false; }
+  [[nodiscard]] bool SamplingNow() const { return false; }
+
  private:
   const SequencedMsg& Append(SequencedMsg m, bool visible);
   // History entry with this seq, or nullptr.
@@ -185,6 +195,7 @@ class OwnerRoom {
   std::deque<SequencedMsg> history_;  // seq order (holes possible after a damaged log)
   std::deque<SequencedMsg> prio_;     // priority events, seq order, at most prio_cap_
   std::vector<uint32_t> per_shard_;
+  RoomStats stats_;
 };
 
 class OwnerRooms {

@@ -48,6 +48,9 @@ struct Replica {
   uint64_t last_flush_ms = 0;
   bool dirty = false;
   bool in_use = false;
+  // Fan-out lag of this room's deliveries since the shard's last lag report (room_stats.h).
+  LagHistogram lag;
+  bool lag_listed = false;  // in the shard's list of rooms to report
 };
 
 struct PacingPolicy {

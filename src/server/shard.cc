@@ -67,6 +67,7 @@ owner::OwnerOptions OwnerOptionsOf(const Config& cfg, int shards) {
   o.pulse.reaction_window_ms = cfg.reaction_window_ms;
   o.pulse.state_interval_ms = cfg.state_interval_ms;
   o.pulse.react_rate = o.mod_policy.react_rate;
+  o.presence = cfg.presence;
   return o;
 }
 
@@ -149,6 +150,22 @@ int Shard::MeshRooms::OwnerOf(const std::string& room) const {
 
 void Shard::MeshRooms::SendTo(int owner, mesh::Message&& msg) {
   shard_.mesh_.Send(owner, mesh::Pack(std::move(msg)));
+}
+
+void Shard::MeshRooms::RoomStats(mesh::RoomStatsReq&& ask) {
+  if (!ask.room.empty()) return Send(ask.room, std::move(ask));
+  for (int s = 0; s < shard_.shared_->shards; ++s) SendTo(s, mesh::RoomStatsReq(ask));
+}
+
+void Shard::MeshRooms::ReportLag(mesh::LagReport&& rep) {
+  // One report per owner shard, naming only its rooms.
+  std::vector<mesh::LagReport> by_owner(static_cast<size_t>(shard_.shared_->shards));
+  for (auto& room : rep.rooms) {
+    by_owner[static_cast<size_t>(OwnerOf(room.first))].rooms.push_back(std::move(room));
+  }
+  for (size_t s = 0; s < by_owner.size(); ++s) {
+    if (!by_owner[s].rooms.empty()) SendTo(static_cast<int>(s), std::move(by_owner[s]));
+  }
 }
 
 std::string Shard::MeshRooms::RenderMetrics() { return shard_.RenderMetrics(); }
@@ -239,6 +256,7 @@ void Shard::OnTurn(uint64_t now_ms) {
     next_sweep_ms_ = now_ms + 1000;
     sessions_.OnSecond();
     owner_.OnSecond(static_cast<int64_t>(UnixSecondsNow() * 1000));
+    PublishTopRooms(now_ms);
   }
   if (now_ms >= next_metrics_ms_) {
     next_metrics_ms_ = now_ms + 250;
@@ -252,9 +270,12 @@ void Shard::HandleMessage(int from, mesh::Message& msg) {
                  [&](mesh::PublishReq& m) { owner_.OnPublish(from, m, now); },
                  [&](mesh::RetractReq& m) { owner_.OnRetract(from, m, now); },
                  [&](mesh::ModerateReq& m) { owner_.OnModerate(from, m, now); },
-                 [&](mesh::JoinReq& m) { owner_.OnJoin(from, m); },
+                 [&](mesh::JoinReq& m) { owner_.OnJoin(from, m, now); },
                  [&](mesh::LeaveReq& m) { owner_.OnLeave(from, m); },
                  [&](mesh::HistoryReq& m) { owner_.OnHistory(from, m); },
+                 [&](mesh::RoomStatsReq& m) { owner_.OnRoomStats(from, m, now); },
+                 [&](mesh::LagReport& m) { owner_.OnLagReport(from, m, now); },
+                 [&](mesh::RoomStatsReply& m) { sessions_.OnAnswer(m); },
                  [&](mesh::AckReply& m) { sessions_.OnAnswer(m); },
                  [&](mesh::JoinReply& m) { sessions_.OnAnswer(m); },
                  [&](mesh::HistoryReply& m) { sessions_.OnAnswer(m); },
@@ -264,6 +285,15 @@ void Shard::HandleMessage(int from, mesh::Message& msg) {
                  [&](mesh::RoomEvent& m) { sessions_.OnRoomEvent(m); },
              },
              msg);
+}
+
+void Shard::PublishTopRooms(uint64_t now_ms) {
+  const size_t n = cfg_.presence ? cfg_.metrics_top_rooms : 0;
+  // Nothing to show and nothing shown: no swap (most servers' quiet seconds).
+  if (n == 0 && !metrics_.top_rooms.load()) return;
+  std::vector<TopRoom> top = owner_.TopRooms(n, now_ms);
+  metrics_.top_rooms.store(
+      top.empty() ? nullptr : std::make_shared<const std::vector<TopRoom>>(std::move(top)));
 }
 
 void Shard::DiscardInFlight() {
@@ -295,7 +325,8 @@ void Shard::OnStopRequested() {
 
 std::string Shard::RenderMetrics() {
   PublishMetrics();  // our own figures are current; the others are at most 250 ms old
-  return RenderMetricsText(shared_->metrics.get(), shared_->shards, shared_->start_unix_s);
+  return RenderMetricsText(shared_->metrics.get(), shared_->shards, shared_->start_unix_s,
+                           cfg_.metrics_top_rooms);
 }
 
 void Shard::PublishMetrics() {

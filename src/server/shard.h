@@ -86,6 +86,8 @@ class Shard final : public io::LoopHandler {
     void Leave(mesh::LeaveReq&& ask) override { Send(ask.room, std::move(ask)); }
     void History(mesh::HistoryReq&& ask) override { Send(ask.room, std::move(ask)); }
     void React(mesh::ReactReq&& ask) override { Send(ask.room, std::move(ask)); }
+    void RoomStats(mesh::RoomStatsReq&& ask) override;
+    void ReportLag(mesh::LagReport&& rep) override;
     [[nodiscard]] bool LogWritable() const override;
     [[nodiscard]] bool DrainNoticed() const override;
     [[nodiscard]] std::string RenderMetrics() override;
@@ -118,6 +120,8 @@ class Shard final : public io::LoopHandler {
   void HandleMessage(int from, mesh::Message& msg);
   std::string RenderMetrics();  // GET /metrics (service/metrics_text.h)
   void PublishMetrics();
+  // Once a second: this shard's busiest owned rooms for /metrics (ShardMetrics::top_rooms).
+  void PublishTopRooms(uint64_t now_ms);
   // live_settings.cc: takes the settings SIGHUP changed (admin key, CORS list).
   void ApplyLiveSettings();
 

@@ -8,6 +8,7 @@
 
 #include "base/config.h"
 #include "process_metrics.h"
+#include "room_metrics.h"
 
 namespace roomcast::server {
 
@@ -269,7 +270,8 @@ void AppendSeries(std::string* out, int shards, const ShardMetrics* m) {
 
 }  // namespace
 
-std::string RenderMetricsText(const ShardMetrics* m, int shards, double start_unix_s) {
+std::string RenderMetricsText(const ShardMetrics* m, int shards, double start_unix_s,
+                              size_t top_rooms) {
   std::string out;
   out.reserve(16384);
   char line[256];
@@ -289,6 +291,7 @@ std::string RenderMetricsText(const ShardMetrics* m, int shards, double start_un
                   shards, m, &ShardMetrics::log_commit_us, 1e6);
   AppendLabelled(&out, shards, m);
   AppendHotPollRooms(&out, shards, m);
+  AppendTopRooms(&out, m, shards, top_rooms);
   AppendProcessMetrics(&out, start_unix_s);
   return out;
 }

@@ -4,6 +4,7 @@
 // relaxed atomics and the shards' published hot-room lists.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "base/shard_metrics.h"
@@ -11,7 +12,8 @@
 namespace roomcast::server {
 
 // metrics: one block per shard, `shards` of them. start_unix_s: when the process started.
+// top_rooms: the most rooms with roomcast_room_* series (--metrics-top-rooms).
 [[nodiscard]] std::string RenderMetricsText(const ShardMetrics* metrics, int shards,
-                                            double start_unix_s);
+                                            double start_unix_s, size_t top_rooms = 10);
 
 }  // namespace roomcast::server

@@ -111,6 +111,14 @@ void AdminSession::Handle(ConnId c, const http::Request& req, AnswerForm a, std:
     allowed += allowed.empty() ? "" : " or ";
     allowed += e.method;
   }
+  if (what.empty() && slash == std::string_view::npos) {  // GET /admin/rooms/R
+    if (req.method != "GET" && req.method != "HEAD") {
+      return ctx_.RespondError(c, a, 405, "method_not_allowed", "use GET");
+    }
+    if (!Authorized(c, req, a)) return;
+    if (!chat::IsValidRoomId(room)) return ctx_.RespondError(c, a, 400, "bad_request", kRoomRule);
+    return HandleRoomReport(c, room, a);
+  }
   if (!found && allowed.empty()) {
     return ctx_.RespondError(c, a, 404, "not_found", "no such endpoint");
   }

@@ -114,6 +114,7 @@ void HttpSession::HandleRequest(ConnId c, const http::Request& req, std::string_
     return ws_.HandleUpgrade(c, req, a);
   }
   if (path.substr(0, 13) == "/admin/rooms/") return admin_.Handle(c, req, a, body);
+  if (path == "/admin/rooms") return admin_.HandleTopRooms(c, req, a);
   if (path == "/admin/terms") return admin_.HandleGlobalTerms(c, req, a, body);
   if (ctx_.cfg.debug_stall && path == "/debug/stall") return HandleDebugStall(c, req, a);
   HandleRoom(c, req, a, body);

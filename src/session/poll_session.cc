@@ -198,7 +198,7 @@ void PollSession::FlushPollers(uint32_t idx) {
   ShardMetrics::Add(ctx_.metrics.deliveries_total, delivered);
   if (answered > 0) {
     rooms_.NoteParked(room, -static_cast<int32_t>(answered));
-    ctx_.rooms.Leave(mesh::LeaveReq{std::string(room), answered});
+    ctx_.rooms.Leave(mesh::LeaveReq{std::string(room), answered, mesh::JoinMode::kPoll});
   }
   // Requests pipelined behind the answered polls go on last: they may start new polls.
   for (ConnId c : resume) ctx_.held.ResumeHeldInput(c);
@@ -227,7 +227,7 @@ void PollSession::ExpirePolls(uint64_t now_ms) {
     const std::string room = reps.At(idx).name;
     const std::string epoch = reps.At(idx).epoch;
     RemoveParked(t.conn);
-    ctx_.rooms.Leave(mesh::LeaveReq{std::string(room), 1});
+    ctx_.rooms.Leave(mesh::LeaveReq{std::string(room), 1, mesh::JoinMode::kPoll});
     AnswerPoll(t.conn, p.tag, room, epoch, p.seq, {}, idx);
   }
 }
@@ -255,7 +255,7 @@ void PollSession::DrainPoll(ConnId c) {
   const std::string room = reps.At(idx).name;
   const std::string epoch = reps.At(idx).epoch;
   RemoveParked(c);
-  ctx_.rooms.Leave(mesh::LeaveReq{std::string(room), 1});
+  ctx_.rooms.Leave(mesh::LeaveReq{std::string(room), 1, mesh::JoinMode::kPoll});
   std::string bye = R"({"type":"bye","reconnect_ms":)";
   json::AppendUint(&bye, ctx_.cfg.bye_reconnect_ms);
   bye += '}';

@@ -19,6 +19,11 @@ class RoomClient {
   virtual void Leave(mesh::LeaveReq&& ask) = 0;        // not answered
   virtual void History(mesh::HistoryReq&& ask) = 0;    // answered with a HistoryReply
   virtual void React(mesh::ReactReq&& ask) = 0;        // answered only when refused (an AckReply)
+  // To the room's owner (ask.room set: answered with an AckReply) or to every shard (ask.room
+  // empty: each answers a RoomStatsReply).
+  virtual void RoomStats(mesh::RoomStatsReq&& ask) = 0;
+  // Fan-out lag of the rooms this shard serves, to their owners (not answered).
+  virtual void ReportLag(mesh::LagReport&& rep) = 0;
 
  protected:
   ~RoomClient() = default;

@@ -188,6 +188,10 @@ void Sessions::OnAnswer(mesh::HistoryReply& rep) {
   http_.OnHistoryReply(rep);
 }
 
+void Sessions::OnAnswer(mesh::RoomStatsReply& rep) {
+  if (std::optional<mesh::AckReply> ack = admin_.OnRoomStatsReply(rep)) OnAnswer(*ack);
+}
+
 void Sessions::OnForward(mesh::ForwardMsg& fwd) {
   if (!poll_.Rooms().Empty()) poll_.Rooms().NoteHead(fwd.room, fwd.msg.seq, ctx_.out.NowMs());
   viewers_.OnForward(fwd);
@@ -215,6 +219,7 @@ void Sessions::OnSecond() {
   const uint64_t now = ctx_.out.NowMs();
   poll_.Rooms().Sweep(now);
   poll_.Rooms().PublishHot(now, &ctx_.metrics);
+  viewers_.ReportLag();
   http_.SnapshotCache().Sweep(now);
   if (ctx_.clock_s >= next_heartbeat_s_) {  // a late sweep still sends it, never skips one
     next_heartbeat_s_ = ctx_.clock_s + ctx_.cfg.sse_heartbeat_secs;

@@ -49,6 +49,8 @@ class Sessions final : public HeldInput {
   void OnShadowEcho(const mesh::ShadowEcho& echo);
   void OnAnswer(mesh::JoinReply& rep);
   void OnAnswer(mesh::HistoryReply& rep);
+  // One shard's part of GET /admin/rooms?top=N (answered when the last part is in).
+  void OnAnswer(mesh::RoomStatsReply& rep);
   void OnForward(mesh::ForwardMsg& fwd);
   // An unsequenced event for every stream viewer of the room here (reactions, presence state).
   void OnRoomEvent(const mesh::RoomEvent& ev) { viewers_.Broadcast(ev); }

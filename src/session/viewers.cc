@@ -30,8 +30,17 @@ void Viewers::StartJoin(ConnId c, std::string_view room, uint32_t history, JoinM
   replicas_.At(idx).joining++;
   s.replica = idx;
   s.kind = JoiningKind(mode);
-  ctx_.rooms.Join(
-      mesh::JoinReq{std::string(room), {c, s.gen}, history, mode, since, std::string(epoch), tag});
+  mesh::JoinReq req{std::string(room), {c, s.gen}, history, mode, since, std::string(epoch), tag};
+  if (ctx_.cfg.presence) req.viewer = ViewerKey(c);
+  ctx_.rooms.Join(std::move(req));
+}
+
+uint64_t Viewers::ViewerKey(ConnId c) {
+  // A user is one viewer however many connections it has; an anonymous viewer is its connection
+  // (its name is made from shard, slot and generation). The prefixes keep a user named like an
+  // anonymous connection apart from it.
+  const bool user = ctx_.table.Profile(c) != nullptr;
+  return room::HashItem((user ? "u:" : "a:") + ctx_.table.UserName(c));
 }
 
 bool Viewers::OnJoinReply(const mesh::JoinReply& rep) {
@@ -47,7 +56,7 @@ bool Viewers::OnJoinReply(const mesh::JoinReply& rep) {
   Session& s = ctx_.Sess(rep.to.conn);
   if (s.gen != rep.to.gen || s.kind != JoiningKind(rep.mode) || (s.flags & kClosingSess)) {
     // The viewer left before the owner answered: undo the owner's count.
-    if (!refused && rep.counted) ctx_.rooms.Leave(mesh::LeaveReq{rep.room, 1});
+    if (!refused && rep.counted) ctx_.rooms.Leave(mesh::LeaveReq{rep.room, 1, rep.mode});
     if (s.gen == rep.to.gen) s.replica = room::kNoReplica;
     replicas_.ReleaseIfUnused(idx);
     return false;
@@ -134,7 +143,10 @@ void Viewers::LeaveReplica(ConnId c) {
   Session& s = ctx_.Sess(c);
   const uint32_t idx = s.replica;
   room::Replica& r = replicas_.At(idx);
-  ctx_.rooms.Leave(mesh::LeaveReq{r.name, 1});
+  const JoinMode mode = s.kind == SessKind::kSse          ? JoinMode::kSse
+                        : s.kind == SessKind::kPollParked ? JoinMode::kPoll
+                                                          : JoinMode::kWs;
+  ctx_.rooms.Leave(mesh::LeaveReq{r.name, 1, mode});
   s.replica = room::kNoReplica;
   replicas_.ReleaseIfUnused(idx);
 }
@@ -195,8 +207,15 @@ void Viewers::FlushReplica(uint32_t idx) {
     return;
   }
   const uint64_t now = ctx_.out.NowMs();
+  const auto audience = static_cast<uint32_t>(room::Replicas::Audience(r));
   for (const room::SequencedMsg& m : r.pending) {
-    ctx_.metrics.ObserveFanoutDelay(now > m.sequenced_ms ? now - m.sequenced_ms : 0);
+    const uint64_t lag = now > m.sequenced_ms ? now - m.sequenced_ms : 0;
+    ctx_.metrics.ObserveFanoutDelay(lag);
+    if (ctx_.cfg.presence) r.lag.Observe(lag, audience);  // per delivery
+  }
+  if (ctx_.cfg.presence && !r.lag_listed) {
+    r.lag_listed = true;
+    lag_rooms_.push_back(idx);
   }
   room::FanoutResult res;
   for (const Framing f : {Framing::kWebSocket, Framing::kSse}) {
@@ -219,6 +238,21 @@ void Viewers::FlushReplica(uint32_t idx) {
   ShardMetrics::Add(ctx_.metrics.slow_closes_total, res.closed);
   if (!r.pollers.empty()) polls_.FlushPollers(idx);  // may re-enter: handles held requests last
   replicas_.At(idx).pending.clear();
+}
+
+void Viewers::ReportLag() {
+  if (lag_rooms_.empty()) return;
+  mesh::LagReport rep;
+  for (const uint32_t idx : lag_rooms_) {
+    room::Replica& r = replicas_.At(idx);
+    if (!r.lag_listed) continue;  // released (and perhaps reused) since
+    r.lag_listed = false;
+    if (!r.in_use || r.lag.Empty()) continue;
+    rep.rooms.emplace_back(r.name, r.lag.P99());
+    r.lag.Clear();
+  }
+  lag_rooms_.clear();
+  if (!rep.rooms.empty()) ctx_.rooms.ReportLag(std::move(rep));
 }
 
 void Viewers::QueueCatchUpPage(const mesh::JoinReply& rep, bool sse, std::string out) {

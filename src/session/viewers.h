@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "catch_up.h"
 #include "context.h"
@@ -71,6 +72,9 @@ class Viewers {
   // The replica's batch: its pending events encoded once per framing and queued on its stream
   // viewers, then its parked polls answered (ParkedPolls); the pending list is emptied.
   void FlushReplica(uint32_t idx);
+  // Once a second: the p99 fan-out lag of each room delivered to since the last report, to the
+  // rooms' owners (room::RoomStats::NoteLag); one entry per such room, then forgotten.
+  void ReportLag();
 
   // Stream resumes in pages (catch_up.h).
   [[nodiscard]] bool CatchingUp(ConnId c) const { return catchups_.count(c) != 0; }
@@ -97,6 +101,9 @@ class Viewers {
   // Stream resumes catching up, by connection (one page in flight each at most).
   std::unordered_map<ConnId, CatchUp> catchups_;
   uint64_t catchup_queue_peak_ = 0;  // the largest send queue a page left behind (/metrics)
+  std::vector<uint32_t> lag_rooms_;  // replicas with lag observed since the last ReportLag
+  // The distinct-viewer key of a joining connection (mesh::JoinReq::viewer).
+  uint64_t ViewerKey(ConnId c);
 };
 
 }  // namespace roomcast::session

@@ -200,6 +200,7 @@ def test_presence_state_counts_every_shard_throttled(roomcast):
         last = states[-1][1]
         assert last["online"] == 11, states
         assert last["room"] == ROOM and "seq" not in last, last
+        assert last["unique_5m"] == 11, last  # ten users and the anonymous SSE viewer
         assert last["modes"]["slow_secs"] == 0, last
         # Throttled: 10 joins gave at most one state per interval.
         assert len(states) <= 4, states

@@ -122,5 +122,38 @@ TEST(MetricsText, HotPollRoomLinesAsPublished) {
             std::string::npos);
 }
 
+// Each shard publishes its own busiest rooms; the text shows the busiest `top` of all of them,
+// whole families, no shard label, counts printed exactly.
+TEST(MetricsText, TopRoomsOfAllShardsOnlyTheBusiestN) {
+  auto m = std::make_unique<ShardMetrics[]>(2);
+  auto room = [](std::string name, uint64_t online) {
+    TopRoom t;
+    t.room = std::move(name);
+    t.online = online;
+    t.unique_5m = 1234567;
+    t.msgs_per_s = 2.5;
+    t.viewers[1] = online;
+    t.lag_ms_p99 = 15;
+    return t;
+  };
+  m[0].top_rooms.store(std::make_shared<const std::vector<TopRoom>>(
+      std::vector<TopRoom>{room("a", 50), room("c", 5)}));
+  m[1].top_rooms.store(std::make_shared<const std::vector<TopRoom>>(
+      std::vector<TopRoom>{room("b", 20), room("d", 1)}));
+  const std::string text = RenderMetricsText(m.get(), 2, 1.7e9, 2);
+  EXPECT_NE(text.find("roomcast_room_online{room=\"a\"} 50\n"), std::string::npos);
+  EXPECT_NE(text.find("roomcast_room_online{room=\"b\"} 20\n"), std::string::npos);
+  EXPECT_EQ(text.find("room=\"c\""), std::string::npos);
+  EXPECT_EQ(text.find("room=\"d\""), std::string::npos);
+  EXPECT_NE(text.find("roomcast_room_unique_5m{room=\"a\"} 1234567\n"), std::string::npos);
+  EXPECT_NE(text.find("roomcast_room_messages_per_second{room=\"b\"} 2.5\n"), std::string::npos);
+  EXPECT_NE(text.find("roomcast_room_fanout_lag_p99_seconds{room=\"a\"} 0.015\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("roomcast_room_viewers{room=\"a\",transport=\"sse\"} 50\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("roomcast_room_viewers{room=\"b\",transport=\"ws\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE roomcast_room_viewers gauge\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace roomcast::server

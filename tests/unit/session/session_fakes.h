@@ -68,6 +68,8 @@ class FakeRooms final : public RoomClient, public ServerStatus {
   void Leave(mesh::LeaveReq&& ask) override { leaves.push_back(std::move(ask)); }
   void History(mesh::HistoryReq&& ask) override { histories.push_back(std::move(ask)); }
   void React(mesh::ReactReq&& ask) override { reacts.push_back(std::move(ask)); }
+  void RoomStats(mesh::RoomStatsReq&& ask) override { room_stats.push_back(std::move(ask)); }
+  void ReportLag(mesh::LagReport&& rep) override { lag_reports.push_back(std::move(rep)); }
   [[nodiscard]] bool LogWritable() const override { return log_writable; }
   [[nodiscard]] bool DrainNoticed() const override { return false; }
   [[nodiscard]] std::string RenderMetrics() override { return "roomcast_test 1\n"; }
@@ -79,6 +81,8 @@ class FakeRooms final : public RoomClient, public ServerStatus {
   std::vector<mesh::LeaveReq> leaves;
   std::vector<mesh::HistoryReq> histories;
   std::vector<mesh::ReactReq> reacts;
+  std::vector<mesh::RoomStatsReq> room_stats;
+  std::vector<mesh::LagReport> lag_reports;
   bool log_writable = true;
 };
 
