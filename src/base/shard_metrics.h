@@ -66,7 +66,24 @@ struct TopRoom {
   uint32_t lag_ms_p99 = 0;
 };
 
-struct alignas(64) ShardMetrics : AnswerCounters {
+// --redis (docs/cluster.md) and permessage-deflate: a shard's counters, a base of ShardMetrics.
+struct TransportCounters {
+  std::atomic<uint64_t> redis_messages_received_total{0};  // room messages from pub/sub
+  std::atomic<uint64_t> redis_publishes_total{0};          // publish scripts sent
+  std::atomic<uint64_t> redis_publish_refused_total{0};    // sends refused: Redis unreachable/late
+  std::atomic<uint64_t> redis_stream_reads_total{0};       // XRANGE reads (joins, repairs)
+  std::atomic<uint64_t> redis_repairs_total{0};            // rooms brought back in step
+  std::atomic<uint64_t> redis_subscribed_rooms{0};         // rooms this shard subscribes to now
+  std::atomic<uint64_t> deflate_negotiated_total{0};       // upgrades that got permessage-deflate
+  std::atomic<uint64_t> deflate_declined_total{0};  // offers declined (upgrade went on plain)
+  std::atomic<uint64_t> deflate_batches_total{0};   // compressed twins of a batch built
+  std::atomic<uint64_t> deflate_calls_total{0};     // messages run through deflate
+  std::atomic<uint64_t> deflate_bytes_in_total{0};  // their bytes, and what came out
+  std::atomic<uint64_t> deflate_bytes_out_total{0};
+  std::atomic<uint64_t> inflate_messages_total{0};  // compressed client messages
+};
+
+struct alignas(64) ShardMetrics : AnswerCounters, TransportCounters {
   std::atomic<uint64_t> connections{0};
   // The shard's loop clock (monotonic ms), stored once per loop turn: the watchdog's proof that
   // the loop turns (service/watchdog.h).
@@ -106,13 +123,6 @@ struct alignas(64) ShardMetrics : AnswerCounters {
   std::atomic<uint64_t> longpoll_answers_built_total{0};  // one can answer many parked polls
   std::atomic<uint64_t> messages_deduplicated_total{0};   // resends answered with the first ack
   std::atomic<uint64_t> prio_sequenced_total{0};
-  // --redis (docs/cluster.md)
-  std::atomic<uint64_t> redis_messages_received_total{0};  // room messages from pub/sub
-  std::atomic<uint64_t> redis_publishes_total{0};          // publish scripts sent
-  std::atomic<uint64_t> redis_publish_refused_total{0};    // sends refused: Redis unreachable/late
-  std::atomic<uint64_t> redis_stream_reads_total{0};       // XRANGE reads (joins, repairs)
-  std::atomic<uint64_t> redis_repairs_total{0};            // rooms brought back in step
-  std::atomic<uint64_t> redis_subscribed_rooms{0};         // rooms this shard subscribes to now
   std::atomic<uint64_t> retractions_total{0};
   std::atomic<uint64_t> moderation_refused_total{0};  // sends refused by bans, modes, limits
   std::atomic<uint64_t> log_records_total{0};
@@ -122,13 +132,6 @@ struct alignas(64) ShardMetrics : AnswerCounters {
   std::atomic<uint64_t> log_write_errors_total{0};
   std::atomic<uint64_t> access_log_write_errors_total{0};  // --access-log writes that failed
   std::atomic<uint64_t> access_log_dropped_total{0};       // lines over the shard's 1 MiB buffer
-  std::atomic<uint64_t> deflate_negotiated_total{0};       // upgrades that got permessage-deflate
-  std::atomic<uint64_t> deflate_declined_total{0};  // offers declined (upgrade went on plain)
-  std::atomic<uint64_t> deflate_batches_total{0};   // compressed twins of a batch built
-  std::atomic<uint64_t> deflate_calls_total{0};     // messages run through deflate
-  std::atomic<uint64_t> deflate_bytes_in_total{0};  // their bytes, and what came out
-  std::atomic<uint64_t> deflate_bytes_out_total{0};
-  std::atomic<uint64_t> inflate_messages_total{0};  // compressed client messages
   std::atomic<uint64_t> log_segments{0};
   std::atomic<uint64_t> log_disk_bytes{0};
   // Time from a group commit's write being submitted to it being written (and synced, with
