@@ -74,6 +74,10 @@ struct Config {
   RateLimit rate_limit{20, 30};       // --rate-limit
   RateLimit mod_rate_limit{100, 30};  // --mod-rate-limit
   uint32_t unique_window_secs = 600;  // --unique-window-secs (unique chat mode)
+  // Hot rooms (PROTOCOL.md, "Presence, counts and hot rooms"); 0: never.
+  uint32_t hot_msgs_per_sec = 50;    // --hot-msgs-per-sec: automatic slow mode above this
+  uint32_t max_visible_rate = 30;    // --max-visible-rate: sampled above this
+  uint32_t hot_cool_down_secs = 60;  // --hot-cool-down-secs: under half the rate this long
   bool no_demo = false;  // do not serve the demo page at / (the JS client is served all the same)
 };
 

@@ -68,6 +68,7 @@ struct AckReply {
   uint64_t held_id = 0;  // not 0: held for a moderator (a blocked term's "hold"); nothing sequenced
   uint64_t target = 0;   // a retraction's answer: the retracted seq (seq: the retract event)
   uint64_t retry_ms = 0;  // a refusal that passes (rate limit, slow mode, a timeout): when
+  bool sampled = false;   // sequenced, but sampled out of a hot room's live stream
   // A moderation act's answer (ModerateReq): its wire name ("ban", ...; empty for a send or a
   // retraction), and for the listings (bans, audit) the JSON object to answer with.
   std::string op;
@@ -95,10 +96,21 @@ struct ModerateReq {
   uint8_t cors = 0;
 };
 
-// Owner -> every shard with viewers of the room: one sequenced event.
+// Owner -> every shard with viewers of the room: one sequenced event. A message sampled out of
+// a hot room (msg.Sampled()) is shown only to viewers whose user's tag (room::UserTag) is in
+// see_tags: its sender and the users it mentions.
 struct ForwardMsg {
   std::string room;
   room::SequencedMsg msg;
+  std::vector<uint64_t> see_tags;
+};
+
+// Owner -> every shard with viewers of the room: an object for every stream viewer that is not
+// a room event (no seq, not kept): a hot room's `sampled` marker.
+struct RoomNotice {
+  std::string room;
+  std::string type;  // the SSE event name
+  std::string json;
 };
 
 // Viewer's shard -> owner.
@@ -171,7 +183,7 @@ struct HistoryReply {
 };
 
 using Message = std::variant<PublishReq, RetractReq, ModerateReq, AckReply, ForwardMsg, ShadowEcho,
-                             JoinReq, JoinReply, LeaveReq, HistoryReq, HistoryReply>;
+                             JoinReq, JoinReply, LeaveReq, HistoryReq, HistoryReply, RoomNotice>;
 
 // A Message in a ring: the Item owns it through ptr (kind 1). Pack moves it to the heap; Unpack
 // takes ownership back (null for an item that carries no Message).

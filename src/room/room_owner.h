@@ -21,6 +21,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "room/hot_room.h"
+
 namespace roomcast::room {
 
 // The shard that owns a room (FNV-1a of the id, modulo the shard count).
@@ -34,6 +36,10 @@ enum EventFlags : uint8_t {
   // object that names them all ({"type":"gap","room","from","to"}); served in their place by
   // resumes, skipped by history=N joins.
   kEvLost = 8,
+  // Sampled out of a hot room's live stream (HotRoom): set on the forwarded copy only (history
+  // keeps the message as is), so that a viewer shard shows it only to the sender's and the
+  // mentioned users' viewers.
+  kEvSampled = 16,
 };
 
 // A sequenced event as it travels to viewers: its seq and its JSON object text.
@@ -50,6 +56,7 @@ struct SequencedMsg {
   [[nodiscard]] bool Prio() const { return (flags & kEvPrio) != 0; }
   [[nodiscard]] bool Retract() const { return (flags & kEvRetract) != 0; }
   [[nodiscard]] bool Lost() const { return (flags & kEvLost) != 0; }
+  [[nodiscard]] bool Sampled() const { return (flags & kEvSampled) != 0; }
 };
 
 // A user id's tag in the owner's history (FNV-1a, never 0).
@@ -162,6 +169,9 @@ class OwnerRoom {
   // Shards that have viewers now.
   [[nodiscard]] const std::vector<uint32_t>& PerShard() const { return per_shard_; }
 
+  // Its message rate, automatic slow mode and sample (the owner drives it).
+  HotRoom& Hot() { return hot_; }
+
  private:
   const SequencedMsg& Append(SequencedMsg m, bool visible);
   // History entry with this seq, or nullptr.
@@ -179,6 +189,7 @@ class OwnerRoom {
   std::deque<SequencedMsg> history_;  // seq order (holes possible after a damaged log)
   std::deque<SequencedMsg> prio_;     // priority events, seq order, at most prio_cap_
   std::vector<uint32_t> per_shard_;
+  HotRoom hot_;
 };
 
 class OwnerRooms {

@@ -63,6 +63,9 @@ owner::OwnerOptions OwnerOptionsOf(const Config& cfg, int shards) {
   o.mod_policy.rate = room::RateSpec{cfg.rate_limit.count, cfg.rate_limit.secs};
   o.mod_policy.mod_rate = room::RateSpec{cfg.mod_rate_limit.count, cfg.mod_rate_limit.secs};
   o.mod_policy.unique_window_secs = cfg.unique_window_secs;
+  o.hot.hot_msgs_per_sec = cfg.hot_msgs_per_sec;
+  o.hot.max_visible_rate = cfg.max_visible_rate;
+  o.hot.cool_down_secs = cfg.hot_cool_down_secs;
   return o;
 }
 
@@ -201,7 +204,7 @@ void Shard::OnTurn(uint64_t now_ms) {
   if (now_ms >= next_sweep_ms_) {
     next_sweep_ms_ = now_ms + 1000;
     sessions_.OnSecond();
-    owner_.OnSecond(static_cast<int64_t>(UnixSecondsNow() * 1000));
+    owner_.OnSecond(static_cast<int64_t>(UnixSecondsNow() * 1000), now_ms);
   }
   if (now_ms >= next_metrics_ms_) {
     next_metrics_ms_ = now_ms + 250;
@@ -223,6 +226,7 @@ void Shard::HandleMessage(int from, mesh::Message& msg) {
                  [&](mesh::HistoryReply& m) { sessions_.OnAnswer(m); },
                  [&](mesh::ForwardMsg& m) { sessions_.OnForward(m); },
                  [&](mesh::ShadowEcho& m) { sessions_.OnShadowEcho(m); },
+                 [&](mesh::RoomNotice& m) { sessions_.OnRoomNotice(m); },
              },
              msg);
 }

@@ -195,6 +195,8 @@ void Sessions::OnForward(mesh::ForwardMsg& fwd) {
 
 void Sessions::OnShadowEcho(const mesh::ShadowEcho& echo) { viewers_.EchoToUser(echo); }
 
+void Sessions::OnRoomNotice(const mesh::RoomNotice& notice) { viewers_.OnRoomNotice(notice); }
+
 void Sessions::OnSecond() {
   const int64_t unix_s = Context::UnixSeconds();
   for (ConnId c = 0; c < ctx_.table.SlotBound(); ++c) {

@@ -47,6 +47,8 @@ class Sessions final : public HeldInput {
   void OnAnswer(mesh::AckReply& ack);
   // A shadow-banned user's message: to that user's viewers of the room on this shard only.
   void OnShadowEcho(const mesh::ShadowEcho& echo);
+  // A hot room's `sampled` marker for the room's stream viewers here.
+  void OnRoomNotice(const mesh::RoomNotice& notice);
   void OnAnswer(mesh::JoinReply& rep);
   void OnAnswer(mesh::HistoryReply& rep);
   void OnForward(mesh::ForwardMsg& fwd);

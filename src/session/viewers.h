@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "catch_up.h"
 #include "context.h"
@@ -63,6 +64,9 @@ class Viewers {
   // Queues echo.json on the WebSocket and SSE viewers of echo.room whose user is echo.user
   // (a scan of the room's local viewers: shadow-banned sends are rare).
   void EchoToUser(const mesh::ShadowEcho& echo);
+  // A hot room's `sampled` marker (viewers_hot.cc): one buffer per framing, queued on every
+  // WebSocket and SSE viewer of the room here.
+  void OnRoomNotice(const mesh::RoomNotice& notice);
   // The replica's batch: its pending events encoded once per framing and queued on its stream
   // viewers, then its parked polls answered (ParkedPolls); the pending list is emptied.
   void FlushReplica(uint32_t idx);
@@ -84,6 +88,10 @@ class Viewers {
   [[nodiscard]] uint64_t CatchUpQueuePeak() const { return catchup_queue_peak_; }
 
  private:
+  // Queues the pending messages sampled out of the live stream on the viewers of their sender
+  // and of the users they mention (viewers_hot.cc); `shown` gets the rest, for the shared batch.
+  void DeliverSampled(uint32_t idx, std::vector<room::SequencedMsg>* shown);
+
   Context& ctx_;
   ParkedPolls& polls_;
   room::Replicas replicas_;
