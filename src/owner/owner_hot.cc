@@ -48,8 +48,7 @@ void OwnerService::CheckHotRooms(int64_t now_unix_ms, uint64_t now_mono_ms) {
     }
     const room::HotRoom::SecondTally t = hot.TakeSampledTally(now_mono_ms);
     if (t.total != 0) SendSampledMarker(r, t.shown, t.total);
-    const bool idle =
-        !hot.Hot() && !hot.announced_hot && !auto_on && hot.Rate(now_mono_ms) == 0 && t.total == 0;
+    const bool idle = !hot.announced_hot && !auto_on && hot.Quiet(now_mono_ms);
     if (idle) {
       hot.watched = false;
       it = hot_watch_.erase(it);

@@ -68,6 +68,12 @@ HotRoom::SecondTally HotRoom::TakeSampledTally(uint64_t now_ms) {
   return t;
 }
 
+bool HotRoom::Quiet(uint64_t now_ms) {
+  RollTally(now_ms);
+  return !Hot() && rate_.PerSecond(now_ms) == 0 && rate_.ThisSecond(now_ms) == 0 &&
+         tally_.total == 0 && done_.total == 0;
+}
+
 bool HotRoom::Update(uint64_t now_ms, const HotPolicy& p) {
   double rate = rate_.PerSecond(now_ms);
   sampling_ = p.max_visible_rate != 0 && rate > p.max_visible_rate;

@@ -55,6 +55,9 @@ class HotRoom {
   [[nodiscard]] SecondTally TakeSampledTally(uint64_t now_ms);
   // Start-up replay found automatic slow mode on: it stays until the room cools down.
   void ResumeAutoSlow() { auto_slow_ = true; }
+  // Nothing left to watch: not hot, and no ordinary message in the rate window, this second or
+  // a tally not taken yet.
+  [[nodiscard]] bool Quiet(uint64_t now_ms);
   // Hot now: automatic slow mode's detector is on, or the room is sampled.
   [[nodiscard]] bool Hot() const { return auto_slow_ || sampling_; }
 

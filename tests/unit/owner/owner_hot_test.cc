@@ -183,5 +183,27 @@ TEST(OwnerHot, SampledOutMessagesAreAckedAsSuchForwardedFlaggedAndCounted) {
   EXPECT_EQ(notice.json, R"({"type":"sampled","room":"r","shown":2,"total":6})");
 }
 
+TEST(OwnerHot, ABurstWithinOneSecondBeforeTheCheckStillGetsItsMarker) {
+  Fixture f;
+  f.opt.hot.hot_msgs_per_sec = 0;
+  f.opt.hot.max_visible_rate = 2;
+  RecordingOutbox out;
+  MemoryEventLog log(&out);
+  OwnerService owner(0, f.opt, &log, &out, f.Counters());
+  auto j = Join("r");
+  owner.OnJoin(1, j);
+  for (int i = 0; i < 6; ++i) {
+    auto p = From("alice", "hi", kT0 + i);
+    owner.OnPublish(0, p, 5000);
+  }
+  out.sent.clear();
+  owner.OnSecond(kT0 + 500, 5500);  // the same second: nothing to report yet, but still watched
+  EXPECT_TRUE(out.sent.empty());
+  owner.OnSecond(kT0 + 1500, 6500);
+  ASSERT_EQ(out.sent.size(), 1u);
+  EXPECT_EQ(out.At<mesh::RoomNotice>(0).json,
+            R"({"type":"sampled","room":"r","shown":2,"total":6})");
+}
+
 }  // namespace
 }  // namespace roomcast::owner
