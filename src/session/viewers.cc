@@ -178,7 +178,11 @@ void Viewers::FlushReplica(uint32_t idx) {
   }
   // A hot room's sampled-out messages: only to their senders' and mentioned users' viewers.
   std::vector<room::SequencedMsg> shown;
-  if (!r.sampled_for.empty()) DeliverSampled(idx, &shown);
+  if (!r.sampled_for.empty()) {
+    for (const room::SequencedMsg& m : r.pending) {
+      if (!m.Sampled()) shown.push_back(m);
+    }
+  }
   const std::span<const room::SequencedMsg> batch =
       r.sampled_for.empty() ? std::span<const room::SequencedMsg>(r.pending) : shown;
   room::FanoutResult res;
@@ -196,6 +200,7 @@ void Viewers::FlushReplica(uint32_t idx) {
   ShardMetrics::Add(ctx_.metrics.batches_total, 1);
   ShardMetrics::Add(ctx_.metrics.slow_skips_total, res.skipped);
   ShardMetrics::Add(ctx_.metrics.slow_closes_total, res.closed);
+  if (!r.sampled_for.empty()) DeliverSampled(idx);  // after the batch they belong to
   r.sampled_for.clear();  // long-polls get every message (docs/protocol.md, "Hot rooms")
   if (!r.pollers.empty()) polls_.FlushPollers(idx);  // may re-enter: handles held requests last
   replicas_.At(idx).pending.clear();

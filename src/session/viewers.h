@@ -89,8 +89,8 @@ class Viewers {
 
  private:
   // Queues the pending messages sampled out of the live stream on the viewers of their sender
-  // and of the users they mention (viewers_hot.cc); `shown` gets the rest, for the shared batch.
-  void DeliverSampled(uint32_t idx, std::vector<room::SequencedMsg>* shown);
+  // and of the users they mention (viewers_hot.cc), after the shared batch.
+  void DeliverSampled(uint32_t idx);
 
   Context& ctx_;
   ParkedPolls& polls_;

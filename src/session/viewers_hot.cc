@@ -10,11 +10,8 @@ namespace roomcast::session {
 
 using room::Framing;
 
-void Viewers::DeliverSampled(uint32_t idx, std::vector<room::SequencedMsg>* shown) {
+void Viewers::DeliverSampled(uint32_t idx) {
   room::Replica& r = replicas_.At(idx);
-  for (const room::SequencedMsg& m : r.pending) {
-    if (!m.Sampled()) shown->push_back(m);
-  }
   // Users to find -> the pending messages each still gets (seq order: pending's).
   std::unordered_map<uint64_t, std::vector<uint32_t>> by_user;
   for (const auto& [at, tag] : r.sampled_for) {
