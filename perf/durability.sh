@@ -30,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 
 start_server() {  # args: roomcast flags
-  "$SERVER" --listen 127.0.0.1:$PORT --shards 2 --dev-auth --rate-limit off "$@" >"$DATA_ROOT/server.log" 2>&1 &
+  "$SERVER" --listen 127.0.0.1:$PORT --shards 2 --dev-auth --rate-limit off --hot-msgs-per-sec 0 --max-visible-rate 0 "$@" >"$DATA_ROOT/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1200); do  # a long log takes seconds to replay
     curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0

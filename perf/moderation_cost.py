@@ -55,7 +55,8 @@ def admin(port: int, method: str, path: str, body: dict) -> None:
 
 def run(args, moderated: bool) -> dict:
     port = free_port()
-    flags = ["--listen", f"127.0.0.1:{port}", "--shards", "2", "--dev-auth"]
+    flags = ["--listen", f"127.0.0.1:{port}", "--shards", "2", "--dev-auth",
+             "--hot-msgs-per-sec", "0", "--max-visible-rate", "0"]  # the hot-room reflexes off
     flags += (["--rate-limit", "1000000/60", "--admin-key", KEY] if moderated
               else ["--rate-limit", "off"])
     srv = subprocess.Popen([args.binary, *flags], stdout=subprocess.DEVNULL,

@@ -9,7 +9,7 @@ for i in 1 2 3; do
   for mode in off on; do
     PORT=$((19600 + RANDOM % 300))
     if [ $mode = off ]; then EXTRA="--rate-limit off"; else EXTRA="--rate-limit 1000000/60 --admin-key $KEY"; fi
-    ./build/src/roomcast --listen 127.0.0.1:$PORT --shards 2 --dev-auth $EXTRA >/dev/null 2>&1 &
+    ./build/src/roomcast --listen 127.0.0.1:$PORT --shards 2 --dev-auth --hot-msgs-per-sec 0 --max-visible-rate 0 $EXTRA >/dev/null 2>&1 &
     PID=$!
     sleep 0.5
     if [ $mode = on ]; then

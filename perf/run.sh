@@ -41,7 +41,9 @@ if [ "$SCALE" = 1 ]; then BUDGET=${BENCH_BUDGET:-1800}; else BUDGET=${BENCH_BUDG
 STEPS=${BENCH_STEPS:-}  # a regex: only the scenarios whose name matches run
 # The load tool's users are named by ?user= (--dev-auth) and each publisher sends far more than a
 # chat user may (--rate-limit 20/30 by default): both are set for the benchmark.
-RC_ARGS="--dev-auth --rate-limit off ${BENCH_RC_ARGS:-}"  # plus extra flags, e.g. --send-budget 10000
+# The hot-room reflexes (automatic slow mode, sampling) are off too: the suite measures carrying
+# every message to every viewer, as nchan does (perf/explosion.py measures them).
+RC_ARGS="--dev-auth --rate-limit off --hot-msgs-per-sec 0 --max-visible-rate 0 ${BENCH_RC_ARGS:-}"  # plus extra flags, e.g. --send-budget 10000
 NC_PUBLISH=${BENCH_NCHAN_PUBLISH:-ws}
 case "$NC_PUBLISH" in ws|http) ;; *) echo "bench: BENCH_NCHAN_PUBLISH wants ws or http" >&2; exit 2 ;; esac
 RC_SHARDS=2  # shards for roomcast and workers for nchan (NCHAN_WORKERS) in the next scenario

@@ -38,7 +38,7 @@ ROOMS = 20
 class Server:
     def __init__(self, binary: str, port: int, data_dir: str, log: Path, shards: int):
         self.argv = [binary, "--listen", f"127.0.0.1:{port}", "--shards", str(shards),
-                     "--dev-auth", "--rate-limit", "off", "--data-dir", data_dir, "--history", "500",
+                     "--dev-auth", "--rate-limit", "off", "--hot-msgs-per-sec", "0", "--max-visible-rate", "0", "--data-dir", data_dir, "--history", "500",
                      "--max-queue-bytes", "65536"]
         self.port, self.log, self.proc = port, log, None
 

@@ -81,6 +81,10 @@ struct Config {
   // Presence and reactions (PROTOCOL.md, "Presence, counts and hot rooms").
   uint32_t reaction_window_ms = 1000;  // --reaction-window-ms: one `reactions` event per window
   uint32_t state_interval_ms = 2000;   // --state-interval-ms: presence `state` at most this often
+  // Hot rooms (PROTOCOL.md, "Presence, counts and hot rooms"); 0: never.
+  uint32_t hot_msgs_per_sec = 50;    // --hot-msgs-per-sec: automatic slow mode above this
+  uint32_t max_visible_rate = 30;    // --max-visible-rate: sampled above this
+  uint32_t hot_cool_down_secs = 60;  // --hot-cool-down-secs: under half the rate this long
   bool no_demo = false;  // do not serve the demo page at / (the JS client is served all the same)
   bool presence = true;  // --presence: distinct viewers, per-transport counts, rates and lag
   uint32_t metrics_top_rooms = 10;  // --metrics-top-rooms: rooms with their own /metrics series

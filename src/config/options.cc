@@ -64,6 +64,16 @@ std::vector<Option> Options(Config* c) {
        "the longest timeoutMs a long-poll answer advises"},
       {"sse-heartbeat-secs", Kind::kU32, &c->sse_heartbeat_secs, 1, 3600,
        "send an SSE comment line this often so proxies keep streams open"},
+      {"hot-msgs-per-sec", Kind::kU32, &c->hot_msgs_per_sec, 0, 1000000,
+       "a room whose ordinary messages pass this rate gets slow mode by itself (\"auto\":true) "
+       "until it stays under half of it for --hot-cool-down-secs; 0 = never"},
+      {"max-visible-rate", Kind::kU32, &c->max_visible_rate, 0, 1000000,
+       "ordinary messages per second a room's viewers see at most: above it every viewer gets "
+       "the same sample (never of priority messages, moderation events, a viewer's own "
+       "messages or its @mentions); 0 = never sample"},
+      {"hot-cool-down-secs", Kind::kU32, &c->hot_cool_down_secs, 1, 86400,
+       "automatic slow mode ends once the room's rate stays under half --hot-msgs-per-sec this "
+       "long"},
   };
   for (Option& o : OperationOptions(c)) opts.push_back(o);
   return opts;

@@ -69,6 +69,7 @@ struct AckReply {
   uint64_t held_id = 0;  // not 0: held for a moderator (a blocked term's "hold"); nothing sequenced
   uint64_t target = 0;   // a retraction's answer: the retracted seq (seq: the retract event)
   uint64_t retry_ms = 0;  // a refusal that passes (rate limit, slow mode, a timeout): when
+  bool sampled = false;   // sequenced, but sampled out of a hot room's live stream
   // A moderation act's answer (ModerateReq): its wire name ("ban", ...; empty for a send or a
   // retraction), and for the listings (bans, audit) the JSON object to answer with.
   std::string op;
@@ -100,25 +101,29 @@ struct ModerateReq {
 // only when refused (an AckReply with op "react" and the refusal).
 struct ReactReq {
   std::string room;
-  std::string
-      reactor;        // the user id, or for an anonymous viewer its connection ("~shard.conn.gen")
+  // The user id, or for an anonymous viewer its connection ("~" and its anonymous name).
+  std::string reactor;
   std::string emote;  // checked: chat::IsEmote
   ReplyTo to;
 };
 
 // Owner -> every shard with viewers of the room: an unsequenced event for all of them (a
-// `reactions` window, a presence `state`): no seq, no SSE id, never kept.
+// `reactions` window, a presence `state`, a hot room's `sampled` marker): no seq, no SSE id,
+// never kept.
 struct RoomEvent {
   std::string room;
-  std::string type;  // the SSE event name: "reactions", "state"
+  std::string type;  // the SSE event name: "reactions", "state", "sampled"
   std::string json;
   uint64_t online = 0;  // a presence state's count (viewers told it already are skipped); else 0
 };
 
-// Owner -> every shard with viewers of the room: one sequenced event.
+// Owner -> every shard with viewers of the room: one sequenced event. A message sampled out of
+// a hot room (msg.Sampled()) is shown only to viewers whose user's tag (room::UserTag) is in
+// see_tags: its sender and the users it mentions.
 struct ForwardMsg {
   std::string room;
   room::SequencedMsg msg;
+  std::vector<uint64_t> see_tags;
 };
 
 // Viewer's shard -> owner.

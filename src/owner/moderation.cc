@@ -25,13 +25,14 @@ RoomRules* Moderation::GetOrCreate(std::string_view room) {
 
 std::string Moderation::ModesJson(const room::RoomModes& m) {
   std::string j = R"({"slow_secs":)";
-  json::AppendUint(&j, m.slow_secs);
+  json::AppendUint(&j, m.SlowSecs());
   j += R"(,"subscribers_only":)";
   j += m.subscribers_only ? "true" : "false";
   j += R"(,"emote_only":)";
   j += m.emote_only ? "true" : "false";
   j += R"(,"unique":)";
   j += m.unique ? "true" : "false";
+  if (m.AutoSlow()) j += R"(,"auto":true)";
   j += '}';
   return j;
 }
@@ -288,6 +289,7 @@ bool RestoreModes(const simdjson::dom::object& o, RoomRules* rr) {
   modes.subscribers_only = BoolOr(m, "subscribers_only");
   modes.emote_only = BoolOr(m, "emote_only");
   modes.unique = BoolOr(m, "unique");
+  if (BoolOr(m, "auto")) std::swap(modes.slow_secs, modes.auto_slow_secs);  // automatic
   rr->rules.SetModes(modes);
   return true;
 }

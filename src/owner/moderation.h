@@ -77,7 +77,8 @@ class Moderation {
   [[nodiscard]] RoomRules* GetOrCreate(std::string_view room);
   [[nodiscard]] size_t RoomCount() const { return rooms_.size(); }
 
-  // {"slow_secs":N,"subscribers_only":b,"emote_only":b,"unique":b}
+  // {"slow_secs":N,"subscribers_only":b,"emote_only":b,"unique":b[,"auto":true]}: slow_secs is
+  // the interval in force; "auto" when it is automatic slow mode's (RoomModes::AutoSlow).
   [[nodiscard]] static std::string ModesJson(const room::RoomModes& m);
   [[nodiscard]] std::string ModesJsonOf(std::string_view room);
 

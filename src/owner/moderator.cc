@@ -201,15 +201,13 @@ Refusal Moderator::ApplyAct(room::OwnerRoom* r, RoomRules* rr, const mesh::Moder
     case ModAction::kMode: {
       room::RoomModes m = rr->rules.Modes();
       if (op.modes.slow_secs) m.slow_secs = *op.modes.slow_secs;
+      // A moderator's "slow_secs":0 lifts automatic slow mode too (owner_hot.cc).
+      if (op.modes.slow_secs && *op.modes.slow_secs == 0) m.auto_slow_secs = 0;
       if (op.modes.subscribers_only) m.subscribers_only = *op.modes.subscribers_only;
       if (op.modes.emote_only) m.emote_only = *op.modes.emote_only;
       if (op.modes.unique) m.unique = *op.modes.unique;
       rr->rules.SetModes(m);
-      std::string fields = R"(,"online":)";
-      json::AppendUint(&fields, r->Online());
-      fields += R"(,"modes":)";
-      fields += Moderation::ModesJson(m);
-      *seq = SequenceAndForward(r, "state", fields, req, mono_ms, visible);
+      *seq = SequenceAndForward(r, "state", svc_.StateFields(r, m), req, mono_ms, visible);
       return Refusal::kNone;
     }
     case ModAction::kClear:

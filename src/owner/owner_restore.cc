@@ -85,12 +85,31 @@ size_t OwnerService::EndRestore() {
             static_cast<unsigned long long>(marked),
             static_cast<unsigned long long>(lost_after[0]));
   }
+  ResumeAutoSlow();
   std::vector<uint64_t>().swap(restore_damage_);
   std::unordered_map<std::string, uint32_t>().swap(restore_damage_seen_);
   std::unordered_map<std::string, int64_t>().swap(restore_ts_);
   dedup_.EndPreload();
   cid_owners_.EndPreload();
   return rooms_.Count();
+}
+
+void OwnerService::ResumeAutoSlow() {
+  // Automatic slow mode was on when the log ended: it stays until the room cools down.
+  moderator_.Rules().ForEach([&](const std::string& name, RoomRules& rr) {
+    room::RoomModes m = rr.rules.Modes();
+    if (m.auto_slow_secs == 0) return;
+    room::OwnerRoom* r = rooms_.Find(name);
+    if (!r) {
+      m.auto_slow_secs = 0;
+      rr.rules.SetModes(m);
+      return;
+    }
+    r->Hot().ResumeAutoSlow();
+    r->Hot().announced_hot = true;
+    r->Hot().watched = true;
+    hot_watch_.insert(name);
+  });
 }
 
 }  // namespace roomcast::owner

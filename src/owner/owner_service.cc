@@ -77,16 +77,24 @@ void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_
   if (opt_.presence) r->Stats().NoteMessage(now_mono_ms);
   ack.seq = m.seq;
   ack.id = r->MessageId(in.cid_taken ? std::string_view{} : req.cid, m.seq);
+  // Sampled out: still sequenced, kept and logged; live only to its sender and those it mentions.
+  ack.sampled = !m.Prio() && !NoteOrdinary(r, now_mono_ms);
   log_->Append(r, m, req.user, req.cid, 0, req.ts_ms);
   log_->SendAfterWritten(from, std::move(ack));
-  Forward(r, m);
+  if (!ack.sampled) return Forward(r, m);
+  room::MentionTags(req.text, &mention_scratch_);
+  mention_scratch_.push_back(tag);
+  Forward(r, m, mention_scratch_);
 }
 
-void OwnerService::Forward(room::OwnerRoom* r, const room::SequencedMsg& m) {
+void OwnerService::Forward(room::OwnerRoom* r, const room::SequencedMsg& m,
+                           std::vector<uint64_t> see_tags) {
   const auto& per_shard = r->PerShard();
   for (int s = 0; s < opt_.shards; ++s) {
     if (per_shard[static_cast<size_t>(s)] == 0) continue;
-    log_->SendAfterWritten(s, mesh::ForwardMsg{r->Name(), m});
+    mesh::ForwardMsg fwd{r->Name(), m, see_tags};
+    if (!see_tags.empty()) fwd.msg.flags |= room::kEvSampled;
+    log_->SendAfterWritten(s, std::move(fwd));
   }
 }
 
@@ -132,6 +140,7 @@ std::string OwnerService::StateJson(room::OwnerRoom& r) {
   }
   j += R"(,"modes":)";
   j += moderator_.Rules().ModesJsonOf(r.Name());
+  if (r.HotNow()) j += R"(,"hot":true)";
   j += '}';
   return j;
 }

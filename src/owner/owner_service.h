@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/shard_metrics.h"
@@ -37,6 +38,7 @@ struct OwnerOptions {
   room::ModPolicy mod_policy;  // --rate-limit, --mod-rate-limit, --unique-window-secs
   PulseOptions pulse;          // reactions and presence state
   bool presence = true;        // --presence: distinct viewers and room stats (room_stats.h)
+  room::HotPolicy hot;         // --hot-msgs-per-sec, --max-visible-rate, --hot-cool-down-secs
 };
 
 // Counters another thread may read (/metrics), owned by the caller (the server points them at
@@ -80,8 +82,13 @@ class OwnerService {
   void OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_ms);
   // A moderation act (Moderator): answered with an AckReply whose `op` is set.
   void OnModerate(int from, mesh::ModerateReq& req, uint64_t now_mono_ms);
-  // About once a second (Unix ms): ended timeouts and idle rate windows are dropped.
-  void OnSecond(int64_t now_unix_ms) { moderator_.OnSecond(now_unix_ms); }
+  // About once a second (Unix ms, and the CLOCK_MONOTONIC ms OnPublish gets): ended timeouts
+  // and idle rate windows are dropped; hot rooms turn automatic slow mode on or off and send
+  // their `sampled` markers (owner_hot.cc).
+  void OnSecond(int64_t now_unix_ms, uint64_t now_mono_ms) {
+    moderator_.OnSecond(now_unix_ms);
+    CheckHotRooms(now_unix_ms, now_mono_ms);
+  }
   // SIGHUP: new rate limits and unique-chat window, from the next message on.
   void SetModPolicy(const room::ModPolicy& p) {
     moderator_.Rules().SetPolicy(p);
@@ -121,7 +128,25 @@ class OwnerService {
  private:
   // A snapshot build's answer: the last rep.limit kept messages, seq order, and the count.
   void SendLatest(int from, const room::OwnerRoom& r, mesh::HistoryReply&& rep);
-  void Forward(room::OwnerRoom* r, const room::SequencedMsg& m);
+  // see_tags: for a message sampled out (flag room::kEvSampled set on the copy forwarded), the
+  // users whose viewers still get it.
+  void Forward(room::OwnerRoom* r, const room::SequencedMsg& m,
+               std::vector<uint64_t> see_tags = {});
+  // Hot rooms (owner_hot.cc). An ordinary message sequenced now: false when it is sampled out.
+  bool NoteOrdinary(room::OwnerRoom* r, uint64_t mono_ms);
+  void CheckHotRooms(int64_t now_unix_ms, uint64_t now_mono_ms);
+  // Automatic slow mode on or off, or `hot` changed: the modes set, a `state` event sent and
+  // logged, a control record written when the modes changed.
+  void AnnounceHot(room::OwnerRoom* r, bool modes_change, int64_t now_unix_ms,
+                   uint64_t now_mono_ms);
+  // {"type":"sampled","room","shown","total"} to every shard with viewers of the room.
+  void SendSampledMarker(room::OwnerRoom* r, uint32_t shown, uint32_t total);
+  // EndRestore: rooms whose automatic slow mode was on are watched until they cool down.
+  void ResumeAutoSlow();
+  // Who automatic slow mode's acts are by (the audit, the control records).
+  static constexpr std::string_view kAutoActor = "auto";
+  // A `state` event's fields: ,"online":N,"modes":{...}[,"hot":true].
+  std::string StateFields(room::OwnerRoom* r, const room::RoomModes& modes);
   // An unsequenced event to every shard with viewers of the room, at once.
   // online: a presence state's count (0 otherwise).
   void SendRoomEvent(const room::OwnerRoom& r, std::string_view type, std::string json,
@@ -148,6 +173,10 @@ class OwnerService {
   Pulse pulse_;
   uint64_t now_ms_ = 0;  // the last OnTurn's clock (presence changes are timed by it)
   room::DedupWindow dedup_;
+  // Rooms with ordinary messages lately, automatic slow mode or a sample to report: checked
+  // once a second (CheckHotRooms), dropped once idle.
+  std::unordered_set<std::string> hot_watch_;
+  std::vector<uint64_t> mention_scratch_;
   // Which user each recent (room, cid) belongs to (as the user's hash + 1, in the window's seq
   // slot): a cid another user already used in the room gets a server id instead, so that ids
   // stay unique in a room and clients that de-duplicate on them never hide each other.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "room/room_owner.h"
+
 namespace roomcast::room {
 
 void RateWindow::Roll(uint64_t now_ms) {
@@ -66,6 +68,12 @@ HotRoom::SecondTally HotRoom::TakeSampledTally(uint64_t now_ms) {
   return t;
 }
 
+bool HotRoom::Quiet(uint64_t now_ms) {
+  RollTally(now_ms);
+  return !Hot() && rate_.PerSecond(now_ms) == 0 && rate_.ThisSecond(now_ms) == 0 &&
+         tally_.total == 0 && done_.total == 0;
+}
+
 bool HotRoom::Update(uint64_t now_ms, const HotPolicy& p) {
   double rate = rate_.PerSecond(now_ms);
   sampling_ = p.max_visible_rate != 0 && rate > p.max_visible_rate;
@@ -93,6 +101,57 @@ bool HotRoom::Update(uint64_t now_ms, const HotPolicy& p) {
     return true;
   }
   return false;
+}
+
+namespace {
+
+bool EndsMention(char c) {
+  switch (c) {
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+    case '\f':
+    case '\v':
+    case ',':
+    case ';':
+    case ':':
+    case '!':
+    case '?':
+    case '(':
+    case ')':
+    case '[':
+    case ']':
+    case '{':
+    case '}':
+    case '<':
+    case '>':
+    case '"':
+    case '\'':
+    case '@':
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+void MentionTags(std::string_view text, std::vector<uint64_t>* out) {
+  out->clear();
+  size_t found = 0;
+  for (size_t i = text.find('@'); i != std::string_view::npos && found < kMaxMentions;
+       i = text.find('@', i + 1)) {
+    size_t end = i + 1;
+    while (end < text.size() && !EndsMention(text[end])) ++end;
+    std::string_view name = text.substr(i + 1, end - i - 1);
+    if (name.empty()) continue;
+    ++found;
+    out->push_back(UserTag(name));
+    while (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    if (!name.empty() && name.size() != end - i - 1) out->push_back(UserTag(name));
+    i = end - 1;
+  }
 }
 
 }  // namespace roomcast::room

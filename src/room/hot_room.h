@@ -6,6 +6,8 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
+#include <vector>
 
 namespace roomcast::room {
 
@@ -51,6 +53,17 @@ class HotRoom {
     uint32_t total = 0;
   };
   [[nodiscard]] SecondTally TakeSampledTally(uint64_t now_ms);
+  // Start-up replay found automatic slow mode on: it stays until the room cools down.
+  void ResumeAutoSlow() { auto_slow_ = true; }
+  // Nothing left to watch: not hot, and no ordinary message in the rate window, this second or
+  // a tally not taken yet.
+  [[nodiscard]] bool Quiet(uint64_t now_ms);
+  // Hot now: automatic slow mode's detector is on, or the room is sampled.
+  [[nodiscard]] bool Hot() const { return auto_slow_ || sampling_; }
+
+  // The owner's bookkeeping: on its list of rooms checked each second; `hot` as last announced.
+  bool watched = false;
+  bool announced_hot = false;
 
  private:
   RateWindow rate_;
@@ -65,5 +78,11 @@ class HotRoom {
   SecondTally tally_;  // the current second's
   SecondTally done_;   // the last completed second's, until taken
 };
+
+// The user tags (room::UserTag) a text mentions as `@<sub>`: a run of bytes after '@' up to white
+// space or one of ,;:!?()[]{}<>"' (and, when it ends in dots, that run without them too). At
+// most kMaxMentions mentions are read, in text order; *out is cleared first.
+inline constexpr size_t kMaxMentions = 8;
+void MentionTags(std::string_view text, std::vector<uint64_t>* out);
 
 }  // namespace roomcast::room

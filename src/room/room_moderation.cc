@@ -129,8 +129,8 @@ SendCheck RoomModeration::CheckSend(std::string_view user, auth::RoleSet roles,
     out.refusal = Refusal::kSubscribersOnly;
     return out;
   }
-  if (modes_.slow_secs > 0 && it != users_.end() && it->second.last_sent_ms != 0) {
-    uint64_t next = it->second.last_sent_ms + uint64_t{modes_.slow_secs} * 1000;
+  if (modes_.SlowSecs() > 0 && it != users_.end() && it->second.last_sent_ms != 0) {
+    uint64_t next = it->second.last_sent_ms + uint64_t{modes_.SlowSecs()} * 1000;
     if (now_ms < next) {
       out.refusal = Refusal::kSlowMode;
       out.retry_ms = next - now_ms;
@@ -206,7 +206,7 @@ void RoomModeration::Sweep(uint64_t now_ms, const ModPolicy& policy) {
     // Nothing left to decide once the newest send is past both the rate window and slow mode.
     const UserState& u = it->second;
     const RateSpec& rate = u.privileged_rate ? policy.mod_rate : policy.rate;
-    uint64_t span = uint64_t{std::max(rate.secs, modes_.slow_secs)} * 1000;
+    uint64_t span = uint64_t{std::max(rate.secs, modes_.SlowSecs())} * 1000;
     it = now_ms >= u.last_sent_ms + span ? users_.erase(it) : std::next(it);
   }
   uint64_t window = uint64_t{policy.unique_window_secs} * 1000;

@@ -35,11 +35,18 @@ struct ModPolicy {
 };
 
 struct RoomModes {
-  uint32_t slow_secs = 0;  // 0: off; 1..86400
+  uint32_t slow_secs = 0;  // a moderator's slow mode; 0: off; 1..86400
   bool subscribers_only = false;
   bool emote_only = false;
   bool unique = false;
+  // Automatic slow mode of a hot room (HotRoom): its interval while on, 0: off. A moderator's
+  // slow_secs, when set, wins over it (and hides it on the wire).
+  uint32_t auto_slow_secs = 0;
   bool operator==(const RoomModes&) const = default;
+  // The slow-mode interval in force: the moderator's, else the automatic one.
+  [[nodiscard]] uint32_t SlowSecs() const { return slow_secs != 0 ? slow_secs : auto_slow_secs; }
+  // Slow mode is on by itself (the wire's "auto":true).
+  [[nodiscard]] bool AutoSlow() const { return slow_secs == 0 && auto_slow_secs != 0; }
 };
 using chat::kMaxBanSecs;
 using chat::kMaxSlowSecs;

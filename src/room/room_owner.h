@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "room/hot_room.h"
 #include "room/room_stats.h"
 
 namespace roomcast::room {
@@ -36,6 +37,10 @@ enum EventFlags : uint8_t {
   // object that names them all ({"type":"gap","room","from","to"}); served in their place by
   // resumes, skipped by history=N joins.
   kEvLost = 8,
+  // Sampled out of a hot room's live stream (HotRoom): set on the forwarded copy only (history
+  // keeps the message as is), so that a viewer shard shows it only to the sender's and the
+  // mentioned users' viewers.
+  kEvSampled = 16,
 };
 
 // A sequenced event as it travels to viewers: its seq and its JSON object text.
@@ -52,6 +57,7 @@ struct SequencedMsg {
   [[nodiscard]] bool Prio() const { return (flags & kEvPrio) != 0; }
   [[nodiscard]] bool Retract() const { return (flags & kEvRetract) != 0; }
   [[nodiscard]] bool Lost() const { return (flags & kEvLost) != 0; }
+  [[nodiscard]] bool Sampled() const { return (flags & kEvSampled) != 0; }
 };
 
 // A user id's tag in the owner's history (FNV-1a, never 0).
@@ -173,10 +179,11 @@ class OwnerRoom {
   // The operators' numbers (GET /admin/rooms/R): distinct viewers, viewers per transport, the
   // message rate and the fan-out lag (room_stats.h); the owner keeps them up to date.
   RoomStats& Stats() { return stats_; }
-  // Hot (automatic slow mode) and sampling now, for the same report: false until the hot-room
-  // work (room/hot_room.h) is wired into the owner.
-  [[nodiscard]] bool HotNow() const { return false; }
-  [[nodiscard]] bool SamplingNow() const { return false; }
+  // Hot (automatic slow mode on) and sampling now, for the same report.
+  [[nodiscard]] bool HotNow() const { return hot_.AutoSlow(); }
+  [[nodiscard]] bool SamplingNow() const { return hot_.Sampling(); }
+  // Its message rate, automatic slow mode and sample (the owner drives it).
+  HotRoom& Hot() { return hot_; }
 
  private:
   const SequencedMsg& Append(SequencedMsg m, bool visible);
@@ -196,6 +203,7 @@ class OwnerRoom {
   std::deque<SequencedMsg> prio_;     // priority events, seq order, at most prio_cap_
   std::vector<uint32_t> per_shard_;
   RoomStats stats_;
+  HotRoom hot_;
 };
 
 class OwnerRooms {

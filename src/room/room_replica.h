@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "room/room_owner.h"
@@ -45,6 +46,9 @@ struct Replica {
   // The last kRecentPrio priority events that reached this shard: a slow viewer that skips
   // ahead still gets those inside its gap.
   std::vector<SequencedMsg> recent_prio;
+  // Messages in `pending` sampled out of a hot room, each with a user whose viewers still get it
+  // (its sender, a user it mentions): (index in pending, room::UserTag of the user).
+  std::vector<std::pair<uint32_t, uint64_t>> sampled_for;
   uint64_t last_flush_ms = 0;
   bool dirty = false;
   bool in_use = false;

@@ -68,6 +68,9 @@ owner::OwnerOptions OwnerOptionsOf(const Config& cfg, int shards) {
   o.pulse.state_interval_ms = cfg.state_interval_ms;
   o.pulse.react_rate = o.mod_policy.react_rate;
   o.presence = cfg.presence;
+  o.hot.hot_msgs_per_sec = cfg.hot_msgs_per_sec;
+  o.hot.max_visible_rate = cfg.max_visible_rate;
+  o.hot.cool_down_secs = cfg.hot_cool_down_secs;
   return o;
 }
 
@@ -255,7 +258,7 @@ void Shard::OnTurn(uint64_t now_ms) {
   if (now_ms >= next_sweep_ms_) {
     next_sweep_ms_ = now_ms + 1000;
     sessions_.OnSecond();
-    owner_.OnSecond(static_cast<int64_t>(UnixSecondsNow() * 1000));
+    owner_.OnSecond(static_cast<int64_t>(UnixSecondsNow() * 1000), now_ms);
     PublishTopRooms(now_ms);
   }
   if (now_ms >= next_metrics_ms_) {

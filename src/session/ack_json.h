@@ -1,6 +1,6 @@
 // The fields of a send's ack that a WebSocket `ack` frame and an HTTP send's 200 body share
 // (PROTOCOL.md, "HTTP sends answer like acks"): "seq" and "id", or for a held message
-// "held":true and its id; then "masked" and "duplicate" when they apply.
+// "held":true and its id; then "masked", "duplicate" and "sampled" when they apply.
 #pragma once
 
 #include <string>
@@ -22,6 +22,7 @@ inline void AppendAckFields(std::string* j, const mesh::AckReply& ack) {
   }
   if (ack.masked) *j += R"(,"masked":true)";
   if (ack.duplicate) *j += R"(,"duplicate":true)";
+  if (ack.sampled) *j += R"(,"sampled":true)";
 }
 
 }  // namespace roomcast::session

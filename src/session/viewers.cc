@@ -154,6 +154,11 @@ void Viewers::LeaveReplica(ConnId c) {
 void Viewers::OnForward(mesh::ForwardMsg& fwd) {
   uint32_t idx = replicas_.Find(fwd.room);
   if (idx == room::kNoReplica) return;  // our last viewer left while this was on its way
+  room::Replica& r = replicas_.At(idx);
+  if (fwd.msg.Sampled()) {
+    for (const uint64_t tag : fwd.see_tags)
+      r.sampled_for.emplace_back(static_cast<uint32_t>(r.pending.size()), tag);
+  }
   replicas_.Deliver(idx, std::move(fwd.msg));
 }
 
@@ -204,6 +209,7 @@ void Viewers::FlushReplica(uint32_t idx) {
   if (r.pending.empty()) return;
   if (room::Replicas::Audience(r) == 0) {
     r.pending.clear();
+    r.sampled_for.clear();
     return;
   }
   const uint64_t now = ctx_.out.NowMs();
@@ -217,6 +223,15 @@ void Viewers::FlushReplica(uint32_t idx) {
     r.lag_listed = true;
     lag_rooms_.push_back(idx);
   }
+  // A hot room's sampled-out messages: only to their senders' and mentioned users' viewers.
+  std::vector<room::SequencedMsg> shown;
+  if (!r.sampled_for.empty()) {
+    for (const room::SequencedMsg& m : r.pending) {
+      if (!m.Sampled()) shown.push_back(m);
+    }
+  }
+  const std::span<const room::SequencedMsg> batch =
+      r.sampled_for.empty() ? std::span<const room::SequencedMsg>(r.pending) : shown;
   room::FanoutResult res;
   for (const Framing f : {Framing::kWebSocket, Framing::kSse}) {
     const auto& viewers = f == Framing::kSse ? r.sse : r.viewers;
@@ -225,17 +240,19 @@ void Viewers::FlushReplica(uint32_t idx) {
     const WsDeflate::Lists lists = f == Framing::kSse ? WsDeflate::Lists{viewers, {}}
                                                       : ctx_.deflate.Split(viewers, ctx_.table);
     room::FanoutResult one =
-        room::FanOutBatch(ctx_.writer, f, r.name, r.epoch, r.pending, r.recent_prio, lists.plain,
+        room::FanOutBatch(ctx_.writer, f, r.name, r.epoch, batch, r.recent_prio, lists.plain,
                           ctx_.cfg.slow_policy, ctx_.cfg.max_queue_bytes, ctx_.out, lists.lane);
     ctx_.deflate.Count(one);
     res.delivered += one.delivered;
     res.skipped += one.skipped;
     res.closed += one.closed;
   }
-  ShardMetrics::Add(ctx_.metrics.deliveries_total, res.delivered * r.pending.size());
+  ShardMetrics::Add(ctx_.metrics.deliveries_total, res.delivered * batch.size());
   ShardMetrics::Add(ctx_.metrics.batches_total, 1);
   ShardMetrics::Add(ctx_.metrics.slow_skips_total, res.skipped);
   ShardMetrics::Add(ctx_.metrics.slow_closes_total, res.closed);
+  if (!r.sampled_for.empty()) DeliverSampled(idx);  // after the batch they belong to
+  r.sampled_for.clear();  // long-polls get every message (docs/protocol.md, "Hot rooms")
   if (!r.pollers.empty()) polls_.FlushPollers(idx);  // may re-enter: handles held requests last
   replicas_.At(idx).pending.clear();
 }

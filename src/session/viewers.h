@@ -93,6 +93,10 @@ class Viewers {
   [[nodiscard]] uint64_t CatchUpQueuePeak() const { return catchup_queue_peak_; }
 
  private:
+  // Queues the pending messages sampled out of the live stream on the viewers of their sender
+  // and of the users they mention (viewers_hot.cc), after the shared batch.
+  void DeliverSampled(uint32_t idx);
+
   Context& ctx_;
   ParkedPolls& polls_;
   room::Replicas replicas_;

@@ -59,6 +59,10 @@ function extraFlags() {
   const flags = `${help.stdout || ''}${help.stderr || ''}`.includes('--dev-auth') ? ['--dev-auth'] : [];
   // The suites send faster than a chat user may (--rate-limit 20/30 by default): off here.
   if (`${help.stdout || ''}`.includes('--rate-limit')) flags.push('--rate-limit', 'off');
+  // Likewise its bursts would make rooms hot (automatic slow mode, sampling): both off here.
+  if (`${help.stdout || ''}`.includes('--max-visible-rate')) {
+    flags.push('--hot-msgs-per-sec', '0', '--max-visible-rate', '0');
+  }
   const extra = (process.env.ROOMCAST_E2E_ARGS || '').trim();
   return extra ? flags.concat(extra.split(/\s+/)) : flags;
 }

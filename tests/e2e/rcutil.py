@@ -74,6 +74,10 @@ def base_flags(binary: Path, rate_limit_off: bool = True) -> list[str]:
         flags.append("--dev-auth")
     if rate_limit_off and "--rate-limit" in help_text(binary):
         flags += ["--rate-limit", "off"]
+    # Likewise a suite's bursts would make its rooms hot (automatic slow mode, sampling): both
+    # reflexes are off unless a test turns them on (test_hot_rooms.py; later flags win).
+    if "--max-visible-rate" in help_text(binary):
+        flags += ["--hot-msgs-per-sec", "0", "--max-visible-rate", "0"]
     flags += shlex.split(os.environ.get("ROOMCAST_E2E_ARGS", ""))
     return flags
 

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
+#include "room/room_owner.h"
+
 namespace roomcast::room {
 namespace {
 
@@ -74,6 +79,20 @@ TEST(HotRoom, ZeroTurnsEachReflexOff) {
   EXPECT_FALSE(h.Update(kT0 + 2000, p));
   EXPECT_FALSE(h.AutoSlow());
   EXPECT_FALSE(h.Sampling());
+}
+
+TEST(HotRoom, MentionTagsReadsAtNamesUpToPunctuation) {
+  std::vector<uint64_t> tags;
+  MentionTags("hi @vic, and @ann.b. and (@zo) @ @@x", &tags);
+  std::vector<uint64_t> want = {UserTag("vic"), UserTag("ann.b."), UserTag("ann.b"), UserTag("zo"),
+                                UserTag("x")};
+  EXPECT_EQ(tags, want);
+  MentionTags("no mention here: a@b", &tags);
+  EXPECT_EQ(tags, std::vector<uint64_t>{UserTag("b")});  // an e-mail reads as one; harmless
+  std::string many;
+  for (int i = 0; i < 20; ++i) many += "@u" + std::to_string(i) + " ";
+  MentionTags(many, &tags);
+  EXPECT_EQ(tags.size(), kMaxMentions);
 }
 
 }  // namespace

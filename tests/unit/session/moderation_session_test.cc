@@ -79,6 +79,31 @@ TEST(ModerationSession, AShadowEchoReachesTheUsersOwnViewersOnly) {
   EXPECT_EQ(h.out.Take(4), "");
 }
 
+TEST(ModerationSession, ASampledOutMessageReachesItsSenderAndMentionedUsersOnly) {
+  Harness h(Config{}, Keys());
+  ASSERT_EQ(Join(h, 3, Upgrade("&token=" + Token("sam"))), "HTTP/1.1 101");
+  ASSERT_EQ(Join(h, 4, Upgrade("&token=" + Token("anna"))), "HTTP/1.1 101");
+  ASSERT_EQ(Join(h, 5, Upgrade("&token=" + Token("vic"))), "HTTP/1.1 101");
+  h.Forward("lobby", 6, R"({"type":"msg","seq":6})");
+  mesh::ForwardMsg f{"lobby", room::SequencedMsg{}, {room::UserTag("sam"), room::UserTag("vic")}};
+  f.msg.seq = 7;
+  f.msg.json = R"({"type":"msg","seq":7,"text":"@vic"})";
+  f.msg.flags = room::kEvSampled;
+  h.sessions->OnForward(f);
+  h.Forward("lobby", 8, R"({"type":"msg","seq":8})");
+  h.Idle(1000);
+  const std::string shown =
+      ServerText(R"({"type":"msg","seq":6})") + ServerText(R"({"type":"msg","seq":8})");
+  const std::string own = ServerText(R"({"type":"msg","seq":7,"text":"@vic"})");
+  EXPECT_EQ(h.out.Take(3), shown + own);  // the sample, then what it alone gets
+  EXPECT_EQ(h.out.Take(5), shown + own);
+  EXPECT_EQ(h.out.Take(4), shown);
+  // The marker goes to every stream viewer.
+  const std::string marker = R"({"type":"sampled","room":"lobby","shown":2,"total":3})";
+  h.sessions->OnRoomEvent(mesh::RoomEvent{"lobby", "sampled", marker});
+  for (ConnId c : {3u, 4u, 5u}) EXPECT_EQ(h.out.Take(c), ServerText(marker)) << c;
+}
+
 constexpr std::string_view kKey = "0123456789abcdef0123456789abcdef";
 
 std::string AdminRequest(std::string_view method, std::string_view path, std::string_view body) {
