@@ -16,7 +16,7 @@ import zlib
 import pytest
 
 from metricsutil import fetch_metrics, metric_sum
-from rcutil import (HOST, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT, client_frame, close_all,
+from rcutil import (HOST, RawWS, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT, client_frame, close_all,
                     close_writer, join, parse_head, recv_next, run, send_op, upgrade_request)
 
 TAIL = b"\x00\x00\xff\xff"
@@ -41,12 +41,13 @@ def inflate_message(payload: bytes) -> bytes:
     return d.decompress(payload + TAIL)
 
 
-class DeflateWS:
-    """A raw client that may offer extensions and sees RSV1 on the server's frames."""
+class DeflateWS(RawWS):
+    """A raw client that may offer extensions and sees RSV1 on the server's frames (RawWS's
+    reading, its own frame parsing)."""
 
     def __init__(self, reader, writer, headers):
-        self.reader, self.writer, self.headers = reader, writer, headers
-        self.buf = bytearray()
+        super().__init__(reader, writer)
+        self.headers = headers
 
     @classmethod
     async def connect(cls, port: int, path: str, offers: list[str] | None = None,
@@ -64,16 +65,6 @@ class DeflateWS:
     @property
     def extension(self) -> str | None:
         return self.headers.get("sec-websocket-extensions")
-
-    async def _fill(self, n: int, deadline: float) -> None:
-        while len(self.buf) < n:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise asyncio.TimeoutError()
-            chunk = await asyncio.wait_for(self.reader.read(65536), remaining)
-            if not chunk:
-                raise asyncio.IncompleteReadError(bytes(self.buf), n)
-            self.buf += chunk
 
     async def recv_frame(self, timeout: float = 5.0) -> tuple[int, int, bytes]:
         """(first byte, opcode, payload) of the next server frame, as on the wire."""
