@@ -148,8 +148,7 @@ void Sequencer::Publish(std::string_view room, std::string_view cid, std::string
   // by then Redis must already refuse the call, or a refused send could still be numbered (a
   // Redis stopped and resumed right after the refusal: test_redis_outage_...). The margin also
   // absorbs small wall-clock skew between the node and Redis.
-  const std::string deadline =
-      std::to_string(WallMs() + opts_.deadline_ms - opts_.deadline_ms / 4);
+  const std::string deadline = std::to_string(WallMs() + opts_.deadline_ms - opts_.deadline_ms / 4);
   const std::string maxlen = std::to_string(opts_.history);
   const std::string secs = std::to_string(opts_.dedup_secs);
   const std::string channel = RoomChannel(room);

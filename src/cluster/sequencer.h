@@ -22,8 +22,8 @@
 namespace roomcast::cluster {
 
 struct SequencerOptions {
-  uint32_t history = 1000;      // stream length per room (MAXLEN ~)
-  uint32_t dedup_secs = 120;    // how long a cid is remembered
+  uint32_t history = 1000;    // stream length per room (MAXLEN ~)
+  uint32_t dedup_secs = 120;  // how long a cid is remembered
   // A publish not answered by then is refused; Redis refuses to number it from 3/4 of it on.
   uint32_t deadline_ms = 1000;
 };
