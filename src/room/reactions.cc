@@ -52,9 +52,4 @@ std::string ReactionWindow::EventJson(std::string_view room, uint32_t window_ms,
   return out;
 }
 
-std::string ReactionWindow::TakeEvent(std::string_view room, uint32_t window_ms) {
-  if (counts_.empty()) return {};
-  return EventJson(room, window_ms, TakeCounts());
-}
-
 }  // namespace roomcast::room

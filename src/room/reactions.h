@@ -26,8 +26,6 @@ class ReactionWindow {
   // {"type":"reactions","room","window_ms","counts":counts}.
   [[nodiscard]] static std::string EventJson(std::string_view room, uint32_t window_ms,
                                              std::string_view counts);
-  // TakeCounts as a whole event; empty string for an empty window.
-  [[nodiscard]] std::string TakeEvent(std::string_view room, uint32_t window_ms);
 
  private:
   struct NameHash {

@@ -9,13 +9,16 @@ namespace {
 
 TEST(ReactionWindow, OneEventWithTheWindowsTotals) {
   ReactionWindow w;
-  EXPECT_EQ(w.TakeEvent("lobby", 1000), "");
+  EXPECT_EQ(w.TakeCounts(), "{}");
   for (int i = 0; i < 1000; ++i) EXPECT_TRUE(w.Add(i % 4 == 0 ? "🔥" : ":Kappa:"));
   EXPECT_TRUE(w.Add("\"quoted\""));
-  EXPECT_EQ(w.TakeEvent("lobby", 1000), R"({"type":"reactions","room":"lobby","window_ms":1000,)"
-                                        R"("counts":{":Kappa:":750,"🔥":250,"\"quoted\"":1}})");
+  const std::string counts = w.TakeCounts();
+  EXPECT_EQ(counts, R"({":Kappa:":750,"🔥":250,"\"quoted\"":1})");
+  EXPECT_EQ(ReactionWindow::EventJson("lobby", 1000, counts),
+            R"({"type":"reactions","room":"lobby","window_ms":1000,)"
+            R"("counts":{":Kappa:":750,"🔥":250,"\"quoted\"":1}})");
   EXPECT_TRUE(w.Empty());
-  EXPECT_EQ(w.TakeEvent("lobby", 1000), "");
+  EXPECT_EQ(w.TakeCounts(), "{}");
 }
 
 TEST(ReactionWindow, DistinctEmotesAreBoundedPerWindow) {
@@ -25,7 +28,7 @@ TEST(ReactionWindow, DistinctEmotesAreBoundedPerWindow) {
   EXPECT_FALSE(w.Add(":one_too_many:"));
   EXPECT_TRUE(w.Add(":e0:"));  // a known one still counts
   EXPECT_EQ(w.Dropped(), 1u);
-  (void)w.TakeEvent("r", 1000);
+  (void)w.TakeCounts();
   EXPECT_TRUE(w.Add(":one_too_many:"));  // a new window
 }
 
