@@ -7,6 +7,8 @@ this script runs the rest around it with one probe viewer:
 - the probe sends the calm baseline (20 msg/s, user "calm") and the priority messages (1/s: an
   admin publish with "prio":true on roomcast; on nchan a plain publish, it has no priority lane),
   and watches the room as a viewer for the whole run;
+- the calm lane starts once every viewer has its welcome (the load tool's "all joined" line),
+  --calm-secs before the burst (roomcast-load --pause-before), and runs until --calm-secs after;
 - it reports the probe's priority messages received (%) and their latency p99, the calm messages'
   latency, and "back to normal": from the last burst message the probe saw to the first whole
   second after it in which the probe got every calm message sent in it within 250 ms;
@@ -34,6 +36,28 @@ ROOM = "load-0"
 
 def now_ns():
     return time.time_ns()
+
+
+def room_report(a):
+    """roomcast's GET /admin/rooms/load-0 (the owner's view: lag_ms_p99 is the worst viewer
+    shard's p99 from sequencing to the shard queueing the message for its viewers' sockets)."""
+    req = urllib.request.Request(f"http://{a.url}/admin/rooms/{ROOM}",
+                                 headers={"Authorization": f"Bearer {a.admin_key}"})
+    try:
+        with urllib.request.urlopen(req, timeout=2) as r:
+            return json.loads(r.read())
+    except (OSError, ValueError):
+        return None
+
+
+async def watch_server(a, p):
+    """Once a second while the load runs: the server's own fan-out lag and sampling state."""
+    while not p.stop:
+        rep = await asyncio.to_thread(room_report, a)
+        if rep is not None:
+            p.server_lag.append(rep.get("lag_ms_p99", 0))
+            p.sampling_secs += 1 if rep.get("sampled") else 0
+        await asyncio.sleep(1.0)
 
 
 def http_post(url, body, headers):
@@ -65,6 +89,8 @@ class Probe:
         self.burst_seen = []  # receive ns of burst messages (stamped by roomcast-load)
         self.markers = 0
         self.stop = False
+        self.server_lag = []  # roomcast: lag_ms_p99 from /admin/rooms/load-0, once a second
+        self.sampling_secs = 0
 
     def text_of(self, raw):
         if self.a.target == "nchan":
@@ -161,30 +187,47 @@ async def main(a):
     p = Probe(a)
     load_done_at = [None]
     watcher = asyncio.ensure_future(p.watch())
+    server_watch = (asyncio.ensure_future(watch_server(a, p))
+                    if a.target == "roomcast" and a.admin_key else None)
     await asyncio.sleep(0.5)
-    sender = asyncio.ensure_future(
-        p.send_loop(lambda: (load_done_at[0] or float("inf")) + a.calm_secs))
-    await asyncio.sleep(a.calm_secs)
     b0 = bytes_out(a.url) if a.target == "roomcast" else None
     t_load = time.monotonic()
+    # The viewers join first; the load tool then waits --pause-before (the calm seconds) before
+    # its burst, and the calm lane starts at its "all joined" line, so that the calm baseline
+    # runs in a full room and not during the joins.
     cmd = [a.load, "fanout", "--target", a.target, "--url", f"ws://{a.url}",
            "--viewers", str(a.viewers), "--rooms", "1", "--publishers", str(a.publishers),
            "--rate", str(a.rate), "--size", "100", "--duration", str(a.duration),
+           "--pause-before", str(a.calm_secs),
            "--source-ips", "16", "--straggler-secs", "10", "--json"]
     if a.server_pid:
         cmd += ["--server-pid", a.server_pid]
     if a.target == "nchan":
         cmd += ["--nchan-publish", "ws"]
     print("$ " + " ".join(cmd), file=sys.stderr)
-    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
-    out, _ = await proc.communicate()
+    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    sender = None
+    while True:
+        line = await proc.stderr.readline()
+        if not line:
+            break
+        sys.stderr.write(line.decode(errors="replace"))
+        if sender is None and line.startswith(b"roomcast-load: all joined"):
+            sender = asyncio.ensure_future(
+                p.send_loop(lambda: (load_done_at[0] or float("inf")) + a.calm_secs))
+    out = await proc.stdout.read()
+    await proc.wait()
     load_secs = time.monotonic() - t_load
     load_done_at[0] = time.monotonic()
     b1 = bytes_out(a.url) if a.target == "roomcast" else None
-    await sender
+    if sender is not None:
+        await sender
     await asyncio.sleep(1.0)
     p.stop = True
     await watcher
+    if server_watch is not None:
+        await server_watch
     report = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
     lat_prio = [p.got_prio[i] - p.sent_prio[i] for i in p.got_prio if i in p.sent_prio]
     burst_end = max(p.burst_seen) if p.burst_seen else None
@@ -205,6 +248,10 @@ async def main(a):
         "probe_burst_msgs_seen": len(p.burst_seen),
         "back_to_normal_s": back_to_normal(p, burst_end) if burst_end else None,
     }
+    if p.server_lag:
+        res["server_lag_p99_ms_max"] = max(p.server_lag)
+        res["server_lag_p99_ms_by_s"] = p.server_lag
+        res["server_sampling_secs"] = p.sampling_secs
     if b0 is not None and b1 is not None and report.get("members") and report.get("window_s"):
         # Everything the server sent during the load run (joins, the calm and priority lanes,
         # markers), per viewer, over the burst's seconds.

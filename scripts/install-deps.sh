@@ -22,7 +22,7 @@ BASE_PKGS=(
   curl node-ws chromium procps
   redis-server  # the cluster tests start their own on a free loopback port
 )
-BENCH_PKGS=(nginx libnginx-mod-nchan procps)  # procps: pgrep in perf/peers/nchan.sh
+BENCH_PKGS=(nginx libnginx-mod-nchan procps wrk)  # procps: pgrep in perf/peers/nchan.sh; wrk: the snapshot bench
 
 die() { echo "install-deps: error: $*" >&2; exit 1; }
 

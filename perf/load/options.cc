@@ -71,6 +71,10 @@ std::vector<Flag> FlagTable(Options* o) {
        "seconds of measured publishing"},
       {"warmup", Kind::kDouble, &o->warmup, 0, 3600, kPublishing,
        "seconds of publishing before the measurement starts (not counted)"},
+      {"pause-before", Kind::kDouble, &o->pause_before, 0, 3600, kPublishing,
+       "seconds to wait after every connection got its welcome before the first publish; the "
+       "line 'roomcast-load: all joined' on stderr marks its start (perf/explosion.py starts "
+       "its calm lane there)"},
       {"window", Kind::kU32, &o->window, 1, 65536, kPub,
        "most sends a publisher has unacknowledged at once (further sends wait for acks)"},
       {"storm-at", Kind::kDouble, &o->storm_at, 0, 86400, kStormOnly,

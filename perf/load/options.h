@@ -58,12 +58,13 @@ struct Options {
   uint32_t viewers = 1000;
   uint32_t rooms = 1;
   uint32_t publishers = 1;
-  double rate = 100;     // messages per second, all publishers together
-  uint32_t size = 100;   // text bytes per message
-  bool deflate = false;  // --deflate (copied into target.deflate)
-  bool words = false;    // --words: texts padded with chat-like words, not 'x'
-  double duration = 10;  // seconds of measured publishing
-  double warmup = 0;     // seconds of publishing before the measurement starts
+  double rate = 100;        // messages per second, all publishers together
+  uint32_t size = 100;      // text bytes per message
+  bool deflate = false;     // --deflate (copied into target.deflate)
+  bool words = false;       // --words: texts padded with chat-like words, not 'x'
+  double duration = 10;     // seconds of measured publishing
+  double pause_before = 0;  // seconds between the last welcome and the first publish
+  double warmup = 0;        // seconds of publishing before the measurement starts
   // connect
   uint32_t conns = 1000;
   double connect_rate = 1000;  // connections started per second

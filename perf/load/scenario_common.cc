@@ -86,8 +86,13 @@ bool JoinAndSchedule(SharedState& shared, WorkerPool& pool, uint32_t workers, co
     std::fprintf(stderr, "roomcast-load: no %s got its welcome: not publishing\n", who);
     ok = false;
   }
+  if (ok)
+    std::fprintf(stderr, "roomcast-load: all joined (%llu welcomed)\n",
+                 static_cast<unsigned long long>(welcomed));
   // With nothing to measure the schedule is empty: workers skip straight to their report.
-  ctl.publish_start_ns = joined + 20000000;  // 20 ms for every worker to see the command
+  // 20 ms for every worker to see the command, plus the requested pause.
+  ctl.publish_start_ns =
+      joined + 20000000 + (ok ? static_cast<uint64_t>(opt.pause_before * kSec) : 0);
   ctl.measure_start_ns = ctl.publish_start_ns + (ok ? static_cast<uint64_t>(opt.warmup * kSec) : 0);
   ctl.publish_end_ns = ctl.measure_start_ns + (ok ? static_cast<uint64_t>(opt.duration * kSec) : 0);
   return ok;

@@ -277,7 +277,8 @@ int RunFanoutScenario(const Options& opt, StormWatch* storm) {
   // Joining takes time too: on 2 shared cores 100,000 viewers have needed up to 35 s.
   const double join_allowance = opt.connect_timeout + opt.viewers / 2000.0;
   const uint64_t hard =
-      run.t0 + static_cast<uint64_t>((opt.warmup + opt.duration + 30 + join_allowance) * kSec);
+      run.t0 + static_cast<uint64_t>(
+                   (opt.pause_before + opt.warmup + opt.duration + 30 + join_allowance) * kSec);
   run.rss_start = ProcessesRssBytes(opt.server_pids);
 
   SharedState shared(workers, opt.rooms);

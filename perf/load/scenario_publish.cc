@@ -192,7 +192,8 @@ int RunPublish(const Options& opt) {
   run.t0 = NowNs();
   const double join_allowance = opt.connect_timeout + opt.publishers / 2000.0;
   const uint64_t hard =
-      run.t0 + static_cast<uint64_t>((opt.warmup + opt.duration + 30 + join_allowance) * kSec);
+      run.t0 + static_cast<uint64_t>(
+                   (opt.pause_before + opt.warmup + opt.duration + 30 + join_allowance) * kSec);
   run.rss_start = ProcessesRssBytes(opt.server_pids);
 
   SharedState shared(workers, 1);

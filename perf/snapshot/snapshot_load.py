@@ -7,13 +7,20 @@ requests answered (200 and 304), the achieved rate, the server's snapshot builds
 second) and its CPU. Loopback only; bounded in time and count.
 
   perf/snapshot/snapshot_load.py --port P --server-pid PID [--rate 20000] [--secs 10]
-      [--procs 2] [--conns 8] [--msgs-per-sec 20] [--room mega]
+      [--procs 2] [--conns 8] [--msgs-per-sec 20] [--room mega] [--client python|wrk]
+
+--client wrk drives the requests with wrk (Debian's `wrk`, scripts/install-deps.sh --bench) and
+perf/snapshot/revalidate.lua instead of Python processes: --procs threads, --procs x --conns
+connections, as fast as they go (wrk has no rate cap; --rate is then ignored), each connection
+revalidating with the last ETag it got.
 """
 import argparse
 import json
 import multiprocessing as mp
 import os
+import re
 import socket
+import subprocess
 import time
 import urllib.request
 
@@ -105,6 +112,19 @@ def publisher(port, room, per_sec, secs):
         time.sleep(1 / per_sec)
 
 
+def run_wrk(a):
+    """wrk at full speed for a.secs; returns (requests, status counts, p99 ms)."""
+    lua = os.path.join(os.path.dirname(os.path.abspath(__file__)), "revalidate.lua")
+    cmd = ["wrk", "-t", str(a.procs), "-c", str(a.procs * a.conns), "-d", f"{a.secs:g}s",
+           "-s", lua, f"http://{HOST}:{a.port}/rooms/{a.room}/snapshot"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=a.secs + 60).stdout
+    m = re.search(r"^WRK_JSON (.*)$", out, re.M)
+    if not m:
+        raise SystemExit("wrk printed no result:\n" + out)
+    r = json.loads(m.group(1))
+    return r["requests"], r["status"], r["p99_ms"], r["errors"]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -115,6 +135,7 @@ def main():
     ap.add_argument("--conns", type=int, default=8)
     ap.add_argument("--msgs-per-sec", type=float, default=20)
     ap.add_argument("--room", default="mega")
+    ap.add_argument("--client", choices=["python", "wrk"], default="python")
     a = ap.parse_args()
     assert 0 < a.secs <= 120 and 0 < a.rate <= 200000 and 1 <= a.procs <= 16
     pub = mp.Process(target=publisher, args=(a.port, a.room, a.msgs_per_sec, a.secs + 1))
@@ -123,15 +144,22 @@ def main():
     builds0 = metric(a.port, "roomcast_snapshot_builds_total")
     nm0 = metric(a.port, "roomcast_snapshot_not_modified_total")
     cpu0 = cpu_seconds(a.server_pid)
-    q = mp.Queue()
-    procs = [mp.Process(target=worker, args=(a.port, a.room, a.rate / a.procs, a.secs, a.conns, q))
-             for _ in range(a.procs)]
+    extra = {}
     t0 = time.monotonic()
-    for p in procs:
-        p.start()
-    results = [q.get(timeout=a.secs + 60) for _ in procs]
-    for p in procs:
-        p.join()
+    if a.client == "wrk":
+        sent, counts, p99, errors = run_wrk(a)
+        results = [(sent, counts)]
+        extra = {"client": "wrk", "p99_ms": p99, "wrk_errors": errors}
+    else:
+        q = mp.Queue()
+        procs = [mp.Process(target=worker,
+                            args=(a.port, a.room, a.rate / a.procs, a.secs, a.conns, q))
+                 for _ in range(a.procs)]
+        for p in procs:
+            p.start()
+        results = [q.get(timeout=a.secs + 60) for _ in procs]
+        for p in procs:
+            p.join()
     wall = time.monotonic() - t0
     cpu = cpu_seconds(a.server_pid) - cpu0
     builds = metric(a.port, "roomcast_snapshot_builds_total") - builds0
@@ -146,7 +174,7 @@ def main():
                       "req_per_s": round(sent / wall), "status": counts,
                       "builds": builds, "builds_per_s": round(builds / wall, 2),
                       "not_modified_metric": nm, "server_cpu_s": round(cpu, 2),
-                      "server_cpu_pct": round(100 * cpu / wall, 1)}))
+                      "server_cpu_pct": round(100 * cpu / wall, 1), **extra}))
 
 
 if __name__ == "__main__":
