@@ -99,7 +99,11 @@ export class Room {
 }
 
 export class Roomcast {
-  constructor(baseUrl?: string, opts?: RoomcastOptions);
+  /**
+   * One address, or several nodes of one fleet (`--redis`): each room moves to the next address
+   * whenever a round of transports fails or a working connection drops, and resumes there.
+   */
+  constructor(baseUrl?: string | string[], opts?: RoomcastOptions);
   room(name: string, opts?: RoomOptions): Room;
   on(type: 'state', fn: (s: ConnectionState) => void): () => void;
   off(type: 'state', fn: (s: ConnectionState) => void): void;

@@ -76,6 +76,7 @@ export class Room extends Emitter {
     this.outbox = new Map(); // cid -> {text, prio, resolve, reject, sent}
     this.cursor = null; this.holeTo = 0;
     this.attempt = 0; this.closed = false; this.online = true;
+    this.addr = client.addr; // index into client.bases
     this.conn = null; this.transport = null;
     this.timers = {};
     this.state = 'disconnected';
@@ -153,7 +154,10 @@ export class Room extends Emitter {
     };
     try { this['_' + kind](conn); } catch { conn.fail('error'); }
   }
+  // Waits, then starts a new round; with several addresses, on the next one (a dead node's rooms
+  // move to another, and the resume query carries them on where they were).
   _retry() {
+    this.addr = this.client._next(this.addr);
     const bye = this.byeMs;
     this.byeMs = null;
     const ms = bye != null ? bye + Math.random() * this.o.byeSpreadMs
@@ -191,7 +195,7 @@ export class Room extends Emitter {
   }
 
   _url(scheme, path, q = {}) {
-    const u = new URL(path, this.client.base);
+    const u = new URL(path, this.client.bases[this.addr]);
     if (scheme === 'ws') u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
     const a = { user: this.o.user, token: this.o.token, ...q };
     for (const k in a) if (a[k] != null) u.searchParams.set(k, a[k]);
@@ -412,7 +416,13 @@ export class Roomcast extends Emitter {
     for (const k in opts) if (opts[k] !== undefined) this.o[k] = opts[k];
     this.o.WebSocket ||= globalThis.WebSocket;
     this.o.fetch ||= globalThis.fetch?.bind(globalThis);
-    this.base = new URL(baseUrl || '/', globalThis.location?.href);
+    // One address, or several nodes of one fleet (--redis): rooms start on the last one that
+    // worked and move to the next one whenever a round fails or a working connection drops.
+    const urls = Array.isArray(baseUrl) ? baseUrl : [baseUrl];
+    if (!urls.length) throw new RoomcastError('bad_request', 'no address');
+    this.bases = urls.map((u) => new URL(u || '/', globalThis.location?.href));
+    this.base = this.bases[0];
+    this.addr = 0;
     this.transports = this.o.transports.map((t) => TRANSPORTS[t]).filter((t) => t && (t !== 'websocket' || this.o.WebSocket));
     if (!this.transports.length) throw new RoomcastError('bad_request', 'no usable transport');
     this.rooms = new Set();
@@ -434,6 +444,8 @@ export class Roomcast extends Emitter {
   _get() { try { return JSON.parse(this.store.getItem?.(this.key) ?? this.store.get?.(this.key)); } catch { return null; } }
   _set(v) { try { const s = v && JSON.stringify(v); this.store.setItem ? (s ? this.store.setItem(this.key, s) : this.store.removeItem(this.key)) : (s ? this.store.set(this.key, s) : this.store.delete(this.key)); } catch { } }
   _forget() { this._set(null); }
+  // The address after i (the one all rooms start on from now).
+  _next(i) { this.addr = (i + 1) % this.bases.length; return this.addr; }
   // Where a round starts: a remembered fallback (while fresh), else the first transport.
   _start() {
     const m = this._get();

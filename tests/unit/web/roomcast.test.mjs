@@ -256,3 +256,28 @@ test('offline closes and waits; online reconnects at once', async () => {
   await until(() => net.sockets.length === 2, 500, 'reconnect on online');
   c.close();
 });
+
+test('several addresses: a dropped room resumes on the next one, and wraps around', async () => {
+  const net = fakeNet();
+  const c = new Roomcast(['http://a.test/', 'http://b.test/'], { WebSocket: net.WebSocket,
+    fetch: net.fetch, storage: new Map(), ...FAST });
+  const r = c.room('r');
+  await until(() => net.sockets.length === 1);
+  assert.equal(net.sockets[0].url.host, 'a.test');
+  net.sockets[0].push(welcome(4));
+  net.sockets[0].serverClose();  // the node dies
+  await until(() => net.sockets.length === 2, 2000, 'reconnect');
+  assert.equal(net.sockets[1].url.host, 'b.test');
+  assert.equal(net.sockets[1].url.searchParams.get('since'), '4', 'resumes where it was');
+  net.sockets[1].push(welcome(4));
+  net.sockets[1].serverClose();
+  await until(() => net.sockets.length === 3, 2000, 'reconnect');
+  assert.equal(net.sockets[2].url.host, 'a.test', 'back to the first');
+  // A room opened now starts where the client last moved to.
+  const r2 = c.room('r2');
+  await until(() => net.sockets.length === 4);
+  assert.equal(net.sockets[3].url.host, 'a.test');
+  r.close(); r2.close();
+  assert.throws(() => new Roomcast([], { WebSocket: net.WebSocket }), /no address/);
+  c.close();
+});
