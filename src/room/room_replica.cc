@@ -71,6 +71,7 @@ ViewerId Replicas::RemovePoller(uint32_t idx, uint32_t pos) {
 void Replicas::Deliver(uint32_t idx, SequencedMsg msg) {
   Replica& r = slots_[idx];
   if (msg.Prio()) {
+    r.prio_due = true;
     if (r.recent_prio.size() >= kRecentPrio) r.recent_prio.erase(r.recent_prio.begin());
     r.recent_prio.push_back({msg.seq, msg.json, 0, msg.flags});
   }

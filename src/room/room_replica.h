@@ -51,11 +51,17 @@ struct Replica {
   std::vector<std::pair<uint32_t, uint64_t>> sampled_for;
   uint64_t last_flush_ms = 0;
   bool dirty = false;
+  bool prio_due = false;  // a priority message is pending: due kPrioFlushMs after the last flush
   bool in_use = false;
   // Fan-out lag of this room's deliveries since the shard's last lag report (room_stats.h).
   LagHistogram lag;
   bool lag_listed = false;  // in the shard's list of rooms to report
 };
+
+// A big room is paced (FlushIntervalMs: up to a second between flushes); a priority message
+// makes its room due this long after its last flush instead. One extra flush per priority
+// message at most, and at most 1000 / kPrioFlushMs flushes a second in a flood of them.
+inline constexpr uint32_t kPrioFlushMs = 100;
 
 struct PacingPolicy {
   uint32_t tick_ms = 5;                  // the shortest interval between two flushes of a room
@@ -103,9 +109,11 @@ class Replicas {
       uint32_t idx = dirty_[i];
       Replica& r = slots_[idx];
       if (!r.in_use || !r.dirty) continue;
-      const uint64_t due = r.last_flush_ms + FlushIntervalMs(pacing_, Audience(r));
+      const uint32_t every = FlushIntervalMs(pacing_, Audience(r));
+      const uint64_t due = r.last_flush_ms + (r.prio_due ? std::min(every, kPrioFlushMs) : every);
       if (now_ms >= due) {
         r.dirty = false;
+        r.prio_due = false;
         r.last_flush_ms = now_ms;
         fn(idx);
       } else {

@@ -85,6 +85,25 @@ TEST(Replicas, SseViewersAndPollersAreSeparateListsAndKeepTheRoom) {
   EXPECT_EQ(reps.Find("r"), kNoReplica);
 }
 
+TEST(Replicas, APriorityMessageCutsAPacedRoomsWaitToAtMostKPrioFlushMs) {
+  Replicas reps(PacingPolicy{5, 1000});  // 1000 viewers at 1000 sends/s: one flush a second
+  uint32_t idx = reps.GetOrCreate("r");
+  for (uint32_t v = 0; v < 1000; ++v) reps.AddViewer(idx, v);
+  reps.At(idx).last_flush_ms = 1000;
+  reps.Deliver(idx, SequencedMsg{1, "{}", 0});
+  int flushed = 0;
+  EXPECT_EQ(reps.FlushDue(1010, [&](uint32_t) { ++flushed; }), 990u) << "paced: a second";
+  reps.Deliver(idx, SequencedMsg{2, "{}", 0, kEvPrio});
+  EXPECT_EQ(reps.FlushDue(1020, [&](uint32_t) { ++flushed; }), kPrioFlushMs - 20);
+  EXPECT_EQ(reps.FlushDue(1000 + kPrioFlushMs, [&](uint32_t) { ++flushed; }), UINT32_MAX);
+  EXPECT_EQ(flushed, 1);
+  // Flushed: the next ordinary message waits the paced second again.
+  reps.At(idx).pending.clear();
+  reps.Deliver(idx, SequencedMsg{3, "{}", 0});
+  EXPECT_EQ(reps.FlushDue(1000 + kPrioFlushMs + 10, [&](uint32_t) { ++flushed; }), 990u);
+  EXPECT_EQ(flushed, 1);
+}
+
 TEST(Replicas, PacingCountsEveryoneAFlushReaches) {
   Replicas reps(PacingPolicy{5, 1000});  // 1000 sends/s: 100 receivers flush every 100 ms
   uint32_t idx = reps.GetOrCreate("r");
