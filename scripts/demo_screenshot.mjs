@@ -1,5 +1,5 @@
 // Takes docs/demo.png: a server (build/src/roomcast or ROOMCAST_BIN), two demo tabs that chat,
-// a screenshot of one of them in Debian's headless Chromium.
+// reactions, a screenshot of one of them in Debian's headless Chromium.
 //   NODE_PATH=/usr/share/nodejs node scripts/demo_screenshot.mjs [OUT.png]
 import { writeFileSync } from 'node:fs';
 import { Browser } from '../tests/e2e/cdp.mjs';
@@ -20,6 +20,9 @@ try {
   await sleep(150);
   await say(a, 'restart the server: we both resume, nothing lost or doubled');
   await a.waitFor('roomcastDemo.messages.length === 3', 5000);
+  await a.eval(`(() => { const bs = [...document.querySelectorAll('button.react')];
+    bs[0].click(); bs[0].click(); bs[3].click(); return true; })()`);
+  await a.waitFor(`document.getElementById('tally').textContent !== ''`, 5000);
   await sleep(300);
   writeFileSync(out, await a.screenshot(720, 360));
   console.log(`wrote ${out}`);

@@ -94,7 +94,8 @@ export class Room {
   off<K extends keyof RoomEvents>(type: K, fn: (ev: RoomEvents[K]) => void): void;
   /** Resolves with the ack once sequenced; retried across reconnects with the same cid. */
   send(text: string, opts?: { prio?: boolean; cid?: string }): Promise<Ack>;
-  react(emoji: string): void;
+  /** Over a working WebSocket only; false (nothing sent) on SSE, long-poll or while reconnecting. */
+  react(emoji: string): boolean;
   close(): void;
 }
 

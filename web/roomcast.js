@@ -92,7 +92,14 @@ export class Room extends Emitter {
       if (this.state === 'connected') this._sendOne(cid, e);
     });
   }
-  react(emoji) { this.conn?.ws?.send(JSON.stringify({ op: 'react', emoji })); }
+  // Reactions go over a working WebSocket only (the protocol has no HTTP reaction): false when
+  // this room is on SSE or long-poll, or between connections (the reaction is not kept).
+  react(emoji) {
+    const ws = this.conn?.working && this.conn.ws;
+    if (!ws) return false;
+    ws.send(JSON.stringify({ op: 'react', emoji }));
+    return true;
+  }
   close() {
     this.closed = true;
     this._drop();

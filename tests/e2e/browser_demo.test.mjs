@@ -114,3 +114,33 @@ test('a WebSocket that is accepted then silent: the page falls back to SSE and c
       await srv.stop();
     }
   });
+
+test('presence and reactions: the page shows who is online and the reactions of the window',
+  { skip, timeout: 60000 }, async () => {
+    const srv = await new Server(['--reaction-window-ms', '300', '--state-interval-ms', '200']).start();
+    const room = 'pulse';
+    const a = await browser.newPage(`${srv.url}/?room=${room}&user=alice&transports=sse`);
+    try {
+      await a.waitFor(connected('sse'), 10000);
+      await a.waitFor(`roomcastDemo.online === 1`, 5000, 'alice alone');
+      // reactions need a WebSocket: alice's buttons are off, her page still shows the totals
+      assert.equal(await a.eval(`document.querySelector('button.react').disabled`), true);
+      const b = await browser.newPage(`${srv.url}/?room=${room}&user=bob&transports=websocket`);
+      try {
+        await b.waitFor(connected('websocket'), 10000);
+        assert.equal(await b.eval(`document.querySelector('button.react').disabled`), false);
+        await a.waitFor(`document.getElementById('online').textContent === '2 online'`, 5000, 'alice sees 2');
+        // bob clicks 👍 twice and 🎉 once; alice's page shows one total for the window
+        await b.eval(`(() => { const bs = [...document.querySelectorAll('button.react')];
+          bs[0].click(); bs[0].click(); bs[3].click(); return true; })()`);
+        await a.waitFor(`document.getElementById('tally').textContent.includes('👍 2')`, 5000, 'the tally');
+        assert.match(await a.eval(`document.getElementById('tally').textContent`), /🎉 1/);
+      } finally {
+        await b.close();
+      }
+      await a.waitFor(`document.getElementById('online').textContent === '1 online'`, 5000, 'bob left');
+    } finally {
+      await a.close();
+      await srv.stop();
+    }
+  });

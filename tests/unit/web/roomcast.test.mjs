@@ -281,3 +281,17 @@ test('several addresses: a dropped room resumes on the next one, and wraps aroun
   assert.throws(() => new Roomcast([], { WebSocket: net.WebSocket }), /no address/);
   c.close();
 });
+
+test('react: sent over a working WebSocket only, false otherwise', async () => {
+  const net = fakeNet();
+  const c = client(net);
+  const r = c.room('r');
+  await until(() => net.sockets.length === 1);
+  assert.equal(r.react('👍'), false, 'open but not welcomed yet');
+  net.last().push(welcome(0));
+  assert.equal(r.react('👍'), true);
+  assert.deepEqual(net.last().ops('react'), [{ op: 'react', emoji: '👍' }]);
+  net.last().serverClose();
+  assert.equal(r.react('🎉'), false, 'between connections nothing is kept');
+  c.close();
+});
