@@ -1,6 +1,7 @@
 // Takes docs/demo.png: a server (build/src/roomcast or ROOMCAST_BIN), two demo tabs that chat,
 // reactions, a screenshot of one of them in Debian's headless Chromium.
 //   NODE_PATH=/usr/share/nodejs node scripts/demo_screenshot.mjs [OUT.png]
+// (the reaction buttons want an emoji font: Debian's fonts-noto-color-emoji)
 import { writeFileSync } from 'node:fs';
 import { Browser } from '../tests/e2e/cdp.mjs';
 import { Server, sleep } from '../tests/e2e/rcnode.mjs';
