@@ -150,8 +150,12 @@ def perf_profile(pids, out_path, seconds=5):
         rep = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort",
                               "comm,dso", "--stdio", "-g", "none", "--percent-limit", "1"],
                              capture_output=True, text=True, timeout=120)
+        sym = subprocess.run(["perf", "report", "-i", data, "--no-children", "--comm",
+                              "roomcast", "--sort", "sym", "--stdio", "-g", "none",
+                              "--percent-limit", "0.7"],
+                             capture_output=True, text=True, timeout=120)
         with open(out_path, "w") as f:
-            f.write(rep.stdout)
+            f.write(rep.stdout + "\n# roomcast (the nodes' threads) by symbol\n" + sym.stdout)
     except (OSError, subprocess.TimeoutExpired) as e:
         with open(out_path, "w") as f:
             f.write(f"perf failed: {e}\n")

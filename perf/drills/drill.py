@@ -331,8 +331,9 @@ def background(a, nodes):
         return None
     cmd = [a.load, "fanout", *sum((["--url", n.ws] for n in nodes), []),
            "--viewers", str(a.bg_viewers), "--rooms", "1", "--publishers", "1", "--rate", "100",
-           "--duration", f"{a.duration + 5:g}", "--workers", str(len(nodes)), "--json"]
-    log = open(os.path.join(a.out, "background.txt"), "w")
+           "--duration", f"{a.duration + 5:g}", "--workers", str(len(nodes)),
+           "--straggler-secs", "15", "--json"]
+    log = open(os.path.join(a.out, f"background-{a.scenario}.txt"), "w")
     log.write(" ".join(cmd) + "\n")
     log.flush()
     return subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True)
@@ -381,12 +382,40 @@ async def drill(a, redis, nodes, proxy):
     for t in vtasks:
         t.cancel()
     await asyncio.gather(*vtasks, return_exceptions=True)
+    bg_result = None
     if bg:
         try:
-            bg.wait(timeout=60)
+            await asyncio.to_thread(bg.wait, 90)
         except subprocess.TimeoutExpired:
             bg.kill()
-    return report(a, pubs, viewers, acked, events, metric_deltas(before, nodes), t0, proxy)
+            bg.wait()
+        bg_result = background_result(a)
+    r = report(a, pubs, viewers, acked, events, metric_deltas(before, nodes), t0, proxy)
+    r["background"] = bg_result
+    return r
+
+
+def background_result(a):
+    """The background fanout's own verdict (its JSON line), or None."""
+    with open(os.path.join(a.out, f"background-{a.scenario}.txt")) as f:
+        lines = [x for x in f.read().splitlines() if x.startswith("{")]
+    if not lines:
+        return None
+    j = json.loads(lines[-1])
+    return {k: j.get(k) for k in ("viewers", "sent", "acked", "offered", "delivered_unique",
+                                  "lost", "gap_lost", "viewers_with_holes", "viewer_dups",
+                                  "closed_during_run", "latency_p99_ms", "latency_max_ms",
+                                  "straggler_s", "complete")}
+
+
+def latency_by_second(viewers, t0):
+    """{second after publishing started: the largest latency of what was delivered in it}."""
+    worst = {}
+    for v in viewers:
+        for t, x in v.latency:
+            k = int(t - t0)
+            worst[k] = max(worst.get(k, 0.0), x)
+    return {k: round(worst[k] * 1000) for k in sorted(worst)}
 
 
 def report(a, pubs, viewers, acked, events, deltas, t0, proxy):
@@ -419,6 +448,7 @@ def report(a, pubs, viewers, acked, events, deltas, t0, proxy):
         "viewers_moved": sum(1 for v in viewers if v.at != v.home),
         "latency_p50_ms": pct(lat, 0.5), "latency_p99_ms": pct(lat, 0.99),
         "latency_max_ms": pct(lat, 1.0), "latency_max_after_fault_ms": pct(lat_after, 1.0),
+        "latency_max_ms_by_delivery_second": latency_by_second(viewers, t0),
         "node_redis_counter_deltas": deltas,
         "loadavg_end": open("/proc/loadavg").read().split()[:3],
     }
@@ -481,7 +511,8 @@ def main(argv):
                                "gap_frames", "refused_unavailable", "publisher_reconnects",
                                "viewer_reconnects", "viewers_moved", "latency_p99_ms",
                                "latency_max_after_fault_ms", "ok")}
-    for k in ("stalled_link_closed_by_node", "new_pubsub_connections_after_stall"):
+    for k in ("stalled_link_closed_by_node", "new_pubsub_connections_after_stall",
+              "background"):
         if k in r:
             brief[k] = r[k]
     print(json.dumps(brief, indent=1))
