@@ -99,7 +99,7 @@ void FanoutWorker::OpenConn(uint32_t id) {
     if (IsHttpViewer(id)) {
       http_.Open(id, g, room_name_, user);
     } else {
-      client_.Open(id, g, UpgradeRequest(opt_.target, room_name_, user));
+      client_.Open(id, g, UpgradeRequest(WorkerTarget(opt_, index_), room_name_, user));
     }
   }
 }

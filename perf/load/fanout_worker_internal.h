@@ -53,7 +53,7 @@ class FanoutWorker final : public ClientHandler, public HttpViewerSink {
         nchan_(opt.target.kind == TargetKind::kNchan),
         storm_(opt.scenario == Scenario::kStorm),
         http_viewers_(opt.transport != Transport::kWs),
-        client_(opt.target, opt.source_ips, this),
+        client_(WorkerTarget(opt, index), opt.source_ips, this),
         http_(opt, &client_, this) {}
 
   int Run();

@@ -15,7 +15,7 @@ namespace roomcast::load {
 
 namespace {
 
-enum class Kind { kU32, kInt, kDouble, kString, kBool, kPids };
+enum class Kind { kU32, kInt, kDouble, kString, kBool, kPids, kUrls };
 // Which scenarios a flag applies to (a bit set).
 enum Applies : unsigned {
   kFan = 1,
@@ -41,9 +41,10 @@ struct Flag {
 // One table: parsing, range checks and --help all come from it.
 std::vector<Flag> FlagTable(Options* o) {
   return {
-      {"url", Kind::kString, &o->url, 0, 0, kAll,
+      {"url", Kind::kUrls, &o->urls, 0, 0, kAll,
        "ws://HOST:PORT[/path] (or http://) of the server; HOST must be 127.x.x.x, localhost or "
-       "[::1]"},
+       "[::1]; fanout (roomcast, ws viewers): repeat it for nodes of one fleet, worker process w "
+       "connecting to URL w % n, so viewer v and publisher j go to URL v % n and j % n"},
       {"target", Kind::kString, &o->target_name, 0, 0, kAll,
        "roomcast or nchan (nginx + nchan: WebSocket GET /sub/ROOM, publishers on /pub/ROOM; "
        "a /path in the URL prefixes both); publish: roomcast only"},
@@ -183,6 +184,7 @@ void PrintHelp(Options* o) {
         def = "off";
         break;
       case Kind::kPids:
+      case Kind::kUrls:
         def = "none";
         break;
     }
@@ -318,6 +320,10 @@ ParseOutcome ParseFlag(const std::vector<Flag>& flags, unsigned mine, int argc, 
     *static_cast<std::string*>(flag->target) = value;
     return ParseOutcome::kRun;
   }
+  if (flag->kind == Kind::kUrls) {
+    static_cast<std::vector<std::string>*>(flag->target)->push_back(value);
+    return ParseOutcome::kRun;
+  }
   if (flag->kind == Kind::kPids) {
     return AppendPids(*flag, value) ? ParseOutcome::kRun : ParseOutcome::kExitUsage;
   }
@@ -331,26 +337,32 @@ ParseOutcome ParseFlag(const std::vector<Flag>& flags, unsigned mine, int argc, 
 // transport's limits (HTTP viewers are roomcast's; the storm's rejoins are WebSocket joins).
 // False after printing the problem.
 bool ResolveTarget(Options* opt) {
-  if (opt->url.empty()) {
+  if (opt->urls.empty()) {
     std::fprintf(stderr, "roomcast-load: --url is required\n");
     return false;
   }
-  std::string why;
-  if (!ParseLoopbackUrl(opt->url, &opt->target, &why)) {
-    std::fprintf(stderr, "roomcast-load: --url %s: %s\n", opt->url.c_str(), why.c_str());
-    return false;
-  }
-  opt->target.deflate = opt->deflate;
-  SetStampPadding(opt->words);
-  if (opt->target_name == "roomcast") {
-    opt->target.kind = TargetKind::kRoomcast;
-  } else if (opt->target_name == "nchan") {
-    opt->target.kind = TargetKind::kNchan;
-  } else {
+  TargetKind kind = TargetKind::kRoomcast;
+  if (opt->target_name == "nchan") {
+    kind = TargetKind::kNchan;
+  } else if (opt->target_name != "roomcast") {
     std::fprintf(stderr, "roomcast-load: --target wants roomcast or nchan, got '%s'\n",
                  opt->target_name.c_str());
     return false;
   }
+  for (const std::string& url : opt->urls) {
+    Target t;
+    std::string why;
+    if (!ParseLoopbackUrl(url, &t, &why)) {
+      std::fprintf(stderr, "roomcast-load: --url %s: %s\n", url.c_str(), why.c_str());
+      return false;
+    }
+    t.deflate = opt->deflate;
+    t.kind = kind;
+    opt->targets.push_back(t);
+  }
+  opt->target = opt->targets[0];
+  opt->url = opt->urls[0];
+  SetStampPadding(opt->words);
   if (opt->nchan_publish_name == "ws") {
     opt->nchan_publish = NchanPublish::kWs;
   } else if (opt->nchan_publish_name == "http") {
@@ -369,6 +381,13 @@ bool ResolveTarget(Options* opt) {
   } else {
     std::fprintf(stderr, "roomcast-load: --transport wants ws, longpoll or sse, got '%s'\n",
                  opt->transport_name.c_str());
+    return false;
+  }
+  if (opt->urls.size() > 1 && (opt->scenario != Scenario::kFanout ||
+                               kind != TargetKind::kRoomcast || opt->transport != Transport::kWs)) {
+    std::fprintf(stderr,
+                 "roomcast-load: several --url are for fanout with --target roomcast and "
+                 "--transport ws only\n");
     return false;
   }
   if (opt->transport != Transport::kWs) {
@@ -483,6 +502,11 @@ const char* TransportName(Transport t) {
       return "sse";
   }
   return "?";
+}
+
+const Target& WorkerTarget(const Options& opt, uint32_t worker) {
+  if (opt.targets.size() < 2) return opt.target;
+  return opt.targets[worker % opt.targets.size()];
 }
 
 uint64_t TotalConnections(const Options& opt) {

@@ -47,9 +47,11 @@ struct Target {
 
 struct Options {
   Scenario scenario = Scenario::kNone;
-  std::string url;
+  std::string url;                       // the first --url (all of them, comma-joined, in reports)
+  std::vector<std::string> urls;         // every --url, in order (fanout: more than one allowed)
   std::string target_name = "roomcast";  // --target, parsed into target.kind
-  Target target;
+  Target target;                         // urls[0]
+  std::vector<Target> targets;        // one per --url; fanout's worker w connects to targets[w % n]
   std::string transport_name = "ws";  // --transport, parsed into transport
   Transport transport = Transport::kWs;
   std::string nchan_publish_name = "ws";  // --nchan-publish, parsed into nchan_publish
@@ -95,6 +97,11 @@ enum class ParseOutcome { kRun, kExitOk, kExitUsage };
 
 // Parses a ws:// URL into *t; false (with *why set) for anything but a loopback host.
 [[nodiscard]] bool ParseLoopbackUrl(const std::string& url, Target* t, std::string* why);
+
+// The server worker process `worker` connects to: targets[worker % targets.size()] (fanout with
+// several --url: viewer v and publisher j go to URL v % n and j % n when the worker count is a
+// multiple of n, which ChooseWorkers ensures); opt.target otherwise.
+[[nodiscard]] const Target& WorkerTarget(const Options& opt, uint32_t worker);
 
 // Connections every worker process shares out (fanout, storm: viewers + publishers; publish:
 // publishers).

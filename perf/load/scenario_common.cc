@@ -17,6 +17,14 @@ uint32_t ChooseWorkers(const Options& opt) {
   const uint64_t total = TotalConnections(opt);
   uint64_t workers = opt.workers;
   if (workers == 0) workers = total == 0 ? 1 : (total + kConnsPerWorker - 1) / kConnsPerWorker;
+  // Several --url: a multiple of their count, so that every URL gets an equal share.
+  const uint64_t urls = opt.targets.size() > 1 ? opt.targets.size() : 1;
+  if (opt.workers == 0) workers = (workers + urls - 1) / urls * urls;
+  if (workers % urls != 0) {
+    std::fprintf(stderr, "roomcast-load: --workers %llu is not a multiple of the %llu --url\n",
+                 static_cast<unsigned long long>(workers), static_cast<unsigned long long>(urls));
+    return 0;
+  }
   const long limit = RaiseFileLimit();
   const uint64_t share = (total + workers - 1) / workers;
   if (limit > 0 && share + kSpareFds > static_cast<uint64_t>(limit)) {

@@ -105,7 +105,9 @@ void MeasureAndFinish(const Options& opt, SharedState& shared, WorkerPool& pool,
 
 void AddSetupRows(Report& r, const Options& opt, uint32_t workers) {
   r.Section("setup");
-  r.Text("url", "url", opt.url);
+  std::string urls;
+  for (const std::string& u : opt.urls) urls += (urls.empty() ? "" : ",") + u;
+  r.Text("url", "url", urls);
   r.Text("target", "target", opt.target_name);
   r.Text("transport", "viewer transport", TransportName(opt.transport));
   r.Int("viewers", "viewers", opt.viewers);

@@ -95,3 +95,48 @@ def test_nchan_publish_path_is_checked():
                          capture_output=True, text=True, timeout=10)
     assert out.returncode == 2
     assert "--nchan-publish wants ws or http, got 'carrier-pigeon'" in out.stderr
+
+
+def test_several_urls_spread_viewers_and_publishers_over_a_fleet(roomcast, tmp_path):
+    """fanout with one --url per node of a fleet (perf/cluster_bench.py): worker w connects to
+    URL w % n, so viewer v and publisher j land on node v % n and j % n; every viewer on every
+    node must get every message of both publishers, once."""
+    from metricsutil import fetch_metrics, metric_sum
+    from test_cluster import CURSOR_KEY, REDIS, Redis
+    if REDIS is None:
+        pytest.skip("redis-server is not installed (scripts/install-deps.sh installs it)")
+    redis = Redis(tmp_path / "redis.log").start()
+    try:
+        ns = [roomcast("--redis", f"127.0.0.1:{redis.port}", "--cursor-key", CURSOR_KEY)
+              for _ in range(2)]
+        r = load_json("--viewers", "6", "--rooms", "1", "--publishers", "2", "--rate", "20",
+                      "--size", "100", "--duration", "1", "--straggler-secs", "2",
+                      *sum((["--url", f"ws://127.0.0.1:{n.port}"] for n in ns), []))
+        assert r["complete"] == "yes", r
+        assert r["workers"] == 2
+        assert r["url"] == ",".join(f"ws://127.0.0.1:{n.port}" for n in ns)
+        # 3 viewers and 1 publisher (which also receives) on each node
+        assert r["members"] == 8 and r["sent"] == 20 and r["offered"] == 160
+        assert r["delivered_unique"] == 160
+        assert r["viewers_with_holes"] == 0 and r["viewer_dups"] == 0
+        per_node = [metric_sum(fetch_metrics(n)[2], "roomcast_redis_publishes_total")
+                    for n in ns]
+        assert per_node[0] > 0 and per_node[1] > 0, f"a node published nothing: {per_node}"
+        received = [metric_sum(fetch_metrics(n)[2], "roomcast_redis_messages_received_total")
+                    for n in ns]
+        assert received[0] > 0 and received[1] > 0, f"a node had no viewers: {received}"
+    finally:
+        redis.kill()
+
+
+def test_several_urls_are_for_fanout_only():
+    assert LOAD.exists(), f"{LOAD} does not exist: build it (make build) or set ROOMCAST_LOAD_BIN"
+    out = subprocess.run([str(LOAD), "connect", "--url", "ws://127.0.0.1:9", "--url",
+                          "ws://127.0.0.1:10"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 2
+    assert "several --url are for fanout with --target roomcast and --transport ws only" \
+        in out.stderr
+    out = subprocess.run([str(LOAD), "fanout", "--url", "ws://127.0.0.1:9", "--url",
+                          "ws://10.0.0.1:10"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 2
+    assert "--url ws://10.0.0.1:10:" in out.stderr
