@@ -91,6 +91,7 @@ class Probe:
         self.stop = False
         self.server_lag = []  # roomcast: lag_ms_p99 from /admin/rooms/load-0, once a second
         self.sampling_secs = 0
+        self.prio_acked = {}  # roomcast: i -> when the admin publish was answered (numbered)
 
     def text_of(self, raw):
         if self.a.target == "nchan":
@@ -135,10 +136,16 @@ class Probe:
                                     {"Content-Type": "text/plain"})
         else:
             await asyncio.to_thread(
-                http_post, f"http://{self.a.url}/admin/rooms/{ROOM}/publish",
+                self.timed_post, i, f"http://{self.a.url}/admin/rooms/{ROOM}/publish",
                 json.dumps({"text": text, "prio": True}),
                 {"Authorization": f"Bearer {self.a.admin_key}",
                  "Content-Type": "application/json"})
+
+    def timed_post(self, i, url, body, headers):
+        """A priority publish; notes when its answer (the message numbered) came."""
+        r = http_post(url, body, headers)
+        self.prio_acked[i] = now_ns()
+        return r
 
     async def send_loop(self, until):
         ws = None
@@ -243,6 +250,11 @@ async def main(a):
                                         if report.get("members") else None),
         "probe_prio_sent": len(p.sent_prio), "probe_prio_got": len(p.got_prio),
         "probe_prio_p99_ms": (pct(lat_prio, 0.99) or 0) / 1e6 if lat_prio else None,
+        # roomcast: from the publish to its answer (queued at the owner and numbered), p50/p99
+        "prio_numbered_p50_ms": pct([p.prio_acked[i] - p.sent_prio[i] for i in p.prio_acked
+                                     if i in p.sent_prio], 0.5) / 1e6 if p.prio_acked else None,
+        "prio_numbered_p99_ms": pct([p.prio_acked[i] - p.sent_prio[i] for i in p.prio_acked
+                                     if i in p.sent_prio], 0.99) / 1e6 if p.prio_acked else None,
         "probe_calm_sent": len(p.sent_calm), "probe_calm_got": len(p.got_calm),
         "probe_markers": p.markers,
         "probe_burst_msgs_seen": len(p.burst_seen),
