@@ -39,6 +39,7 @@ RedisRooms::RedisRooms(io::Loop* loop, const ClusterOptions& opt, owner::OwnerSe
     LinkOptions lo;
     lo.pubsub = i >= n;
     lo.connect_timeout_ms = opt_.deadline_ms;
+    lo.probe_idle_ms = lo.pubsub ? opt_.probe_ms : 0;
     links_.push_back(
         std::make_unique<RedisLink>(loop, opt_.addrs[i % n], static_cast<uint32_t>(i), lo));
     (i < n ? cmd : sub).push_back(links_.back().get());
@@ -97,9 +98,16 @@ uint32_t RedisRooms::BeforeSleep(uint64_t now_ms) {
   }
   subscriber_->Flush();
   uint32_t wait = 1000;
-  for (auto& l : links_) wait = std::min(wait, l->OnTurn(now_ms));
+  uint64_t probes = 0, probe_reconnects = 0;
+  for (auto& l : links_) {
+    wait = std::min(wait, l->OnTurn(now_ms));
+    probes += l->Stats().probes;
+    probe_reconnects += l->Stats().probe_reconnects;
+  }
   subscriber_->Flush();  // what a turn's callbacks wanted
   counters_.subscribed->store(subscriber_->Rooms(), std::memory_order_relaxed);
+  counters_.probes->store(probes, std::memory_order_relaxed);
+  counters_.probe_reconnects->store(probe_reconnects, std::memory_order_relaxed);
   return wait;
 }
 

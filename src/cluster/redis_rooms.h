@@ -40,6 +40,7 @@ struct ClusterOptions {
   uint32_t history = 1000;     // the room streams' MAXLEN
   uint32_t dedup_secs = 300;   // a cid is remembered in Redis this long
   uint32_t deadline_ms = 800;  // a send not numbered by then is refused (and never numbered)
+  uint32_t probe_ms = 5000;    // --redis-probe-ms: a silent pub/sub link is sent a PING
 };
 
 // Counters /metrics reads (relaxed; written by this shard only).
@@ -51,6 +52,8 @@ struct ClusterCounters {
   std::atomic<uint64_t>* repairs;     // rooms brought in step
   std::atomic<uint64_t>* subscribed;  // rooms followed now (gauge)
   std::atomic<uint64_t>* deduplicated;
+  std::atomic<uint64_t>* probes;            // idle probes sent on pub/sub links
+  std::atomic<uint64_t>* probe_reconnects;  // ...answered by no pong: the link reconnected
 };
 
 class RedisRooms final : public owner::RoomSequencing {

@@ -78,6 +78,9 @@ class RedisServer {
     pid_ = -1;
   }
   [[nodiscard]] uint16_t Port() const { return port_; }
+  void Signal(int sig) const {
+    if (pid_ > 0) kill(pid_, sig);
+  }
 
  private:
   uint16_t port_;
@@ -507,6 +510,45 @@ TEST(Subscriber, BatchesSubscriptionsDeliversWantedRoomsAndResubscribesAfterALos
   EXPECT_EQ(events[3], "a#1:a after the restart");  // a new Redis: a new epoch, seq from 1
   EXPECT_EQ(resubscribed, 1);
   EXPECT_EQ(sub->Rooms(), 1u);
+}
+
+TEST(RedisLink, AQuietPubSubLinkIsProbedAndAnswersWithoutAReconnect) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start());
+  Harness h;
+  h.ports = {redis.Port()};
+  h.opts = LinkOptions{.pubsub = true, .probe_idle_ms = 100, .probe_wait_ms = 2000};
+  int pushes = 0;
+  h.start_hook = [&](Harness& hh) { hh.L(0).on_push = [&](const Reply&) { ++pushes; }; };
+  h.start = [&](Harness& hh) {
+    const std::string_view sub[] = {"SUBSCRIBE", "quiet"};
+    hh.L(0).Command(sub, 0, nullptr);
+  };
+  h.turn = [&](Harness& hh, uint64_t) {
+    if (hh.L(0).Stats().probes >= 4) hh.done = true;
+  };
+  ASSERT_TRUE(RunLoop(&h));
+  EXPECT_FALSE(h.timed_out);
+  EXPECT_EQ(h.L(0).Stats().probe_reconnects, 0u);
+  EXPECT_EQ(h.L(0).Stats().connects, 1u);
+  EXPECT_EQ(pushes, 1);  // the subscription's confirmation; the pongs stay in the link
+}
+
+TEST(RedisLink, AProbeWithoutAPongReconnects) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start());
+  Harness h;
+  h.ports = {redis.Port()};
+  h.opts = LinkOptions{.pubsub = true, .probe_idle_ms = 100, .probe_wait_ms = 300};
+  h.start = [&](Harness&) { redis.Signal(SIGSTOP); };  // the socket stays open, nothing answers
+  h.turn = [&](Harness& hh, uint64_t) {
+    if (hh.L(0).Stats().probe_reconnects >= 1) hh.done = true;
+  };
+  ASSERT_TRUE(RunLoop(&h));
+  redis.Signal(SIGCONT);
+  EXPECT_FALSE(h.timed_out);
+  EXPECT_GE(h.L(0).Stats().probes, 1u);
+  EXPECT_GE(h.L(0).Stats().disconnects, 1u);
 }
 
 }  // namespace
