@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <span>
@@ -58,6 +59,12 @@ struct ClusterCounters {
 
 class RedisRooms final : public owner::RoomSequencing {
  public:
+  // A join or history ask held for a room whose copy is not in step waits at most this long
+  // (normally it waits a few ms: the subscription's confirmation and one stream read). Past it,
+  // the room's held asks are answered from the copy, and so is every ask until Redis confirms
+  // the subscription (a pub/sub link that stalls silently is found by the idle probe).
+  static constexpr uint64_t kHoldMs = 2000;
+
   RedisRooms(io::Loop* loop, const ClusterOptions& opt, owner::OwnerService* owner,
              owner::Outbox* out, ClusterCounters counters);
   RedisRooms(const RedisRooms&) = delete;
@@ -85,13 +92,15 @@ class RedisRooms final : public owner::RoomSequencing {
   struct Held {
     int from;
     mesh::Message ask;
+    uint64_t since_ms;
   };
   struct Follow {
-    bool in_step = false;     // the copy holds every event up to what the channel brings next
-    bool syncing = false;     // a stream read is under way
-    bool releasing = false;   // held asks are being answered
-    bool subscribed = false;  // Redis confirmed the channel's subscription
-    bool again = false;       // asked to sync while syncing: read the stream once more after
+    bool in_step = false;      // the copy holds every event up to what the channel brings next
+    bool syncing = false;      // a stream read is under way
+    bool releasing = false;    // held asks are being answered
+    bool subscribed = false;   // Redis confirmed the channel's subscription
+    bool again = false;        // asked to sync while syncing: read the stream once more after
+    bool unconfirmed = false;  // held asks timed out: answer from the copy until subscribed
     std::vector<Held> held;
     std::map<uint64_t, StoredEvent>
         early;  // channel messages that came before the copy was in step
@@ -110,6 +119,9 @@ class RedisRooms final : public owner::RoomSequencing {
   void FinishSync(const std::string& room, bool ok);
   void Apply(room::OwnerRoom* r, const StoredEvent& ev);
   void Release(const std::string& room);
+  void Hold(int from, const std::string& room, mesh::Message&& ask);
+  // Answers the asks held longer than kHoldMs from the copy; returns the next deadline's wait.
+  uint32_t ExpireHolds(uint64_t now_ms);
   std::string NewEpoch();
 
   io::Loop* loop_;
@@ -121,6 +133,7 @@ class RedisRooms final : public owner::RoomSequencing {
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<Subscriber> subscriber_;
   std::unordered_map<std::string, Follow> follows_;
+  std::deque<std::pair<uint64_t, std::string>> hold_deadlines_;  // (when, room), in time order
   uint64_t epoch_counter_ = 0;
   bool started_ = false;
 };

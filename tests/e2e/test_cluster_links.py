@@ -147,3 +147,38 @@ def test_healthy_links_answer_probes(roomcast, redis):  # noqa: F811
         assert metric_sum(samples, "roomcast_redis_probe_reconnects_total") == 0
     finally:
         proxy.close()
+
+
+def test_join_held_for_an_unconfirmed_subscription_is_answered(roomcast, redis):  # noqa: F811
+    """The subscription of a new room goes out on a stalled link and is never confirmed: the
+    join is answered from the node's copy after the hold limit (2 s), not held forever; the
+    idle probe (5 s by default) then brings the room in step."""
+    proxy = StallProxy(redis.port)
+    a, b = start_pair(roomcast, redis, proxy)
+    room = "unconfirmed"
+
+    async def go():
+        ws0, _w = await viewer(a, "warmup", "w0")
+        wait_until(lambda: proxy.pubsub_open() >= 2, 5, "not 2 pub/sub links through the proxy")
+        for k in range(3):
+            assert post(b, room, "w", f"t{k}", f"u{k}")[0] == 200
+        assert proxy.stall_pubsub() >= 1
+        t0 = time.monotonic()
+        ws = await ws_connect(a.ws_url(room, user="late"))
+        w = check_welcome(await recv_json(ws, 6), room, "late")
+        took = time.monotonic() - t0
+        assert 1.5 <= took < 4, f"welcome after {took:.1f} s"
+        # After the probe reconnects the link, the viewer gets the room's messages in order.
+        assert post(b, room, "w", "t3", "u3")[0] == 200
+        ids = []
+        while "u3" not in ids:
+            obj = await recv_json(ws, 12)
+            if obj.get("type") == "msg":
+                ids.append(obj["id"])
+        assert ids[-1] == "u3" and ids == sorted(ids), (w, ids)
+        await close_all([ws, ws0])
+
+    try:
+        run(go(), 60)
+    finally:
+        proxy.close()
