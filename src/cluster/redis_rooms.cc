@@ -58,6 +58,11 @@ RedisRooms::RedisRooms(io::Loop* loop, const ClusterOptions& opt, owner::OwnerSe
   };
   std::random_device rd;
   epoch_counter_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  char node[18];
+  std::snprintf(node, sizeof(node), "n%016llx",
+                static_cast<unsigned long long>((static_cast<uint64_t>(rd()) << 32) ^ rd()));
+  counts_ = std::make_unique<FleetCounts>(cmd, node, kCountTtlMs);
+  counts_->Attach();
 }
 
 RedisLink* RedisRooms::LinkOf(io::ConnId c) {
@@ -97,7 +102,7 @@ uint32_t RedisRooms::BeforeSleep(uint64_t now_ms) {
     for (auto& l : links_) l->Start();
   }
   subscriber_->Flush();
-  uint32_t wait = ExpireHolds(now_ms);
+  uint32_t wait = std::min(ExpireHolds(now_ms), ReportCounts(now_ms));
   uint64_t probes = 0, probe_reconnects = 0;
   for (auto& l : links_) {
     wait = std::min(wait, l->OnTurn(now_ms));
@@ -279,6 +284,7 @@ void RedisRooms::Sync(const std::string& room) {
   link->Command(create, deadline, nullptr);
   const std::string_view head[] = {"HMGET", meta, "epoch", "seq"};
   link->Command(head, deadline, [this, room](const Reply& r) { OnHead(room, r); });
+  ReportRoom(room);  // its answer comes before the stream's: the joins held learn the fleet's count
 }
 
 void RedisRooms::OnHead(const std::string& room, const Reply& rep) {

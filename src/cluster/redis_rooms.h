@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "base/redis_address.h"
+#include "cluster/fleet_counts.h"
 #include "cluster/redis_link.h"
 #include "cluster/sequencer.h"
 #include "cluster/subscriber.h"
@@ -87,6 +88,15 @@ class RedisRooms final : public owner::RoomSequencing {
   bool HoldJoin(int from, mesh::JoinReq& req) override;
   bool HoldHistory(int from, mesh::HistoryReq& req) override;
   void ViewersChanged(std::string_view room, uint64_t online) override;
+  void ViewerSeen(std::string_view room, uint64_t viewer) override;
+
+  // Counts across nodes (redis_counts.cc): every room this shard follows or counted reports
+  // its online count and new viewers to Redis this often, and gets the fleet's sums back.
+  static constexpr uint64_t kCountEveryMs = 1000;
+  // A node's count is dropped from the sums this long after its last report.
+  static constexpr uint32_t kCountTtlMs = 3000;
+  // Viewers waiting to be added to the fleet's distinct counts, per room (more are not added).
+  static constexpr size_t kMaxSeen = 10000;
 
  private:
   struct Held {
@@ -123,6 +133,9 @@ class RedisRooms final : public owner::RoomSequencing {
   // Answers the asks held longer than kHoldMs from the copy; returns the next deadline's wait.
   uint32_t ExpireHolds(uint64_t now_ms);
   std::string NewEpoch();
+  // redis_counts.cc
+  uint32_t ReportCounts(uint64_t now_ms);
+  void ReportRoom(const std::string& room);
 
   io::Loop* loop_;
   ClusterOptions opt_;
@@ -132,6 +145,13 @@ class RedisRooms final : public owner::RoomSequencing {
   std::vector<std::unique_ptr<RedisLink>> links_;  // commands [0, n), pub/sub [n, 2n)
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<Subscriber> subscriber_;
+  std::unique_ptr<FleetCounts> counts_;
+  struct Counted {
+    uint64_t reported = 0;       // the count this node wrote last (0: no field of ours)
+    std::vector<uint64_t> seen;  // viewers that joined since the last report
+  };
+  std::unordered_map<std::string, Counted> counted_;
+  uint64_t next_count_ms_ = 0;
   std::unordered_map<std::string, Follow> follows_;
   std::deque<std::pair<uint64_t, std::string>> hold_deadlines_;  // (when, room), in time order
   uint64_t epoch_counter_ = 0;
