@@ -3,13 +3,14 @@ small TCP proxy started by the test, which can stop forwarding on the node's pub
 (it holds their bytes both ways, as a dead middlebox or a half-open socket would). Redis and the
 nodes are the fixtures of test_cluster.py."""
 import asyncio
+import json
 import select
 import socket
 import threading
 import time
 
 from metricsutil import fetch_metrics, metric_sum
-from rcutil import check_welcome, close_all, recv_json, run, ws_connect
+from rcutil import check_welcome, close_all, http, recv_json, run, ws_connect
 from test_cluster import CURSOR_KEY, collect, post, redis, viewer  # noqa: F401 (fixture)
 
 
@@ -182,3 +183,24 @@ def test_join_held_for_an_unconfirmed_subscription_is_answered(roomcast, redis):
         run(go(), 60)
     finally:
         proxy.close()
+
+
+def test_data_dir_with_redis_keeps_the_log_out_of_it(roomcast, redis, tmp_path):  # noqa: F811
+    """--data-dir with --redis (docs/cluster.md): Redis is the only history; a log left in the
+    directory by a single-node run is neither replayed nor written, and is still there after."""
+    data = tmp_path / "data"
+    alone = roomcast("--data-dir", data, "--cursor-key", CURSOR_KEY)
+    for k in range(3):
+        assert post(alone, "kept", "w", f"local {k}", f"l{k}")[0] == 200
+    assert alone.stop() == 0
+    node = roomcast("--data-dir", data, "--redis", f"127.0.0.1:{redis.port}",
+                    "--cursor-key", CURSOR_KEY)
+    assert "the message log in --data-dir" in node.log_text()
+    st, _h, body = http("GET", node.url("/rooms/kept/history?after=0&limit=10"))
+    assert st == 200 and json.loads(body)["messages"] == [], body
+    st, ans = post(node, "kept", "w", "through redis", "r0")
+    assert st == 200 and ans["seq"] == 1, ans
+    assert node.stop() == 0
+    again = roomcast("--data-dir", data, "--cursor-key", CURSOR_KEY)
+    st, _h, body = http("GET", again.url("/rooms/kept/history?after=0&limit=10"))
+    assert [m["id"] for m in json.loads(body)["messages"]] == ["l0", "l1", "l2"], body
