@@ -9,8 +9,19 @@
 
 namespace roomcast::cluster {
 
+namespace {
+
+// Each viewer once (a long-poll viewer joins again with every poll).
+void Compact(std::vector<uint64_t>* seen) {
+  std::sort(seen->begin(), seen->end());
+  seen->erase(std::unique(seen->begin(), seen->end()), seen->end());
+}
+
+}  // namespace
+
 void RedisRooms::ViewerSeen(std::string_view room, uint64_t viewer) {
   Counted& c = counted_[std::string(room)];
+  if (c.seen.size() >= kMaxSeen) Compact(&c.seen);
   if (c.seen.size() < kMaxSeen) c.seen.push_back(viewer);
 }
 
@@ -36,6 +47,7 @@ void RedisRooms::ReportRoom(const std::string& room) {
     return;
   }
   const std::string epoch = r ? r->Epoch() : std::string();
+  Compact(&c.seen);
   const size_t n = epoch.empty() ? 0 : std::min(c.seen.size(), FleetCounts::kMaxViewersPerCall);
   counts_->Report(room, epoch, online, std::span<const uint64_t>(c.seen.data(), n),
                   loop_->NowMs() + opt_.deadline_ms, [this, room, epoch](bool ok, FleetCount fc) {
