@@ -100,10 +100,11 @@ def test_killed_node_leaves_the_count(roomcast, redis):  # noqa: F811
         await stay.told(4, 6)
         kill9(ns[2])
         t0 = time.monotonic()
-        await stay.told(1, 8)
+        await stay.told(1, 10)
         took = time.monotonic() - t0
-        # 3 s for its last report to expire, 1 s for the next read, the state's pacing.
-        assert took < 6, f"the dead node's viewers left the count after {took:.1f} s"
+        # 3 s for its last report to expire, 1 s for the next read, the state's pacing (0.5 s),
+        # and a margin for a loaded machine (sanitizer builds).
+        assert took < 7, f"the dead node's viewers left the count after {took:.1f} s"
         assert report(ns[0], room)["online"] == 1
         await close_all([stay.ws])
         for v in doomed:
