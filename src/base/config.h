@@ -58,6 +58,7 @@ struct Config {
   uint32_t retain_mb = 4096;          // per shard; 0: no limit
   uint32_t retain_hours = 168;        // closed segments older than this go; 0: no limit
   uint32_t prio_history = 100;        // priority events kept per room (beyond --history)
+  uint32_t redis_probe_ms = 5000;     // --redis: PING a pub/sub link silent this long
   uint32_t dedup_secs = 300;          // a cid resent within this gets its original ack; 0: off
   uint32_t dedup_max = 100000;        // cids remembered per shard at most
   std::string admin_key;              // Bearer key for /admin/...; empty: admin API off

@@ -74,6 +74,8 @@ struct TransportCounters {
   std::atomic<uint64_t> redis_stream_reads_total{0};       // XRANGE reads (joins, repairs)
   std::atomic<uint64_t> redis_repairs_total{0};            // rooms brought back in step
   std::atomic<uint64_t> redis_subscribed_rooms{0};         // rooms this shard subscribes to now
+  std::atomic<uint64_t> redis_probes_total{0};             // idle probes (PING) on pub/sub links
+  std::atomic<uint64_t> redis_probe_reconnects_total{0};   // ...without a pong: link reconnected
   std::atomic<uint64_t> deflate_negotiated_total{0};       // upgrades that got permessage-deflate
   std::atomic<uint64_t> deflate_declined_total{0};  // offers declined (upgrade went on plain)
   std::atomic<uint64_t> deflate_batches_total{0};   // compressed twins of a batch built

@@ -65,6 +65,8 @@ void RedisLink::OnConnected(io::ConnId c, int res) {
   conn_ = c;
   state_ = kUp;
   backoff_ms_ = 0;
+  last_recv_ms_ = loop_->NowMs();
+  probe_sent_ms_ = 0;
   reader_.Reset();
   RC_INFO(loop_->ShardId(), "redis %s: connected", addr_.ToString().c_str());
   if (on_ready) on_ready();
@@ -72,6 +74,7 @@ void RedisLink::OnConnected(io::ConnId c, int res) {
 
 void RedisLink::OnRecv(std::span<const uint8_t> bytes) {
   if (state_ != kUp) return;
+  last_recv_ms_ = loop_->NowMs();
   if (!reader_.Feed(bytes)) return Lost("the RESP reader refused the bytes");
   Reply r;
   while (state_ == kUp) {
@@ -80,6 +83,10 @@ void RedisLink::OnRecv(std::span<const uint8_t> bytes) {
     if (got == RespReader::kProtocolError) return Lost("protocol error");
     ++stats_.replies;
     if (opts_.pubsub) {
+      if (probe_sent_ms_ != 0 && IsPong(r)) {
+        probe_sent_ms_ = 0;
+        continue;
+      }
       if (on_push) on_push(r);
       continue;
     }
@@ -150,6 +157,7 @@ uint32_t RedisLink::OnTurn(uint64_t now_ms) {
   if (state_ == kUp && !pending_.empty() && now_ms - pending_.front().sent_ms > opts_.stall_ms) {
     Lost("no reply for " + std::to_string(opts_.stall_ms) + " ms");
   }
+  wait = std::min(wait, Probe(now_ms));
   if (state_ == kDown) {
     if (now_ms >= retry_at_) {
       Start();
@@ -158,6 +166,35 @@ uint32_t RedisLink::OnTurn(uint64_t now_ms) {
     }
   }
   return wait;
+}
+
+// A subscribed link answers PING with ["pong", ""], one without subscriptions with +PONG.
+bool RedisLink::IsPong(const Reply& r) {
+  if (r.kind == Reply::kStatus) return r.str == "PONG";
+  return r.kind == Reply::kArray && !r.elements.empty() && r.elements[0].str == "pong";
+}
+
+uint32_t RedisLink::Probe(uint64_t now_ms) {
+  if (!opts_.pubsub || opts_.probe_idle_ms == 0 || state_ != kUp) return 1000;
+  const uint64_t wait_ms = std::min(opts_.probe_wait_ms, opts_.probe_idle_ms);
+  if (probe_sent_ms_ != 0) {
+    if (now_ms < probe_sent_ms_ + wait_ms) {
+      return static_cast<uint32_t>(probe_sent_ms_ + wait_ms - now_ms);
+    }
+    ++stats_.probe_reconnects;
+    probe_sent_ms_ = 0;
+    Lost("no pong to an idle probe within " + std::to_string(wait_ms) + " ms");
+    return 0;
+  }
+  if (now_ms < last_recv_ms_ + opts_.probe_idle_ms) {
+    return static_cast<uint32_t>(last_recv_ms_ + opts_.probe_idle_ms - now_ms);
+  }
+  const std::string_view argv[] = {"PING"};
+  loop_->EnqueueCopy(conn_, FormatCommand(argv));
+  ++stats_.commands;
+  ++stats_.probes;
+  probe_sent_ms_ = std::max<uint64_t>(now_ms, 1);
+  return static_cast<uint32_t>(wait_ms);
 }
 
 }  // namespace roomcast::cluster

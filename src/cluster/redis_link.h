@@ -8,7 +8,11 @@
 // are answered "ROOMCAST unavailable" on the next turn, never from inside Command. Reconnects
 // back off from backoff_min_ms, doubling to backoff_max_ms. Loop thread only.
 //
-// A pub/sub link (pubsub = true) has no callbacks: every reply goes to on_push.
+// A pub/sub link (pubsub = true) has no callbacks: every reply goes to on_push. Its idle probe
+// (probe_idle_ms > 0): after that long without a byte from Redis it sends a PING; no pong within
+// probe_wait_ms (at most probe_idle_ms) takes the link for stalled and reconnects it (the
+// reconnect resubscribes, and each confirmation repairs its room from the stream). A pong is
+// the link's own business and never reaches on_push.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +39,8 @@ struct LinkOptions {
   uint32_t stall_ms = 3000;
   uint32_t max_pending = 100000;  // commands awaiting replies; more are refused (unavailable)
   bool pubsub = false;
+  uint32_t probe_idle_ms = 0;  // pub/sub links: PING after this much silence (0: never)
+  uint32_t probe_wait_ms = 2000;
 };
 
 struct LinkStats {
@@ -43,8 +49,10 @@ struct LinkStats {
   uint64_t disconnects = 0;  // connections lost (peer gone, protocol error, stall)
   uint64_t commands = 0;     // written to Redis
   uint64_t replies = 0;
-  uint64_t timeouts = 0;  // answered "ROOMCAST timeout"
-  uint64_t refused = 0;   // answered "ROOMCAST unavailable" without being sent
+  uint64_t timeouts = 0;          // answered "ROOMCAST timeout"
+  uint64_t refused = 0;           // answered "ROOMCAST unavailable" without being sent
+  uint64_t probes = 0;            // idle probes (PING) sent on a pub/sub link
+  uint64_t probe_reconnects = 0;  // ...that got no pong in time: the link was reconnected
 };
 
 class RedisLink {
@@ -95,6 +103,9 @@ class RedisLink {
   };
   void Lost(std::string_view why);
   void FailAll(std::string_view why);
+  // The idle probe of a pub/sub link; returns how long the loop may sleep for it (ms).
+  uint32_t Probe(uint64_t now_ms);
+  [[nodiscard]] static bool IsPong(const Reply& r);
 
   io::Loop* loop_;
   RedisAddress addr_;
@@ -108,6 +119,8 @@ class RedisLink {
   uint64_t next_deadline_ms_ = UINT64_MAX;  // the earliest deadline of an unanswered command
   uint64_t retry_at_ = 0;
   uint32_t backoff_ms_ = 0;
+  uint64_t last_recv_ms_ = 0;   // loop clock of the last bytes from Redis
+  uint64_t probe_sent_ms_ = 0;  // 0: no probe awaiting its pong
   bool stopped_ = false;
   LinkStats stats_;
 };

@@ -39,6 +39,7 @@ RedisRooms::RedisRooms(io::Loop* loop, const ClusterOptions& opt, owner::OwnerSe
     LinkOptions lo;
     lo.pubsub = i >= n;
     lo.connect_timeout_ms = opt_.deadline_ms;
+    lo.probe_idle_ms = lo.pubsub ? opt_.probe_ms : 0;
     links_.push_back(
         std::make_unique<RedisLink>(loop, opt_.addrs[i % n], static_cast<uint32_t>(i), lo));
     (i < n ? cmd : sub).push_back(links_.back().get());
@@ -57,6 +58,11 @@ RedisRooms::RedisRooms(io::Loop* loop, const ClusterOptions& opt, owner::OwnerSe
   };
   std::random_device rd;
   epoch_counter_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  char node[18];
+  std::snprintf(node, sizeof(node), "n%016llx",
+                static_cast<unsigned long long>((static_cast<uint64_t>(rd()) << 32) ^ rd()));
+  counts_ = std::make_unique<FleetCounts>(cmd, node, kCountTtlMs);
+  counts_->Attach();
 }
 
 RedisLink* RedisRooms::LinkOf(io::ConnId c) {
@@ -96,10 +102,17 @@ uint32_t RedisRooms::BeforeSleep(uint64_t now_ms) {
     for (auto& l : links_) l->Start();
   }
   subscriber_->Flush();
-  uint32_t wait = 1000;
-  for (auto& l : links_) wait = std::min(wait, l->OnTurn(now_ms));
+  uint32_t wait = std::min(ExpireHolds(now_ms), ReportCounts(now_ms));
+  uint64_t probes = 0, probe_reconnects = 0;
+  for (auto& l : links_) {
+    wait = std::min(wait, l->OnTurn(now_ms));
+    probes += l->Stats().probes;
+    probe_reconnects += l->Stats().probe_reconnects;
+  }
   subscriber_->Flush();  // what a turn's callbacks wanted
   counters_.subscribed->store(subscriber_->Rooms(), std::memory_order_relaxed);
+  counters_.probes->store(probes, std::memory_order_relaxed);
+  counters_.probe_reconnects->store(probe_reconnects, std::memory_order_relaxed);
   return wait;
 }
 
@@ -143,20 +156,52 @@ void RedisRooms::Submit(int from, room::OwnerRoom* r, const room::PublishInput& 
 
 bool RedisRooms::HoldJoin(int from, mesh::JoinReq& req) {
   if (!MustHold(req.room)) return false;
-  follows_[req.room].held.push_back(Held{from, mesh::Message(std::move(req))});
+  const std::string room = req.room;
+  Hold(from, room, mesh::Message(std::move(req)));
   return true;
 }
 
 bool RedisRooms::HoldHistory(int from, mesh::HistoryReq& req) {
   if (!MustHold(req.room)) return false;
-  follows_[req.room].held.push_back(Held{from, mesh::Message(std::move(req))});
+  const std::string room = req.room;
+  Hold(from, room, mesh::Message(std::move(req)));
   return true;
+}
+
+void RedisRooms::Hold(int from, const std::string& room, mesh::Message&& ask) {
+  Follow& f = follows_[room];
+  const uint64_t now = loop_->NowMs();
+  if (f.held.empty()) hold_deadlines_.emplace_back(now + kHoldMs, room);
+  f.held.push_back(Held{from, std::move(ask), now});
+}
+
+uint32_t RedisRooms::ExpireHolds(uint64_t now_ms) {
+  while (!hold_deadlines_.empty() && hold_deadlines_.front().first <= now_ms) {
+    const std::string room = std::move(hold_deadlines_.front().second);
+    hold_deadlines_.pop_front();
+    auto it = follows_.find(room);
+    if (it == follows_.end() || it->second.held.empty()) continue;  // answered meanwhile
+    Follow& f = it->second;
+    if (f.held.front().since_ms + kHoldMs > now_ms) {  // released and held again since
+      hold_deadlines_.emplace_back(f.held.front().since_ms + kHoldMs, room);
+      continue;
+    }
+    RC_WARN(loop_->ShardId(),
+            "redis: room %s: %zu asks held %llu ms without a confirmed subscription; answered "
+            "from this node's copy",
+            room.c_str(), f.held.size(), static_cast<unsigned long long>(kHoldMs));
+    f.unconfirmed = true;
+    Release(room);
+  }
+  if (hold_deadlines_.empty()) return 1000;
+  return static_cast<uint32_t>(std::min<uint64_t>(1000, hold_deadlines_.front().first - now_ms));
 }
 
 // True when an ask for the room must wait for its copy to be in step (the caller then holds it).
 bool RedisRooms::MustHold(const std::string& room) {
   auto it = follows_.find(room);
-  if (it != follows_.end() && (it->second.releasing || (it->second.in_step && !it->second.syncing)))
+  if (it != follows_.end() && (it->second.releasing || it->second.unconfirmed ||
+                               (it->second.in_step && !it->second.syncing)))
     return false;
   // Redis cannot be reached: answer from the copy now; when the link is back the subscription
   // (kept while the room has viewers) brings the copy, and the viewers, in step.
@@ -197,6 +242,7 @@ void RedisRooms::OnSubscribed(std::string_view room) {
   auto it = follows_.find(name);
   if (it == follows_.end()) return;
   it->second.subscribed = true;
+  it->second.unconfirmed = false;
   Sync(name);
 }
 
@@ -238,6 +284,7 @@ void RedisRooms::Sync(const std::string& room) {
   link->Command(create, deadline, nullptr);
   const std::string_view head[] = {"HMGET", meta, "epoch", "seq"};
   link->Command(head, deadline, [this, room](const Reply& r) { OnHead(room, r); });
+  ReportRoom(room);  // its answer comes before the stream's: the joins held learn the fleet's count
 }
 
 void RedisRooms::OnHead(const std::string& room, const Reply& rep) {

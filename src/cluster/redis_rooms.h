@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <span>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "base/redis_address.h"
+#include "cluster/fleet_counts.h"
 #include "cluster/redis_link.h"
 #include "cluster/sequencer.h"
 #include "cluster/subscriber.h"
@@ -40,6 +42,7 @@ struct ClusterOptions {
   uint32_t history = 1000;     // the room streams' MAXLEN
   uint32_t dedup_secs = 300;   // a cid is remembered in Redis this long
   uint32_t deadline_ms = 800;  // a send not numbered by then is refused (and never numbered)
+  uint32_t probe_ms = 5000;    // --redis-probe-ms: a silent pub/sub link is sent a PING
 };
 
 // Counters /metrics reads (relaxed; written by this shard only).
@@ -51,10 +54,18 @@ struct ClusterCounters {
   std::atomic<uint64_t>* repairs;     // rooms brought in step
   std::atomic<uint64_t>* subscribed;  // rooms followed now (gauge)
   std::atomic<uint64_t>* deduplicated;
+  std::atomic<uint64_t>* probes;            // idle probes sent on pub/sub links
+  std::atomic<uint64_t>* probe_reconnects;  // ...answered by no pong: the link reconnected
 };
 
 class RedisRooms final : public owner::RoomSequencing {
  public:
+  // A join or history ask held for a room whose copy is not in step waits at most this long
+  // (normally it waits a few ms: the subscription's confirmation and one stream read). Past it,
+  // the room's held asks are answered from the copy, and so is every ask until Redis confirms
+  // the subscription (a pub/sub link that stalls silently is found by the idle probe).
+  static constexpr uint64_t kHoldMs = 2000;
+
   RedisRooms(io::Loop* loop, const ClusterOptions& opt, owner::OwnerService* owner,
              owner::Outbox* out, ClusterCounters counters);
   RedisRooms(const RedisRooms&) = delete;
@@ -77,18 +88,29 @@ class RedisRooms final : public owner::RoomSequencing {
   bool HoldJoin(int from, mesh::JoinReq& req) override;
   bool HoldHistory(int from, mesh::HistoryReq& req) override;
   void ViewersChanged(std::string_view room, uint64_t online) override;
+  void ViewerSeen(std::string_view room, uint64_t viewer) override;
+
+  // Counts across nodes (redis_counts.cc): every room this shard follows or counted reports
+  // its online count and new viewers to Redis this often, and gets the fleet's sums back.
+  static constexpr uint64_t kCountEveryMs = 1000;
+  // A node's count is dropped from the sums this long after its last report.
+  static constexpr uint32_t kCountTtlMs = 3000;
+  // Viewers waiting to be added to the fleet's distinct counts, per room (more are not added).
+  static constexpr size_t kMaxSeen = 10000;
 
  private:
   struct Held {
     int from;
     mesh::Message ask;
+    uint64_t since_ms;
   };
   struct Follow {
-    bool in_step = false;     // the copy holds every event up to what the channel brings next
-    bool syncing = false;     // a stream read is under way
-    bool releasing = false;   // held asks are being answered
-    bool subscribed = false;  // Redis confirmed the channel's subscription
-    bool again = false;       // asked to sync while syncing: read the stream once more after
+    bool in_step = false;      // the copy holds every event up to what the channel brings next
+    bool syncing = false;      // a stream read is under way
+    bool releasing = false;    // held asks are being answered
+    bool subscribed = false;   // Redis confirmed the channel's subscription
+    bool again = false;        // asked to sync while syncing: read the stream once more after
+    bool unconfirmed = false;  // held asks timed out: answer from the copy until subscribed
     std::vector<Held> held;
     std::map<uint64_t, StoredEvent>
         early;  // channel messages that came before the copy was in step
@@ -107,7 +129,13 @@ class RedisRooms final : public owner::RoomSequencing {
   void FinishSync(const std::string& room, bool ok);
   void Apply(room::OwnerRoom* r, const StoredEvent& ev);
   void Release(const std::string& room);
+  void Hold(int from, const std::string& room, mesh::Message&& ask);
+  // Answers the asks held longer than kHoldMs from the copy; returns the next deadline's wait.
+  uint32_t ExpireHolds(uint64_t now_ms);
   std::string NewEpoch();
+  // redis_counts.cc
+  uint32_t ReportCounts(uint64_t now_ms);
+  void ReportRoom(const std::string& room);
 
   io::Loop* loop_;
   ClusterOptions opt_;
@@ -117,7 +145,15 @@ class RedisRooms final : public owner::RoomSequencing {
   std::vector<std::unique_ptr<RedisLink>> links_;  // commands [0, n), pub/sub [n, 2n)
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<Subscriber> subscriber_;
+  std::unique_ptr<FleetCounts> counts_;
+  struct Counted {
+    uint64_t reported = 0;       // the count this node wrote last (0: no field of ours)
+    std::vector<uint64_t> seen;  // viewers that joined since the last report
+  };
+  std::unordered_map<std::string, Counted> counted_;
+  uint64_t next_count_ms_ = 0;
   std::unordered_map<std::string, Follow> follows_;
+  std::deque<std::pair<uint64_t, std::string>> hold_deadlines_;  // (when, room), in time order
   uint64_t epoch_counter_ = 0;
   bool started_ = false;
 };

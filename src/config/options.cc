@@ -76,6 +76,7 @@ std::vector<Option> Options(Config* c) {
        "long"},
   };
   for (Option& o : OperationOptions(c)) opts.push_back(o);
+  for (Option& o : ClusterOptions(c)) opts.push_back(o);
   return opts;
 }
 
@@ -87,8 +88,8 @@ std::vector<Option> OperationOptions(Config* c) {
        "64 hex chars signing long-poll cursors (default: kept in --data-dir, else random per "
        "start, so cursors do not survive a restart)"},
       {"data-dir", Kind::kString, &c->data_dir, 0, 4096,
-       "directory for state kept across restarts: the durable message log and the cursor key; "
-       "'' = history in memory only (lost at a restart)"},
+       "directory for state kept across restarts: the message log and the cursor key (with "
+       "--redis, the cursor key only); '' = history in memory only (lost at a restart)"},
       {"redis", Kind::kString, &c->redis, 0, 4096,
        "HOST:PORT[,HOST:PORT...]: run as one of many nodes sharing every room through these "
        "Redis instances (rooms spread over them by a consistent hash; docs/cluster.md); '' = "
@@ -157,6 +158,15 @@ std::vector<Option> OperationOptions(Config* c) {
       {"debug-stall", Kind::kBool, &c->debug_stall, 0, 1,
        "testing only: POST /debug/stall?secs=N blocks the shard that answers it for N (1..60) "
        "seconds, to test the systemd watchdog; never on a real server"},
+  };
+}
+
+// --redis's own tuning (docs/cluster.md).
+std::vector<Option> ClusterOptions(Config* c) {
+  return {
+      {"redis-probe-ms", Kind::kU32, &c->redis_probe_ms, 100, 600000,
+       "--redis: a pub/sub link silent this long is sent a PING; no pong within 2 s (or this, "
+       "if shorter) reconnects it and repairs its rooms from their streams"},
   };
 }
 

@@ -36,5 +36,6 @@ struct Option {
 // then what is kept across restarts and how the server is operated (OperationOptions).
 std::vector<Option> Options(Config* c);
 std::vector<Option> OperationOptions(Config* c);
+std::vector<Option> ClusterOptions(Config* c);
 
 }  // namespace roomcast::config_options

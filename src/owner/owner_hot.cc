@@ -22,7 +22,7 @@ bool OwnerService::NoteOrdinary(room::OwnerRoom* r, uint64_t mono_ms) {
 
 std::string OwnerService::StateFields(room::OwnerRoom* r, const room::RoomModes& modes) {
   std::string fields = R"(,"online":)";
-  json::AppendUint(&fields, r->Online());
+  json::AppendUint(&fields, r->FleetOnline());
   fields += R"(,"modes":)";
   fields += Moderation::ModesJson(modes);
   if (r->Hot().announced_hot) fields += R"(,"hot":true)";

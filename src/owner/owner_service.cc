@@ -120,8 +120,8 @@ void OwnerService::OnTurn(uint64_t now_mono_ms) {
     room::OwnerRoom* r = rooms_.Find(ev.room);
     if (r == nullptr) continue;  // reclaimed meanwhile: nobody to tell
     if (ev.json.empty()) {
-      if (pulse_.Announce(ev.room, r->Online(), now_mono_ms)) {
-        SendRoomEvent(*r, "state", StateJson(*r), r->Online());
+      if (pulse_.Announce(ev.room, r->FleetOnline(), now_mono_ms)) {
+        SendRoomEvent(*r, "state", StateJson(*r), r->FleetOnline());
       }
     } else {
       SendRoomEvent(*r, "reactions", std::move(ev.json));
@@ -133,7 +133,7 @@ std::string OwnerService::StateJson(room::OwnerRoom& r) {
   std::string j = R"({"type":"state","room":)";
   json::AppendString(&j, r.Name());
   j += R"(,"online":)";
-  json::AppendUint(&j, r.Online());
+  json::AppendUint(&j, r.FleetOnline());
   if (opt_.presence) {
     j += R"(,"unique_5m":)";
     json::AppendUint(&j, r.Stats().Unique5m(now_ms_));
@@ -256,10 +256,11 @@ void OwnerService::OnJoin(int from, mesh::JoinReq& req, uint64_t now_mono_ms) {
   if (sequencing_) sequencing_->ViewersChanged(r->Name(), r->Online());
   if (opt_.presence) {
     r->Stats().NoteViewer(req.viewer, now_mono_ms);
+    if (sequencing_ && req.viewer != 0) sequencing_->ViewerSeen(r->Name(), req.viewer);
     if (rep.counted) r->Stats().AddViewers(req.mode, 1);
   }
   // A viewer catching up is not counted yet, but will be: `online` includes it, as for a join.
-  rep.online = r->Online() + (rep.more ? 1 : 0);
+  rep.online = r->FleetOnline() + (rep.more ? 1 : 0);
   if (rep.counted) {  // a long-poll is told no count (nor any presence state)
     pulse_.NoteOnline(r->Name(), now_ms_, r->Online(),
                       req.mode == mesh::JoinMode::kPoll ? 0 : rep.online);
@@ -297,7 +298,7 @@ void OwnerService::OnHistory(int from, mesh::HistoryReq& req) {
     rep.epoch = r->Epoch();
     rep.head = r->HeadSeq();
     rep.last = req.after;
-    rep.online = r->Online();
+    rep.online = r->FleetOnline();
     if (req.latest) return SendLatest(from, *r, std::move(rep));
     // A seq above the head is of another epoch: nothing of it is here (the epoch says so).
     if (req.after < rep.head) {

@@ -74,6 +74,10 @@ class OwnerService {
   // --redis: a message Redis numbered, in seq order: kept in the room's copy and forwarded to
   // the shards with viewers.
   void Deliver(room::OwnerRoom* r, room::SequencedMsg&& m);
+  // --redis: the fleet's counts of the room as Redis summed them (owner_fleet.cc): the viewers
+  // the other nodes count, and the distinct viewers. A changed count sends a presence `state`.
+  void SetFleetCounts(room::OwnerRoom* r, uint64_t others_online, uint64_t unique_5m,
+                      uint64_t unique_total);
 
   // A message from shard `from` to sequence: answered with an AckReply to `from` (after the
   // event is written), forwarded once to every shard with viewers. now_mono_ms: CLOCK_MONOTONIC.

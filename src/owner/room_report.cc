@@ -25,13 +25,13 @@ mesh::RoomStatsRow OwnerService::ReportOf(room::OwnerRoom& r, uint64_t now) {
   room::RoomStats& st = r.Stats();
   mesh::RoomStatsRow row;
   row.room = r.Name();
-  row.online = r.Online();
+  row.online = r.FleetOnline();
   row.msgs_per_s = st.MsgsPerSec(now);
   std::string& j = row.json;
   j = R"({"room":)";
   json::AppendString(&j, r.Name());
   j += R"(,"online":)";
-  json::AppendUint(&j, r.Online());
+  json::AppendUint(&j, r.FleetOnline());
   j += R"(,"unique_5m":)";
   json::AppendUint(&j, st.Unique5m(now));
   j += R"(,"unique_total":)";

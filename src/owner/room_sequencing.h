@@ -26,6 +26,8 @@ class RoomSequencing {
   virtual bool HoldHistory(int from, mesh::HistoryReq& req) = 0;
   // The room's counted viewers changed (a node follows a room only while it has viewers).
   virtual void ViewersChanged(std::string_view room, uint64_t online) = 0;
+  // A viewer joined (viewer: room_stats.h's hash of its key), for the fleet's distinct counts.
+  virtual void ViewerSeen(std::string_view /*room*/, uint64_t /*viewer*/) {}
 };
 
 }  // namespace roomcast::owner

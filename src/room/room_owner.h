@@ -94,6 +94,10 @@ class OwnerRoom {
   // The last seq assigned (written or not).
   uint64_t LastSeq() const { return seq_; }
   uint64_t Online() const { return online_; }
+  // --redis: the viewers the other nodes counted (their last reports, docs/cluster.md); what
+  // viewers and operators are told is FleetOnline. 0 on a lone node.
+  void SetOthersOnline(uint64_t n) { others_online_ = n; }
+  uint64_t FleetOnline() const { return online_ + others_online_; }
   // Priority events kept now.
   size_t PrioKept() const { return prio_.size(); }
 
@@ -197,6 +201,7 @@ class OwnerRoom {
   uint64_t seq_ = 0;
   uint64_t visible_ = 0;
   uint64_t online_ = 0;
+  uint64_t others_online_ = 0;
   size_t history_cap_;
   size_t prio_cap_;
   std::deque<SequencedMsg> history_;  // seq order (holes possible after a damaged log)

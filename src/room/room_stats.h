@@ -6,6 +6,7 @@
 // stop at 16 KiB each; the lag reports are one slot per shard.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -35,8 +36,16 @@ class RoomStats {
   // Shard `shard` saw p99 fan-out lag `p99_ms` for the room over its last report interval.
   void NoteLag(int shard, uint32_t p99_ms, uint64_t now_ms);
 
-  [[nodiscard]] uint64_t Unique5m(uint64_t now_ms) { return unique_.Estimate(now_ms); }
-  [[nodiscard]] uint64_t UniqueTotal() const { return unique_.Total(); }
+  // --redis: the fleet's distinct viewers as Redis counted them (docs/cluster.md); the larger of
+  // these and this node's own counts is told (this node's viewers are part of the fleet's).
+  void SetFleetUnique(uint64_t unique_5m, uint64_t total) {
+    fleet_5m_ = unique_5m;
+    fleet_total_ = total;
+  }
+  [[nodiscard]] uint64_t Unique5m(uint64_t now_ms) {
+    return std::max(unique_.Estimate(now_ms), fleet_5m_);
+  }
+  [[nodiscard]] uint64_t UniqueTotal() const { return std::max(unique_.Total(), fleet_total_); }
   // The mean over the last five whole seconds.
   [[nodiscard]] double MsgsPerSec(uint64_t now_ms) { return msgs_.PerSecond(now_ms); }
   [[nodiscard]] uint32_t Viewers(Transport t) const { return viewers_[Index(t)]; }
@@ -53,6 +62,7 @@ class RoomStats {
     uint64_t at_ms = 0;
   };
   std::vector<LagReport> lag_;  // by shard, grown on the first report
+  uint64_t fleet_5m_ = 0, fleet_total_ = 0;
 };
 
 // Fan-out lag on a viewer shard, per room between two reports: a log-scale histogram of 32

@@ -234,10 +234,19 @@ int RunServer(const Config& cfg_in, const ConfigLoader& load_config) {
   }
   std::vector<std::unique_ptr<Shard>> shards;
   for (int i = 0; i < cfg.shards; ++i) shards.push_back(std::make_unique<Shard>(&shared, i));
-  if (cfg.data_dir.empty()) {
+  if (cfg.data_dir.empty() && cfg.redis.empty()) {
     RC_INFO(-1,
             "history is kept in memory only (no --data-dir): a restart loses it and every "
             "room starts a new epoch");
+  } else if (!cfg.redis.empty()) {
+    // Redis is the one source of truth of the history (docs/cluster.md, "--data-dir with
+    // --redis"): a local log would be a second one.
+    if (!cfg.data_dir.empty()) {
+      RC_INFO(-1,
+              "--redis: the message log in --data-dir %s is not used (Redis holds the rooms' "
+              "history); the directory keeps the cursor key only",
+              cfg.data_dir.c_str());
+    }
   } else if (!RestoreFromLog(cfg, shards, notifier)) {
     return 1;
   }

@@ -83,12 +83,14 @@ std::unique_ptr<cluster::RedisRooms> MakeCluster(const Config& cfg, io::Loop* lo
   (void)base::ParseRedisAddresses(cfg.redis, &o.addrs, &err);  // checked with the settings
   o.history = cfg.history;
   o.dedup_secs = cfg.dedup_secs;
+  o.probe_ms = cfg.redis_probe_ms;
   auto rooms = std::make_unique<cluster::RedisRooms>(
       loop, o, owner, out,
       cluster::ClusterCounters{&m.redis_messages_received_total, &m.redis_publishes_total,
                                &m.redis_publish_refused_total, &m.redis_stream_reads_total,
                                &m.redis_repairs_total, &m.redis_subscribed_rooms,
-                               &m.messages_deduplicated_total});
+                               &m.messages_deduplicated_total, &m.redis_probes_total,
+                               &m.redis_probe_reconnects_total});
   owner->UseSequencing(rooms.get());
   return rooms;
 }

@@ -3,6 +3,7 @@
 #include "viewers.h"
 
 #include <algorithm>
+#include <random>
 
 #include "base/json_writer.h"
 #include "base/log.h"
@@ -37,10 +38,15 @@ void Viewers::StartJoin(ConnId c, std::string_view room, uint32_t history, JoinM
 
 uint64_t Viewers::ViewerKey(ConnId c) {
   // A user is one viewer however many connections it has; an anonymous viewer is its connection
-  // (its name is made from shard, slot and generation). The prefixes keep a user named like an
-  // anonymous connection apart from it.
+  // (its name is made from shard, slot and generation, so it also carries a random tag of this
+  // process: with --redis another node's anonymous connection of the same name is another
+  // viewer). The prefixes keep a user named like an anonymous connection apart from it.
+  static const std::string anon = [] {
+    std::random_device rd;
+    return "a:" + std::to_string(rd()) + ":";
+  }();
   const bool user = ctx_.table.Profile(c) != nullptr;
-  return room::HashItem((user ? "u:" : "a:") + ctx_.table.UserName(c));
+  return room::HashItem((user ? "u:" : anon) + ctx_.table.UserName(c));
 }
 
 bool Viewers::OnJoinReply(const mesh::JoinReply& rep) {

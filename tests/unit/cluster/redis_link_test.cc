@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/fleet_counts.h"
 #include "cluster/room_shards.h"
 #include "cluster/sequencer.h"
 #include "cluster/subscriber.h"
@@ -78,6 +79,9 @@ class RedisServer {
     pid_ = -1;
   }
   [[nodiscard]] uint16_t Port() const { return port_; }
+  void Signal(int sig) const {
+    if (pid_ > 0) kill(pid_, sig);
+  }
 
  private:
   uint16_t port_;
@@ -507,6 +511,96 @@ TEST(Subscriber, BatchesSubscriptionsDeliversWantedRoomsAndResubscribesAfterALos
   EXPECT_EQ(events[3], "a#1:a after the restart");  // a new Redis: a new epoch, seq from 1
   EXPECT_EQ(resubscribed, 1);
   EXPECT_EQ(sub->Rooms(), 1u);
+}
+
+TEST(RedisLink, AQuietPubSubLinkIsProbedAndAnswersWithoutAReconnect) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start());
+  Harness h;
+  h.ports = {redis.Port()};
+  h.opts = LinkOptions{.pubsub = true, .probe_idle_ms = 100, .probe_wait_ms = 2000};
+  int pushes = 0;
+  h.start_hook = [&](Harness& hh) { hh.L(0).on_push = [&](const Reply&) { ++pushes; }; };
+  h.start = [&](Harness& hh) {
+    const std::string_view sub[] = {"SUBSCRIBE", "quiet"};
+    hh.L(0).Command(sub, 0, nullptr);
+  };
+  h.turn = [&](Harness& hh, uint64_t) {
+    if (hh.L(0).Stats().probes >= 4) hh.done = true;
+  };
+  ASSERT_TRUE(RunLoop(&h));
+  EXPECT_FALSE(h.timed_out);
+  EXPECT_EQ(h.L(0).Stats().probe_reconnects, 0u);
+  EXPECT_EQ(h.L(0).Stats().connects, 1u);
+  EXPECT_EQ(pushes, 1);  // the subscription's confirmation; the pongs stay in the link
+}
+
+TEST(RedisLink, AProbeWithoutAPongReconnects) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start());
+  Harness h;
+  h.ports = {redis.Port()};
+  h.opts = LinkOptions{.pubsub = true, .probe_idle_ms = 100, .probe_wait_ms = 300};
+  h.start = [&](Harness&) { redis.Signal(SIGSTOP); };  // the socket stays open, nothing answers
+  h.turn = [&](Harness& hh, uint64_t) {
+    if (hh.L(0).Stats().probe_reconnects >= 1) hh.done = true;
+  };
+  ASSERT_TRUE(RunLoop(&h));
+  redis.Signal(SIGCONT);
+  EXPECT_FALSE(h.timed_out);
+  EXPECT_GE(h.L(0).Stats().probes, 1u);
+  EXPECT_GE(h.L(0).Stats().disconnects, 1u);
+}
+
+// Two nodes' reports of one room through FleetCounts: the other's count, the union of distinct
+// viewers, a count leaving at 0 and a report that stopped expiring.
+TEST(FleetCounts, SumsTheOtherNodesAndCountsDistinctViewers) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start());
+  Harness h;
+  h.ports = {redis.Port()};
+  std::unique_ptr<FleetCounts> n1, n2, quick;
+  std::vector<FleetCount> got;
+  h.start_hook = [&](Harness& hh) {
+    n1 = std::make_unique<FleetCounts>(std::vector<RedisLink*>{&hh.L(0)}, "n1", 3000);
+    n2 = std::make_unique<FleetCounts>(std::vector<RedisLink*>{&hh.L(0)}, "n2", 3000);
+    quick = std::make_unique<FleetCounts>(std::vector<RedisLink*>{&hh.L(0)}, "n3", 200);
+    n1->Attach();
+  };
+  auto keep = [&](bool ok, const FleetCount& c) {
+    EXPECT_TRUE(ok);
+    got.push_back(c);
+  };
+  const uint64_t v1[] = {1, 2}, v2[] = {2, 3, 4};
+  int phase = 0;
+  uint64_t at = 0;
+  h.start = [&](Harness& hh) {
+    const uint64_t d = hh.loop->NowMs() + 1000;
+    n1->Report("r", "e1", 2, v1, d, keep);     // others 0, 2 distinct
+    n2->Report("r", "e1", 3, v2, d, keep);     // others 2, 4 distinct
+    quick->Report("r", "e1", 5, {}, d, keep);  // others 5
+    n1->Report("r", "e1", 0, {}, d, keep);     // left: others 3 + 5
+    at = hh.loop->NowMs();
+  };
+  h.turn = [&](Harness& hh, uint64_t now) {
+    if (phase == 0 && got.size() == 4 && now > at + 400) {  // n3's report expired
+      phase = 1;
+      n1->Report("r", "e1", 1, {}, now + 1000, keep);
+    }
+    if (phase == 1 && got.size() == 5) hh.done = true;
+  };
+  ASSERT_TRUE(RunLoop(&h));
+  EXPECT_FALSE(h.timed_out);
+  ASSERT_EQ(got.size(), 5u);
+  EXPECT_EQ(got[0].others_online, 0u);
+  EXPECT_EQ(got[0].unique_5m, 2u);
+  EXPECT_EQ(got[1].others_online, 2u);
+  EXPECT_EQ(got[1].unique_5m, 4u);
+  EXPECT_EQ(got[1].unique_total, 4u);
+  EXPECT_EQ(got[2].others_online, 5u);
+  EXPECT_EQ(got[3].others_online, 8u);
+  EXPECT_EQ(got[4].others_online, 3u);  // n3's report expired, n2's not
+  EXPECT_EQ(got[4].unique_5m, 4u);
 }
 
 }  // namespace

@@ -112,5 +112,39 @@ TEST(RoomReport, PresenceOffKeepsOnlineOnly) {
   EXPECT_NE(rep.find(R"("viewers":{"ws":0,)"), std::string::npos) << rep;
 }
 
+// --redis: the other nodes' viewers and the fleet's distinct viewers (owner_fleet.cc) are what a
+// report, a presence state and a welcome tell; a fleet sketch smaller than this node's own is not.
+TEST(RoomReport, FleetCountsFromRedisAreTold) {
+  Fixture f(2);
+  RecordingOutbox out;
+  MemoryEventLog log(&out);
+  OwnerService owner(0, f.opt, &log, &out, f.Counters());
+  owner.OnTurn(kT0);
+  for (const char* v : {"u:a", "u:b"}) {
+    auto j = KeyedJoin("r", v, mesh::JoinMode::kWs);
+    owner.OnJoin(1, j, kT0);
+  }
+  owner.OnTurn(kT0 + 5000);  // the viewers here are told 2
+  room::OwnerRoom* r = owner.Rooms().Find("r");
+  ASSERT_NE(r, nullptr);
+  owner.SetFleetCounts(r, 5, 9, 20);
+  std::string rep = ReportJson(owner, out, "r", kT0);
+  EXPECT_NE(rep.find(R"("online":7,"unique_5m":9,"unique_total":20)"), std::string::npos) << rep;
+  out.sent.clear();
+  owner.OnTurn(kT0 + 10000);
+  ASSERT_EQ(out.sent.size(), 1u);
+  const auto& state = out.At<mesh::RoomEvent>(0);
+  EXPECT_EQ(state.type, "state");
+  EXPECT_EQ(state.online, 7u);
+  EXPECT_NE(state.json.find(R"("online":7,"unique_5m":9)"), std::string::npos) << state.json;
+  out.sent.clear();
+  auto j = KeyedJoin("r", "u:c", mesh::JoinMode::kWs);
+  owner.OnJoin(1, j, kT0 + 10000);
+  EXPECT_EQ(out.At<mesh::JoinReply>(0).online, 8u);
+  owner.SetFleetCounts(r, 0, 1, 1);
+  rep = ReportJson(owner, out, "r", kT0 + 10000);
+  EXPECT_NE(rep.find(R"("online":3,"unique_5m":3,"unique_total":3)"), std::string::npos) << rep;
+}
+
 }  // namespace
 }  // namespace roomcast::owner
