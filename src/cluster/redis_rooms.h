@@ -77,6 +77,15 @@ class RedisRooms final : public owner::RoomSequencing {
   bool HoldJoin(int from, mesh::JoinReq& req) override;
   bool HoldHistory(int from, mesh::HistoryReq& req) override;
   void ViewersChanged(std::string_view room, uint64_t online) override;
+  // Moderation (redis_rules.cc; docs/cluster.md, "Moderation").
+  bool HoldModerate(int from, mesh::ModerateReq& req) override;
+  bool HoldRetract(int from, mesh::RetractReq& req) override;
+  bool HoldPublish(int from, mesh::PublishReq& req) override;
+  void PublishEvent(std::string_view room, const std::string& json, char kind, uint64_t target,
+                    int64_t ts_ms, const std::string& dedup, owner::SharedCallback cb) override;
+  void ChangeRule(std::string_view room, const std::string& field, const std::string& value,
+                  bool remove, const std::string& event_json, int64_t ts_ms,
+                  owner::SharedCallback cb) override;
 
  private:
   struct Held {
@@ -92,6 +101,18 @@ class RedisRooms final : public owner::RoomSequencing {
     std::vector<Held> held;
     std::map<uint64_t, StoredEvent>
         early;  // channel messages that came before the copy was in step
+    // The room's rules: known once a read of its rules hash came back (and kept so by the
+    // changes its channel tells); the changes told while a read is under way wait for it.
+    bool rules_known = false;
+    bool rules_pending = false;
+    std::vector<std::string> early_rules;
+  };
+  // A room this node sends to without following it: its rules are read (HGETALL) at most once
+  // a second, the sends held meanwhile (redis_rules.cc).
+  struct RulesRead {
+    uint64_t read_ms = 0;
+    bool pending = false;
+    std::vector<Held> held;
   };
 
   RedisLink* LinkOf(io::ConnId c);
@@ -107,7 +128,18 @@ class RedisRooms final : public owner::RoomSequencing {
   void FinishSync(const std::string& room, bool ok);
   void Apply(room::OwnerRoom* r, const StoredEvent& ev);
   void Release(const std::string& room);
+  void Replay(Held& h);
   std::string NewEpoch();
+  // Moderation (redis_rules.cc).
+  Gate GateOf(const room::PublishInput& in);
+  void AnswerGate(const PublishResult& res, const std::string& room, mesh::AckReply* ack);
+  void ReadRules(const std::string& room, uint64_t deadline);
+  void OnRules(const std::string& room, bool ok,
+               std::vector<std::pair<std::string, std::string>> fields);
+  void OnRuleChange(const std::string& room, std::string_view change);
+  void OnRulesRead(const std::string& room, bool ok,
+                   std::vector<std::pair<std::string, std::string>> fields);
+  void SweepRulesReads(uint64_t now_ms);
 
   io::Loop* loop_;
   ClusterOptions opt_;
@@ -118,6 +150,8 @@ class RedisRooms final : public owner::RoomSequencing {
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<Subscriber> subscriber_;
   std::unordered_map<std::string, Follow> follows_;
+  std::unordered_map<std::string, RulesRead> rules_reads_;
+  uint64_t rules_swept_ms_ = 0;
   uint64_t epoch_counter_ = 0;
   bool started_ = false;
 };
