@@ -101,8 +101,8 @@ void RoomModeration::UserState::Note(uint64_t now_ms, const RateSpec& r) {
 }
 
 SendCheck RoomModeration::CheckSend(std::string_view user, auth::RoleSet roles,
-                                    std::string_view text, uint64_t now_ms,
-                                    const ModPolicy& policy, bool refuse_banned) {
+                                    std::string_view text, uint64_t now_ms, const ModPolicy& policy,
+                                    bool refuse_banned) {
   SendCheck out;
   if (const BanEntry* b = BanOf(user, now_ms)) {
     if (b->shadow) {

@@ -71,8 +71,8 @@ class RoomModeration {
   // refuse_banned false (--redis: Redis checks bans itself): a ban refuses nothing here (a
   // shadow ban still marks the send shadow).
   [[nodiscard]] SendCheck CheckSend(std::string_view user, auth::RoleSet roles,
-                                    std::string_view text, uint64_t now_ms,
-                                    const ModPolicy& policy, bool refuse_banned = true);
+                                    std::string_view text, uint64_t now_ms, const ModPolicy& policy,
+                                    bool refuse_banned = true);
   void NoteAccepted(std::string_view user, auth::RoleSet roles, std::string_view text,
                     uint64_t now_ms, const ModPolicy& policy);
 
