@@ -69,6 +69,7 @@ Gate RedisRooms::GateOf(const room::PublishInput& in) {
 
 void RedisRooms::AnswerGate(const PublishResult& res, const std::string& room,
                             mesh::AckReply* ack) {
+  owner_->NoteRefused();
   if (res.status == PublishResult::kShadow) {
     // Banned in the shadow (this node's copy of the rules had not heard of it yet): acked as
     // sent, never numbered, shown to nobody.

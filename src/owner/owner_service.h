@@ -85,6 +85,9 @@ class OwnerService {
                        std::string_view value) {
     moderator_.ApplySharedRule(room, op, field, value);
   }
+  // --redis: a send the publish script refused (a ban, the rate limit, slow mode) or took as a
+  // shadow-banned user's: counted with the owner's own refusals.
+  void NoteRefused() { OwnerCounters::Add(counters_.refused, 1); }
   // The rate limits in force (--rate-limit, --mod-rate-limit).
   [[nodiscard]] const room::ModPolicy& Policy() { return moderator_.Rules().Policy(); }
 

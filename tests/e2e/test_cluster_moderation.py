@@ -12,6 +12,7 @@ import json
 import signal
 import time
 
+from metricsutil import fetch_metrics, metric_sum
 from rcutil import close_all, http, post_message, recv_json, run, send_op
 # The fixtures (a redis-server of the test's own, the nodes) and the skip without redis-server.
 from test_cluster import nodes, pytestmark, redis, viewer  # noqa: F401
@@ -233,6 +234,9 @@ def test_rate_limit_counts_sends_over_all_nodes(nodes):
     assert "retry-after" in headers, headers
     # Another user has its own budget.
     assert post(b, room, "someone-else", "hi")[0] == 200
+    # The refusals Redis made are counted by the node that asked.
+    counts = [metric_sum(fetch_metrics(n)[2], "roomcast_moderation_refused_total") for n in (a, b)]
+    assert counts == [1, 1], counts
 
 
 def test_a_node_that_follows_a_room_later_gets_its_rules(nodes):
