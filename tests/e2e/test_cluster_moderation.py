@@ -303,3 +303,30 @@ def test_acts_while_redis_is_unreachable_are_refused_and_applied_nowhere(nodes, 
         await close_all([ws, wa])
 
     run(go(), 60)
+
+
+def test_held_messages_are_allowed_on_the_node_that_holds_them(nodes):
+    a, b, c = start(nodes)
+    room = "holdroom"
+
+    async def go():
+        watcher, _ = await viewer(c, room, "watcher")
+        writer, _ = await viewer(b, room, "writer")
+        terms = {"terms": [{"pattern": "gold", "action": "hold"}]}
+        assert admin(a, "PUT", room, "/terms", terms)[0] == 200
+        await until(lambda: len(admin(b, "GET", room, "/terms")[2]["terms"]) == 1)
+        h = await say(writer, "buying gold", "h1")
+        assert h["type"] == "ack" and h["held"] is True, h
+        assert [x["text"] for x in admin(b, "GET", room, "/held")[2]["held"]] == ["buying gold"]
+        # Held on node b: another node does not have it.
+        assert admin(a, "GET", room, "/held")[2]["held"] == []
+        st, _h, body = admin(a, "POST", room, f"/held/{h['id']}/allow", {})
+        assert (st, body["error"]) == (404, "not_found"), body
+        # Allowed on node b: numbered by Redis, seen on node c.
+        st, _h, body = admin(b, "POST", room, f"/held/{h['id']}/allow", {})
+        assert st == 200 and body["op"] == "allow" and body["seq"] >= 1, body
+        m = await next_of(watcher, "msg")
+        assert (m["text"], m["user"], m["seq"]) == ("buying gold", "writer", body["seq"]), m
+        await close_all([watcher, writer])
+
+    run(go(), 60)
