@@ -178,7 +178,7 @@ TEST(SharedModeration, RulesToldByRedisAreThisNodesCopy) {
   s.Do(Act(ModAction::kListBans));
   EXPECT_NE(s.LastAck()->body.find(R"("user":"troll")"), std::string::npos) << s.LastAck()->body;
   mesh::JoinReq j = Join("r");
-  s.owner->OnJoin(1, j, 1);
+  s.owner->OnJoin(0, j, 1);  // from shard 0: the fixture has one
   const auto& rep = std::get<mesh::JoinReply>(s.out.sent.back().msg);
   EXPECT_NE(rep.modes_json.find(R"("slow_secs":7,"subscribers_only":true)"), std::string::npos)
       << rep.modes_json;
