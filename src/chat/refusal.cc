@@ -33,9 +33,9 @@ constexpr RefusalInfo kTable[] = {
     /* kNoSuchHeld */
     {"not_found", 404, "no such held message (allowed, denied or dropped after 10 minutes)"},
     /* kRedisUnavailable */
-    {"unavailable", 503, "the shared message store (Redis) cannot be reached: not sent"},
-    /* kNotShared */
-    {"unavailable", 503, "not available with --redis yet (docs/cluster.md)"},
+    {"unavailable", 503, "the shared message store (Redis) cannot be reached: not done"},
+    /* kTooManyBans */
+    {"too_large", 413, "too many bans in this room (--redis: at most 10000): unban some first"},
     /* kNoSuchRoom */ {"not_found", 404, "no such room (no viewer and no message)"},
 };
 static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Refusal::kNoSuchRoom) + 1,

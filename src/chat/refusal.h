@@ -35,7 +35,7 @@ enum class Refusal : uint8_t {
   kTooManyActs,       // moderation acts in a room faster than the owner takes them (retry_ms)
   kNoSuchHeld,        // an allow or deny of a held message that is not (or no longer) held
   kRedisUnavailable,  // --redis: Redis cannot be reached (or answered too late): not sequenced
-  kNotShared,         // --redis: an act not yet shared across nodes (docs/cluster.md)
+  kTooManyBans,       // --redis: a room's rules hash is full (docs/cluster.md)
   kNoSuchRoom,        // GET /admin/rooms/R of a room its owner does not have
 };
 

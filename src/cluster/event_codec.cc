@@ -52,13 +52,59 @@ bool EncodeMessage(const room::OwnerRoom& r, const room::PublishInput& in, std::
   return true;
 }
 
+bool EncodeEvent(std::string_view json, char kind, uint64_t target, int64_t ts_ms,
+                 std::string* out) {
+  const std::string_view field = kind == 'r' ? R"(,"at":0,)" : R"(,"seq":0,)";
+  const size_t at = json.find(field);
+  if (at == std::string_view::npos || (kind != 'e' && kind != 'r' && kind != 'c')) return false;
+  const uint8_t flags = room::kEvPrio | (kind == 'r' ? room::kEvRetract : 0);
+  char line[96];
+  std::snprintf(line, sizeof(line), "2 %u %llu %lld %c\n", flags,
+                static_cast<unsigned long long>(target), static_cast<long long>(ts_ms), kind);
+  out->assign(line);
+  out->append(json.substr(0, at + field.size() - 2));  // up to the field's colon
+  out->push_back('\n');
+  out->append(json.substr(at + field.size() - 1));  // from the comma after the 0
+  return true;
+}
+
+namespace {
+
+// A "2 ..." payload (EncodeEvent).
+bool DecodeEvent(std::string_view line, std::string_view head, std::string_view tail, uint64_t seq,
+                 room::SequencedMsg* out, EventEffect* effect) {
+  uint64_t flags = 0, target = 0, ts = 0;
+  if (!ParseNum(&line, &flags) || !ParseNum(&line, &target) || !ParseNum(&line, &ts)) return false;
+  if (line.size() != 1 || (line[0] != 'e' && line[0] != 'r' && line[0] != 'c')) return false;
+  if (!head.ends_with(':') || !tail.starts_with(',')) return false;
+  out->seq = seq;
+  out->flags = static_cast<uint8_t>(flags & (room::kEvPrio | room::kEvRetract));
+  out->user_tag = 0;
+  out->ts_ms = static_cast<int64_t>(ts);
+  out->json.clear();
+  out->json.reserve(head.size() + tail.size() + 24);
+  out->json.append(head);
+  json::AppendUint(&out->json, seq);
+  out->json.append(tail);
+  if (effect) *effect = EventEffect{line[0], target};
+  return true;
+}
+
+}  // namespace
+
 bool DecodeMessage(std::string_view payload, uint64_t seq, std::string_view epoch,
-                   room::SequencedMsg* out) {
+                   room::SequencedMsg* out, EventEffect* effect) {
   const size_t nl1 = payload.find('\n');
   if (nl1 == std::string_view::npos) return false;
   std::string_view line = payload.substr(0, nl1);
   const size_t nl2 = payload.find('\n', nl1 + 1);
-  if (nl2 == std::string_view::npos || !line.starts_with("1 ")) return false;
+  if (nl2 == std::string_view::npos) return false;
+  if (line.starts_with("2 ")) {
+    return DecodeEvent(line.substr(2), payload.substr(nl1 + 1, nl2 - nl1 - 1),
+                       payload.substr(nl2 + 1), seq, out, effect);
+  }
+  if (!line.starts_with("1 ")) return false;
+  if (effect) *effect = EventEffect{};
   line.remove_prefix(2);
   uint64_t flags = 0, tag = 0, ts = 0;
   if (!ParseNum(&line, &flags) || !ParseNum(&line, &tag) || !ParseNum(&line, &ts)) return false;

@@ -109,6 +109,7 @@ uint32_t RedisRooms::BeforeSleep(uint64_t now_ms) {
     probes += l->Stats().probes;
     probe_reconnects += l->Stats().probe_reconnects;
   }
+  SweepRulesReads(now_ms);
   subscriber_->Flush();  // what a turn's callbacks wanted
   counters_.subscribed->store(subscriber_->Rooms(), std::memory_order_relaxed);
   counters_.probes->store(probes, std::memory_order_relaxed);
@@ -138,9 +139,13 @@ void RedisRooms::Submit(int from, room::OwnerRoom* r, const room::PublishInput& 
   const std::string cid(in.cid);
   const bool taken = in.cid_taken;
   sequencer_->Publish(
-      r->Name(), DedupId(in), payload,
-      [this, from, ack = std::move(ack), cid, taken](const PublishResult& res) mutable {
-        if (res.status == PublishResult::kSequenced || res.status == PublishResult::kDuplicate) {
+      r->Name(), DedupId(in), payload, GateOf(in),
+      [this, from, ack = std::move(ack), cid, taken,
+       room = r->Name()](const PublishResult& res) mutable {
+        if (res.status == PublishResult::kRefused || res.status == PublishResult::kShadow) {
+          AnswerGate(res, room, &ack);
+        } else if (res.status == PublishResult::kSequenced ||
+                   res.status == PublishResult::kDuplicate) {
           ack.seq = res.seq;
           ack.id = MessageIdOf(cid, taken, res.epoch, res.seq);
           ack.duplicate = res.status == PublishResult::kDuplicate;
@@ -250,6 +255,7 @@ void RedisRooms::OnEvent(std::string_view room, const StoredEvent& ev) {
   Add(counters_.received, 1);
   auto it = follows_.find(std::string(room));
   if (it == follows_.end()) return;
+  if (ev.seq == 0) return OnRuleChange(it->first, ev.payload);  // a rules change, not numbered
   Follow& f = it->second;
   room::OwnerRoom* r = owner_->Rooms().Find(room);
   if (f.syncing || !f.in_step || !r) {
@@ -282,6 +288,7 @@ void RedisRooms::Sync(const std::string& room) {
   // A room Redis does not know yet gets its epoch now, so every node answers joins with it.
   const std::string_view create[] = {"HSETNX", meta, "epoch", epoch};
   link->Command(create, deadline, nullptr);
+  ReadRules(room, deadline);  // answered before the HMGET: same link, in order
   const std::string_view head[] = {"HMGET", meta, "epoch", "seq"};
   link->Command(head, deadline, [this, room](const Reply& r) { OnHead(room, r); });
   ReportRoom(room);  // its answer comes before the stream's: the joins held learn the fleet's count
@@ -354,14 +361,15 @@ void RedisRooms::Apply(room::OwnerRoom* r, const StoredEvent& ev) {
                                           loop_->NowMs(), room::kEvLost, from});
   }
   room::SequencedMsg m;
-  if (!DecodeMessage(ev.payload, ev.seq, r->Epoch(), &m)) {
+  EventEffect effect;
+  if (!DecodeMessage(ev.payload, ev.seq, r->Epoch(), &m, &effect)) {
     RC_WARN(loop_->ShardId(), "redis: room %s seq %llu: malformed event, told as a gap",
             r->Name().c_str(), static_cast<unsigned long long>(ev.seq));
     m = room::SequencedMsg{ev.seq, room::GapJson(r->Name(), ev.seq, ev.seq), 0, room::kEvLost,
                            ev.seq};
   }
   m.sequenced_ms = loop_->NowMs();
-  owner_->Deliver(r, std::move(m));
+  owner_->Deliver(r, std::move(m), effect.kind == 'r' ? effect.target : 0, effect.kind == 'c');
 }
 
 void RedisRooms::Release(const std::string& room) {
@@ -369,12 +377,23 @@ void RedisRooms::Release(const std::string& room) {
   std::vector<Held> held;
   held.swap(f.held);
   f.releasing = true;
-  for (Held& h : held) {
-    if (auto* j = std::get_if<mesh::JoinReq>(&h.ask)) owner_->OnJoin(h.from, *j);
-    if (auto* q = std::get_if<mesh::HistoryReq>(&h.ask)) owner_->OnHistory(h.from, *q);
-  }
+  for (Held& h : held) Replay(h);
   follows_[room].releasing = false;
   Settle(room);
+}
+
+// A held ask handed back to the owner (it is not held again: the copy is in step now, or the
+// room's rules were just read).
+void RedisRooms::Replay(Held& h) {
+  if (auto* j = std::get_if<mesh::JoinReq>(&h.ask)) owner_->OnJoin(h.from, *j);
+  if (auto* q = std::get_if<mesh::HistoryReq>(&h.ask)) owner_->OnHistory(h.from, *q);
+  if (auto* m = std::get_if<mesh::ModerateReq>(&h.ask)) {
+    owner_->OnModerate(h.from, *m, loop_->NowMs());
+  }
+  if (auto* x = std::get_if<mesh::RetractReq>(&h.ask))
+    owner_->OnRetract(h.from, *x, loop_->NowMs());
+  if (auto* p = std::get_if<mesh::PublishReq>(&h.ask))
+    owner_->OnPublish(h.from, *p, loop_->NowMs());
 }
 
 }  // namespace roomcast::cluster

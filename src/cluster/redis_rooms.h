@@ -97,6 +97,15 @@ class RedisRooms final : public owner::RoomSequencing {
   static constexpr uint32_t kCountTtlMs = 3000;
   // Viewers waiting to be added to the fleet's distinct counts, per room (more are not added).
   static constexpr size_t kMaxSeen = 10000;
+  // Moderation (redis_rules.cc; docs/cluster.md, "Moderation").
+  bool HoldModerate(int from, mesh::ModerateReq& req) override;
+  bool HoldRetract(int from, mesh::RetractReq& req) override;
+  bool HoldPublish(int from, mesh::PublishReq& req) override;
+  void PublishEvent(std::string_view room, const std::string& json, char kind, uint64_t target,
+                    int64_t ts_ms, const std::string& dedup, owner::SharedCallback cb) override;
+  void ChangeRule(std::string_view room, const std::string& field, const std::string& value,
+                  bool remove, const std::string& event_json, int64_t ts_ms,
+                  owner::SharedCallback cb) override;
 
  private:
   struct Held {
@@ -114,6 +123,18 @@ class RedisRooms final : public owner::RoomSequencing {
     std::vector<Held> held;
     std::map<uint64_t, StoredEvent>
         early;  // channel messages that came before the copy was in step
+    // The room's rules: known once a read of its rules hash came back (and kept so by the
+    // changes its channel tells); the changes told while a read is under way wait for it.
+    bool rules_known = false;
+    bool rules_pending = false;
+    std::vector<std::string> early_rules;
+  };
+  // A room this node sends to without following it: its rules are read (HGETALL) at most once
+  // a second, the sends held meanwhile (redis_rules.cc).
+  struct RulesRead {
+    uint64_t read_ms = 0;
+    bool pending = false;
+    std::vector<Held> held;
   };
 
   RedisLink* LinkOf(io::ConnId c);
@@ -136,6 +157,17 @@ class RedisRooms final : public owner::RoomSequencing {
   // redis_counts.cc
   uint32_t ReportCounts(uint64_t now_ms);
   void ReportRoom(const std::string& room);
+  void Replay(Held& h);
+  // Moderation (redis_rules.cc).
+  Gate GateOf(const room::PublishInput& in);
+  void AnswerGate(const PublishResult& res, const std::string& room, mesh::AckReply* ack);
+  void ReadRules(const std::string& room, uint64_t deadline);
+  void OnRules(const std::string& room, bool ok,
+               std::vector<std::pair<std::string, std::string>> fields);
+  void OnRuleChange(const std::string& room, std::string_view change);
+  void OnRulesRead(const std::string& room, bool ok,
+                   std::vector<std::pair<std::string, std::string>> fields);
+  void SweepRulesReads(uint64_t now_ms);
 
   io::Loop* loop_;
   ClusterOptions opt_;
@@ -154,6 +186,8 @@ class RedisRooms final : public owner::RoomSequencing {
   uint64_t next_count_ms_ = 0;
   std::unordered_map<std::string, Follow> follows_;
   std::deque<std::pair<uint64_t, std::string>> hold_deadlines_;  // (when, room), in time order
+  std::unordered_map<std::string, RulesRead> rules_reads_;
+  uint64_t rules_swept_ms_ = 0;
   uint64_t epoch_counter_ = 0;
   bool started_ = false;
 };

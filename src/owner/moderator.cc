@@ -38,8 +38,9 @@ Moderator::SenderCheck Moderator::CheckSender(int from, mesh::PublishReq& req,
     return SenderCheck::kRefused;
   }
   const auto now = static_cast<uint64_t>(req.ts_ms);
-  const room::SendCheck check =
-      rr->rules.CheckSend(req.user, req.roles, req.text, now, mod_.Policy());
+  // --redis: the publish script checks bans (this copy may lag an unban told elsewhere).
+  const room::SendCheck check = rr->rules.CheckSend(req.user, req.roles, req.text, now,
+                                                    mod_.Policy(), svc_.sequencing_ == nullptr);
   if (check.refusal != Refusal::kNone) {
     OwnerCounters::Add(svc_.counters_.refused, 1);
     ack->refusal = check.refusal;

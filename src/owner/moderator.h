@@ -9,20 +9,32 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "chat/blocked_terms.h"
 #include "mesh/messages.h"
 #include "owner/moderation.h"
+#include "owner/room_sequencing.h"
 #include "room/room_owner.h"
 #include "store/segment_log.h"
 
 namespace roomcast::owner {
 
 class OwnerService;
+
+// --redis: a moderation act answered once every Redis call it made has answered
+// (shared_moderator.cc).
+struct SharedAct {
+  int from = 0;
+  mesh::AckReply ack;
+  size_t left = 0;      // calls still to answer
+  bool failed = false;  // one of them could not reach Redis
+};
 
 class Moderator {
  public:
@@ -52,7 +64,36 @@ class Moderator {
 
   [[nodiscard]] Moderation& Rules() { return mod_; }
 
+  // --redis (shared_moderator.cc): an act on a room's rules, shared through Redis; an admin
+  // retraction; the rules as Redis holds them, and one change told by it.
+  void OnModerateShared(int from, mesh::ModerateReq& req, uint64_t now_mono_ms);
+  void OnRetractShared(int from, mesh::RetractReq& req, mesh::AckReply&& ack);
+  void ResetSharedRules(std::string_view room,
+                        const std::vector<std::pair<std::string, std::string>>& fields);
+  void ApplySharedRule(std::string_view room, char op, std::string_view field,
+                       std::string_view value);
+
  private:
+  // --redis (shared_moderator.cc).
+  void ShareAct(room::OwnerRoom* r, RoomRules* rr, const mesh::ModerateReq& req,
+                const std::shared_ptr<SharedAct>& p);
+  void ShareBan(room::OwnerRoom* r, const mesh::ModerateReq& req,
+                const std::shared_ptr<SharedAct>& p);
+  void ShareModes(room::OwnerRoom* r, RoomRules* rr, const mesh::ModerateReq& req,
+                  const std::shared_ptr<SharedAct>& p);
+  void AllowShared(room::OwnerRoom* r, RoomRules* rr, const mesh::ModerateReq& req,
+                   const std::shared_ptr<SharedAct>& p);
+  // False (and the act answered) when Redis refused or could not be reached.
+  bool Answered(const std::shared_ptr<SharedAct>& p, const SharedAnswer& ans,
+                chat::Refusal no_such_field);
+  // Audited, logged and answered with seq (or `unavailable` when a part failed).
+  void Finish(const std::shared_ptr<SharedAct>& p, const mesh::ModerateReq& req, uint64_t seq);
+  void RetractShared(const std::string& room, const std::vector<uint64_t>& targets,
+                     std::string_view reason, const mesh::ModerateReq& req,
+                     const std::shared_ptr<SharedAct>& p);
+  void RetractOneShared(room::OwnerRoom* r, uint64_t target, std::string_view reason, int64_t ts_ms,
+                        std::function<void(chat::Refusal, uint64_t)> done);
+
   // The room's and the server-wide blocked terms on `text`: the most severe action matched.
   chat::TermVerdict ScanTerms(const RoomRules& rr, std::string_view text);
   // A held message: kept for a moderator (a control record), acked with its id.

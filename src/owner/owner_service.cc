@@ -29,6 +29,7 @@ uint64_t OwnerService::UserTag(std::string_view user) {
 }
 
 void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_ms) {
+  if (sequencing_ && sequencing_->HoldPublish(from, req)) return;
   mesh::AckReply ack;
   ack.to = req.to;
   ack.http = req.http;
@@ -62,6 +63,7 @@ void OwnerService::OnPublish(int from, mesh::PublishReq& req, uint64_t now_mono_
   in.name = req.name;
   in.badges_json = req.badges_json;
   in.roles = req.roles;
+  in.ungated = req.admin;
   if (check == Moderator::SenderCheck::kShadow) {
     return moderator_.AnswerShadow(from, r, in, std::move(ack));
   }
@@ -160,20 +162,21 @@ void OwnerService::SendRoomEvent(const room::OwnerRoom& r, std::string_view type
 }
 
 void OwnerService::OnModerate(int from, mesh::ModerateReq& req, uint64_t now_mono_ms) {
-  if (sequencing_) {  // bans, modes and terms are not shared across nodes yet (docs/cluster.md)
-    mesh::AckReply ack;
-    ack.to = req.to;
-    ack.http = req.http;
-    ack.cors = req.cors;
-    ack.op = chat::Name(req.op.action);
-    ack.refusal = Refusal::kNotShared;
-    return out_->Send(from, std::move(ack));
+  // --redis: a room's rules live in Redis (shared_moderator.cc); the server-wide blocked terms
+  // stay this node's.
+  if (sequencing_ && req.room != chat::kGlobalRoom) {
+    if (sequencing_->HoldModerate(from, req)) return;
+    return moderator_.OnModerateShared(from, req, now_mono_ms);
   }
   moderator_.OnModerate(from, req, now_mono_ms);
 }
 
-void OwnerService::Deliver(room::OwnerRoom* r, room::SequencedMsg&& m) {
-  Forward(r, r->Adopt(std::move(m)));
+void OwnerService::Deliver(room::OwnerRoom* r, room::SequencedMsg&& m, uint64_t retract_target,
+                           bool clear) {
+  const room::SequencedMsg& ev = r->Adopt(std::move(m), retract_target);
+  if (ev.Retract()) OwnerCounters::Add(counters_.retractions, 1);
+  Forward(r, ev);
+  if (clear) r->HideBefore(r->LastSeq());
 }
 
 void OwnerService::OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_ms) {
@@ -182,10 +185,12 @@ void OwnerService::OnRetract(int from, mesh::RetractReq& req, uint64_t now_mono_
   ack.http = true;
   ack.cors = req.cors;
   ack.target = req.target;
-  room::OwnerRoom* r = rooms_.Find(req.room);
   if (sequencing_) {
-    ack.refusal = Refusal::kNotShared;
-  } else if (!log_->Writable()) {
+    if (sequencing_->HoldRetract(from, req)) return;
+    return moderator_.OnRetractShared(from, req, std::move(ack));
+  }
+  room::OwnerRoom* r = rooms_.Find(req.room);
+  if (!log_->Writable()) {
     ack.refusal = Refusal::kLogFailed;
   } else if (!r) {
     ack.refusal = Refusal::kNoSuchMessage;

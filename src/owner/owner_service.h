@@ -71,13 +71,29 @@ class OwnerService {
   void CheckpointModeration() { moderator_.CheckpointModeration(); }
   // --redis: who numbers messages from now on (before the shard runs); nullptr: the owner.
   void UseSequencing(RoomSequencing* s) { sequencing_ = s; }
-  // --redis: a message Redis numbered, in seq order: kept in the room's copy and forwarded to
-  // the shards with viewers.
-  void Deliver(room::OwnerRoom* r, room::SequencedMsg&& m);
   // --redis: the fleet's counts of the room as Redis summed them (owner_fleet.cc): the viewers
   // the other nodes count, and the distinct viewers. A changed count sends a presence `state`.
   void SetFleetCounts(room::OwnerRoom* r, uint64_t others_online, uint64_t unique_5m,
                       uint64_t unique_total);
+  // --redis: a message Redis numbered, in seq order: kept in the room's copy and forwarded to
+  // the shards with viewers. A retract event hides retract_target; a clear what came before it.
+  void Deliver(room::OwnerRoom* r, room::SequencedMsg&& m, uint64_t retract_target = 0,
+               bool clear = false);
+  // --redis: the room's rules as Redis holds them (a HGETALL of its rules hash), and one change
+  // told on its channel (op 's' set, 'd' removed); shared_moderator.cc.
+  void ResetSharedRules(std::string_view room,
+                        const std::vector<std::pair<std::string, std::string>>& fields) {
+    moderator_.ResetSharedRules(room, fields);
+  }
+  void ApplySharedRule(std::string_view room, char op, std::string_view field,
+                       std::string_view value) {
+    moderator_.ApplySharedRule(room, op, field, value);
+  }
+  // --redis: a send the publish script refused (a ban, the rate limit, slow mode) or took as a
+  // shadow-banned user's: counted with the owner's own refusals.
+  void NoteRefused() { OwnerCounters::Add(counters_.refused, 1); }
+  // The rate limits in force (--rate-limit, --mod-rate-limit).
+  [[nodiscard]] const room::ModPolicy& Policy() { return moderator_.Rules().Policy(); }
 
   // A message from shard `from` to sequence: answered with an AckReply to `from` (after the
   // event is written), forwarded once to every shard with viewers. now_mono_ms: CLOCK_MONOTONIC.

@@ -14,15 +14,15 @@ using chat::Refusal;
 
 constexpr uint32_t kMaxRateNumber = 1'000'000;
 
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+}  // namespace
+
 // Exempt from the modes: vip and up. A subscriber is privileged only for subscribers-only.
 bool ModeExempt(auth::RoleSet roles) {
   return (roles & (Bit(Role::kVip) | Bit(Role::kModerator) | Bit(Role::kBroadcaster) |
                    Bit(Role::kAdmin))) != 0;
 }
-
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-}  // namespace
 
 bool ParseRateSpec(std::string_view s, RateSpec* out) {
   if (s == "off" || s == "0") {
@@ -101,13 +101,13 @@ void RoomModeration::UserState::Note(uint64_t now_ms, const RateSpec& r) {
 }
 
 SendCheck RoomModeration::CheckSend(std::string_view user, auth::RoleSet roles,
-                                    std::string_view text, uint64_t now_ms,
-                                    const ModPolicy& policy) {
+                                    std::string_view text, uint64_t now_ms, const ModPolicy& policy,
+                                    bool refuse_banned) {
   SendCheck out;
   if (const BanEntry* b = BanOf(user, now_ms)) {
     if (b->shadow) {
       out.shadow = true;  // acked and echoed to the sender only: the rest goes on as usual
-    } else {
+    } else if (refuse_banned) {
       out.refusal = Refusal::kBanned;
       out.retry_ms = b->until_ms == 0 ? 0 : b->until_ms - now_ms;
       return out;

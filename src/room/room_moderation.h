@@ -68,9 +68,11 @@ class RoomModeration {
  public:
   // A send by `user` with `roles` in this room. Does not count it: call NoteAccepted when the
   // message is sequenced (a held or refused message does not use the slow-mode slot).
+  // refuse_banned false (--redis: Redis checks bans itself): a ban refuses nothing here (a
+  // shadow ban still marks the send shadow).
   [[nodiscard]] SendCheck CheckSend(std::string_view user, auth::RoleSet roles,
-                                    std::string_view text, uint64_t now_ms,
-                                    const ModPolicy& policy);
+                                    std::string_view text, uint64_t now_ms, const ModPolicy& policy,
+                                    bool refuse_banned = true);
   void NoteAccepted(std::string_view user, auth::RoleSet roles, std::string_view text,
                     uint64_t now_ms, const ModPolicy& policy);
 
@@ -121,6 +123,9 @@ class RoomModeration {
   std::deque<std::pair<uint64_t, uint64_t>> recent_texts_;  // (ms, hash of the folded text)
   std::unordered_map<uint64_t, uint32_t> text_counts_;
 };
+
+// Exempt from the modes: vip and up (a subscriber is privileged only for subscribers-only).
+[[nodiscard]] bool ModeExempt(auth::RoleSet roles);
 
 // The folded form unique chat compares: ASCII letters lower-cased, runs of white space one space,
 // no white space at either end.

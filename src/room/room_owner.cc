@@ -163,23 +163,29 @@ const SequencedMsg& OwnerRoom::Sequence(const PublishInput& in, bool visible) {
   return Append(std::move(m), visible);
 }
 
+std::string OwnerRoom::EventJson(std::string_view type, std::string_view fields, uint64_t seq,
+                                 int64_t ts_ms) const {
+  std::string j;
+  j += R"({"type":)";
+  json::AppendString(&j, type);
+  j += R"(,"room":)";
+  json::AppendString(&j, name_);
+  j += R"(,"seq":)";
+  json::AppendUint(&j, seq);
+  j += fields;
+  j += R"(,"ts":)";
+  json::AppendInt(&j, ts_ms);
+  j += '}';
+  return j;
+}
+
 const SequencedMsg& OwnerRoom::SequenceEvent(std::string_view type, std::string_view fields,
                                              int64_t ts_ms, uint64_t mono_ms, bool visible) {
   SequencedMsg m;
   m.seq = seq_ + 1;
   m.sequenced_ms = mono_ms;
   m.flags = kEvPrio;
-  std::string& j = m.json;
-  j += R"({"type":)";
-  json::AppendString(&j, type);
-  j += R"(,"room":)";
-  json::AppendString(&j, name_);
-  j += R"(,"seq":)";
-  json::AppendUint(&j, m.seq);
-  j += fields;
-  j += R"(,"ts":)";
-  json::AppendInt(&j, ts_ms);
-  j += '}';
+  m.json = EventJson(type, fields, m.seq, ts_ms);
   return Append(std::move(m), visible);
 }
 
@@ -218,11 +224,10 @@ void OwnerRoom::Hide(uint64_t target) {
   if (it != prio_.end() && it->seq == target) prio_.erase(it);
 }
 
-OwnerRoom::RetractStatus OwnerRoom::Retract(uint64_t target, std::string_view reason, int64_t ts_ms,
-                                            uint64_t mono_ms, bool visible,
-                                            const SequencedMsg** out) {
+OwnerRoom::RetractStatus OwnerRoom::CheckRetract(uint64_t target) const {
   if (target == 0 || target > visible_) return RetractStatus::kNotFound;
-  const SequencedMsg* kept = FindInHistory(target);
+  auto h = LowerBound(history_, target);
+  const SequencedMsg* kept = h != history_.end() && h->seq == target ? &*h : nullptr;
   if (!kept) {
     auto p = LowerBound(prio_, target);
     if (p == prio_.end() || p->seq != target) {
@@ -240,23 +245,37 @@ OwnerRoom::RetractStatus OwnerRoom::Retract(uint64_t target, std::string_view re
   if (kept->Lost()) return RetractStatus::kGone;
   if (kept->flags & kEvHidden) return RetractStatus::kAlreadyRetracted;
   if (kept->Retract()) return RetractStatus::kNotAMessage;
-  Hide(target);
-  SequencedMsg m;
-  m.seq = seq_ + 1;
-  m.sequenced_ms = mono_ms;
-  m.flags = kEvPrio | kEvRetract;
-  std::string& j = m.json;
+  return RetractStatus::kOk;
+}
+
+std::string OwnerRoom::RetractJson(uint64_t target, uint64_t at, std::string_view reason,
+                                   int64_t ts_ms) const {
+  std::string j;
   j += R"({"type":"retract","room":)";
   json::AppendString(&j, name_);
   j += R"(,"seq":)";
   json::AppendUint(&j, target);
   j += R"(,"at":)";
-  json::AppendUint(&j, m.seq);
+  json::AppendUint(&j, at);
   j += R"(,"reason":)";
   json::AppendString(&j, reason);
   j += R"(,"ts":)";
   json::AppendInt(&j, ts_ms);
   j += '}';
+  return j;
+}
+
+OwnerRoom::RetractStatus OwnerRoom::Retract(uint64_t target, std::string_view reason, int64_t ts_ms,
+                                            uint64_t mono_ms, bool visible,
+                                            const SequencedMsg** out) {
+  const RetractStatus st = CheckRetract(target);
+  if (st != RetractStatus::kOk) return st;
+  Hide(target);
+  SequencedMsg m;
+  m.seq = seq_ + 1;
+  m.sequenced_ms = mono_ms;
+  m.flags = kEvPrio | kEvRetract;
+  m.json = RetractJson(target, m.seq, reason, ts_ms);
   *out = &Append(std::move(m), visible);
   return RetractStatus::kOk;
 }
@@ -277,7 +296,10 @@ void OwnerRoom::Restore(uint64_t seq, std::string_view json, uint8_t flags, uint
   TrimHistory();
 }
 
-const SequencedMsg& OwnerRoom::Adopt(SequencedMsg m) { return Append(std::move(m), true); }
+const SequencedMsg& OwnerRoom::Adopt(SequencedMsg m, uint64_t target) {
+  if (m.Retract() && target != 0) Hide(target);
+  return Append(std::move(m), true);
+}
 
 void OwnerRoom::ResetEpoch(std::string epoch) {
   epoch_ = std::move(epoch);

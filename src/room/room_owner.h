@@ -80,6 +80,9 @@ struct PublishInput {
   std::string_view name;         // display name; empty: none
   std::string_view badges_json;  // a JSON array of strings; empty: none
   uint8_t roles = 0;             // auth::RoleSet in this room: the highest goes in as "role"
+  // --redis: not checked against the bans, slow mode and rate limit kept in Redis (an admin's
+  // send, a held message a moderator allowed).
+  bool ungated = false;
 };
 
 class OwnerRoom {
@@ -117,10 +120,18 @@ class OwnerRoom {
   enum class RetractStatus { kOk, kNotFound, kAlreadyRetracted, kNotAMessage, kGone };
   RetractStatus Retract(uint64_t target, std::string_view reason, int64_t ts_ms, uint64_t mono_ms,
                         bool visible, const SequencedMsg** out);
+  // What Retract would answer, changing nothing (--redis: checked before Redis numbers it).
+  [[nodiscard]] RetractStatus CheckRetract(uint64_t target) const;
+  // The retract event's object for target, numbered `at`.
+  [[nodiscard]] std::string RetractJson(uint64_t target, uint64_t at, std::string_view reason,
+                                        int64_t ts_ms) const;
 
   // A room event that is not a message (moderation: {"type":"state"} after a mode change,
   // {"type":"clear"}): {"type":T,"room":R,"seq":S<fields>,"ts":ts}, on the priority lane.
   // `fields` is "" or JSON members each starting with a comma.
+  // Its object at `seq`: {"type","room","seq"<fields>,"ts"} (fields: ,"name":value...).
+  [[nodiscard]] std::string EventJson(std::string_view type, std::string_view fields, uint64_t seq,
+                                      int64_t ts_ms) const;
   const SequencedMsg& SequenceEvent(std::string_view type, std::string_view fields, int64_t ts_ms,
                                     uint64_t mono_ms, bool visible);
   // A clear at `seq`: every event before it is hidden from history, resumes and polls.
@@ -131,8 +142,9 @@ class OwnerRoom {
   void MakeVisible(uint64_t seq);
 
   // --redis: an event another node's owner (or this one) sequenced through Redis, at its seq
-  // (above LastSeq; the caller marks a hole before it lost). Shown at once.
-  const SequencedMsg& Adopt(SequencedMsg m);
+  // (above LastSeq; the caller marks a hole before it lost). Shown at once. A retract event
+  // (kEvRetract) hides its target, as Retract does.
+  const SequencedMsg& Adopt(SequencedMsg m, uint64_t target = 0);
   // --redis: the room's epoch in Redis differs from this copy's: forget the copy, start over.
   void ResetEpoch(std::string epoch);
 

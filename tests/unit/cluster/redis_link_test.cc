@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <string>
@@ -405,6 +406,77 @@ TEST(Sequencer, APublishReachingRedisAfterItsDeadlineIsNotSequenced) {
   EXPECT_EQ(read[0].payload, "in time");
 }
 
+// The moderation gate of the publish script and the act script (docs/cluster.md, "Moderation
+// across nodes"), against a real Redis: bans (timed, shadow, ended), the rate window, slow mode
+// and who it spares, and the rules hash's changes and bounds.
+TEST(Sequencer, TheGateRefusesBansRateAndSlowModeAndActsChangeTheRules) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start());
+  Harness h;
+  h.ports = {redis.Port()};
+  std::unique_ptr<Sequencer> seq;
+  std::vector<PublishResult> got;
+  h.start_hook = [&](Harness& hh) {
+    seq = std::make_unique<Sequencer>(std::vector<RedisLink*>{&hh.L(0)}, SequencerOptions{});
+    seq->Attach();
+  };
+  auto gate = [](std::string user, uint32_t rate_n, bool slow) {
+    return Gate{"b:" + user, user, rate_n, 60000, slow};
+  };
+  h.start = [&](Harness& hh) {
+    auto record = [&](const PublishResult& r) {
+      got.push_back(r);
+      if (got.size() == 16) hh.done = true;
+    };
+    const std::string ended = std::to_string(::time(nullptr) * 1000 - 1000) + " 0";
+    const std::string timed = std::to_string(::time(nullptr) * 1000 + 30000) + " 0";
+    seq->Act("g", RuleChange{"b:troll", "0 0"}, "", record);           // 0
+    seq->Publish("g", "", "x", gate("troll", 0, true), record);        // 1 banned
+    seq->Publish("g", "", "x", record);                                // 2 ungated
+    seq->Publish("g", "", "a1", gate("alice", 2, true), record);       // 3
+    seq->Publish("g", "", "a2", gate("alice", 2, true), record);       // 4
+    seq->Publish("g", "", "a3", gate("alice", 2, true), record);       // 5 rate
+    seq->Act("g", RuleChange{"m", "5 0 0 0"}, "", record);             // 6
+    seq->Publish("g", "", "b1", gate("bob", 0, true), record);         // 7
+    seq->Publish("g", "", "b2", gate("bob", 0, true), record);         // 8 slow
+    seq->Publish("g", "", "b3", gate("bob", 0, false), record);        // 9 spared
+    seq->Act("g", RuleChange{"b:nobody", "", true}, "", record);       // 10 no field
+    seq->Act("g", RuleChange{"b:shade", "0 1"}, "", record);           // 11
+    seq->Publish("g", "", "s", gate("shade", 0, true), record);        // 12 shadow
+    seq->Act("g", RuleChange{"b:gone", ended, false, 3}, "", record);  // 13 full
+    seq->Act("g", RuleChange{"b:tmp", timed}, "", record);             // 14
+    seq->Publish("g", "", "t", gate("tmp", 0, false), record);         // 15 timed
+  };
+  ASSERT_TRUE(RunLoop(&h));
+  EXPECT_FALSE(h.timed_out);
+  ASSERT_EQ(got.size(), 16u);
+  using S = PublishResult;
+  EXPECT_EQ(got[0].status, S::kSequenced);
+  EXPECT_EQ(got[0].seq, 0u);  // no event
+  EXPECT_EQ(got[1].status, S::kRefused);
+  EXPECT_EQ(got[1].error, "banned");
+  EXPECT_EQ(got[1].retry_ms, 0u);           // permanent
+  EXPECT_EQ(got[2].status, S::kSequenced);  // an admin's send: no gate
+  EXPECT_EQ(got[3].status, S::kSequenced);
+  EXPECT_EQ(got[4].status, S::kSequenced);
+  EXPECT_EQ(got[5].status, S::kRefused);
+  EXPECT_EQ(got[5].error, "rate_limited");
+  EXPECT_GT(got[5].retry_ms, 50000u);
+  EXPECT_LE(got[5].retry_ms, 60000u);
+  EXPECT_EQ(got[7].status, S::kSequenced);
+  EXPECT_EQ(got[8].error, "slow_mode");
+  EXPECT_GT(got[8].retry_ms, 4000u);
+  EXPECT_LE(got[8].retry_ms, 5000u);
+  EXPECT_EQ(got[9].status, S::kSequenced);
+  EXPECT_EQ(got[10].status, S::kShadow);  // an act: no such field
+  EXPECT_EQ(got[12].status, S::kShadow);
+  EXPECT_EQ(got[13].status, S::kRefused);  // troll, m, shade: 3 fields, a 4th refused
+  EXPECT_EQ(got[15].status, S::kRefused);
+  EXPECT_EQ(got[15].error, "banned");
+  EXPECT_GT(got[15].retry_ms, 20000u);
+  EXPECT_LE(got[15].retry_ms, 30000u);
+}
+
 TEST(Sequencer, RoomsSpreadOverTwoInstances) {
   RedisServer a;
   RedisServer b;
@@ -430,9 +502,10 @@ TEST(Sequencer, RoomsSpreadOverTwoInstances) {
   };
   ASSERT_TRUE(RunLoop(&h));
   EXPECT_EQ(sequenced, 100);
-  // Each link carried its rooms' scripts (plus one SCRIPT LOAD); both hold some.
-  const uint64_t on_a = h.L(0).Stats().commands - 1;
-  const uint64_t on_b = h.L(1).Stats().commands - 1;
+  // Each link carried its rooms' scripts (plus two SCRIPT LOADs: the publish and the act
+  // scripts); both hold some.
+  const uint64_t on_a = h.L(0).Stats().commands - 2;
+  const uint64_t on_b = h.L(1).Stats().commands - 2;
   EXPECT_EQ(on_a + on_b, 100u);
   EXPECT_GT(on_a, 25u);
   EXPECT_GT(on_b, 25u);
