@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "base/decimal.h"
 #include "base/json_writer.h"
 
 namespace roomcast::cluster {
@@ -10,15 +11,6 @@ namespace roomcast::cluster {
 namespace {
 
 constexpr std::string_view kSeqField = R"(,"seq":0,"id":)";
-
-bool ParseNum(std::string_view* s, uint64_t* out) {
-  const size_t sp = s->find(' ');
-  const std::string_view num = s->substr(0, sp);
-  auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), *out);
-  if (ec != std::errc() || end != num.data() + num.size()) return false;
-  s->remove_prefix(sp == std::string_view::npos ? s->size() : sp + 1);
-  return true;
-}
 
 }  // namespace
 
@@ -42,7 +34,7 @@ bool EncodeMessage(const room::OwnerRoom& r, const room::PublishInput& in, std::
     tail.remove_prefix(close + 1);
   }
   char line[96];
-  std::snprintf(line, sizeof(line), "1 %u %llu %lld %c\n", in.prio ? room::kEvPrio : 0u,
+  std::snprintf(line, sizeof(line), "1 %u %llu %lld %c\n", in.prio ? unsigned{room::kEvPrio} : 0u,
                 static_cast<unsigned long long>(room::UserTag(in.user)),
                 static_cast<long long>(in.ts_ms), server_id ? 's' : 'c');
   out->assign(line);
@@ -74,7 +66,8 @@ namespace {
 bool DecodeEvent(std::string_view line, std::string_view head, std::string_view tail, uint64_t seq,
                  room::SequencedMsg* out, EventEffect* effect) {
   uint64_t flags = 0, target = 0, ts = 0;
-  if (!ParseNum(&line, &flags) || !ParseNum(&line, &target) || !ParseNum(&line, &ts)) return false;
+  if (!base::TakeU64(&line, &flags) || !base::TakeU64(&line, &target) || !base::TakeU64(&line, &ts))
+    return false;
   if (line.size() != 1 || (line[0] != 'e' && line[0] != 'r' && line[0] != 'c')) return false;
   if (!head.ends_with(':') || !tail.starts_with(',')) return false;
   out->seq = seq;
@@ -107,7 +100,8 @@ bool DecodeMessage(std::string_view payload, uint64_t seq, std::string_view epoc
   if (effect) *effect = EventEffect{};
   line.remove_prefix(2);
   uint64_t flags = 0, tag = 0, ts = 0;
-  if (!ParseNum(&line, &flags) || !ParseNum(&line, &tag) || !ParseNum(&line, &ts)) return false;
+  if (!base::TakeU64(&line, &flags) || !base::TakeU64(&line, &tag) || !base::TakeU64(&line, &ts))
+    return false;
   if (line != "s" && line != "c") return false;
   const std::string_view head = payload.substr(nl1 + 1, nl2 - nl1 - 1);
   const std::string_view tail = payload.substr(nl2 + 1);

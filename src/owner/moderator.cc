@@ -22,6 +22,15 @@ Moderator::Moderator(OwnerService* svc, const room::ModPolicy& policy, size_t ma
 using chat::ModAction;
 using chat::Refusal;
 
+room::RoomModes WithModes(room::RoomModes m, const chat::ModOp& op) {
+  if (op.modes.slow_secs) m.slow_secs = *op.modes.slow_secs;
+  if (op.modes.slow_secs && *op.modes.slow_secs == 0) m.auto_slow_secs = 0;
+  if (op.modes.subscribers_only) m.subscribers_only = *op.modes.subscribers_only;
+  if (op.modes.emote_only) m.emote_only = *op.modes.emote_only;
+  if (op.modes.unique) m.unique = *op.modes.unique;
+  return m;
+}
+
 namespace {
 
 // A ban retracts the user's messages of the last ten minutes (PROTOCOL.md, "Moderation").
@@ -200,13 +209,7 @@ Refusal Moderator::ApplyAct(room::OwnerRoom* r, RoomRules* rr, const mesh::Moder
     case ModAction::kUnban:
       return rr->rules.Unban(op.user) ? Refusal::kNone : Refusal::kNotBanned;
     case ModAction::kMode: {
-      room::RoomModes m = rr->rules.Modes();
-      if (op.modes.slow_secs) m.slow_secs = *op.modes.slow_secs;
-      // A moderator's "slow_secs":0 lifts automatic slow mode too (owner_hot.cc).
-      if (op.modes.slow_secs && *op.modes.slow_secs == 0) m.auto_slow_secs = 0;
-      if (op.modes.subscribers_only) m.subscribers_only = *op.modes.subscribers_only;
-      if (op.modes.emote_only) m.emote_only = *op.modes.emote_only;
-      if (op.modes.unique) m.unique = *op.modes.unique;
+      const room::RoomModes m = WithModes(rr->rules.Modes(), op);
       rr->rules.SetModes(m);
       *seq = SequenceAndForward(r, "state", svc_.StateFields(r, m), req, mono_ms, visible);
       return Refusal::kNone;

@@ -25,6 +25,10 @@
 
 namespace roomcast::owner {
 
+// A moderator's mode act applied to the modes in force: the fields it names change, and its
+// "slow_secs":0 lifts automatic slow mode too (owner_hot.cc).
+[[nodiscard]] room::RoomModes WithModes(room::RoomModes m, const chat::ModOp& op);
+
 class OwnerService;
 
 // --redis: a moderation act answered once every Redis call it made has answered

@@ -358,14 +358,11 @@ uint64_t OwnerService::SequenceAllowed(room::OwnerRoom* r, HeldMsg&& m, int64_t 
   return ev.seq;
 }
 
-Refusal OwnerService::RetractOne(room::OwnerRoom* r, uint64_t target, std::string_view reason,
-                                 std::string_view by, int64_t ts_ms, uint64_t mono_ms,
-                                 uint64_t* seq) {
+Refusal RetractRefusal(room::OwnerRoom::RetractStatus st) {
   using St = room::OwnerRoom::RetractStatus;
-  const room::SequencedMsg* ev = nullptr;
-  switch (r->Retract(target, reason, ts_ms, mono_ms, /*visible=*/!log_->Deferred(), &ev)) {
+  switch (st) {
     case St::kOk:
-      break;
+      return Refusal::kNone;
     case St::kAlreadyRetracted:
       return Refusal::kAlreadyRetracted;
     case St::kNotAMessage:
@@ -373,8 +370,18 @@ Refusal OwnerService::RetractOne(room::OwnerRoom* r, uint64_t target, std::strin
     case St::kGone:
       return Refusal::kGone;
     case St::kNotFound:
-      return Refusal::kNoSuchMessage;
+      break;
   }
+  return Refusal::kNoSuchMessage;
+}
+
+Refusal OwnerService::RetractOne(room::OwnerRoom* r, uint64_t target, std::string_view reason,
+                                 std::string_view by, int64_t ts_ms, uint64_t mono_ms,
+                                 uint64_t* seq) {
+  const room::SequencedMsg* ev = nullptr;
+  const Refusal f = RetractRefusal(
+      r->Retract(target, reason, ts_ms, mono_ms, /*visible=*/!log_->Deferred(), &ev));
+  if (f != Refusal::kNone) return f;
   OwnerCounters::Add(counters_.retractions, 1);
   *seq = ev->seq;
   std::string quoted;

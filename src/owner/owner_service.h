@@ -56,6 +56,9 @@ struct OwnerCounters {
   }
 };
 
+// The refusal a retraction's status gets (kOk: none).
+[[nodiscard]] chat::Refusal RetractRefusal(room::OwnerRoom::RetractStatus st);
+
 class OwnerService {
  public:
   // `log` may be replaced with UseLog before the shard runs (a durable one, after it is opened).

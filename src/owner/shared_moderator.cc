@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "auth/roles.h"
+#include "base/decimal.h"
 #include "base/log.h"
 #include "owner/moderator.h"
 #include "owner/owner_service.h"
@@ -28,15 +29,6 @@ using chat::Refusal;
 namespace {
 
 constexpr int64_t kBanRetractWindowMs = 10 * 60 * 1000;  // as moderator.cc
-
-bool ParseU64(std::string_view* s, uint64_t* out) {
-  const size_t sp = s->find(' ');
-  const std::string_view num = s->substr(0, sp);
-  auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), *out);
-  if (ec != std::errc() || end != num.data() + num.size()) return false;
-  s->remove_prefix(sp == std::string_view::npos ? s->size() : sp + 1);
-  return true;
-}
 
 // A ban's value in the rules hash: "<until Unix ms, 0: permanent> <shadow 0|1>".
 std::string BanValue(uint64_t until_ms, bool shadow) {
@@ -53,30 +45,13 @@ std::string ModesValue(const room::RoomModes& m) {
 bool ParseModes(std::string_view v, room::RoomModes* m) {
   uint64_t n[4];
   for (uint64_t& x : n) {
-    if (!ParseU64(&v, &x)) return false;
+    if (!base::TakeU64(&v, &x)) return false;
   }
   m->slow_secs = static_cast<uint32_t>(std::min<uint64_t>(n[0], room::kMaxSlowSecs));
   m->subscribers_only = n[1] != 0;
   m->emote_only = n[2] != 0;
   m->unique = n[3] != 0;
   return true;
-}
-
-Refusal RetractRefusal(room::OwnerRoom::RetractStatus st) {
-  using St = room::OwnerRoom::RetractStatus;
-  switch (st) {
-    case St::kOk:
-      return Refusal::kNone;
-    case St::kAlreadyRetracted:
-      return Refusal::kAlreadyRetracted;
-    case St::kNotAMessage:
-      return Refusal::kNotAMessage;
-    case St::kGone:
-      return Refusal::kGone;
-    case St::kNotFound:
-      break;
-  }
-  return Refusal::kNoSuchMessage;
 }
 
 }  // namespace
@@ -104,7 +79,7 @@ void Moderator::ApplySharedRule(std::string_view room, char op, std::string_view
     uint64_t until = 0, shadow = 0;
     if (!set) {
       (void)rr->rules.Unban(user);
-    } else if (ParseU64(&value, &until) && ParseU64(&value, &shadow)) {
+    } else if (base::TakeU64(&value, &until) && base::TakeU64(&value, &shadow)) {
       rr->rules.RestoreBan(user, until, shadow != 0);
     }
   } else if (field == "m") {
@@ -242,12 +217,7 @@ void Moderator::ShareBan(room::OwnerRoom* r, const mesh::ModerateReq& req,
 void Moderator::ShareModes(room::OwnerRoom* r, RoomRules* rr, const mesh::ModerateReq& req,
                            const std::shared_ptr<SharedAct>& p) {
   const chat::ModOp& op = req.op;
-  room::RoomModes m = rr->rules.Modes();
-  if (op.modes.slow_secs) m.slow_secs = *op.modes.slow_secs;
-  if (op.modes.slow_secs && *op.modes.slow_secs == 0) m.auto_slow_secs = 0;
-  if (op.modes.subscribers_only) m.subscribers_only = *op.modes.subscribers_only;
-  if (op.modes.emote_only) m.emote_only = *op.modes.emote_only;
-  if (op.modes.unique) m.unique = *op.modes.unique;
+  const room::RoomModes m = WithModes(rr->rules.Modes(), op);
   const std::string value = ModesValue(m);
   const std::string event = r->EventJson("state", svc_.StateFields(r, m), 0, req.ts_ms);
   svc_.sequencing_->ChangeRule(req.room, "m", value, false, event, req.ts_ms,

@@ -13,9 +13,15 @@ import signal
 import time
 
 from metricsutil import fetch_metrics, metric_sum
-from rcutil import close_all, http, post_message, recv_json, run, send_op
+from rcutil import close_all, http, post_message, run
 # The fixtures (a redis-server of the test's own, the nodes) and the skip without redis-server.
 from test_cluster import nodes, pytestmark, redis, viewer  # noqa: F401
+from test_moderation import next_of as next_of_within, say
+
+
+async def next_of(ws, *kinds, timeout=10.0):
+    """test_moderation's, with room for a hop across nodes."""
+    return await next_of_within(ws, *kinds, timeout=timeout)
 
 ADMIN = "cluster-moderation-admin-key-0123"
 
@@ -42,21 +48,6 @@ def history(node, room, after=0):
     return json.loads(raw)["messages"]
 
 
-async def next_of(ws, *kinds, timeout=10.0):
-    """The next frame of one of these types (others skipped)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        obj = await recv_json(ws, max(0.01, deadline - time.monotonic()))
-        if obj.get("type") in kinds:
-            return obj
-
-
-async def say(ws, text, cid=None):
-    op = {"op": "send", "text": text}
-    if cid:
-        op["cid"] = cid
-    await send_op(ws, op)
-    return await next_of(ws, "ack", "error")
 
 
 async def until(cond, timeout=5.0):
