@@ -495,12 +495,15 @@ class RawWS:
                 raise asyncio.IncompleteReadError(bytes(self.buf), n)
             self.buf += chunk
 
-    async def recv_frame(self, timeout: float = 5.0) -> tuple[bool, int, bytes]:
-        deadline = time.monotonic() + timeout
+    # RSV bits a server frame may carry (none: no extension is negotiated by this client).
+    RSV_ALLOWED = 0
+
+    async def _read_frame(self, deadline: float) -> tuple[int, bytes]:
+        """(first byte, payload) of the next server frame, checked as RFC 6455 asks."""
         await self._fill(2, deadline)
         b0, b1 = self.buf[0], self.buf[1]
         fin, opcode, masked, n = bool(b0 & 0x80), b0 & 0x0F, b1 & 0x80, b1 & 0x7F
-        assert (b0 & 0x70) == 0, f"server frame with RSV bits set: {b0:#x}"
+        assert (b0 & 0x70 & ~self.RSV_ALLOWED) == 0, f"server frame with RSV bits set: {b0:#x}"
         assert not masked, "server frame is masked (RFC 6455 5.1 forbids it)"
         hlen = 2
         if n == 126:
@@ -514,7 +517,11 @@ class RawWS:
         await self._fill(hlen + n, deadline)
         payload = bytes(self.buf[hlen:hlen + n])
         del self.buf[:hlen + n]
-        return fin, opcode, payload
+        return b0, payload
+
+    async def recv_frame(self, timeout: float = 5.0) -> tuple[bool, int, bytes]:
+        b0, payload = await self._read_frame(time.monotonic() + timeout)
+        return bool(b0 & 0x80), b0 & 0x0F, payload
 
     async def recv_json(self, timeout: float = 5.0) -> dict:
         """Next text message as JSON (answers server pings, skips ignorable types)."""

@@ -43,7 +43,7 @@ def inflate_message(payload: bytes) -> bytes:
 
 class DeflateWS(RawWS):
     """A raw client that may offer extensions and sees RSV1 on the server's frames (RawWS's
-    reading, its own frame parsing)."""
+    reading and frame checks, RSV1 allowed)."""
 
     def __init__(self, reader, writer, headers):
         super().__init__(reader, writer)
@@ -66,23 +66,11 @@ class DeflateWS(RawWS):
     def extension(self) -> str | None:
         return self.headers.get("sec-websocket-extensions")
 
+    RSV_ALLOWED = 0x40  # RSV1: a compressed message (RFC 7692)
+
     async def recv_frame(self, timeout: float = 5.0) -> tuple[int, int, bytes]:
         """(first byte, opcode, payload) of the next server frame, as on the wire."""
-        deadline = time.monotonic() + timeout
-        await self._fill(2, deadline)
-        b0, b1 = self.buf[0], self.buf[1]
-        assert b1 & 0x80 == 0, "server frame is masked"
-        assert b0 & 0x30 == 0, f"RSV2/RSV3 set: {b0:#x}"
-        n, hlen = b1 & 0x7F, 2
-        if n == 126:
-            await self._fill(4, deadline)
-            n, hlen = struct.unpack("!H", self.buf[2:4])[0], 4
-        elif n == 127:
-            await self._fill(10, deadline)
-            n, hlen = struct.unpack("!Q", self.buf[2:10])[0], 10
-        await self._fill(hlen + n, deadline)
-        payload = bytes(self.buf[hlen:hlen + n])
-        del self.buf[:hlen + n]
+        b0, payload = await self._read_frame(time.monotonic() + timeout)
         return b0, b0 & 0x0F, payload
 
     async def recv_msg(self, timeout: float = 5.0) -> tuple[bool, bytes, dict]:
