@@ -338,6 +338,17 @@ async def recv_next(ws, timeout: float = 5.0) -> dict:
             return obj
 
 
+async def recv_msgs(ws, n: int, timeout: float = 20.0) -> list[dict]:
+    """The next n objects a client does not ignore; each must be a msg (a gap fails)."""
+    out = []
+    deadline = time.monotonic() + timeout
+    while len(out) < n:
+        obj = await recv_next(ws, max(0.01, deadline - time.monotonic()))
+        assert obj.get("type") == "msg", f"after {len(out)} msgs: {obj}"
+        out.append(obj)
+    return out
+
+
 async def join(server: Server, room: str, user: str | None = None, history: int | None = None,
                **kw):
     """Open /ws?room=..&user=..; returns (ws, welcome)."""

@@ -10,6 +10,7 @@ import time
 
 from httputil import BackgroundPoster, room_path
 from metricsutil import fetch_metrics, metric_sum, poll_metrics
+from rcutil import recv_msgs
 from rcutil import (HOST, RawWS, check_msg, check_welcome, close_all, http, join,
                     post_message, recv_next, run, send_op, ws_connect)
 
@@ -56,17 +57,6 @@ def vm_rss_kb(pid):
     raise AssertionError("no VmRSS")
 
 
-async def read_msgs(ws, n, timeout=30):
-    """The next n objects of a websockets connection; they must all be msgs."""
-    out = []
-    deadline = time.monotonic() + timeout
-    while len(out) < n:
-        f = await recv_next(ws, max(0.01, deadline - time.monotonic()))
-        assert f.get("type") == "msg", f"after {len(out)} msgs: {f}"
-        out.append(f)
-    return out
-
-
 def assert_seqs(frames, first, last):
     seqs = [f["seq"] for f in frames]
     assert seqs == list(range(first, last + 1)), (
@@ -84,7 +74,7 @@ def test_ws_resume_gets_everything_kept_in_pages(roomcast):
         try:
             welcome = check_welcome(await recv_next(ws), ROOM, "late")
             assert welcome["seq"] == 3000 and welcome["epoch"] == w["epoch"], welcome
-            msgs = await read_msgs(ws, 3000)
+            msgs = await recv_msgs(ws, 3000, timeout=30)
             assert_seqs(msgs, 1, 3000)
             for m in (msgs[0], msgs[1499], msgs[-1]):
                 check_msg(m, ROOM, seq=m["seq"], id=f"c{m['seq'] - 1}", text=f"m{m['seq'] - 1}")
@@ -201,7 +191,7 @@ def test_resume_older_than_history_gaps_only_what_is_gone(roomcast):
             assert welcome["seq"] == 3000
             gap = await recv_next(ws)
             assert gap == {"type": "gap", "room": ROOM, "from": 501, "to": 2000}, gap
-            assert_seqs(await read_msgs(ws, 1000), 2001, 3000)
+            assert_seqs(await recv_msgs(ws, 1000, timeout=30), 2001, 3000)
             st, _h, body = await asyncio.to_thread(post_message, server, ROOM, "bob",
                                                     {"text": "live", "cid": "live-1"})
             assert st == 200

@@ -14,6 +14,7 @@ import urllib.parse
 import pytest
 
 from metricsutil import fetch_metrics, metric_sum
+from rcutil import recv_msgs as collect  # noqa: F401 (test_cluster_* import it too)
 from rcutil import (check_welcome, close_all, free_port, http, post_message, recv_json,
                     recv_next, run, ws_connect)
 
@@ -93,17 +94,6 @@ async def viewer(node, room, user, **params):
     ws = await ws_connect(node.ws_url(room, user=user, **params))
     w = check_welcome(await recv_json(ws, 10), room, user)
     return ws, w
-
-
-async def collect(ws, n, timeout=20.0):
-    """The next n msg objects (gaps fail the test)."""
-    out = []
-    deadline = time.monotonic() + timeout
-    while len(out) < n:
-        obj = await recv_next(ws, max(0.01, deadline - time.monotonic()))
-        assert obj.get("type") == "msg", f"only msgs expected, got {obj}"
-        out.append(obj)
-    return out
 
 
 async def nothing_more(ws, wait=0.5):
