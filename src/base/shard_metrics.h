@@ -72,7 +72,9 @@ struct TransportCounters {
   std::atomic<uint64_t> redis_publishes_total{0};          // publish scripts sent
   std::atomic<uint64_t> redis_publish_refused_total{0};    // sends refused: Redis unreachable/late
   std::atomic<uint64_t> redis_stream_reads_total{0};       // XRANGE reads (joins, repairs)
+  std::atomic<uint64_t> redis_stream_events_total{0};      // events those reads returned
   std::atomic<uint64_t> redis_repairs_total{0};            // rooms brought back in step
+  std::atomic<uint64_t> redis_copy_resets_total{0};        // copies Redis disagreed with: read anew
   std::atomic<uint64_t> redis_subscribed_rooms{0};         // rooms this shard subscribes to now
   std::atomic<uint64_t> redis_probes_total{0};             // idle probes (PING) on pub/sub links
   std::atomic<uint64_t> redis_probe_reconnects_total{0};   // ...without a pong: link reconnected

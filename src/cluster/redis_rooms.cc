@@ -4,6 +4,7 @@
 #include <random>
 #include <utility>
 
+#include "base/decimal.h"
 #include "base/log.h"
 #include "cluster/event_codec.h"
 
@@ -302,8 +303,46 @@ void RedisRooms::OnHead(const std::string& room, const Reply& rep) {
   }
   room::OwnerRoom* r = owner_->Rooms().GetOrCreate(room);
   if (!r) return FinishSync(room, false);
-  if (r->Epoch() != rep.elements[0].str) r->ResetEpoch(rep.elements[0].str);
-  ReadFrom(room, r->LastSeq());
+  // Redis is the one truth: a copy (this node's memory, or its local cache after a restart)
+  // that disagrees with it is forgotten and read anew. Another epoch: the room started over.
+  // A lower seq: Redis went back (restored from an older snapshot).
+  uint64_t seq = 0;  // nil: nothing numbered yet
+  std::string_view head_seq = rep.elements[1].str;
+  if (rep.elements[1].kind == Reply::kString && !base::TakeU64(&head_seq, &seq)) {
+    return FinishSync(room, false);
+  }
+  if (r->Epoch() != rep.elements[0].str && r->LastSeq() == 0) {
+    r->ResetEpoch(rep.elements[0].str);  // a new copy takes Redis's epoch
+  } else if (r->Epoch() != rep.elements[0].str) {
+    Add(counters_.copy_resets, 1);
+    owner_->ResetCopy(r, rep.elements[0].str);
+  } else if (r->LastSeq() > seq) {
+    ForgetCopy(r, "is ahead of Redis's seq");
+  }
+  // Read from the copy's last event on: the stream must show it as the copy has it.
+  Follow& f = follows_[room];
+  f.check_seq = r->LastSeq();
+  ReadFrom(room, f.check_seq > 0 ? f.check_seq - 1 : 0);
+}
+
+void RedisRooms::ForgetCopy(room::OwnerRoom* r, const char* why) {
+  RC_WARN(loop_->ShardId(), "redis: this node's copy of room %s (epoch %s, seq %llu) %s: read anew",
+          r->Name().c_str(), r->Epoch().c_str(), static_cast<unsigned long long>(r->LastSeq()),
+          why);
+  Add(counters_.copy_resets, 1);
+  owner_->ResetCopy(r, r->Epoch());
+}
+
+bool RedisRooms::CopyAgrees(room::OwnerRoom* r, Follow& f, const std::vector<StoredEvent>& events) {
+  const uint64_t check = std::exchange(f.check_seq, 0);
+  if (check == 0 || events.empty() || events.front().seq != check) return true;  // trimmed away
+  const room::SequencedMsg* mine = r->Shown(check);
+  if (mine == nullptr) return true;  // hidden since (its text is gone): nothing to compare
+  room::SequencedMsg theirs;
+  if (!DecodeMessage(events.front().payload, check, r->Epoch(), &theirs)) return true;
+  if (theirs.json == mine->json) return true;
+  ForgetCopy(r, "differs from Redis's event at its last seq");
+  return false;
 }
 
 void RedisRooms::ReadFrom(const std::string& room, uint64_t after) {
@@ -314,9 +353,12 @@ void RedisRooms::ReadFrom(const std::string& room, uint64_t after) {
 }
 
 void RedisRooms::OnRead(const std::string& room, bool ok, std::vector<StoredEvent> events) {
-  if (!follows_.contains(room)) return;
+  auto it = follows_.find(room);
+  if (it == follows_.end()) return;
   room::OwnerRoom* r = owner_->Rooms().Find(room);
   if (!ok || !r) return FinishSync(room, false);
+  Add(counters_.stream_events, events.size());
+  if (!CopyAgrees(r, it->second, events)) return ReadFrom(room, 0);
   for (const StoredEvent& ev : events) {
     if (ev.epoch == r->Epoch()) Apply(r, ev);
   }

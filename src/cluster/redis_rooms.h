@@ -56,6 +56,8 @@ struct ClusterCounters {
   std::atomic<uint64_t>* deduplicated;
   std::atomic<uint64_t>* probes;            // idle probes sent on pub/sub links
   std::atomic<uint64_t>* probe_reconnects;  // ...answered by no pong: the link reconnected
+  std::atomic<uint64_t>* stream_events;     // events the XRANGE reads returned
+  std::atomic<uint64_t>* copy_resets;       // copies Redis disagreed with (OnHead, OnRead)
 };
 
 class RedisRooms final : public owner::RoomSequencing {
@@ -120,6 +122,7 @@ class RedisRooms final : public owner::RoomSequencing {
     bool subscribed = false;   // Redis confirmed the channel's subscription
     bool again = false;        // asked to sync while syncing: read the stream once more after
     bool unconfirmed = false;  // held asks timed out: answer from the copy until subscribed
+    uint64_t check_seq = 0;    // the copy's last seq, which the stream read must show as it is
     std::vector<Held> held;
     std::map<uint64_t, StoredEvent>
         early;  // channel messages that came before the copy was in step
@@ -148,6 +151,9 @@ class RedisRooms final : public owner::RoomSequencing {
   void ReadFrom(const std::string& room, uint64_t after);
   void OnRead(const std::string& room, bool ok, std::vector<StoredEvent> events);
   void FinishSync(const std::string& room, bool ok);
+  // False when the copy's last event (check_seq) is not the stream's: the copy is forgotten.
+  bool CopyAgrees(room::OwnerRoom* r, Follow& f, const std::vector<StoredEvent>& events);
+  void ForgetCopy(room::OwnerRoom* r, const char* why);
   void Apply(room::OwnerRoom* r, const StoredEvent& ev);
   void Release(const std::string& room);
   void Hold(int from, const std::string& room, mesh::Message&& ask);

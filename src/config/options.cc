@@ -88,8 +88,8 @@ std::vector<Option> OperationOptions(Config* c) {
        "64 hex chars signing long-poll cursors (default: kept in --data-dir, else random per "
        "start, so cursors do not survive a restart)"},
       {"data-dir", Kind::kString, &c->data_dir, 0, 4096,
-       "directory for state kept across restarts: the message log and the cursor key (with "
-       "--redis, the cursor key only); '' = history in memory only (lost at a restart)"},
+       "state kept across restarts: the message log and cursor key (--redis: the cursor key and "
+       "a local cache in <dir>/cache, never trusted over Redis); '' = history in memory only"},
       {"redis", Kind::kString, &c->redis, 0, 4096,
        "HOST:PORT[,HOST:PORT...]: run as one of many nodes sharing every room through these "
        "Redis instances (rooms spread over them by a consistent hash; docs/cluster.md); '' = "

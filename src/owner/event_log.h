@@ -37,6 +37,14 @@ class EventLog {
   // `actor` at ts_ms, replayed at start-up into the room's rules and audit log.
   virtual void AppendControl(room::OwnerRoom* r, std::string_view actor, std::string_view json,
                              int64_t ts_ms) = 0;
+  // --redis: room r's event m as Redis numbered it (a retract event hides `target`), kept in
+  // the node's local cache of the rooms' copies (--data-dir; CacheLog). Logs without a cache
+  // ignore it.
+  virtual void AppendCopy(room::OwnerRoom* r, const room::SequencedMsg& m, uint64_t target) {
+    (void)r, (void)m, (void)target;
+  }
+  // --redis: room r's copy was forgotten (Redis disagreed with it) and starts over in r's epoch.
+  virtual void AppendCopyReset(room::OwnerRoom* r) { (void)r; }
   // `hook` runs just before the log starts a new segment, so that what it appends lands in the
   // new segment (the owner re-appends its moderation state: old segments are deleted by
   // retention, and their control records with them). Logs without segments never call it.

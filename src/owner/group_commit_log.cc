@@ -55,14 +55,19 @@ void GroupCommitLog::Append(room::OwnerRoom* r, const room::SequencedMsg& m, std
   rec.user = user;
   rec.cid = cid;
   rec.json = m.json;
-  if (!store::RecordFits(rec)) {  // the fronts' limits make this unreachable
-    RC_ERROR(shard_, "event of room %s seq %llu is too large for the log: not logged",
-             r->Name().c_str(), static_cast<unsigned long long>(m.seq));
-  } else {
-    log_.Append(rec);
-    Add(counters_.records, 1);
-  }
+  AppendRecord(rec);
   pending_.visible.emplace_back(r, m.seq);
+}
+
+void GroupCommitLog::AppendRecord(const store::Record& rec) {
+  if (!store::RecordFits(rec)) {  // the fronts' limits make this unreachable
+    RC_ERROR(shard_, "event of room %.*s seq %llu is too large for the log: not logged",
+             static_cast<int>(rec.room.size()), rec.room.data(),
+             static_cast<unsigned long long>(rec.seq));
+    return;
+  }
+  log_.Append(rec);
+  Add(counters_.records, 1);
 }
 
 void GroupCommitLog::AppendControl(room::OwnerRoom* r, std::string_view actor,
@@ -188,11 +193,13 @@ void GroupCommitLog::Release() {
 void GroupCommitLog::Failed(const char* what, int res) {
   if (!log_.Broken()) {
     log_.Failed(res);
-    counters_.broken_logs->fetch_add(1, std::memory_order_relaxed);
+    if (!cache_) counters_.broken_logs->fetch_add(1, std::memory_order_relaxed);
   }
   Add(counters_.write_errors, 1);
-  RC_ERROR(shard_, "durable log %s failed: %s (%s): this shard refuses publishes from now on", what,
-           std::strerror(-res), log_.LastError().c_str());
+  RC_ERROR(shard_, "%s %s failed: %s (%s): %s", cache_ ? "local cache" : "durable log", what,
+           std::strerror(-res), log_.LastError().c_str(),
+           cache_ ? "this shard caches nothing more (Redis still holds every room)"
+                  : "this shard refuses publishes from now on");
   busy_ = false;
   unsynced_ = false;  // nothing will be synced any more: the loop must not wait for it
   // The events not written are never shown: their senders get a refusal instead of an ack.

@@ -54,6 +54,12 @@ class GroupCommitLog final : public EventLog {
   void SendAfterWritten(int to, mesh::Message&& msg) override;
   void SetRollHook(std::function<void()> hook) override { roll_hook_ = std::move(hook); }
 
+  // --redis: this log is the node's local cache (CacheLog), never the source of truth: a failed
+  // write stops the caching only (nothing is refused, readiness stays).
+  void ServeAsCache() { cache_ = true; }
+  // Appends one record to the batch being collected (nothing is made visible or held).
+  void AppendRecord(const store::Record& rec);
+
   // Before the loop sleeps: the group commit, and the interval fdatasync when due. Returns how
   // long the loop may sleep for this log's sake (UINT32_MAX: as long as it likes).
   [[nodiscard]] uint32_t StartWrite(uint64_t now_ms);
@@ -92,6 +98,7 @@ class GroupCommitLog final : public EventLog {
   uint64_t next_sync_ms_ = 0;
   uint64_t started_us_ = 0;
   std::function<void()> roll_hook_;
+  bool cache_ = false;
 };
 
 }  // namespace roomcast::owner

@@ -174,6 +174,7 @@ void OwnerService::OnModerate(int from, mesh::ModerateReq& req, uint64_t now_mon
 void OwnerService::Deliver(room::OwnerRoom* r, room::SequencedMsg&& m, uint64_t retract_target,
                            bool clear) {
   const room::SequencedMsg& ev = r->Adopt(std::move(m), retract_target);
+  log_->AppendCopy(r, ev, retract_target);
   if (ev.Retract()) OwnerCounters::Add(counters_.retractions, 1);
   Forward(r, ev);
   if (clear) r->HideBefore(r->LastSeq());

@@ -82,6 +82,13 @@ class OwnerService {
   // the shards with viewers. A retract event hides retract_target; a clear what came before it.
   void Deliver(room::OwnerRoom* r, room::SequencedMsg&& m, uint64_t retract_target = 0,
                bool clear = false);
+  // --redis: Redis disagrees with the room's copy (another epoch, a lower seq, another last
+  // event): the copy is forgotten (and so is what the local cache holds of it); it starts over
+  // in `epoch`.
+  void ResetCopy(room::OwnerRoom* r, std::string epoch) {
+    r->ResetEpoch(std::move(epoch));
+    log_->AppendCopyReset(r);
+  }
   // --redis: the room's rules as Redis holds them (a HGETALL of its rules hash), and one change
   // told on its channel (op 's' set, 'd' removed); shared_moderator.cc.
   void ResetSharedRules(std::string_view room,
@@ -144,6 +151,11 @@ class OwnerService {
   void RestoreEvent(const store::Record& rec);
   void RestoreDamage(uint64_t max_records);
   size_t EndRestore();
+
+  // --redis with --data-dir: the start-up replay of the local cache (CacheLog; owner_cache.cc),
+  // in log order, then EndRestoreCopies once. Returns the rooms whose copies came back.
+  void RestoreCopy(const store::Record& rec);
+  size_t EndRestoreCopies();
 
   [[nodiscard]] size_t RoomCount() const { return rooms_.Count(); }
   room::OwnerRooms& Rooms() { return rooms_; }
@@ -210,6 +222,7 @@ class OwnerService {
   std::vector<uint64_t> restore_damage_;                 // max records lost in each damaged range
   // once damage was met: room -> damaged ranges met before its newest record
   std::unordered_map<std::string, uint32_t> restore_damage_seen_;
+  std::unordered_map<std::string, uint64_t> restore_clears_;  // cache: room -> newest clear
 };
 
 }  // namespace roomcast::owner

@@ -317,12 +317,21 @@ void OwnerRoom::MarkLost(uint64_t from, uint64_t to) {
   TrimHistory();
 }
 
-void OwnerRoom::FillHoles() {
-  bool holes = false;
-  for (size_t i = 1; i < history_.size() && !holes; ++i) {
-    holes = FirstSeqOf(history_[i]) > history_[i - 1].seq + 1;
+bool OwnerRoom::HasHoles() const {
+  for (size_t i = 1; i < history_.size(); ++i) {
+    if (FirstSeqOf(history_[i]) > history_[i - 1].seq + 1) return true;
   }
-  if (!holes) return;
+  return false;
+}
+
+const SequencedMsg* OwnerRoom::Shown(uint64_t seq) const {
+  auto it = LowerBound(history_, seq);
+  if (it == history_.end() || it->seq != seq || (it->flags & (kEvHidden | kEvLost))) return nullptr;
+  return &*it;
+}
+
+void OwnerRoom::FillHoles() {
+  if (!HasHoles()) return;
   std::deque<SequencedMsg> filled;
   for (SequencedMsg& m : history_) {
     if (!filled.empty() && FirstSeqOf(m) > filled.back().seq + 1) {

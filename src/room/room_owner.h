@@ -160,6 +160,10 @@ class OwnerRoom {
   // across them is told instead of silently skipping them.
   void MarkLost(uint64_t from, uint64_t to);
   void FillHoles();
+  // True when seqs are missing between kept events (what FillHoles would fill).
+  [[nodiscard]] bool HasHoles() const;
+  // The kept event at seq (nullptr: not kept, or hidden by a retraction or a clear).
+  [[nodiscard]] const SequencedMsg* Shown(uint64_t seq) const;
 
   // Join with ?history=N: priority events first (those among the last n visible events, and up to
   // n kept ones older than those), then the ordinary ones among the last n; each part oldest

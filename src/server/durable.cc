@@ -20,9 +20,12 @@ store::FsyncPolicy PolicyOf(FsyncMode m) {
 
 }  // namespace
 
+std::string CacheDir(const Config& cfg) { return cfg.data_dir + "/cache"; }
+
 int Shard::OpenLog(store::RecoveryReport* rep, std::string* error) {
   store::LogOptions o;
-  o.data_dir = cfg_.data_dir;
+  const bool cache = !cfg_.redis.empty();
+  o.data_dir = cache ? CacheDir(cfg_) : cfg_.data_dir;
   o.shard = id_;
   o.segment_bytes = static_cast<uint64_t>(cfg_.segment_mb) << 20;
   o.retain_bytes = static_cast<uint64_t>(cfg_.retain_mb) << 20;
@@ -37,7 +40,12 @@ int Shard::OpenLog(store::RecoveryReport* rep, std::string* error) {
   const int rc = log->Open(o, cfg_.fsync_interval_ms, rep, error);
   if (rc != 0) return rc;
   durable_log_ = std::move(log);
-  owner_.UseLog(durable_log_.get());
+  if (cache) {
+    cache_log_ = std::make_unique<owner::CacheLog>(durable_log_.get(), &outbox_);
+    owner_.UseLog(cache_log_.get());
+  } else {
+    owner_.UseLog(durable_log_.get());
+  }
   return 0;
 }
 

@@ -37,41 +37,63 @@ namespace {
 // Table slots beyond a shard's share of --max-conns: 64 for 503 answers, 64 of loop slack and one
 // listen backlog (1024) that a multishot accept may still take after it was told to pause.
 constexpr uint64_t kTableOverhead = 64 + 64 + 1024 + 16;
-// Opens every shard's log (cutting torn tails) and replays all of them into the rooms' owners.
-bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shards,
-                    Notifier* notifier) {
-  const auto t0 = std::chrono::steady_clock::now();
-  ReplayProgress progress(notifier);
+// Opens every shard's log, cutting torn tails. A local cache that cannot be opened is only a
+// head start lost (Redis holds every event): that shard runs without it.
+bool OpenLogs(const std::string& dir, bool cache, std::vector<std::unique_ptr<Shard>>& shards,
+              ReplayProgress* progress) {
+  const char* what = cache ? "local cache" : "message log";
   for (size_t i = 0; i < shards.size(); ++i) {
-    progress.Tick(0);
+    progress->Tick(0);
     store::RecoveryReport rep;
     std::string err;
+    const int shard = static_cast<int>(i);
     if (shards[i]->OpenLog(&rep, &err) != 0) {
-      RC_ERROR(static_cast<int>(i), "cannot open the message log in --data-dir %s: %s",
-               cfg.data_dir.c_str(), err.c_str());
-      return false;
+      if (!cache) {
+        RC_ERROR(shard, "cannot open the message log in %s: %s", dir.c_str(), err.c_str());
+        return false;
+      }
+      RC_WARN(shard,
+              "cannot open the local cache in %s: %s; this shard runs without it (delete the "
+              "directory to start it afresh)",
+              dir.c_str(), err.c_str());
+      continue;
     }
-    for (const std::string& p : rep.problems) {
-      RC_WARN(static_cast<int>(i), "message log repaired: %s", p.c_str());
-    }
+    for (const std::string& p : rep.problems) RC_WARN(shard, "%s repaired: %s", what, p.c_str());
     if (rep.cut_bytes) {
-      RC_WARN(static_cast<int>(i), "message log: cut %llu bytes of a torn tail",
+      RC_WARN(shard, "%s: cut %llu bytes of a torn tail", what,
               static_cast<unsigned long long>(rep.cut_bytes));
     }
     if (rep.damaged_bytes) {
-      RC_WARN(static_cast<int>(i),
-              "message log: %llu damaged bytes in the newest segment, kept; intact records "
+      RC_WARN(shard,
+              "%s: %llu damaged bytes in the newest segment, kept; intact records "
               "after them are replayed",
-              static_cast<unsigned long long>(rep.damaged_bytes));
+              what, static_cast<unsigned long long>(rep.damaged_bytes));
     }
   }
+  return true;
+}
+
+// Opens every shard's log and replays all of them into the rooms' owners. With --redis the log
+// is the local cache (owner/cache_log.h): replayed into the rooms' copies.
+bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shards,
+                    Notifier* notifier) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const bool cache = !cfg.redis.empty();
+  const char* what = cache ? "local cache" : "message log";
+  const std::string dir = cache ? CacheDir(cfg) : cfg.data_dir;
+  ReplayProgress progress(notifier);
+  if (!OpenLogs(dir, cache, shards, &progress)) return false;
   store::ReplayReport rep;
   std::string err;
   const int n = static_cast<int>(shards.size());
   const int rc = store::ReplayLog(
-      cfg.data_dir,
+      dir,
       [&](const store::Record& r) {
         progress.Tick(1);
+        if (cache) {
+          shards[static_cast<size_t>(room::OwnerShardOf(r.room, n))]->Owner().RestoreCopy(r);
+          return;
+        }
         if (r.room == chat::kGlobalRoom) {  // server-wide terms: every shard keeps them
           for (auto& sh : shards) sh->Owner().RestoreEvent(r);
           return;
@@ -80,25 +102,32 @@ bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shar
       },
       &rep, &err,
       [&](const store::LogDamage& d) {
-        for (auto& sh : shards) sh->Owner().RestoreDamage(d.max_records);
+        // A damaged cache only loses a head start: a copy with a hole is dropped at the end.
+        if (!cache) {
+          for (auto& sh : shards) sh->Owner().RestoreDamage(d.max_records);
+        }
       });
-  if (rc != 0) {
-    RC_ERROR(-1, "cannot read the message log in --data-dir %s: %s", cfg.data_dir.c_str(),
-             err.c_str());
+  if (rc != 0 && cache) {
+    RC_WARN(-1, "cannot read the local cache in %s: %s; rooms are read from Redis", dir.c_str(),
+            err.c_str());
+  } else if (rc != 0) {
+    RC_ERROR(-1, "cannot read the message log in %s: %s", dir.c_str(), err.c_str());
     return false;
   }
-  for (const std::string& p : rep.problems) RC_WARN(-1, "message log: %s", p.c_str());
+  for (const std::string& p : rep.problems) RC_WARN(-1, "%s: %s", what, p.c_str());
   size_t rooms = 0;
-  for (auto& sh : shards) rooms += sh->Owner().EndRestore();
+  for (auto& sh : shards)
+    rooms += cache ? sh->Owner().EndRestoreCopies() : sh->Owner().EndRestore();
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   RC_INFO(-1,
-          "message log in %s/log: replayed %llu events (%llu MiB, %llu segments, %llu shard "
-          "dirs) into %zu rooms in %.0f ms; fsync=%s",
-          cfg.data_dir.c_str(), static_cast<unsigned long long>(rep.records),
+          "%s in %s/log: replayed %llu events (%llu MiB, %llu segments, %llu shard "
+          "dirs) into %zu rooms%s in %.0f ms; fsync=%s",
+          what, dir.c_str(), static_cast<unsigned long long>(rep.records),
           static_cast<unsigned long long>(rep.bytes >> 20),
           static_cast<unsigned long long>(rep.segments),
-          static_cast<unsigned long long>(rep.shards), rooms, ms,
+          static_cast<unsigned long long>(rep.shards), rooms,
+          cache ? " (copies, checked against Redis when first followed)" : "", ms,
           cfg.fsync == FsyncMode::kBatch      ? "batch"
           : cfg.fsync == FsyncMode::kInterval ? "interval"
                                               : "never");
@@ -238,15 +267,8 @@ int RunServer(const Config& cfg_in, const ConfigLoader& load_config) {
     RC_INFO(-1,
             "history is kept in memory only (no --data-dir): a restart loses it and every "
             "room starts a new epoch");
-  } else if (!cfg.redis.empty()) {
-    // Redis is the one source of truth of the history (docs/cluster.md, "--data-dir with
-    // --redis"): a local log would be a second one.
-    if (!cfg.data_dir.empty()) {
-      RC_INFO(-1,
-              "--redis: the message log in --data-dir %s is not used (Redis holds the rooms' "
-              "history); the directory keeps the cursor key only",
-              cfg.data_dir.c_str());
-    }
+  } else if (!cfg.redis.empty() && cfg.data_dir.empty()) {
+    RC_INFO(-1, "--redis: Redis holds the rooms' history; no local cache (no --data-dir)");
   } else if (!RestoreFromLog(cfg, shards, notifier)) {
     return 1;
   }

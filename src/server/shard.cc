@@ -90,7 +90,8 @@ std::unique_ptr<cluster::RedisRooms> MakeCluster(const Config& cfg, io::Loop* lo
                                &m.redis_publish_refused_total, &m.redis_stream_reads_total,
                                &m.redis_repairs_total, &m.redis_subscribed_rooms,
                                &m.messages_deduplicated_total, &m.redis_probes_total,
-                               &m.redis_probe_reconnects_total});
+                               &m.redis_probe_reconnects_total, &m.redis_stream_events_total,
+                               &m.redis_copy_resets_total});
   owner->UseSequencing(rooms.get());
   return rooms;
 }

@@ -17,6 +17,7 @@
 #include "io/shard_loop.h"
 #include "mesh/mesh.h"
 #include "mesh/messages.h"
+#include "owner/cache_log.h"
 #include "owner/event_log.h"
 #include "owner/group_commit_log.h"
 #include "owner/owner_service.h"
@@ -25,6 +26,9 @@
 #include "store/segment_log.h"
 
 namespace roomcast::server {
+
+// --redis with --data-dir: where the local cache's segment log lives (<data-dir>/cache).
+[[nodiscard]] std::string CacheDir(const Config& cfg);
 
 using io::ConnId;
 
@@ -54,7 +58,8 @@ class Shard final : public io::LoopHandler {
 
   // Before the shard threads start (main thread): opens this shard's durable log (repairs a
   // torn tail) and makes it the owner's EventLog; then replay puts logged events back into the
-  // rooms this shard owns (OwnerService::RestoreEvent and friends).
+  // rooms this shard owns (OwnerService::RestoreEvent and friends). With --redis the log is the
+  // local cache in <data-dir>/cache instead (owner::CacheLog; OwnerService::RestoreCopy).
   [[nodiscard]] int OpenLog(store::RecoveryReport* rep, std::string* error);
   owner::OwnerService& Owner() { return owner_; }
 
@@ -134,6 +139,7 @@ class Shard final : public io::LoopHandler {
   MeshOutbox outbox_;
   owner::MemoryEventLog memory_log_;
   std::unique_ptr<owner::GroupCommitLog> durable_log_;  // with --data-dir
+  std::unique_ptr<owner::CacheLog> cache_log_;          // ...and --redis: over durable_log_
   owner::OwnerService owner_;
   std::unique_ptr<cluster::RedisRooms> cluster_;  // --redis: Redis numbers the rooms' messages
   LoopOutput output_;

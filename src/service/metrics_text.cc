@@ -108,6 +108,12 @@ constexpr Series kSeries[] = {
     {"roomcast_redis_stream_reads_total", "counter",
      "--redis: XRANGE reads of room streams (joins, history, repairs)",
      &ShardMetrics::redis_stream_reads_total},
+    {"roomcast_redis_stream_events_total", "counter", "--redis: events those XRANGE reads returned",
+     &ShardMetrics::redis_stream_events_total},
+    {"roomcast_redis_copy_resets_total", "counter",
+     "--redis: room copies (a restart's local cache, or memory) that Redis disagreed with "
+     "(another epoch, a lower seq, another last event): forgotten and read anew",
+     &ShardMetrics::redis_copy_resets_total},
     {"roomcast_redis_repairs_total", "counter",
      "--redis: rooms brought in step with their stream (after a join, a gap or a reconnect)",
      &ShardMetrics::redis_repairs_total},

@@ -187,7 +187,8 @@ def test_join_held_for_an_unconfirmed_subscription_is_answered(roomcast, redis):
 
 def test_data_dir_with_redis_keeps_the_log_out_of_it(roomcast, redis, tmp_path):  # noqa: F811
     """--data-dir with --redis (docs/cluster.md): Redis is the only history; a log left in the
-    directory by a single-node run is neither replayed nor written, and is still there after."""
+    directory by a single-node run is neither replayed nor written (the node's local cache lives
+    in <data-dir>/cache), and is still there after."""
     data = tmp_path / "data"
     alone = roomcast("--data-dir", data, "--cursor-key", CURSOR_KEY)
     for k in range(3):
@@ -195,12 +196,15 @@ def test_data_dir_with_redis_keeps_the_log_out_of_it(roomcast, redis, tmp_path):
     assert alone.stop() == 0
     node = roomcast("--data-dir", data, "--redis", f"127.0.0.1:{redis.port}",
                     "--cursor-key", CURSOR_KEY)
-    assert "the message log in --data-dir" in node.log_text()
+    assert "local cache in" in node.log_text()
     st, _h, body = http("GET", node.url("/rooms/kept/history?after=0&limit=10"))
     assert st == 200 and json.loads(body)["messages"] == [], body
     st, ans = post(node, "kept", "w", "through redis", "r0")
     assert st == 200 and ans["seq"] == 1, ans
+    st, _h, body = http("GET", node.url("/rooms/kept/history?after=0&limit=10"))
+    assert [m["id"] for m in json.loads(body)["messages"]] == ["r0"], body
     assert node.stop() == 0
+    assert list((data / "cache" / "log").glob("shard-*/*.seg"))
     again = roomcast("--data-dir", data, "--cursor-key", CURSOR_KEY)
     st, _h, body = http("GET", again.url("/rooms/kept/history?after=0&limit=10"))
     assert [m["id"] for m in json.loads(body)["messages"]] == ["l0", "l1", "l2"], body

@@ -27,6 +27,27 @@ std::vector<std::string> Jsons(const std::vector<SequencedMsg>& v) {
   return out;
 }
 
+TEST(OwnerRoomLost, HasHolesSeesSeqsMissingBetweenKeptEventsOnly) {
+  EXPECT_FALSE(Restored({5, 6, 7}).HasHoles());  // a history that begins late is no hole
+  EXPECT_TRUE(Restored({5, 7}).HasHoles());
+  OwnerRoom filled = Restored({5, 7});
+  filled.FillHoles();
+  EXPECT_FALSE(filled.HasHoles());  // the placeholder stands for 6
+}
+
+TEST(OwnerRoomLost, ShownIsTheKeptEventAtASeqUnlessHiddenOrLost) {
+  OwnerRoom r = Restored({5, 7});
+  r.FillHoles();
+  ASSERT_NE(r.Shown(5), nullptr);
+  EXPECT_EQ(r.Shown(5)->json, Msg(5));
+  EXPECT_EQ(r.Shown(6), nullptr);  // the placeholder
+  EXPECT_EQ(r.Shown(4), nullptr);
+  EXPECT_EQ(r.Shown(8), nullptr);
+  r.HideBefore(7);
+  EXPECT_EQ(r.Shown(5), nullptr);
+  EXPECT_NE(r.Shown(7), nullptr);
+}
+
 TEST(OwnerRoomLost, HolesBecomeGapsOnResume) {
   OwnerRoom r = Restored({1, 2, 5, 6, 9});
   r.FillHoles();
