@@ -14,7 +14,7 @@ v % N, publisher j on node j % N), --server-pid = every node, and around it read
   flock /tmp/roomcast-bench.lock /usr/bin/python3 perf/cluster_bench.py \
       [--viewers-per-node 2000] [--rate 100] [--duration 10] [--nodes 3] [--shards 2] \
       [--publishers 1] [--steps single,single-redis,cluster,redis-1,redis-n] [--out DIR] \
-      [--redis-rate 2000] [--perf-record]
+      [--redis-rate 2000] [--perf-record] [--node-arg=FLAG ...]
 
 Writes DIR/<step>.json (the tool's JSON line plus a "redis" and "nodes" part), DIR/summary.json
 (the figures perf/capacity_model.py reads) and DIR/summary.md; DIR defaults to
@@ -31,7 +31,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster_fleet import cpu_seconds, start_fleet, stop_fleet  # noqa: E402
 
-SCRIPT_CMDS = {"time", "hget", "get", "hincrby", "xadd", "publish", "set"}  # inside the script
+# Inside the publish script: numbering, and the moderation gate (ban, rate limit, slow mode).
+SCRIPT_CMDS = {"time", "hget", "get", "hincrby", "xadd", "publish", "set",
+               "llen", "lindex", "lpush", "ltrim", "pexpire", "pttl"}
 
 
 def loadavg() -> str:
@@ -58,6 +60,9 @@ def parse_args(argv):
     p.add_argument("--load", default=os.environ.get("ROOMCAST_LOAD_BIN",
                                                     "build/perf/roomcast-load"))
     p.add_argument("--out", default=None)
+    p.add_argument("--node-arg", action="append", default=[],
+                   help="one more flag for every node, after the defaults (repeat it: "
+                        "--node-arg=--rate-limit --node-arg=100000/1)")
     p.add_argument("--perf-record", action="store_true",
                    help="cluster step: `perf record -a -g` for 5 s of the measured window, "
                         "top symbols per process into DIR/cluster-perf.txt")
@@ -181,7 +186,7 @@ def step_shape(a, step):
 def run_step(a, step):
     nodes, redis_on, per_node, rate, publishers = step_shape(a, step)
     out_dir = os.path.join(a.out, step)
-    redis, ns = start_fleet(a.bin, out_dir, nodes, a.shards, redis=redis_on)
+    redis, ns = start_fleet(a.bin, out_dir, nodes, a.shards, redis=redis_on, extra=a.node_arg)
     try:
         time.sleep(0.5)
         cmd = [a.load, "fanout", *sum((["--url", n.ws] for n in ns), []),

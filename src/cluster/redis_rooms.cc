@@ -312,7 +312,9 @@ void RedisRooms::OnHead(const std::string& room, const Reply& rep) {
     return FinishSync(room, false);
   }
   if (r->Epoch() != rep.elements[0].str && r->LastSeq() == 0) {
-    r->ResetEpoch(rep.elements[0].str);  // a new copy takes Redis's epoch
+    // A new copy takes Redis's epoch; the local cache starts it over (it may have held an
+    // earlier copy of the room, dropped since).
+    owner_->ResetCopy(r, rep.elements[0].str);
   } else if (r->Epoch() != rep.elements[0].str) {
     Add(counters_.copy_resets, 1);
     owner_->ResetCopy(r, rep.elements[0].str);

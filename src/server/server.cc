@@ -121,10 +121,10 @@ bool RestoreFromLog(const Config& cfg, std::vector<std::unique_ptr<Shard>>& shar
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   RC_INFO(-1,
-          "%s in %s/log: replayed %llu events (%llu MiB, %llu segments, %llu shard "
+          "%s in %s/log: replayed %llu %s (%llu MiB, %llu segments, %llu shard "
           "dirs) into %zu rooms%s in %.0f ms; fsync=%s",
           what, dir.c_str(), static_cast<unsigned long long>(rep.records),
-          static_cast<unsigned long long>(rep.bytes >> 20),
+          cache ? "records" : "events", static_cast<unsigned long long>(rep.bytes >> 20),
           static_cast<unsigned long long>(rep.segments),
           static_cast<unsigned long long>(rep.shards), rooms,
           cache ? " (copies, checked against Redis when first followed)" : "", ms,

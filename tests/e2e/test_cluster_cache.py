@@ -11,7 +11,7 @@ import time
 
 from metricsutil import fetch_metrics, metric_sum
 from rcutil import close_all, http, recv_msgs, run
-from test_cluster import CURSOR_KEY, post, redis, viewer  # noqa: F401 (fixture)
+from test_cluster import CURSOR_KEY, kill9, post, redis, viewer  # noqa: F401 (fixture)
 
 
 # Redis "restored from an older snapshot": the room's stream keeps its events up to seq N (the
@@ -101,7 +101,8 @@ def test_restarted_node_reads_only_what_came_after(roomcast, redis, tmp_path):  
         assert post(other, room, "talker", f"late {k}", f"late-{k}")[0] == 200
 
     cached.start()
-    assert re.search(r"local cache in \S+/cache/log: replayed 40 events .* into 1 rooms",
+    # 40 events and the reset record that began the copy.
+    assert re.search(r"local cache in \S+/cache/log: replayed 41 records .* into 1 rooms",
                      cached.log_text()), cached.log_text()[-2000:]
     assert metric(cached, "roomcast_redis_stream_events_total") == 0
 
@@ -126,6 +127,24 @@ def test_restarted_node_reads_only_what_came_after(roomcast, redis, tmp_path):  
     fresh = start_plain(roomcast, redis)
     assert history(fresh, room) == msgs
     assert metric(fresh, "roomcast_redis_stream_events_total") == 45
+
+
+def test_a_node_killed_with_9_restarts_from_its_cache(roomcast, redis, tmp_path):  # noqa: F811
+    """kill -9: whatever the cache had written comes back (a torn tail is cut), the rest is read
+    from Redis; the restarted node answers exactly as Redis says."""
+    data = tmp_path / "data"
+    cached = start_cached(roomcast, redis, data)
+    other = start_plain(roomcast, redis)
+    fill(cached, other, "crashy", 30, "a")
+    kill9(cached)
+    for k in range(3):
+        assert post(other, "crashy", "talker", f"b {k}", f"b-{k}")[0] == 200
+    cached.start()
+    found = re.search(r"local cache in \S+: replayed (\d+) records", cached.log_text())
+    assert found and int(found.group(1)) <= 31, cached.log_text()[-2000:]  # 30 + a reset record
+    want = [f"a-{k}" for k in range(30)] + [f"b-{k}" for k in range(3)]
+    assert [m["id"] for m in history(cached, "crashy")] == want
+    assert metric(cached, "roomcast_redis_copy_resets_total") == 0
 
 
 def test_cache_keeps_retractions_and_clears(roomcast, redis, tmp_path):  # noqa: F811
