@@ -21,6 +21,12 @@ void RedisLink::Stop() {
   FailAll("stopping");
 }
 
+void RedisLink::StopWhenAnswered(uint64_t deadline_ms) {
+  if (state_ != kUp || pending_.empty()) return Stop();
+  stopped_ = true;
+  stop_by_ms_ = std::max<uint64_t>(deadline_ms, 1);
+}
+
 void RedisLink::Start() {
   if (state_ != kDown || stopped_) return;
   state_ = kConnecting;
@@ -94,6 +100,7 @@ void RedisLink::OnRecv(std::span<const uint8_t> bytes) {
     Callback cb = std::move(pending_.front().cb);
     pending_.pop_front();
     if (cb) cb(r);
+    if (stop_by_ms_ != 0 && pending_.empty()) return Stop();
   }
 }
 
@@ -133,6 +140,12 @@ uint32_t RedisLink::OnTurn(uint64_t now_ms) {
     const Reply err = Reply::Unavailable("no connection to " + addr_.ToString());
     for (Callback& cb : list) cb(err);
   }
+  if (stop_by_ms_ != 0 && state_ == kUp) {
+    if (now_ms >= stop_by_ms_) {
+      Stop();
+      return 1000;
+    }
+  }
   uint32_t wait = 1000;
   if (now_ms >= next_deadline_ms_) {
     // Something is due: answer every overdue command and find the next deadline. Scans happen
@@ -154,6 +167,8 @@ uint32_t RedisLink::OnTurn(uint64_t now_ms) {
   if (next_deadline_ms_ != UINT64_MAX) {
     wait = static_cast<uint32_t>(std::min<uint64_t>(wait, next_deadline_ms_ - now_ms));
   }
+  if (stop_by_ms_ > now_ms)
+    wait = static_cast<uint32_t>(std::min<uint64_t>(wait, stop_by_ms_ - now_ms));
   if (state_ == kUp && !pending_.empty() && now_ms - pending_.front().sent_ms > opts_.stall_ms) {
     Lost("no reply for " + std::to_string(opts_.stall_ms) + " ms");
   }

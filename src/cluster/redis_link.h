@@ -68,6 +68,9 @@ class RedisLink {
   void Start();
   // At drain: closes the connection, answers what waits "unavailable", never reconnects.
   void Stop();
+  // At drain, after the last commands (a node's goodbye): never reconnects, and closes once every
+  // command written has its reply, or at deadline_ms (then as Stop).
+  void StopWhenAnswered(uint64_t deadline_ms);
   [[nodiscard]] bool Ready() const { return state_ == kUp; }
   // Writes argv now, behind every earlier command; cb gets its reply (or a local error).
   void Command(std::span<const std::string_view> argv, uint64_t deadline_ms, Callback cb);
@@ -122,6 +125,7 @@ class RedisLink {
   uint64_t last_recv_ms_ = 0;   // loop clock of the last bytes from Redis
   uint64_t probe_sent_ms_ = 0;  // 0: no probe awaiting its pong
   bool stopped_ = false;
+  uint64_t stop_by_ms_ = 0;  // StopWhenAnswered's deadline (0: not stopping so)
   LinkStats stats_;
 };
 

@@ -98,6 +98,11 @@ bool RedisRooms::OnClosed(io::ConnId c) {
 }
 
 uint32_t RedisRooms::BeforeSleep(uint64_t now_ms) {
+  if (stopping_) {  // only the goodbye's replies are awaited
+    uint32_t wait = 1000;
+    for (auto& l : links_) wait = std::min(wait, l->OnTurn(now_ms));
+    return wait;
+  }
   if (!started_) {
     started_ = true;
     for (auto& l : links_) l->Start();
@@ -119,7 +124,22 @@ uint32_t RedisRooms::BeforeSleep(uint64_t now_ms) {
 }
 
 void RedisRooms::Stop() {
-  for (auto& l : links_) l->Stop();
+  stopping_ = true;
+  const uint64_t deadline = loop_->NowMs() + kGoodbyeMs;
+  for (const auto& [room, c] : counted_) {
+    if (c.reported == 0) continue;
+    const std::string key = "rc:{" + room + "}:o";
+    const std::string_view argv[] = {"HDEL", key, counts_->Node()};
+    sequencer_->LinkOf(room)->Command(argv, deadline, nullptr);
+  }
+  const size_t n = links_.size() / 2;  // commands [0, n), pub/sub [n, 2n)
+  for (size_t i = 0; i < links_.size(); ++i) {
+    if (i < n) {
+      links_[i]->StopWhenAnswered(deadline);
+    } else {
+      links_[i]->Stop();
+    }
+  }
 }
 
 std::string RedisRooms::NewEpoch() {

@@ -81,8 +81,10 @@ class RedisRooms final : public owner::RoomSequencing {
   // Starts the links (first call), sends batched subscriptions, runs the links' deadlines and
   // reconnects; returns how long the loop may sleep (ms).
   uint32_t BeforeSleep(uint64_t now_ms);
-  // At drain: closes every link.
+  // At drain: this node's count fields are deleted (so the other nodes' counts drop at their
+  // next read), the command links close once answered (at most kGoodbyeMs), the others at once.
   void Stop();
+  static constexpr uint64_t kGoodbyeMs = 500;
 
   // owner::RoomSequencing
   void Submit(int from, room::OwnerRoom* r, const room::PublishInput& in,
@@ -196,6 +198,7 @@ class RedisRooms final : public owner::RoomSequencing {
   uint64_t rules_swept_ms_ = 0;
   uint64_t epoch_counter_ = 0;
   bool started_ = false;
+  bool stopping_ = false;
 };
 
 }  // namespace roomcast::cluster

@@ -5,6 +5,7 @@ and unique_5m / unique_total count distinct viewers over every node (Redis Hyper
 Redis and the nodes are started as in test_cluster.py (its fixtures)."""
 import asyncio
 import json
+import subprocess
 import time
 
 from rcutil import check_welcome, close_all, http, recv_json, run, ws_connect
@@ -111,6 +112,39 @@ def test_killed_node_leaves_the_count(roomcast, redis):  # noqa: F811
             v.ws.transport.abort()
 
     run(go(), 60)
+
+
+def test_stopped_node_leaves_the_count_at_once(roomcast, redis):  # noqa: F811
+    """A node stopped with SIGTERM deletes its count fields before it exits: by the time its
+    process is gone, Redis holds only the other nodes' fields, and their viewers are told."""
+    ns = fleet(roomcast, redis)
+    room = "leaving"
+
+    async def go():
+        stay = await watch(ns[0], room, "stays")
+        going = [await watch(ns[2], room, f"g{k}") for k in range(3)]
+        await stay.told(4, 6)
+        key = f"rc:{{{room}}}:o"
+        assert hlen(redis, key) == 2
+        assert ns[2].stop() == 0
+        assert hlen(redis, key) == 1, "the stopped node's field outlived its process"
+        t0 = time.monotonic()
+        await stay.told(1, 10)
+        took = time.monotonic() - t0
+        # The next read (1 s) and the state's pacing (0.5 s), not the 3 s expiry of a field.
+        assert took < 3, f"the stopped node's viewers left the count after {took:.1f} s"
+        await close_all([stay.ws])
+        for v in going:
+            v.ws.transport.abort()
+
+    run(go(), 60)
+
+
+def hlen(r, key):
+    out = subprocess.run(["redis-cli", "-p", str(r.port), "HLEN", key], capture_output=True,
+                         text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout.strip())
 
 
 def test_unique_viewers_across_nodes(roomcast, redis):  # noqa: F811
