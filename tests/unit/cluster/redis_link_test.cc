@@ -237,6 +237,49 @@ TEST(RedisLink, ADeadlineAnswersTimeoutAndTheLateReplyIsDropped) {
   EXPECT_EQ(h.L(0).Stats().disconnects, 0u);
 }
 
+TEST(RedisLink, StopWhenAnsweredClosesAfterTheLastReplyOrAtItsDeadline) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start());
+  Harness h;
+  h.ports = {redis.Port(), redis.Port()};
+  std::vector<std::string> got(2);
+  uint64_t sent_at = 0;
+  uint64_t closed_after[2] = {0, 0};
+  h.start = [&](Harness& hh) {
+    sent_at = hh.loop->NowMs();
+    // Link 0: answered after 200 ms, well before its 2 s deadline: the reply comes, then it
+    // closes. Link 1: its reply would come after 2 s: closed at its 300 ms deadline.
+    const std::string_view quick[] = {"BLPOP", "nothing", "0.2"};
+    hh.L(0).Command(quick, sent_at + 5000, [&](const Reply& r) {
+      got[0] = r.kind == Reply::kNil || r.kind == Reply::kArray ? "reply" : r.str;
+    });
+    hh.L(0).StopWhenAnswered(sent_at + 2000);
+    const std::string_view slow[] = {"BLPOP", "nothing", "2"};
+    hh.L(1).Command(slow, sent_at + 5000, [&](const Reply& r) {
+      got[1] = r.kind == Reply::kNil || r.kind == Reply::kArray ? "reply" : "local error";
+    });
+    hh.L(1).StopWhenAnswered(sent_at + 300);
+  };
+  h.turn = [&](Harness& hh, uint64_t now) {
+    for (int i = 0; i < 2; ++i) {
+      if (closed_after[i] == 0 && !hh.L(static_cast<size_t>(i)).Ready()) {
+        closed_after[i] = now - sent_at;
+      }
+    }
+    hh.done = closed_after[0] != 0 && closed_after[1] != 0 && now - sent_at > 600;
+  };
+  ASSERT_TRUE(RunLoop(&h));
+  EXPECT_FALSE(h.timed_out);
+  EXPECT_EQ(got[0], "reply");
+  EXPECT_GE(closed_after[0], 150u);
+  EXPECT_LT(closed_after[0], 1000u);
+  EXPECT_EQ(got[1], "local error");
+  EXPECT_GE(closed_after[1], 300u);
+  EXPECT_LT(closed_after[1], 1500u);
+  EXPECT_EQ(h.L(0).Stats().connects, 1u);  // stopped for good: never reconnected
+  EXPECT_EQ(h.L(1).Stats().connects, 1u);
+}
+
 TEST(RedisLink, RefusesWithinATurnWhileRedisIsDownAndReconnectsWhenItReturns) {
   RedisServer redis;
   ASSERT_TRUE(redis.Start());
