@@ -5,6 +5,7 @@
 // here are gone reports 0 once (its field is deleted) and is forgotten.
 #include <algorithm>
 
+#include "chat/mod_op.h"
 #include "cluster/redis_rooms.h"
 
 namespace roomcast::cluster {
@@ -28,7 +29,9 @@ void RedisRooms::ViewerSeen(std::string_view room, uint64_t viewer) {
 uint32_t RedisRooms::ReportCounts(uint64_t now_ms) {
   if (now_ms < next_count_ms_) return static_cast<uint32_t>(next_count_ms_ - now_ms);
   next_count_ms_ = now_ms + kCountEveryMs;
-  for (const auto& [room, f] : follows_) counted_.try_emplace(room);
+  for (const auto& [room, f] : follows_) {
+    if (room != chat::kGlobalRoom) counted_.try_emplace(room);  // "*" has no viewers
+  }
   std::vector<std::string> rooms;
   rooms.reserve(counted_.size());
   for (const auto& [room, c] : counted_) rooms.push_back(room);

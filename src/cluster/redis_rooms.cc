@@ -6,6 +6,7 @@
 
 #include "base/decimal.h"
 #include "base/log.h"
+#include "chat/mod_op.h"
 #include "cluster/event_codec.h"
 
 namespace roomcast::cluster {
@@ -106,6 +107,9 @@ uint32_t RedisRooms::BeforeSleep(uint64_t now_ms) {
   if (!started_) {
     started_ = true;
     for (auto& l : links_) l->Start();
+    // The server-wide blocked terms (the rules hash of the room "*"): its owner shard follows
+    // them for as long as it runs (Settle never lets it go) and hands them to the others.
+    if (owner_->Owns(chat::kGlobalRoom)) Want(std::string(chat::kGlobalRoom));
   }
   subscriber_->Flush();
   uint32_t wait = std::min(ExpireHolds(now_ms), ReportCounts(now_ms));
@@ -258,7 +262,7 @@ void RedisRooms::Settle(const std::string& room) {
   if (it == follows_.end()) return;
   const Follow& f = it->second;
   const room::OwnerRoom* r = owner_->Rooms().Find(room);
-  if ((r && r->Online() > 0) || !f.held.empty() || f.syncing) return;
+  if ((r && r->Online() > 0) || !f.held.empty() || f.syncing || room == chat::kGlobalRoom) return;
   follows_.erase(it);
   subscriber_->Drop(room);
 }
@@ -312,7 +316,8 @@ void RedisRooms::Sync(const std::string& room) {
   ReadRules(room, deadline);  // answered before the HMGET: same link, in order
   const std::string_view head[] = {"HMGET", meta, "epoch", "seq"};
   link->Command(head, deadline, [this, room](const Reply& r) { OnHead(room, r); });
-  ReportRoom(room);  // its answer comes before the stream's: the joins held learn the fleet's count
+  // Its answer comes before the stream's: the joins held learn the fleet's count.
+  if (room != chat::kGlobalRoom) ReportRoom(room);
 }
 
 void RedisRooms::OnHead(const std::string& room, const Reply& rep) {

@@ -113,6 +113,9 @@ class Moderator {
 
   OwnerService& svc_;
   Moderation mod_;
+  // A blocked-terms value of a rules hash (false, logged: not understood; nothing changes).
+  bool ParseTerms(std::string_view room, std::string_view value, std::vector<chat::TermRule>* rules,
+                  std::shared_ptr<const chat::TermSet>* compiled);
   std::vector<chat::TermRule> global_rules_;           // the server-wide blocked terms
   std::shared_ptr<const chat::TermSet> global_terms_;  // ... compiled (null: none)
   chat::TermScratch scratch_;

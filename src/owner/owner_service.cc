@@ -162,9 +162,10 @@ void OwnerService::SendRoomEvent(const room::OwnerRoom& r, std::string_view type
 }
 
 void OwnerService::OnModerate(int from, mesh::ModerateReq& req, uint64_t now_mono_ms) {
-  // --redis: a room's rules live in Redis (shared_moderator.cc); the server-wide blocked terms
-  // stay this node's.
-  if (sequencing_ && req.room != chat::kGlobalRoom) {
+  // --redis: a room's rules live in Redis (shared_moderator.cc), and so do the server-wide
+  // blocked terms (the rules hash of the room "*", followed by its owner shard, which hands
+  // them to the other shards: those copies are applied here as on a single node).
+  if (sequencing_ && !req.op.propagated) {
     if (sequencing_->HoldModerate(from, req)) return;
     return moderator_.OnModerateShared(from, req, now_mono_ms);
   }

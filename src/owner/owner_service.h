@@ -157,6 +157,11 @@ class OwnerService {
   void RestoreCopy(const store::Record& rec);
   size_t EndRestoreCopies();
 
+  // True when this shard owns `room` (room::OwnerShardOf).
+  [[nodiscard]] bool Owns(std::string_view room) const {
+    return room::OwnerShardOf(room, opt_.shards) == shard_;
+  }
+
   [[nodiscard]] size_t RoomCount() const { return rooms_.Count(); }
   room::OwnerRooms& Rooms() { return rooms_; }
 

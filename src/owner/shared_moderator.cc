@@ -56,8 +56,28 @@ bool ParseModes(std::string_view v, room::RoomModes* m) {
 
 }  // namespace
 
+bool Moderator::ParseTerms(std::string_view room, std::string_view value,
+                           std::vector<chat::TermRule>* rules,
+                           std::shared_ptr<const chat::TermSet>* compiled) {
+  std::string error;
+  if (chat::ParseTermList(value, chat::TermLimits{}, rules, &error) &&
+      (*compiled = chat::TermSet::Compile(*rules, &error))) {
+    return true;
+  }
+  RC_WARN(svc_.shard_, "redis: blocked terms of room %.*s not understood: %s",
+          static_cast<int>(room.size()), room.data(), error.c_str());
+  return false;
+}
+
 void Moderator::ResetSharedRules(std::string_view room,
                                  const std::vector<std::pair<std::string, std::string>>& fields) {
+  if (room == chat::kGlobalRoom) {  // the server-wide terms: field t, or none
+    std::string_view terms;
+    for (const auto& [field, value] : fields) {
+      if (field == "t") terms = value;
+    }
+    return ApplySharedRule(room, terms.empty() ? 'd' : 's', "t", terms);
+  }
   RoomRules* rr = mod_.GetOrCreate(room);
   if (!rr) return;
   rr->rules.ClearBans();
@@ -71,9 +91,28 @@ void Moderator::ResetSharedRules(std::string_view room,
 
 void Moderator::ApplySharedRule(std::string_view room, char op, std::string_view field,
                                 std::string_view value) {
+  const bool set = op == 's';
+  if (room == chat::kGlobalRoom) {
+    // The server-wide blocked terms: the shard that owns "*" follows them, compiles them once
+    // and hands the compiled set to the other shards (as a single node does).
+    if (field != "t") return;
+    mesh::ModerateReq copy;
+    copy.room = chat::kGlobalRoom;
+    copy.op.action = ModAction::kTerms;
+    if (set && !ParseTerms(room, value, &copy.op.rules, &copy.op.compiled)) return;
+    if (copy.op.rules.empty()) copy.op.compiled = nullptr;
+    global_rules_ = copy.op.rules;
+    global_terms_ = copy.op.compiled;
+    copy.op.propagated = true;
+    copy.by_admin_key = true;
+    copy.actor = "redis";
+    for (int s = 0; s < svc_.opt_.shards; ++s) {
+      if (s != svc_.shard_) svc_.out_->Send(s, mesh::ModerateReq(copy));
+    }
+    return;
+  }
   RoomRules* rr = mod_.GetOrCreate(room);
   if (!rr) return;
-  const bool set = op == 's';
   if (field.starts_with("b:")) {
     const std::string_view user = field.substr(2);
     uint64_t until = 0, shadow = 0;
@@ -89,14 +128,8 @@ void Moderator::ApplySharedRule(std::string_view room, char op, std::string_view
     rr->rules.SetModes(m);
   } else if (field == "t") {
     std::vector<chat::TermRule> rules;
-    std::string error;
     std::shared_ptr<const chat::TermSet> compiled;
-    if (set && (!chat::ParseTermList(value, chat::TermLimits{}, &rules, &error) ||
-                !(compiled = chat::TermSet::Compile(rules, &error)))) {
-      RC_WARN(svc_.shard_, "redis: blocked terms of room %.*s not understood: %s",
-              static_cast<int>(room.size()), room.data(), error.c_str());
-      return;
-    }
+    if (set && !ParseTerms(room, value, &rules, &compiled)) return;
     rr->terms = std::move(rules);
     rr->term_set = rr->terms.empty() ? nullptr : std::move(compiled);
   }

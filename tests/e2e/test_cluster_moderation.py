@@ -15,7 +15,7 @@ import time
 from metricsutil import fetch_metrics, metric_sum
 from rcutil import close_all, http, post_message, run
 # The fixtures (a redis-server of the test's own, the nodes) and the skip without redis-server.
-from test_cluster import nodes, pytestmark, redis, viewer  # noqa: F401
+from test_cluster import CURSOR_KEY, nodes, pytestmark, redis, viewer  # noqa: F401
 from test_moderation import next_of as next_of_within, say
 
 
@@ -211,6 +211,46 @@ def test_blocked_terms_set_on_one_node_apply_on_the_others(nodes):
         await until(lambda: admin(c, "GET", room, "/terms")[2]["terms"] == [])
         assert post(c, room, "other", "badword is fine now")[0] == 200
         await close_all([ws])
+
+    run(go(), 60)
+
+
+def server_terms(node, method, body=None):
+    st, _h, raw = http(method, node.url("/admin/terms"),
+                       None if body is None else json.dumps(body),
+                       {"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"})
+    return st, (json.loads(raw) if raw else None)
+
+
+def test_server_wide_terms_set_on_one_node_apply_on_every_node(nodes, roomcast, redis):  # noqa: F811
+    """PUT /admin/terms on one node: every node's every shard has them (the rules hash of the
+    room "*", followed by every shard), a node started later reads them, and clearing them on
+    another node clears them everywhere."""
+    a, b, c = start(nodes)
+    terms = {"terms": [{"pattern": "fleetbad", "action": "reject"}]}
+    assert server_terms(a, "PUT", terms)[0] == 200
+
+    async def go():
+        for n in (a, b, c):
+            await until(lambda n=n: [t["pattern"] for t in server_terms(n, "GET")[1]["terms"]]
+                        == ["fleetbad"])
+        # Sends to rooms owned by either shard of every node are checked against them: with 2
+        # shards "g-a" is shard 0's, "g-b" shard 1's, the owner of "*" that follows the terms and
+        # hands them to shard 0 (room::OwnerShardOf, FNV-1a).
+        for n in (a, b, c):
+            for room in ("g-a", "g-b"):
+                st, _h, body = post(n, room, "w", "a fleetbad word")
+                assert (st, body.get("error")) == (403, "blocked_term"), (n.port, room, st, body)
+        late = roomcast("--redis", f"127.0.0.1:{redis.port}", "--cursor-key", CURSOR_KEY,
+                        "--admin-key", ADMIN, shards=2)
+        await until(lambda: server_terms(late, "GET")[1]["terms"] != [])
+        st, _h, body = post(late, "g-a", "w", "fleetbad from a new node")
+        assert (st, body.get("error")) == (403, "blocked_term"), body
+        assert server_terms(b, "PUT", {"terms": []})[0] == 200
+        for n in (a, c, late):
+            await until(lambda n=n: server_terms(n, "GET")[1]["terms"] == [])
+            for room in ("g-a", "g-b"):
+                assert post(n, room, "w", "fleetbad is fine now")[0] == 200
 
     run(go(), 60)
 

@@ -200,5 +200,50 @@ TEST(SharedModeration, RulesToldByRedisAreThisNodesCopy) {
   EXPECT_EQ(s.sharing.submitted, (std::vector<std::string>{"let me in", "a bad word"}));
 }
 
+// The server-wide blocked terms with --redis: the owner shard of "*" takes them as Redis tells
+// them, compiles them once and hands the compiled set to the other shards, which apply that copy
+// as a single node does (not through Redis again).
+TEST(SharedModeration, ServerWideTermsFromRedisAreHandedToTheOtherShards) {
+  Fixture f{2};
+  const int keeper = room::OwnerShardOf(chat::kGlobalRoom, 2);
+  RecordingOutbox out, other_out;
+  MemoryEventLog log{&out}, other_log{&other_out};
+  RecordingSharing sharing, other_sharing;
+  OwnerService owner(keeper, f.opt, &log, &out, f.Counters());
+  OwnerService other(1 - keeper, f.opt, &other_log, &other_out, f.Counters());
+  owner.UseSequencing(&sharing);
+  other.UseSequencing(&other_sharing);
+  auto terms_of = [](OwnerService& o, RecordingOutbox& ob) {
+    mesh::ModerateReq get;
+    get.room = chat::kGlobalRoom;
+    get.op.action = ModAction::kGetTerms;
+    get.by_admin_key = true;
+    o.OnModerate(0, get, 1);
+    return std::get<mesh::AckReply>(ob.sent.back().msg).body;
+  };
+  owner.ApplySharedRule(chat::kGlobalRoom, 's', "t", R"({"terms":[{"pattern":"zap"}]})");
+  ASSERT_EQ(out.sent.size(), 1u);
+  EXPECT_EQ(out.sent[0].shard, 1 - keeper);
+  mesh::ModerateReq handed = std::get<mesh::ModerateReq>(out.sent[0].msg);
+  EXPECT_TRUE(handed.op.propagated);
+  ASSERT_EQ(handed.op.rules.size(), 1u);
+  ASSERT_NE(handed.op.compiled, nullptr) << "compiled once, by the keeper";
+  EXPECT_NE(terms_of(owner, out).find("zap"), std::string::npos);
+  other.OnModerate(keeper, handed, 1);
+  EXPECT_TRUE(other_sharing.asked.empty()) << "a handed copy never goes to Redis again";
+  EXPECT_NE(terms_of(other, other_out).find("zap"), std::string::npos);
+  // Redis holds none (a fresh read of the rules hash): cleared, and handed on cleared.
+  out.sent.clear();
+  owner.ResetSharedRules(chat::kGlobalRoom, {});
+  ASSERT_EQ(out.sent.size(), 1u);
+  handed = std::get<mesh::ModerateReq>(out.sent[0].msg);
+  EXPECT_TRUE(handed.op.rules.empty());
+  other.OnModerate(keeper, handed, 1);
+  EXPECT_EQ(terms_of(other, other_out).find("zap"), std::string::npos);
+  // A list Redis holds that this build cannot read changes nothing.
+  owner.ApplySharedRule(chat::kGlobalRoom, 's', "t", "not json");
+  EXPECT_EQ(out.sent.size(), 1u);  // nothing handed on
+}
+
 }  // namespace
 }  // namespace roomcast::owner
