@@ -236,3 +236,18 @@ def test_a_cache_that_cannot_be_opened_is_skipped(roomcast, redis, tmp_path):  #
     assert st == 200 and ans["seq"] == 4, ans
     st, _h, _b = http("GET", cached.url("/readyz"))
     assert st == 200
+
+
+def test_restarted_node_serves_its_cache_while_redis_is_down(roomcast, redis, tmp_path):  # noqa: F811
+    """Redis down while a node restarts: its restored copies answer history (as any copy does
+    while Redis cannot be reached), and sends are refused `unavailable`."""
+    data = tmp_path / "data"
+    cached = start_cached(roomcast, redis, data)
+    other = start_plain(roomcast, redis)
+    fill(cached, other, "outage", 4, "o")
+    assert cached.stop() == 0
+    redis.kill()
+    cached.start()
+    assert [m["id"] for m in history(cached, "outage")] == [f"o-{k}" for k in range(4)]
+    st, ans = post(cached, "outage", "talker", "while down", "down-0")
+    assert (st, ans.get("error")) == (503, "unavailable"), (st, ans)
