@@ -80,14 +80,7 @@ FleetCounts::FleetCounts(std::vector<RedisLink*> links, std::string node, uint32
     : links_(std::move(links)), node_(std::move(node)), ttl_ms_(ttl_ms) {}
 
 void FleetCounts::Attach() {
-  for (RedisLink* link : links_) {
-    std::function<void()> before = link->on_ready;
-    link->on_ready = [link, before] {
-      if (before) before();
-      const std::string_view argv[] = {"SCRIPT", "LOAD", kCountScript};
-      link->Command(argv, UINT64_MAX, nullptr);
-    };
-  }
+  for (RedisLink* link : links_) LoadScriptOnReady(link, kCountScript);
 }
 
 void FleetCounts::Report(std::string_view room, std::string_view epoch, uint64_t online,

@@ -212,4 +212,13 @@ uint32_t RedisLink::Probe(uint64_t now_ms) {
   return static_cast<uint32_t>(wait_ms);
 }
 
+void LoadScriptOnReady(RedisLink* link, std::string_view script) {
+  std::function<void()> before = link->on_ready;
+  link->on_ready = [link, before, script] {
+    if (before) before();
+    const std::string_view argv[] = {"SCRIPT", "LOAD", script};
+    link->Command(argv, UINT64_MAX, nullptr);
+  };
+}
+
 }  // namespace roomcast::cluster

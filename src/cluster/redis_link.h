@@ -129,4 +129,8 @@ class RedisLink {
   LinkStats stats_;
 };
 
+// Loads `script` (static text) on every (re)connect of `link`, after what its on_ready already
+// does: the EVALSHAs that follow on the link find it.
+void LoadScriptOnReady(RedisLink* link, std::string_view script);
+
 }  // namespace roomcast::cluster

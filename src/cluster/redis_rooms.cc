@@ -184,19 +184,9 @@ void RedisRooms::Submit(int from, room::OwnerRoom* r, const room::PublishInput& 
       });
 }
 
-bool RedisRooms::HoldJoin(int from, mesh::JoinReq& req) {
-  if (!MustHold(req.room)) return false;
-  const std::string room = req.room;
-  Hold(from, room, mesh::Message(std::move(req)));
-  return true;
-}
+bool RedisRooms::HoldJoin(int from, mesh::JoinReq& req) { return HoldAsk(from, req); }
 
-bool RedisRooms::HoldHistory(int from, mesh::HistoryReq& req) {
-  if (!MustHold(req.room)) return false;
-  const std::string room = req.room;
-  Hold(from, room, mesh::Message(std::move(req)));
-  return true;
-}
+bool RedisRooms::HoldHistory(int from, mesh::HistoryReq& req) { return HoldAsk(from, req); }
 
 void RedisRooms::Hold(int from, const std::string& room, mesh::Message&& ask) {
   Follow& f = follows_[room];

@@ -159,6 +159,14 @@ class RedisRooms final : public owner::RoomSequencing {
   void Apply(room::OwnerRoom* r, const StoredEvent& ev);
   void Release(const std::string& room);
   void Hold(int from, const std::string& room, mesh::Message&& ask);
+  // An ask for req.room held until the room's copy is in step (true: taken, answered later).
+  template <typename Req>
+  bool HoldAsk(int from, Req& req) {
+    if (!MustHold(req.room)) return false;
+    const std::string room = req.room;
+    Hold(from, room, mesh::Message(std::move(req)));
+    return true;
+  }
   // Answers the asks held longer than kHoldMs from the copy; returns the next deadline's wait.
   uint32_t ExpireHolds(uint64_t now_ms);
   std::string NewEpoch();

@@ -85,19 +85,9 @@ void RedisRooms::AnswerGate(const PublishResult& res, const std::string& room,
                                                : chat::Refusal::kRedisUnavailable;
 }
 
-bool RedisRooms::HoldModerate(int from, mesh::ModerateReq& req) {
-  if (!MustHold(req.room)) return false;
-  const std::string room = req.room;
-  Hold(from, room, mesh::Message(std::move(req)));
-  return true;
-}
+bool RedisRooms::HoldModerate(int from, mesh::ModerateReq& req) { return HoldAsk(from, req); }
 
-bool RedisRooms::HoldRetract(int from, mesh::RetractReq& req) {
-  if (!MustHold(req.room)) return false;
-  const std::string room = req.room;
-  Hold(from, room, mesh::Message(std::move(req)));
-  return true;
-}
+bool RedisRooms::HoldRetract(int from, mesh::RetractReq& req) { return HoldAsk(from, req); }
 
 // A send is checked against this node's copy of the room's rules (modes, blocked terms; the
 // publish script checks bans, the rate limit and slow mode): a followed room's copy is kept in

@@ -220,14 +220,8 @@ Sequencer::Sequencer(std::vector<RedisLink*> links, SequencerOptions opts)
 
 void Sequencer::Attach() {
   for (RedisLink* link : links_) {
-    std::function<void()> before = link->on_ready;
-    link->on_ready = [link, before] {
-      if (before) before();
-      const std::string_view argv[] = {"SCRIPT", "LOAD", kPublishScript};
-      link->Command(argv, UINT64_MAX, nullptr);
-      const std::string_view act[] = {"SCRIPT", "LOAD", kActScript};
-      link->Command(act, UINT64_MAX, nullptr);
-    };
+    LoadScriptOnReady(link, kPublishScript);
+    LoadScriptOnReady(link, kActScript);
   }
 }
 
