@@ -1,7 +1,5 @@
 #include "cluster/fleet_counts.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <cstdio>
 
@@ -48,18 +46,11 @@ for m = minute - 4, minute do keys[#keys + 1] = KEYS[2] .. m end
 return {others, redis.call('PFCOUNT', unpack(keys)), redis.call('PFCOUNT', KEYS[3])}
 )lua";
 
+// The hash of the room's online counts, one field per node.
+std::string OnlineKey(std::string_view room) { return "rc:{" + std::string(room) + "}:o"; }
+
 const std::string& ScriptSha() {
-  static const std::string sha = [] {
-    unsigned char d[SHA_DIGEST_LENGTH];
-    SHA1(reinterpret_cast<const unsigned char*>(kCountScript.data()), kCountScript.size(), d);
-    std::string hex;
-    char b[3];
-    for (unsigned char x : d) {
-      std::snprintf(b, sizeof(b), "%02x", x);
-      hex += b;
-    }
-    return hex;
-  }();
+  static const std::string sha = ScriptSha1(kCountScript);
   return sha;
 }
 
@@ -87,26 +78,32 @@ void FleetCounts::Report(std::string_view room, std::string_view epoch, uint64_t
                          std::span<const uint64_t> viewers, uint64_t deadline_ms, Callback cb) {
   RedisLink* link = links_[InstanceOf(room, static_cast<uint32_t>(links_.size()))];
   const std::string prefix = "rc:{" + std::string(room) + "}:";
-  const std::string online_key = prefix + "o";
+  const std::string online_key = OnlineKey(room);
   const std::string minute_prefix = prefix + "u:";
   const std::string total_key = prefix + "t:" + std::string(epoch);
   const std::string count = std::to_string(online);
   const std::string ttl = std::to_string(ttl_ms_);
   const size_t n = std::min(viewers.size(), kMaxViewersPerCall);
-  std::vector<std::string> hex(n);
+  // The viewers' 16-hex-digit hashes, all in one buffer.
+  std::string hex(n * 16 + 1, '\0');
   for (size_t i = 0; i < n; ++i) {
-    char b[17];
-    std::snprintf(b, sizeof(b), "%016llx", static_cast<unsigned long long>(viewers[i]));
-    hex[i] = b;
+    std::snprintf(hex.data() + i * 16, 17, "%016llx", static_cast<unsigned long long>(viewers[i]));
   }
   std::vector<std::string_view> argv = {"EVALSHA", ScriptSha(), "3",   online_key, minute_prefix,
                                         total_key, node_,       count, ttl};
-  for (const std::string& h : hex) argv.push_back(h);
+  for (size_t i = 0; i < n; ++i) argv.push_back(std::string_view(hex).substr(i * 16, 16));
   link->Command(argv, deadline_ms, [cb = std::move(cb)](const Reply& r) {
     FleetCount c;
     const bool ok = ToCount(r, &c);
     cb(ok, c);
   });
+}
+
+void FleetCounts::Leave(std::string_view room, uint64_t deadline_ms) {
+  RedisLink* link = links_[InstanceOf(room, static_cast<uint32_t>(links_.size()))];
+  const std::string key = OnlineKey(room);
+  const std::string_view argv[] = {"HDEL", key, node_};
+  link->Command(argv, deadline_ms, nullptr);
 }
 
 }  // namespace roomcast::cluster

@@ -42,6 +42,8 @@ class FleetCounts {
   // Writes `online` for this node (0: deletes its field), adds `viewers` (hashes), reads the sums.
   void Report(std::string_view room, std::string_view epoch, uint64_t online,
               std::span<const uint64_t> viewers, uint64_t deadline_ms, Callback cb);
+  // At drain: deletes this node's field of the room (no answer awaited by the caller).
+  void Leave(std::string_view room, uint64_t deadline_ms);
   [[nodiscard]] const std::string& Node() const { return node_; }
 
  private:

@@ -22,8 +22,13 @@ void Compact(std::vector<uint64_t>* seen) {
 
 void RedisRooms::ViewerSeen(std::string_view room, uint64_t viewer) {
   Counted& c = counted_[std::string(room)];
-  if (c.seen.size() >= kMaxSeen) Compact(&c.seen);
-  if (c.seen.size() < kMaxSeen) c.seen.push_back(viewer);
+  // Appended unsorted; compacted once the backlog doubles (at most once per kMaxSeen joins, not
+  // on every join of a room that stays full), and cut to kMaxSeen if it is still over.
+  if (c.seen.size() >= 2 * kMaxSeen) {
+    Compact(&c.seen);
+    if (c.seen.size() > kMaxSeen) c.seen.resize(kMaxSeen);
+  }
+  c.seen.push_back(viewer);
 }
 
 uint32_t RedisRooms::ReportCounts(uint64_t now_ms) {
@@ -43,8 +48,9 @@ void RedisRooms::ReportRoom(const std::string& room) {
   auto it = counted_.find(room);
   if (it == counted_.end()) it = counted_.emplace(room, Counted{}).first;
   Counted& c = it->second;
-  const room::OwnerRoom* r = owner_->Rooms().Find(room);
+  room::OwnerRoom* r = owner_->Rooms().Find(room);
   const uint64_t online = r ? r->Online() : 0;
+  if (!r) c.seen.clear();  // the room is gone here: its viewers have no epoch to count in
   if (online == 0 && c.reported == 0 && c.seen.empty() && !follows_.contains(room)) {
     counted_.erase(it);  // nothing of ours in Redis, nobody here to tell
     return;
@@ -52,11 +58,23 @@ void RedisRooms::ReportRoom(const std::string& room) {
   const std::string epoch = r ? r->Epoch() : std::string();
   Compact(&c.seen);
   const size_t n = epoch.empty() ? 0 : std::min(c.seen.size(), FleetCounts::kMaxViewersPerCall);
-  counts_->Report(room, epoch, online, std::span<const uint64_t>(c.seen.data(), n),
-                  loop_->NowMs() + opt_.deadline_ms, [this, room, epoch](bool ok, FleetCount fc) {
-                    if (!ok) return;  // Redis unreachable: the last sums stay
+  std::vector<uint64_t> sent(c.seen.begin(), c.seen.begin() + static_cast<std::ptrdiff_t>(n));
+  counts_->Report(room, epoch, online, sent, loop_->NowMs() + opt_.deadline_ms,
+                  [this, room, epoch, sent](bool ok, FleetCount fc) {
+                    if (!ok) {
+                      // Redis unreachable: the last sums stay, the viewers wait for the next
+                      // report (within the backlog's bound).
+                      Counted& back = counted_[room];
+                      if (back.seen.size() < kMaxSeen) {
+                        back.seen.insert(back.seen.end(), sent.begin(), sent.end());
+                      }
+                      return;
+                    }
                     room::OwnerRoom* rr = owner_->Rooms().Find(room);
                     if (!rr) return;
+                    // This node's last report of the room (no viewers here any more): the
+                    // fleet's sums would not be refreshed again, so they are not kept.
+                    if (!counted_.contains(room)) fc = FleetCount{};
                     // A total counted under another epoch (or none) says nothing of this one.
                     if (rr->Epoch() != epoch) fc.unique_total = rr->Stats().UniqueTotal();
                     owner_->SetFleetCounts(rr, fc.others_online, fc.unique_5m, fc.unique_total);

@@ -1,5 +1,7 @@
 #include "cluster/redis_link.h"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -210,6 +212,18 @@ uint32_t RedisLink::Probe(uint64_t now_ms) {
   ++stats_.probes;
   probe_sent_ms_ = std::max<uint64_t>(now_ms, 1);
   return static_cast<uint32_t>(wait_ms);
+}
+
+std::string ScriptSha1(std::string_view script) {
+  unsigned char d[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(script.data()), script.size(), d);
+  std::string hex(SHA_DIGEST_LENGTH * 2, '0');
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < SHA_DIGEST_LENGTH; ++i) {
+    hex[2 * i] = kHex[d[i] >> 4];
+    hex[2 * i + 1] = kHex[d[i] & 15];
+  }
+  return hex;
 }
 
 void LoadScriptOnReady(RedisLink* link, std::string_view script) {

@@ -129,6 +129,8 @@ class RedisLink {
   LinkStats stats_;
 };
 
+// The SHA1 of a script, in hex: the name EVALSHA calls it by.
+[[nodiscard]] std::string ScriptSha1(std::string_view script);
 // Loads `script` (static text) on every (re)connect of `link`, after what its on_ready already
 // does: the EVALSHAs that follow on the link find it.
 void LoadScriptOnReady(RedisLink* link, std::string_view script);

@@ -59,7 +59,6 @@ RedisRooms::RedisRooms(io::Loop* loop, const ClusterOptions& opt, owner::OwnerSe
     OnEvent(room, ev);
   };
   std::random_device rd;
-  epoch_counter_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
   char node[18];
   std::snprintf(node, sizeof(node), "n%016llx",
                 static_cast<unsigned long long>((static_cast<uint64_t>(rd()) << 32) ^ rd()));
@@ -131,10 +130,7 @@ void RedisRooms::Stop() {
   stopping_ = true;
   const uint64_t deadline = loop_->NowMs() + kGoodbyeMs;
   for (const auto& [room, c] : counted_) {
-    if (c.reported == 0) continue;
-    const std::string key = "rc:{" + room + "}:o";
-    const std::string_view argv[] = {"HDEL", key, counts_->Node()};
-    sequencer_->LinkOf(room)->Command(argv, deadline, nullptr);
+    if (c.reported != 0) counts_->Leave(room, deadline);
   }
   const size_t n = links_.size() / 2;  // commands [0, n), pub/sub [n, 2n)
   for (size_t i = 0; i < links_.size(); ++i) {
@@ -144,13 +140,6 @@ void RedisRooms::Stop() {
       links_[i]->Stop();
     }
   }
-}
-
-std::string RedisRooms::NewEpoch() {
-  char epoch[17];
-  std::snprintf(epoch, sizeof(epoch), "%016llx",
-                static_cast<unsigned long long>(epoch_counter_ += 0x9E3779B97F4A7C15ull));
-  return epoch;
 }
 
 void RedisRooms::Submit(int from, room::OwnerRoom* r, const room::PublishInput& in,
@@ -298,7 +287,7 @@ void RedisRooms::Sync(const std::string& room) {
   f.syncing = true;
   RedisLink* link = sequencer_->LinkOf(room);
   const std::string meta = RoomMetaKey(room);
-  const std::string epoch = NewEpoch();
+  const std::string epoch = sequencer_->NewEpoch();
   const uint64_t deadline = loop_->NowMs() + opt_.deadline_ms;
   // A room Redis does not know yet gets its epoch now, so every node answers joins with it.
   const std::string_view create[] = {"HSETNX", meta, "epoch", epoch};

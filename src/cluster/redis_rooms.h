@@ -169,7 +169,6 @@ class RedisRooms final : public owner::RoomSequencing {
   }
   // Answers the asks held longer than kHoldMs from the copy; returns the next deadline's wait.
   uint32_t ExpireHolds(uint64_t now_ms);
-  std::string NewEpoch();
   // redis_counts.cc
   uint32_t ReportCounts(uint64_t now_ms);
   void ReportRoom(const std::string& room);
@@ -204,7 +203,6 @@ class RedisRooms final : public owner::RoomSequencing {
   std::deque<std::pair<uint64_t, std::string>> hold_deadlines_;  // (when, room), in time order
   std::unordered_map<std::string, RulesRead> rules_reads_;
   uint64_t rules_swept_ms_ = 0;
-  uint64_t epoch_counter_ = 0;
   bool started_ = false;
   bool stopping_ = false;
 };

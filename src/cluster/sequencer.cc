@@ -1,6 +1,5 @@
 #include "cluster/sequencer.h"
 
-#include <openssl/sha.h>
 #include <time.h>
 
 #include <algorithm>
@@ -121,18 +120,6 @@ redis.call('PUBLISH', ARGV[6], seq .. ':' .. epoch .. ':' .. ARGV[7])
 return {1, seq, epoch}
 )lua";
 
-std::string Sha1Hex(std::string_view text) {
-  unsigned char d[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d);
-  std::string hex(SHA_DIGEST_LENGTH * 2, '0');
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 0; i < SHA_DIGEST_LENGTH; ++i) {
-    hex[2 * i] = kHex[d[i] >> 4];
-    hex[2 * i + 1] = kHex[d[i] & 15];
-  }
-  return hex;
-}
-
 uint64_t WallMs() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -203,12 +190,12 @@ bool ParseChannelMessage(std::string_view msg, StoredEvent* out) {
 }
 
 const std::string& Sequencer::ScriptSha() {
-  static const std::string sha = Sha1Hex(kPublishScript);
+  static const std::string sha = ScriptSha1(kPublishScript);
   return sha;
 }
 
 const std::string& Sequencer::ActScriptSha() {
-  static const std::string sha = Sha1Hex(kActScript);
+  static const std::string sha = ScriptSha1(kActScript);
   return sha;
 }
 

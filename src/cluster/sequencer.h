@@ -102,9 +102,10 @@ class Sequencer {
   [[nodiscard]] RedisLink* LinkOf(std::string_view room) const;
   [[nodiscard]] static const std::string& ScriptSha();
   [[nodiscard]] static const std::string& ActScriptSha();
+  // A new random epoch (16 hex digits) for a room Redis does not know yet.
+  std::string NewEpoch();
 
  private:
-  std::string NewEpoch();
   [[nodiscard]] std::string Deadline() const;
 
   std::vector<RedisLink*> links_;
