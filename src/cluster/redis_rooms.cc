@@ -213,8 +213,11 @@ bool RedisRooms::MustHold(const std::string& room) {
                                (it->second.in_step && !it->second.syncing)))
     return false;
   // Redis cannot be reached: answer from the copy now; when the link is back the subscription
-  // (kept while the room has viewers) brings the copy, and the viewers, in step.
-  if (!subscriber_->Ready(room) || !sequencer_->LinkOf(room)->Ready()) return false;
+  // (kept while the room has viewers) brings the copy, and the viewers, in step. Not before the
+  // links were up once: at start-up a copy restored from the local cache was never checked
+  // against Redis, so the ask is held (kHoldMs at most) like any other.
+  RedisLink* link = sequencer_->LinkOf(room);
+  if ((!subscriber_->Ready(room) || !link->Ready()) && link->Stats().connects > 0) return false;
   Want(room);
   Follow& f = follows_[room];
   if (f.held.size() >= kMaxHeld) return false;

@@ -1,12 +1,15 @@
 #include "owner/cache_log.h"
 
-#include <string>
+#include <charconv>
+#include <string_view>
 
 namespace roomcast::owner {
 
 void CacheLog::AppendCopy(room::OwnerRoom* r, const room::SequencedMsg& m, uint64_t target) {
-  // A gap placeholder stands for seqs the copy never had: a replay finds the same hole.
-  if (m.Lost()) return;
+  // A gap placeholder stands for seqs the copy never had (trimmed from the stream, or a malformed
+  // event): what came before it is not replayed, so the replayed copy begins after the gap
+  // (a resume from before it is told the gap, as from any history that begins late).
+  if (m.Lost()) return AppendCopyReset(r);
   store::Record rec;
   rec.seq = m.seq;
   rec.target = m.Retract() ? target : 0;
@@ -17,8 +20,11 @@ void CacheLog::AppendCopy(room::OwnerRoom* r, const room::SequencedMsg& m, uint6
   rec.epoch = r->Epoch();
   // The sender's tag (a ban hides the user's recent messages), in decimal: Redis's events carry
   // no user id.
-  const std::string tag = m.user_tag != 0 ? std::to_string(m.user_tag) : std::string();
-  rec.user = tag;
+  char tag[20];
+  if (m.user_tag != 0) {
+    const auto [end, ec] = std::to_chars(tag, tag + sizeof(tag), m.user_tag);
+    rec.user = std::string_view(tag, static_cast<size_t>(end - tag));
+  }
   rec.json = m.json;
   log_->AppendRecord(rec);
 }

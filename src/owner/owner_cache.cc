@@ -15,10 +15,15 @@ namespace roomcast::owner {
 
 void OwnerService::RestoreCopy(const store::Record& rec) {
   const std::string name(rec.room);
+  if (rec.flags & store::kRecControl) {  // a reset: the copy starts over after it
+    rooms_.Drop(rec.room);
+    restore_clears_.erase(name);
+    return;
+  }
   room::OwnerRoom* r = rooms_.Find(rec.room);
-  // The copy started over since what came before: a reset record (the only control record a
-  // cache writes), another epoch (Redis started the room over), or a seq not above the copy's
-  // last one (read anew after a reset). Dropping a copy is always safe: Redis fills it in.
+  // The copy started over since what came before: another epoch (Redis started the room over),
+  // or a seq not above the copy's last one (read anew after a reset whose record was lost).
+  // Dropping a copy is always safe: Redis fills it in.
   const bool other_epoch = r && r->Epoch() != rec.epoch;
   if (other_epoch) {
     // Kept only when this record is older than the copy's newest (shard logs are read one
@@ -26,12 +31,11 @@ void OwnerService::RestoreCopy(const store::Record& rec) {
     auto it = restore_ts_.find(name);
     if (it != restore_ts_.end() && rec.ts_ms < it->second) return;
   }
-  if (r && (other_epoch || (rec.flags & store::kRecControl) || rec.seq <= r->LastSeq())) {
+  if (r && (other_epoch || rec.seq <= r->LastSeq())) {
     rooms_.Drop(rec.room);
     restore_clears_.erase(name);
     r = nullptr;
   }
-  if (rec.flags & store::kRecControl) return;
   if (!r) {
     r = rooms_.GetOrCreateWithEpoch(rec.room, rec.epoch);
     if (!r) return;  // --max-rooms: this one is read from Redis when followed

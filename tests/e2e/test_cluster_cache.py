@@ -239,8 +239,9 @@ def test_a_cache_that_cannot_be_opened_is_skipped(roomcast, redis, tmp_path):  #
 
 
 def test_restarted_node_serves_its_cache_while_redis_is_down(roomcast, redis, tmp_path):  # noqa: F811
-    """Redis down while a node restarts: its restored copies answer history (as any copy does
-    while Redis cannot be reached), and sends are refused `unavailable`."""
+    """Redis down while a node restarts: its restored copies answer history, but only after the
+    hold limit (2 s, RedisRooms::kHoldMs): a copy never checked against Redis is not served at
+    once. Sends are refused `unavailable`."""
     data = tmp_path / "data"
     cached = start_cached(roomcast, redis, data)
     other = start_plain(roomcast, redis)
@@ -248,6 +249,8 @@ def test_restarted_node_serves_its_cache_while_redis_is_down(roomcast, redis, tm
     assert cached.stop() == 0
     redis.kill()
     cached.start()
+    t0 = time.monotonic()
     assert [m["id"] for m in history(cached, "outage")] == [f"o-{k}" for k in range(4)]
+    assert time.monotonic() - t0 >= 1.8, "an unchecked copy was served before the hold limit"
     st, ans = post(cached, "outage", "talker", "while down", "down-0")
     assert (st, ans.get("error")) == (503, "unavailable"), (st, ans)

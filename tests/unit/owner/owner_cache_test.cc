@@ -102,6 +102,16 @@ TEST(OwnerCache, AResetRecordOrASeqNotAboveTheLastStartsTheCopyOver) {
   EXPECT_EQ(rp.Seqs("q"), (std::vector<uint64_t>{3}));
 }
 
+TEST(OwnerCache, AGapsResetRecordKeepsWhatCameAfterTheGap) {
+  Replay rp;
+  for (uint64_t s = 1; s <= 3; ++s) rp.Event("r", "E1", s);
+  rp.Reset("r", "E1");  // CacheLog writes one for a gap placeholder (4..9 trimmed away)
+  rp.Event("r", "E1", 10);
+  rp.Event("r", "E1", 11);
+  EXPECT_EQ(rp.owner.EndRestoreCopies(), 1u);  // no hole: kept
+  EXPECT_EQ(rp.Seqs("r"), (std::vector<uint64_t>{10, 11}));
+}
+
 TEST(OwnerCache, TheNewerEpochWins) {
   Replay rp;
   rp.Event("r", "E1", 7, 1000);
