@@ -143,19 +143,21 @@ void RedisRooms::Stop() {
 }
 
 void RedisRooms::Submit(int from, room::OwnerRoom* r, const room::PublishInput& in,
-                        mesh::AckReply&& ack) {
+                        mesh::AckReply&& ack, SubmitDone done) {
   std::string payload;
   if (!EncodeMessage(*r, in, &payload)) {
     ack.refusal = chat::Refusal::kBadRequest;
-    return out_->Send(from, std::move(ack));
+    out_->Send(from, std::move(ack));
+    if (done) done(false);
+    return;
   }
   Add(counters_.publishes, 1);
   const std::string cid(in.cid);
   const bool taken = in.cid_taken;
   sequencer_->Publish(
       r->Name(), DedupId(in), payload, GateOf(in),
-      [this, from, ack = std::move(ack), cid, taken,
-       room = r->Name()](const PublishResult& res) mutable {
+      [this, from, ack = std::move(ack), cid, taken, room = r->Name(),
+       done = std::move(done)](const PublishResult& res) mutable {
         if (res.status == PublishResult::kRefused || res.status == PublishResult::kShadow) {
           AnswerGate(res, room, &ack);
         } else if (res.status == PublishResult::kSequenced ||
@@ -170,6 +172,9 @@ void RedisRooms::Submit(int from, room::OwnerRoom* r, const room::PublishInput& 
           Add(counters_.refused, 1);
         }
         out_->Send(from, std::move(ack));
+        if (done) {
+          done(res.status == PublishResult::kSequenced || res.status == PublishResult::kDuplicate);
+        }
       });
 }
 

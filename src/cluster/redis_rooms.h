@@ -87,8 +87,8 @@ class RedisRooms final : public owner::RoomSequencing {
   static constexpr uint64_t kGoodbyeMs = 500;
 
   // owner::RoomSequencing
-  void Submit(int from, room::OwnerRoom* r, const room::PublishInput& in,
-              mesh::AckReply&& ack) override;
+  void Submit(int from, room::OwnerRoom* r, const room::PublishInput& in, mesh::AckReply&& ack,
+              SubmitDone done = nullptr) override;
   bool HoldJoin(int from, mesh::JoinReq& req) override;
   bool HoldHistory(int from, mesh::HistoryReq& req) override;
   void ViewersChanged(std::string_view room, uint64_t online) override;

@@ -29,9 +29,11 @@ class RoomSequencing {
  public:
   virtual ~RoomSequencing() = default;
   // The owner accepted `in` for room r (asked by shard `from`). Takes it: `ack` (filled but for
-  // seq and id) is answered by the implementation once the message is numbered, or refused.
+  // seq and id) is answered by the implementation once the message is numbered, or refused;
+  // `done` (when given) is then told whether it was numbered (a duplicate counts as numbered).
+  using SubmitDone = std::function<void(bool numbered)>;
   virtual void Submit(int from, room::OwnerRoom* r, const room::PublishInput& in,
-                      mesh::AckReply&& ack) = 0;
+                      mesh::AckReply&& ack, SubmitDone done = nullptr) = 0;
   // Before a join or a history ask is answered from the owner's copy of the room: true when the
   // implementation holds it until the copy is in step (it then hands it back to
   // OwnerService::OnJoin / OnHistory), false to answer now. The same for a moderation act or a

@@ -320,21 +320,28 @@ void Moderator::OnRetractShared(int from, mesh::RetractReq& req, mesh::AckReply&
 }
 
 // A held message a moderator allows: numbered by Redis like any send (no gate: the moderator
-// let it through), answered with its seq.
+// let it through), answered with its seq. Audited once numbered; one Redis did not number
+// (unreachable, too late) is held again, with its id, for the moderator to allow again.
 void Moderator::AllowShared(room::OwnerRoom* r, RoomRules* rr, const mesh::ModerateReq& req,
                             const std::shared_ptr<SharedAct>& p) {
-  HeldMsg m;
-  if (!Moderation::TakeHeld(rr, req.op.held_id, &m)) {
+  auto m = std::make_shared<HeldMsg>();
+  if (!Moderation::TakeHeld(rr, req.op.held_id, m.get())) {
     p->ack.refusal = Refusal::kNoSuchHeld;
     return svc_.out_->Send(p->from, std::move(p->ack));
   }
-  RecordAct(r, rr, req.actor, req.op, req.ts_ms, 0);
-  room::PublishInput in{r->Name(), m.user, m.text, m.cid, req.ts_ms, svc_.now_ms_};
-  in.name = m.name;
-  in.badges_json = m.badges_json;
-  in.roles = m.roles;
+  room::PublishInput in{r->Name(), m->user, m->text, m->cid, req.ts_ms, svc_.now_ms_};
+  in.name = m->name;
+  in.badges_json = m->badges_json;
+  in.roles = m->roles;
   in.ungated = true;
-  svc_.sequencing_->Submit(p->from, r, in, std::move(p->ack));
+  svc_.sequencing_->Submit(p->from, r, in, std::move(p->ack), [this, m, req](bool numbered) {
+    room::OwnerRoom* room = svc_.rooms_.Find(req.room);
+    RoomRules* rules = room ? mod_.GetOrCreate(req.room) : nullptr;
+    if (!rules) return;
+    if (numbered) return RecordAct(room, rules, req.actor, req.op, req.ts_ms, 0);
+    uint64_t id = 0;
+    (void)Moderation::Hold(rules, std::move(*m), &id);
+  });
 }
 
 }  // namespace roomcast::owner

@@ -33,8 +33,10 @@ struct Asked {
 
 class RecordingSharing final : public RoomSequencing {
  public:
-  void Submit(int, room::OwnerRoom*, const room::PublishInput& in, mesh::AckReply&&) override {
+  void Submit(int, room::OwnerRoom*, const room::PublishInput& in, mesh::AckReply&&,
+              SubmitDone done) override {
     submitted.emplace_back(in.text);
+    submit_done.push_back(std::move(done));
   }
   bool HoldJoin(int, mesh::JoinReq&) override { return false; }
   bool HoldHistory(int, mesh::HistoryReq&) override { return false; }
@@ -52,6 +54,7 @@ class RecordingSharing final : public RoomSequencing {
   }
   std::vector<Asked> asked;
   std::vector<std::string> submitted;
+  std::vector<SubmitDone> submit_done;
 };
 
 mesh::ModerateReq Act(ModAction a, std::string user = "") {
@@ -198,6 +201,33 @@ TEST(SharedModeration, RulesToldByRedisAreThisNodesCopy) {
   p = Pub("r", "anyone", "a bad word");
   s.owner->OnPublish(0, p, 1);
   EXPECT_EQ(s.sharing.submitted, (std::vector<std::string>{"let me in", "a bad word"}));
+}
+
+// An allowed held message goes to Redis; one Redis did not number stays held (same id), and
+// only a numbered one is audited as allowed.
+TEST(SharedModeration, AnAllowedMessageRedisDidNotNumberIsHeldAgain) {
+  SharedFixture s;
+  s.owner->ApplySharedRule("r", 's', "t", R"({"terms":[{"pattern":"gold","action":"hold"}]})");
+  auto pub = Pub("r", "alice", "my gold coin");
+  s.owner->OnPublish(1, pub, 1);
+  s.Do(Act(ModAction::kHeld));
+  ASSERT_NE(s.LastAck()->body.find("gold coin"), std::string::npos) << s.LastAck()->body;
+  auto allow = Act(ModAction::kAllow);
+  allow.op.held_id = 1;
+  s.Do(allow);
+  ASSERT_EQ(s.sharing.submitted, (std::vector<std::string>{"my gold coin"}));
+  s.sharing.submit_done.at(0)(false);  // Redis unreachable: not numbered
+  s.Do(Act(ModAction::kHeld));
+  EXPECT_NE(s.LastAck()->body.find(R"("id":1)"), std::string::npos) << s.LastAck()->body;
+  s.Do(Act(ModAction::kAudit));
+  EXPECT_EQ(s.LastAck()->body.find("allow"), std::string::npos) << s.LastAck()->body;
+  s.Do(allow);  // again, by the same id
+  ASSERT_EQ(s.sharing.submitted.size(), 2u);
+  s.sharing.submit_done.at(1)(true);
+  s.Do(Act(ModAction::kHeld));
+  EXPECT_EQ(s.LastAck()->body.find("gold coin"), std::string::npos) << s.LastAck()->body;
+  s.Do(Act(ModAction::kAudit));
+  EXPECT_NE(s.LastAck()->body.find("allow"), std::string::npos) << s.LastAck()->body;
 }
 
 // The server-wide blocked terms with --redis: the owner shard of "*" takes them as Redis tells
