@@ -212,6 +212,7 @@ void Viewers::Broadcast(const mesh::RoomEvent& ev) {
 void Viewers::FlushReplica(uint32_t idx) {
   room::Replica& r = replicas_.At(idx);
   r.dirty = false;
+  r.prio_due = false;  // whatever flushes the room (a join too) sends its priority messages
   if (r.pending.empty()) return;
   if (room::Replicas::Audience(r) == 0) {
     r.pending.clear();
