@@ -267,6 +267,7 @@ void Moderator::RetractShared(const std::string& room, const std::vector<uint64_
                               std::string_view reason, const mesh::ModerateReq& req,
                               const std::shared_ptr<SharedAct>& p) {
   room::OwnerRoom* r = svc_.rooms_.Find(room);
+  if (!r && !targets.empty()) p->failed = true;  // nothing retracted: answered unavailable
   for (uint64_t target : targets) {
     if (!r) break;
     ++p->left;
