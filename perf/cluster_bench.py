@@ -234,8 +234,10 @@ def run_step(a, step):
 
 
 def carried(r):
-    return (r.get("offered") and r.get("delivered_unique", 0) >= 0.99 * r["offered"]
-            and r.get("viewers_with_holes") == 0)
+    """Every viewer got every message, no hole, no duplicate (what the docs' tables call
+    carried)."""
+    return bool(r.get("offered") and r.get("delivered_unique") == r["offered"]
+                and r.get("duplicates") == 0 and r.get("viewers_with_holes") == 0)
 
 
 def summarize(a, results):

@@ -52,6 +52,13 @@ class Redis:
     def signal(self, sig):
         os.kill(self.proc.pid, sig)
 
+    def cli(self, *args):
+        """One redis-cli command against this instance; its output, stripped."""
+        out = subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True,
+                             text=True, timeout=10)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGCONT)

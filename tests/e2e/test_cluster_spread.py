@@ -25,8 +25,7 @@ def two_redis(tmp_path):
 
 def stream_rooms(r):
     """The rooms whose stream key (rc:{R}:s) this instance holds."""
-    out = subprocess.run(["redis-cli", "-p", str(r.port), "--scan", "--pattern", "rc:{*}:s"],
-                         capture_output=True, text=True, timeout=10).stdout.split()
+    out = r.cli("--scan", "--pattern", "rc:{*}:s").split()
     return {k[len("rc:{"):-len("}:s")] for k in out}
 
 

@@ -118,6 +118,8 @@ TEST(SharedModeration, BanGoesToRedisThenRetractsTheUsersRecentMessages) {
   ASSERT_NE(s.LastAck(), nullptr);
   EXPECT_EQ(s.LastAck()->refusal, Refusal::kNone);
   EXPECT_EQ(s.LastAck()->op, "ban");
+  s.Do(Act(ModAction::kAudit));  // the acting node's audit has it
+  EXPECT_NE(s.LastAck()->body.find("troll"), std::string::npos) << s.LastAck()->body;
 }
 
 TEST(SharedModeration, RedisUnreachableRefusesTheActAndRecordsNothing) {
