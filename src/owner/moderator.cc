@@ -47,9 +47,11 @@ Moderator::SenderCheck Moderator::CheckSender(int from, mesh::PublishReq& req,
     return SenderCheck::kRefused;
   }
   const auto now = static_cast<uint64_t>(req.ts_ms);
-  // --redis: the publish script checks bans (this copy may lag an unban told elsewhere).
-  const room::SendCheck check = rr->rules.CheckSend(req.user, req.roles, req.text, now,
-                                                    mod_.Policy(), svc_.sequencing_ == nullptr);
+  // --redis: the publish script checks bans, the rate limit and slow mode over every node (this
+  // copy may lag an unban told elsewhere, and counts only this node's sends).
+  const bool gated_in_redis = svc_.sequencing_ != nullptr;
+  const room::SendCheck check =
+      rr->rules.CheckSend(req.user, req.roles, req.text, now, mod_.Policy(), gated_in_redis);
   if (check.refusal != Refusal::kNone) {
     OwnerCounters::Add(svc_.counters_.refused, 1);
     ack->refusal = check.refusal;
@@ -71,7 +73,7 @@ Moderator::SenderCheck Moderator::CheckSender(int from, mesh::PublishReq& req,
     req.text = terms.masked;
     ack->masked = true;
   }
-  rr->rules.NoteAccepted(req.user, req.roles, req.text, now, mod_.Policy());
+  rr->rules.NoteAccepted(req.user, req.roles, req.text, now, mod_.Policy(), gated_in_redis);
   return check.shadow ? SenderCheck::kShadow : SenderCheck::kGo;
 }
 

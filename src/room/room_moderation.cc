@@ -102,12 +102,12 @@ void RoomModeration::UserState::Note(uint64_t now_ms, const RateSpec& r) {
 
 SendCheck RoomModeration::CheckSend(std::string_view user, auth::RoleSet roles,
                                     std::string_view text, uint64_t now_ms, const ModPolicy& policy,
-                                    bool refuse_banned) {
+                                    bool gated_in_redis) {
   SendCheck out;
   if (const BanEntry* b = BanOf(user, now_ms)) {
     if (b->shadow) {
       out.shadow = true;  // acked and echoed to the sender only: the rest goes on as usual
-    } else if (refuse_banned) {
+    } else if (!gated_in_redis) {
       out.refusal = Refusal::kBanned;
       out.retry_ms = b->until_ms == 0 ? 0 : b->until_ms - now_ms;
       return out;
@@ -115,6 +115,7 @@ SendCheck RoomModeration::CheckSend(std::string_view user, auth::RoleSet roles,
   }
   const bool mod = auth::CanModerate(roles);
   const RateSpec& rate = mod ? policy.mod_rate : policy.rate;
+  // gated_in_redis: no entry is ever made (NoteAccepted), so the rate and slow checks pass.
   auto it = users_.find(user);  // no allocation: the map's hash takes a string_view
   if (it != users_.end()) {
     uint64_t free_at = it->second.RateFreeAt(rate);
@@ -149,17 +150,8 @@ SendCheck RoomModeration::CheckSend(std::string_view user, auth::RoleSet roles,
 }
 
 void RoomModeration::NoteAccepted(std::string_view user, auth::RoleSet roles, std::string_view text,
-                                  uint64_t now_ms, const ModPolicy& policy) {
-  const bool mod = auth::CanModerate(roles);
-  const RateSpec& rate = mod ? policy.mod_rate : policy.rate;
-  auto found = users_.find(user);
-  UserState& u = found != users_.end() ? found->second : users_[std::string(user)];
-  if (u.privileged_rate != mod) {
-    u.sends.clear();
-    u.next = 0;
-    u.privileged_rate = mod;
-  }
-  u.Note(now_ms, rate);
+                                  uint64_t now_ms, const ModPolicy& policy, bool gated_in_redis) {
+  if (!gated_in_redis) NoteSend(user, roles, now_ms, policy);
   if (modes_.unique) {
     uint64_t h = FoldedHash(text);
     recent_texts_.emplace_back(now_ms, h);
@@ -170,6 +162,20 @@ void RoomModeration::NoteAccepted(std::string_view user, auth::RoleSet roles, st
       if (--text_counts_[old] == 0) text_counts_.erase(old);
     }
   }
+}
+
+void RoomModeration::NoteSend(std::string_view user, auth::RoleSet roles, uint64_t now_ms,
+                              const ModPolicy& policy) {
+  const bool mod = auth::CanModerate(roles);
+  const RateSpec& rate = mod ? policy.mod_rate : policy.rate;
+  auto found = users_.find(user);
+  UserState& u = found != users_.end() ? found->second : users_[std::string(user)];
+  if (u.privileged_rate != mod) {
+    u.sends.clear();
+    u.next = 0;
+    u.privileged_rate = mod;
+  }
+  u.Note(now_ms, rate);
 }
 
 void RoomModeration::Ban(std::string_view user, uint32_t secs, bool shadow, uint64_t now_ms) {

@@ -68,13 +68,15 @@ class RoomModeration {
  public:
   // A send by `user` with `roles` in this room. Does not count it: call NoteAccepted when the
   // message is sequenced (a held or refused message does not use the slow-mode slot).
-  // refuse_banned false (--redis: Redis checks bans itself): a ban refuses nothing here (a
-  // shadow ban still marks the send shadow).
+  // gated_in_redis (--redis: the publish script checks bans, the rate limit and slow mode
+  // itself, over every node): none of those refuses here, and NoteAccepted counts nothing for
+  // them (a send Redis then refuses uses no slot here); a shadow ban still marks the send shadow,
+  // and the other modes and unique chat are checked here.
   [[nodiscard]] SendCheck CheckSend(std::string_view user, auth::RoleSet roles,
                                     std::string_view text, uint64_t now_ms, const ModPolicy& policy,
-                                    bool refuse_banned = true);
+                                    bool gated_in_redis = false);
   void NoteAccepted(std::string_view user, auth::RoleSet roles, std::string_view text,
-                    uint64_t now_ms, const ModPolicy& policy);
+                    uint64_t now_ms, const ModPolicy& policy, bool gated_in_redis = false);
 
   // secs 0: permanent; otherwise a timeout of secs (1..kMaxBanSecs).
   void Ban(std::string_view user, uint32_t secs, bool shadow, uint64_t now_ms);
@@ -102,6 +104,9 @@ class RoomModeration {
   static constexpr size_t kMaxUniqueTexts = 50'000;
 
  private:
+  // The user's send in its rate window and slow-mode slot.
+  void NoteSend(std::string_view user, auth::RoleSet roles, uint64_t now_ms,
+                const ModPolicy& policy);
   struct UserState {
     std::vector<uint64_t> sends;  // the last (at most rate.count) send times, a ring
     uint32_t next = 0;            // the ring's oldest entry once it is full

@@ -102,6 +102,34 @@ TEST(RoomModeration, BansTimeoutsAndShadowBans) {
   EXPECT_EQ(m.CheckSend("troll", 0, "x", kT0, p).refusal, Refusal::kNone);
 }
 
+// --redis: the publish script checks bans, the rate limit and slow mode over every node, so the
+// node's copy refuses none of them and counts no slot (a send Redis then refuses uses none here);
+// a shadow ban, the other modes and unique chat stay local.
+TEST(RoomModeration, GatedInRedisLeavesBansRateAndSlowModeToRedis) {
+  RoomModeration m;
+  ModPolicy p;
+  p.rate = RateSpec{2, 10'000};
+  RoomModes modes;
+  modes.slow_secs = 30;
+  modes.unique = true;
+  m.SetModes(modes);
+  m.Ban("troll", 0, false, kT0);
+  m.Ban("ghost", 0, true, kT0);
+  for (int i = 0; i < 5; ++i) {
+    const std::string text = "msg " + std::to_string(i);
+    const SendCheck c = m.CheckSend("u", 0, text, kT0 + i, p, /*gated_in_redis=*/true);
+    EXPECT_EQ(c.refusal, Refusal::kNone) << i;
+    m.NoteAccepted("u", 0, text, kT0 + i, p, /*gated_in_redis=*/true);
+  }
+  EXPECT_EQ(m.CheckSend("troll", 0, "x", kT0, p, true).refusal, Refusal::kNone);
+  EXPECT_TRUE(m.CheckSend("ghost", 0, "y", kT0, p, true).shadow);
+  EXPECT_EQ(m.CheckSend("v", 0, "msg 0", kT0 + 10, p, true).refusal, Refusal::kDuplicateText);
+  // The same sends not gated: the third is rate limited, and slow mode holds the second.
+  RoomModeration local;
+  local.SetModes(modes);
+  EXPECT_EQ(SendMany(local, p, "u", 0, 5, kT0, 1), 1);
+}
+
 TEST(RoomModeration, SweepForgetsWhatNoLongerDecides) {
   RoomModeration m;
   ModPolicy p;
